@@ -1,0 +1,26 @@
+/*
+ * config.h - sysqd's run-time settings: everything main.c parses from the
+ * command line, with the embedded defaults documented in sysqd(8).
+ */
+#ifndef SQ_CONFIG_H
+#define SQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sq_proto.h"
+
+#define SQ_DEFAULT_MAX_CONNS     1024u
+#define SQ_DEFAULT_MAX_INFLIGHT  128u
+#define SQ_DEFAULT_MAX_OUTPUT    (4u * 1024u * 1024u)
+
+struct sq_config {
+	char socket_path[108];      /* sizeof(sun_path) on Linux */
+	int verbosity;              /* 0 warnings, 1 info, 2 debug */
+	struct sq_limits limits;    /* decoder limits */
+	uint32_t max_conns;         /* connections at once */
+	uint32_t max_inflight;      /* requests in flight per connection */
+	size_t max_output;          /* bytes queued to one connection */
+};
+
+#endif

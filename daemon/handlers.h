@@ -1,0 +1,17 @@
+/*
+ * handlers.h - every method handler, by module (m_<group>.c).  The method
+ * table in methods.c is the only caller.
+ */
+#ifndef SQ_HANDLERS_H
+#define SQ_HANDLERS_H
+
+struct sq_req;
+
+/* m_sys.c */
+int m_sys_hello(struct sq_req *r);
+int m_sys_ping(struct sq_req *r);
+int m_sys_uname(struct sq_req *r);
+int m_sys_methods(struct sq_req *r);
+int m_sys_stats(struct sq_req *r);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * m_sys.c - the sys.* methods: hello, ping, uname, methods, stats.
+ * Everything about the daemon itself and the caller as the kernel sees it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "handlers.h"
+#include "request.h"
+#include "server.h"
+#include "sq_os.h"
+#include "sq_self.h"
+
+#ifndef SQ_VERSION
+#define SQ_VERSION "0.0.0-dev"
+#endif
+
+static const char *const no_params[] = { NULL };
+
+static int reject_params(struct sq_req *r)
+{
+	int rc = sq_params_only(&r->params, no_params);
+	return rc < 0 ? sq_req_param_error(r, rc) : 0;
+}
+
+static void pack_peer(msgpack_packer *pk, const struct sq_cred *c)
+{
+	msgpack_pack_map(pk, 4);
+	sq_pack_kv_u64(pk, "uid", c->uid);
+	sq_pack_kv_u64(pk, "gid", c->gid);
+	sq_pack_cstr(pk, "groups");
+	msgpack_pack_array(pk, (size_t)c->ngroups);
+	for (int i = 0; i < c->ngroups; i++)
+		msgpack_pack_uint64(pk, c->groups[i]);
+	sq_pack_kv_i64(pk, "pid", c->pid);
+}
+
+int m_sys_hello(struct sq_req *r)
+{
+	const char *why;
+	int rc = reject_params(r);
+	if (rc < 0)
+		return rc;
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 6);
+	sq_pack_kv_str(pk, "server", "sysqd");
+	sq_pack_kv_str(pk, "version", SQ_VERSION);
+	sq_pack_kv_u64(pk, "protocol", SQ_PROTOCOL_VERSION);
+	sq_pack_kv_str(pk, "os", sq_os_name());
+	sq_pack_cstr(pk, "peer");
+	pack_peer(pk, r->cred);
+	size_t n = 0;
+	for (size_t i = 0; i < sq_nmethods; i++)
+		n += sq_method_allowed(&sq_methods[i], r->cred, &why) == 0;
+	sq_pack_cstr(pk, "methods");
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < sq_nmethods; i++)
+		if (sq_method_allowed(&sq_methods[i], r->cred, &why) == 0)
+			sq_pack_cstr(pk, sq_methods[i].name);
+	return 0;
+}
+
+int m_sys_ping(struct sq_req *r)
+{
+	int rc = reject_params(r);
+	if (rc < 0)
+		return rc;
+	msgpack_pack_str_with_body(&r->pk, "pong", 4);
+	return 0;
+}
+
+int m_sys_uname(struct sq_req *r)
+{
+	struct utsname u;
+	int rc = reject_params(r);
+	if (rc < 0)
+		return rc;
+	if (uname(&u) < 0)
+		return -errno;
+	msgpack_pack_map(&r->pk, 5);
+	sq_pack_kv_str(&r->pk, "sysname", u.sysname);
+	sq_pack_kv_str(&r->pk, "nodename", u.nodename);
+	sq_pack_kv_str(&r->pk, "release", u.release);
+	sq_pack_kv_str(&r->pk, "version", u.version);
+	sq_pack_kv_str(&r->pk, "machine", u.machine);
+	return 0;
+}
+
+static const char *run_name(enum sq_run run)
+{
+	return run == SQ_RUN_LOOP ? "loop" : run == SQ_RUN_POOL ? "pool" : "async";
+}
+
+static const char *access_name(enum sq_access a)
+{
+	return a == SQ_ACCESS_ANY ? "any" : a == SQ_ACCESS_AS_CALLER ? "as-caller" : "root";
+}
+
+int m_sys_methods(struct sq_req *r)
+{
+	const char *why;
+	int rc = reject_params(r);
+	if (rc < 0)
+		return rc;
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "methods");
+	msgpack_pack_array(pk, sq_nmethods);
+	for (size_t i = 0; i < sq_nmethods; i++) {
+		const struct sq_method *m = &sq_methods[i];
+		msgpack_pack_map(pk, 6);
+		sq_pack_kv_str(pk, "name", m->name);
+		sq_pack_kv_str(pk, "summary", m->summary);
+		sq_pack_kv_str(pk, "params", m->params);
+		sq_pack_kv_str(pk, "access", access_name(m->access));
+		sq_pack_kv_str(pk, "runs_on", run_name(m->run));
+		sq_pack_kv_bool(pk, "allowed", sq_method_allowed(m, r->cred, &why) == 0);
+	}
+	return 0;
+}
+
+/* sys.stats: counters are copied on the loop (they are the loop's), then
+ * /proc/self (or proc_pidinfo) is read on a worker. */
+struct stats_ctx {
+	struct sq_stats st;
+	struct sq_config cfg;
+	double uptime_s;
+	struct sq_self self;
+	int self_rc;
+};
+
+static void stats_work(struct sq_req *r)
+{
+	struct stats_ctx *x = r->ctx;
+	x->self_rc = sq_self_read(&x->self);
+}
+
+static void stats_after(struct sq_req *r)
+{
+	struct stats_ctx *x = r->ctx;
+	msgpack_packer *pk = &r->pk;
+	const struct sq_stats *st = &x->st;
+
+	msgpack_pack_map(pk, 17);
+	sq_pack_kv_double(pk, "uptime_s", x->uptime_s);
+	sq_pack_kv_u64(pk, "connections", st->conns_now);
+	sq_pack_kv_u64(pk, "connections_total", st->conns_total);
+	sq_pack_kv_u64(pk, "connections_rejected", st->conns_rejected);
+	sq_pack_kv_u64(pk, "requests", st->requests);
+	sq_pack_kv_u64(pk, "errors", st->errors);
+	sq_pack_kv_u64(pk, "inflight", st->inflight);
+	sq_pack_kv_u64(pk, "proto_errors", st->proto_errors);
+	sq_pack_kv_u64(pk, "oversize", st->oversize);
+	sq_pack_kv_u64(pk, "slow_disconnects", st->slow_disconnects);
+	sq_pack_kv_u64(pk, "read_pauses", st->read_pauses);
+	sq_pack_kv_u64(pk, "bytes_in", st->bytes_in);
+	sq_pack_kv_u64(pk, "bytes_out", st->bytes_out);
+	sq_pack_kv_i64(pk, "threads", x->self.threads);
+	sq_pack_kv_i64(pk, "open_fds", x->self.open_fds);
+	sq_pack_kv_u64(pk, "rss_bytes", x->self.rss_bytes);
+	sq_pack_cstr(pk, "limits");
+	msgpack_pack_map(pk, 7);
+	sq_pack_kv_u64(pk, "max_message_bytes", x->cfg.limits.max_msg);
+	sq_pack_kv_u64(pk, "max_depth", x->cfg.limits.max_depth);
+	sq_pack_kv_u64(pk, "max_elements", x->cfg.limits.max_elems);
+	sq_pack_kv_u64(pk, "max_objects", x->cfg.limits.max_total);
+	sq_pack_kv_u64(pk, "max_connections", x->cfg.max_conns);
+	sq_pack_kv_u64(pk, "max_inflight", x->cfg.max_inflight);
+	sq_pack_kv_u64(pk, "max_output_bytes", x->cfg.max_output);
+	sq_req_done(r, 0);
+}
+
+int m_sys_stats(struct sq_req *r)
+{
+	int rc = reject_params(r);
+	if (rc < 0)
+		return rc;
+	struct stats_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->st = r->srv->stats;
+	x->cfg = r->srv->cfg;
+	x->uptime_s = (double)(uv_hrtime() - x->st.start_ns) / 1e9;
+	r->ctx = x;
+	return sq_req_offload(r, stats_work, stats_after);
+}

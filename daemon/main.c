@@ -1,0 +1,183 @@
+/*
+ * main.c - sysqd's entry point: command line, embedded defaults, the
+ * listening socket, signals (TERM/INT stop cleanly, HUP reloads), and the
+ * libuv loop that runs everything else.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "sq_ident.h"
+#include "sq_paths.h"
+
+#ifndef SQ_VERSION
+#define SQ_VERSION "0.0.0-dev"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: sysqd [options]\n"
+"Serve system information and privileged operations over a UNIX socket\n"
+"(msgpack-rpc; see sysqd(8) and PROTOCOL.md).\n"
+"\n"
+"  -s, --socket PATH        listen on PATH (default: %s)\n"
+"  -v, --verbose            log more (-v connections, -vv every error)\n"
+"      --max-connections N  connections at once (default %u)\n"
+"      --max-inflight N     requests in flight per connection (default %u)\n"
+"      --max-message BYTES  largest request (default %u)\n"
+"      --max-output BYTES   replies queued to one client before it is\n"
+"                           disconnected (default %u)\n"
+"  -h, --help               this text\n"
+"  -V, --version            print the version\n",
+	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
+	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
+	        SQ_DEFAULT_MAX_OUTPUT);
+}
+
+static unsigned long parse_num(const char *opt, const char *arg, unsigned long min,
+                               unsigned long max)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "sysqd: %s wants a number from %lu to %lu, not '%s'\n",
+		        opt, min, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct sq_config *cfg)
+{
+	enum { O_MAXCONN = 256, O_INFLIGHT, O_MAXMSG, O_MAXOUT };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "max-inflight", required_argument, NULL, O_INFLIGHT },
+		{ "max-message", required_argument, NULL, O_MAXMSG },
+		{ "max-output", required_argument, NULL, O_MAXOUT },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "s:vhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (strlen(optarg) >= sizeof(cfg->socket_path)) {
+				fprintf(stderr, "sysqd: socket path longer than %zu bytes: %s\n",
+				        sizeof(cfg->socket_path) - 1, optarg);
+				exit(2);
+			}
+			strcpy(cfg->socket_path, optarg);
+			break;
+		case 'v':
+			cfg->verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("sysqd %s (protocol %d)\n", SQ_VERSION, SQ_PROTOCOL_VERSION);
+			exit(0);
+		case O_MAXCONN:
+			cfg->max_conns = (uint32_t)parse_num("--max-connections", optarg, 1, 1000000);
+			break;
+		case O_INFLIGHT:
+			cfg->max_inflight = (uint32_t)parse_num("--max-inflight", optarg, 1, 65536);
+			break;
+		case O_MAXMSG:
+			cfg->limits.max_msg = parse_num("--max-message", optarg, 64, 256u << 20);
+			break;
+		case O_MAXOUT:
+			cfg->max_output = parse_num("--max-output", optarg, 4096, 1ul << 32);
+			break;
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sysqd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct sq_server *s = h->data;
+	if (signum == SIGHUP) {
+		sq_log(SQ_LOG_INFO, "SIGHUP: nothing to reload in this configuration");
+		return;
+	}
+	sq_log(SQ_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	sq_server_stop(s);
+}
+
+static void watch_signal(struct sq_server *s, uv_signal_t *h, int signum)
+{
+	uv_signal_init(s->loop, h);
+	h->data = s;
+	uv_signal_start(h, on_signal, signum);
+	uv_unref((uv_handle_t *)h);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sq_server srv; /* large (read buffer): not on the stack */
+	struct sq_config cfg = {
+		.limits = sq_default_limits,
+		.max_conns = SQ_DEFAULT_MAX_CONNS,
+		.max_inflight = SQ_DEFAULT_MAX_INFLIGHT,
+		.max_output = SQ_DEFAULT_MAX_OUTPUT,
+	};
+	parse_args(argc, argv, &cfg);
+	sq_log_init(cfg.verbosity, 0);
+	sq_ident_init();
+	signal(SIGPIPE, SIG_IGN);
+
+	bool default_path = cfg.socket_path[0] == '\0';
+	if (default_path) {
+		if (sq_default_socket_path(cfg.socket_path, sizeof(cfg.socket_path)) < 0) {
+			sq_log(SQ_LOG_ERR, "default socket path too long; use -s");
+			return 1;
+		}
+		int rc = sq_prepare_socket_dir(cfg.socket_path);
+		if (rc < 0) {
+			sq_log(SQ_LOG_ERR, "cannot prepare the directory of %s: %s",
+			       cfg.socket_path, strerror(-rc));
+			return 1;
+		}
+	}
+
+	uv_loop_t *loop = uv_default_loop();
+	if (sq_server_init(&srv, loop, &cfg, -1) < 0) {
+		sq_log(SQ_LOG_ERR, "not starting: cannot listen on %s", cfg.socket_path);
+		return 1;
+	}
+	watch_signal(&srv, &srv.sig_term, SIGTERM);
+	watch_signal(&srv, &srv.sig_int, SIGINT);
+	watch_signal(&srv, &srv.sig_hup, SIGHUP);
+	sq_log(SQ_LOG_NOTICE, "sysqd %s listening on %s (uid %u)",
+	       SQ_VERSION, cfg.socket_path, (unsigned)geteuid());
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	sq_server_free(&srv);
+	sq_log(SQ_LOG_INFO, "stopped");
+	return 0;
+}

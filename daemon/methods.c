@@ -1,0 +1,60 @@
+/*
+ * methods.c - THE method table (as data, like tmux's cmd_entry list or
+ * Redis's command table) and the access rules that read it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handlers.h"
+#include "methods.h"
+#include "sq_ident.h"
+#include "sq_peer.h"
+
+const struct sq_method sq_methods[] = {
+	{ "sys.hello", m_sys_hello, SQ_RUN_LOOP, SQ_ACCESS_ANY,
+	  "server identity, protocol version, the caller as the kernel sees it, "
+	  "and the methods it may call", "{}" },
+	{ "sys.ping", m_sys_ping, SQ_RUN_LOOP, SQ_ACCESS_ANY,
+	  "answers \"pong\"", "{}" },
+	{ "sys.uname", m_sys_uname, SQ_RUN_LOOP, SQ_ACCESS_ANY,
+	  "uname(2): sysname, nodename, release, version, machine", "{}" },
+	{ "sys.methods", m_sys_methods, SQ_RUN_LOOP, SQ_ACCESS_ANY,
+	  "every method with its summary, params and whether the caller may call it", "{}" },
+	{ "sys.stats", m_sys_stats, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
+	  "the daemon's own counters, limits and resource use", "{}" },
+};
+const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
+
+const struct sq_method *sq_method_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sq_nmethods; i++)
+		if (strlen(sq_methods[i].name) == len &&
+		    memcmp(sq_methods[i].name, name, len) == 0)
+			return &sq_methods[i];
+	return NULL;
+}
+
+int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
+                      const char **why)
+{
+	switch (m->access) {
+	case SQ_ACCESS_ANY:
+		return 0;
+	case SQ_ACCESS_AS_CALLER:
+		/* an unprivileged daemon cannot become the caller: lending its own
+		 * identity to another uid would make it a confused deputy */
+		if (sq_ident_can_switch() || cred->uid == geteuid())
+			return 0;
+		*why = "this sysqd is not root and serves path and process operations "
+		       "only to its own uid";
+		return -EPERM;
+	case SQ_ACCESS_ROOT:
+		if (cred->uid == 0)
+			return 0;
+		*why = "only root may do this (or whom the policy grants it)";
+		return -EPERM;
+	}
+	*why = "unknown access rule";
+	return -EPERM;
+}

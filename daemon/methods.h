@@ -1,0 +1,53 @@
+/*
+ * methods.h - the method table: every method sysqd serves, as data.
+ *
+ * One row per method: name, handler, where it runs, who may call it, and
+ * the one-line summary and params synopsis that sys.methods, `sysq --help`
+ * and PROTOCOL.md show.  Dispatch, access checks and introspection all read
+ * this table; nothing else knows the list of methods.
+ */
+#ifndef SQ_METHODS_H
+#define SQ_METHODS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sq_req;
+struct sq_cred;
+
+/* Return 0 with a result packed into r->pk, a negative errno (see
+ * sq_req_fail for a message), or SQ_ASYNC when the handler finishes the
+ * request later with sq_req_done(). */
+typedef int (*sq_handler_fn)(struct sq_req *r);
+#define SQ_ASYNC 1
+
+enum sq_run {
+	SQ_RUN_LOOP,   /* on the loop thread: must not block, ever */
+	SQ_RUN_POOL,   /* on a libuv worker thread */
+	SQ_RUN_ASYNC,  /* starts on the loop, finishes itself (probers, transfers) */
+};
+
+enum sq_access {
+	SQ_ACCESS_ANY,   /* every peer */
+	SQ_ACCESS_AS_CALLER, /* runs as the peer: needs a root daemon or the peer's own uid */
+	SQ_ACCESS_ROOT,  /* peers with uid 0, or those the policy grants it */
+};
+
+struct sq_method {
+	const char *name;
+	sq_handler_fn fn;
+	enum sq_run run;
+	enum sq_access access;
+	const char *summary;
+	const char *params;     /* synopsis, e.g. "{pid: int, signal: str|int}" */
+};
+
+extern const struct sq_method sq_methods[];
+extern const size_t sq_nmethods;
+
+const struct sq_method *sq_method_find(const char *name, size_t len);
+/* 0 when cred may call m, else -EPERM with a reason in why. */
+int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
+                      const char **why);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * request.c - from a frame to a reply: decode, look the method up, check
+ * access, then run the handler where the table says (loop, worker pool
+ * under the caller's identity, or an async handler of its own), and turn
+ * its outcome into [1, msgid, error, result].
+ *
+ * Loop methods take a fast path: no allocation, the reply is packed straight
+ * into the connection's output.  Everything else gets a heap request owning
+ * a copy of its frame and its own zone, so the read buffer can be reused.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "request.h"
+#include "server.h"
+#include "sq_errno.h"
+#include "sq_ident.h"
+
+static void vfail(struct sq_req *r, const char *fmt, va_list ap)
+{
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+}
+
+int sq_req_fail(struct sq_req *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(r, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int sq_req_fail_code(struct sq_req *r, int err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(r->code, sizeof(r->code), "%s", code);
+	va_start(ap, fmt);
+	vfail(r, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int sq_req_param_error(struct sq_req *r, int rc)
+{
+	return sq_req_fail(r, rc, "%s", r->params.err);
+}
+
+/* Replace whatever the handler packed with the reply for outcome rc. */
+static void seal_reply(struct sq_req *r, int rc)
+{
+	if (rc >= 0)
+		return;
+	r->out->len = r->out_mark;
+	const char *code = r->code[0] ? r->code : sq_errno_name(rc);
+	const char *msg = r->message[0] ? r->message : strerror(-rc);
+	sq_pack_error_response(&r->pk, r->msgid, code, msg);
+	r->srv->stats.errors++;
+	if (sq_log_enabled(SQ_LOG_DEBUG))
+		sq_log(SQ_LOG_DEBUG, "conn #%llu msgid %u %s: %s %s",
+		       (unsigned long long)r->conn->id, r->msgid, r->m ? r->m->name : "?",
+		       code, msg);
+}
+
+/* Printable, bounded copy of a method name for messages. */
+static void safe_name(char *dst, size_t size, const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 1 < size; i++)
+		dst[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	dst[n] = '\0';
+}
+
+/* Reply to a request that never reached a handler. */
+static void reply_error(struct sq_conn *c, uint32_t msgid, const char *code,
+                        const char *message)
+{
+	struct sq_buf *out = &c->out;
+	msgpack_packer pk;
+	if (c->closing)
+		return;
+	sq_packer_init(&pk, out);
+	sq_pack_error_response(&pk, msgid, code, message);
+	c->srv->stats.errors++;
+	sq_conn_send(c, NULL, 0); /* enforces the output cap, schedules the write */
+}
+
+static void free_heap_req(struct sq_req *r)
+{
+	msgpack_zone_destroy(&r->own_zone);
+	sq_buf_free(&r->own_out);
+	free(r);
+}
+
+void sq_req_done(struct sq_req *r, int rc)
+{
+	struct sq_conn *c = r->conn;
+	seal_reply(r, rc);
+	if (!c->closing)
+		sq_conn_send(c, r->own_out.data, r->own_out.len);
+	free_heap_req(r);
+	sq_conn_request_done(c);
+}
+
+static void pool_work(uv_work_t *w)
+{
+	struct sq_req *r = w->data;
+	if (r->m->access == SQ_ACCESS_AS_CALLER) {
+		int rc = sq_ident_enter(r->cred);
+		if (rc < 0) {
+			r->rc = sq_req_fail(r, rc, "cannot act as uid %u: %s",
+			                    (unsigned)r->cred->uid, strerror(-rc));
+			return;
+		}
+		r->rc = r->m->fn(r);
+		sq_ident_leave();
+		return;
+	}
+	r->rc = r->m->fn(r);
+}
+
+static void pool_after(uv_work_t *w, int status)
+{
+	struct sq_req *r = w->data;
+	sq_req_done(r, status == UV_ECANCELED ? -ECANCELED : r->rc);
+}
+
+static void offload_work(uv_work_t *w)
+{
+	struct sq_req *r = w->data;
+	r->work_fn(r);
+}
+
+static void offload_after(uv_work_t *w, int status)
+{
+	struct sq_req *r = w->data;
+	if (status == UV_ECANCELED) {
+		sq_req_done(r, -ECANCELED);
+		return;
+	}
+	r->after_fn(r);
+}
+
+int sq_req_offload(struct sq_req *r, void (*work_fn)(struct sq_req *),
+                   void (*after_fn)(struct sq_req *))
+{
+	r->work_fn = work_fn;
+	r->after_fn = after_fn;
+	r->work.data = r;
+	int rc = uv_queue_work(r->srv->loop, &r->work, offload_work, offload_after);
+	return rc < 0 ? sq_req_fail(r, -EAGAIN, "cannot queue work: %s", uv_strerror(rc))
+	              : SQ_ASYNC;
+}
+
+/* The loop fast path: handler runs now, reply goes straight to c->out. */
+static void run_on_loop(struct sq_conn *c, const struct sq_method *m,
+                        const struct sq_msg *msg)
+{
+	struct sq_req r;
+	memset(&r, 0, offsetof(struct sq_req, own_zone));
+	r.srv = c->srv;
+	r.conn = c;
+	r.m = m;
+	r.cred = &c->cred;
+	r.msgid = msg->msgid;
+	r.zone = &c->srv->loop_zone;
+	r.out = &c->out;
+	r.out_mark = c->out.len;
+	sq_packer_init(&r.pk, &c->out);
+	sq_pack_response_head(&r.pk, r.msgid);
+	int rc = sq_params_open(&r.params, &msg->params);
+	rc = rc < 0 ? sq_req_param_error(&r, rc) : m->fn(&r);
+	seal_reply(&r, rc < 0 ? rc : 0);
+	sq_conn_send(c, NULL, 0);
+}
+
+static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
+                          const char *frame, size_t len)
+{
+	struct sq_req *r = calloc(1, sizeof(*r) + len);
+	if (!r) {
+		reply_error(c, 0, "ENOMEM", "out of memory");
+		return;
+	}
+	memcpy(r->frame, frame, len);
+	r->frame_len = len;
+	r->heap = true;
+	r->srv = c->srv;
+	r->conn = c;
+	r->m = m;
+	r->cred = &c->cred;
+	msgpack_zone_init(&r->own_zone, 1024);
+	r->zone = &r->own_zone;
+	sq_buf_init(&r->own_out);
+	r->out = &r->own_out;
+	sq_packer_init(&r->pk, r->out);
+	sq_conn_request_begin(c);
+
+	/* decode again from our own copy: objects then point into r->frame */
+	struct sq_msg msg;
+	const char *why;
+	if (sq_msg_parse(r->frame, len, r->zone, &msg, &why) < 0) {
+		sq_req_done(r, sq_req_fail(r, -EPROTO, "%s", why));
+		return;
+	}
+	r->msgid = msg.msgid;
+	sq_pack_response_head(&r->pk, r->msgid);
+	int rc = sq_params_open(&r->params, &msg.params);
+	if (rc < 0) {
+		sq_req_done(r, sq_req_param_error(r, rc));
+		return;
+	}
+	if (m->run == SQ_RUN_POOL) {
+		r->work.data = r;
+		rc = uv_queue_work(c->srv->loop, &r->work, pool_work, pool_after);
+		if (rc < 0)
+			sq_req_done(r, sq_req_fail(r, -EAGAIN, "cannot queue work: %s",
+			                           uv_strerror(rc)));
+		return;
+	}
+	rc = m->fn(r);
+	if (rc != SQ_ASYNC)
+		sq_req_done(r, rc < 0 ? rc : 0);
+}
+
+void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
+{
+	struct sq_server *s = c->srv;
+	struct sq_msg msg;
+	const char *why;
+	char name[72], text[160];
+
+	msgpack_zone_clear(&s->loop_zone);
+	if (sq_msg_parse(frame, len, &s->loop_zone, &msg, &why) < 0) {
+		s->stats.proto_errors++;
+		if (msg.has_msgid && msg.type == SQ_MSG_REQUEST) {
+			reply_error(c, msg.msgid, "EPROTO", why);
+			return;
+		}
+		sq_conn_notify_error(c, "EPROTO", why);
+		sq_conn_shutdown(c, why);
+		return;
+	}
+	if (msg.type != SQ_MSG_REQUEST) {
+		sq_log(SQ_LOG_DEBUG, "conn #%llu: ignoring a message of type %d",
+		       (unsigned long long)c->id, msg.type);
+		return;
+	}
+	s->stats.requests++;
+	const struct sq_method *m = sq_method_find(msg.method, msg.method_len);
+	if (!m) {
+		safe_name(name, sizeof(name), msg.method, msg.method_len);
+		snprintf(text, sizeof(text), "unknown method '%s' (sys.methods lists them)", name);
+		reply_error(c, msg.msgid, "ENOSYS", text);
+		return;
+	}
+	if (sq_method_allowed(m, &c->cred, &why) < 0) {
+		snprintf(text, sizeof(text), "%s: %s", m->name, why);
+		reply_error(c, msg.msgid, "EPERM", text);
+		return;
+	}
+	if (m->run == SQ_RUN_LOOP)
+		run_on_loop(c, m, &msg);
+	else
+		run_elsewhere(c, m, frame, len);
+}

@@ -1,0 +1,69 @@
+/*
+ * request.h - one request's life: what a handler sees and the calls it
+ * makes to answer.  The request owns a copy of its frame and a msgpack zone
+ * (its arena), both freed when the reply has been queued.
+ */
+#ifndef SQ_REQUEST_H
+#define SQ_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+#include <uv.h>
+
+#include "methods.h"
+#include "sq_peer.h"
+#include "sq_proto.h"
+
+struct sq_conn;
+struct sq_server;
+
+struct sq_req {
+	struct sq_server *srv;
+	struct sq_conn *conn;        /* stays valid until sq_req_done */
+	const struct sq_method *m;
+	const struct sq_cred *cred;  /* the peer, from the kernel */
+	uint32_t msgid;
+	struct sq_params params;     /* the named params, already opened */
+	msgpack_zone *zone;          /* per-request arena */
+	msgpack_packer pk;           /* pack the result here */
+	struct sq_buf *out;          /* where pk writes */
+	size_t out_mark;             /* out->len before the response head */
+
+	int rc;                      /* outcome for sq_req_done */
+	char code[24];               /* wire error code override ("ENOATTR") */
+	char message[256];           /* error message */
+
+	void *ctx;                   /* handler-private state for async work */
+	uv_work_t work;
+	void (*work_fn)(struct sq_req *r);
+	void (*after_fn)(struct sq_req *r);
+
+	bool heap;                   /* allocated (not the loop fast path) */
+	msgpack_zone own_zone;
+	struct sq_buf own_out;
+	size_t frame_len;
+	char frame[];                /* copy of the request bytes */
+};
+
+/* Record an error to return: `return sq_req_fail(r, -EINVAL, "bad %s", x);` */
+int sq_req_fail(struct sq_req *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same with an explicit wire code instead of errno's name. */
+int sq_req_fail_code(struct sq_req *r, int err, const char *code,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Fail with the message a params getter left in r->params.err. */
+int sq_req_param_error(struct sq_req *r, int rc);
+
+/* Run work_fn on a worker thread (as the daemon), then after_fn on the loop.
+ * For SQ_RUN_ASYNC handlers; after_fn must end with sq_req_done. */
+int sq_req_offload(struct sq_req *r, void (*work_fn)(struct sq_req *),
+                   void (*after_fn)(struct sq_req *));
+/* Finish an async request with outcome rc (0: r->pk holds the result). */
+void sq_req_done(struct sq_req *r, int rc);
+
+/* Decode one frame from c and run it (called by the server's read path). */
+void sq_dispatch(struct sq_conn *c, const char *frame, size_t len);
+
+#endif

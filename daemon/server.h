@@ -1,0 +1,93 @@
+/*
+ * server.h - the loop side of sysqd: the listening socket, connections with
+ * their bounded input and output buffers, dispatch, and the counters that
+ * sys.stats reports.  Everything here runs on the loop thread only.
+ */
+#ifndef SQ_SERVER_H
+#define SQ_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "sq_peer.h"
+#include "sq_proto.h"
+
+struct sq_req;
+
+struct sq_stats {
+	uint64_t start_ns;           /* uv_hrtime at start */
+	uint64_t conns_now;
+	uint64_t conns_total;
+	uint64_t conns_rejected;     /* over max_conns */
+	uint64_t requests;
+	uint64_t errors;             /* error responses sent */
+	uint64_t inflight;           /* requests being worked on, all connections */
+	uint64_t proto_errors;       /* EPROTO frames */
+	uint64_t oversize;           /* E2BIG frames */
+	uint64_t slow_disconnects;   /* output cap exceeded */
+	uint64_t read_pauses;        /* in-flight limit reached */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+struct sq_conn {
+	uv_pipe_t pipe;              /* must stay first: handle->data is the conn */
+	struct sq_server *srv;
+	uint64_t id;
+	struct sq_cred cred;
+	struct sq_buf in;            /* a partial frame, kept between reads */
+	struct sq_buf out;           /* replies not yet handed to the kernel */
+	size_t out_writing;          /* bytes in uv_write requests under way */
+	uint32_t inflight;           /* requests dispatched, not yet answered */
+	bool reading;                /* uv_read_start is in effect */
+	bool eof;                    /* peer closed its side; finish and close */
+	bool closing;                /* uv_close called; replies are dropped */
+	bool closed;                 /* close callback ran */
+	bool flush_queued;
+	bool processing;             /* inside the frame loop: no re-entry */
+	struct sq_conn *flush_next;  /* list of connections with queued output */
+	struct sq_conn *prev, *next; /* all connections */
+};
+
+struct sq_server {
+	uv_loop_t *loop;
+	struct sq_config cfg;
+	uv_pipe_t listener;
+	bool listening;
+	bool owns_socket_file;       /* we bound it, so we unlink it */
+	bool stopping;
+	uv_prepare_t flusher;        /* writes queued output once per iteration */
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t stop_timer;
+	struct sq_conn *conns;
+	struct sq_conn *flush_list;
+	uint64_t next_conn_id;
+	struct sq_stats stats;
+	msgpack_zone loop_zone;      /* arena of the loop fast path */
+	char rbuf[65536];            /* shared read buffer of the loop thread */
+};
+
+/* Set up listening on cfg->socket_path (or an inherited fd >= 0). */
+int sq_server_init(struct sq_server *s, uv_loop_t *loop,
+                   const struct sq_config *cfg, int inherited_fd);
+/* Begin an orderly stop: no new connections, finish what is in flight. */
+void sq_server_stop(struct sq_server *s);
+void sq_server_free(struct sq_server *s);
+
+/* Queue bytes to a connection (dropped if it is closing).  Enforces the
+ * output cap: over it, the connection is closed and -ENOBUFS returned. */
+int sq_conn_send(struct sq_conn *c, const char *data, size_t len);
+/* Bytes queued to c and not yet accepted by the kernel. */
+size_t sq_conn_pending(const struct sq_conn *c);
+/* A request on c has started / finished (its reply is queued or dropped). */
+void sq_conn_request_begin(struct sq_conn *c);
+void sq_conn_request_done(struct sq_conn *c);
+/* Stop reading, send what is queued, then close (after a fatal frame). */
+void sq_conn_shutdown(struct sq_conn *c, const char *why);
+/* Send a notification [2, "sys.error", [{code, message}]] (no msgid to answer). */
+void sq_conn_notify_error(struct sq_conn *c, const char *code, const char *message);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * ident_darwin.c - per-thread identity switching on macOS.
+ *
+ * pthread_setugid_np() gives the calling thread its own credential (uid,
+ * gid, and group membership resolved for that uid); KAUTH_UID_NONE returns
+ * it to the process credential.  File-system checks follow the thread
+ * credential; kill(2) does not, so the process layer checks signals itself.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/kauth.h>
+#include <unistd.h>
+
+#include "sq_ident.h"
+
+static uid_t self_uid;
+
+void sq_ident_init(void)
+{
+	self_uid = geteuid();
+}
+
+int sq_ident_can_switch(void)
+{
+	return self_uid == 0;
+}
+
+int sq_ident_enter(const struct sq_cred *c)
+{
+	if (!sq_ident_can_switch())
+		return c->uid == self_uid ? 0 : -EPERM;
+	if (pthread_setugid_np(c->uid, c->gid) != 0)
+		return -errno;
+	return 0;
+}
+
+void sq_ident_leave(void)
+{
+	if (!sq_ident_can_switch())
+		return;
+	if (pthread_setugid_np(KAUTH_UID_NONE, KAUTH_GID_NONE) != 0) {
+		perror("sysqd: cannot restore the daemon's identity");
+		abort();
+	}
+}

@@ -1,0 +1,171 @@
+/*
+ * msg.c - msgpack-rpc message shapes: parsing a scanned frame into an
+ * sq_msg, and encoding requests, responses, errors and notifications.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sq_proto.h"
+
+static bool as_u32(const msgpack_object *o, uint32_t *out)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT32_MAX)
+		return false;
+	*out = (uint32_t)o->via.u64;
+	return true;
+}
+
+static int fail(const char **why, const char *reason)
+{
+	*why = reason;
+	return -EPROTO;
+}
+
+int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
+                 struct sq_msg *m, const char **why)
+{
+	msgpack_object root;
+	size_t off = 0;
+
+	memset(m, 0, sizeof(*m));
+	*why = NULL;
+	msgpack_unpack_return ur = msgpack_unpack(frame, len, &off, zone, &root);
+	if (ur != MSGPACK_UNPACK_SUCCESS || off != len)
+		return fail(why, "frame is not one msgpack object");
+	if (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size < 3)
+		return fail(why, "message must be an array of 3 or 4 elements");
+
+	const msgpack_object *e = root.via.array.ptr;
+	uint32_t n = root.via.array.size;
+	if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > 2)
+		return fail(why, "message type must be 0, 1 or 2");
+	m->type = (int)e[0].via.u64;
+
+	switch (m->type) {
+	case SQ_MSG_REQUEST:
+		m->has_msgid = as_u32(&e[1], &m->msgid);
+		if (!m->has_msgid)
+			return fail(why, "msgid must be an unsigned 32-bit integer");
+		if (n != 4)
+			return fail(why, "request must be [0, msgid, method, params]");
+		if (e[2].type != MSGPACK_OBJECT_STR)
+			return fail(why, "method must be a string");
+		if (e[3].type != MSGPACK_OBJECT_ARRAY)
+			return fail(why, "params must be an array");
+		m->method = e[2].via.str.ptr;
+		m->method_len = e[2].via.str.size;
+		m->params = e[3];
+		return 0;
+	case SQ_MSG_RESPONSE:
+		m->has_msgid = as_u32(&e[1], &m->msgid);
+		if (!m->has_msgid || n != 4)
+			return fail(why, "response must be [1, msgid, error, result]");
+		m->error = e[2];
+		m->result = e[3];
+		return 0;
+	default:
+		if (n != 3 || e[1].type != MSGPACK_OBJECT_STR ||
+		    e[2].type != MSGPACK_OBJECT_ARRAY)
+			return fail(why, "notification must be [2, method, params]");
+		m->method = e[1].via.str.ptr;
+		m->method_len = e[1].via.str.size;
+		m->params = e[2];
+		return 0;
+	}
+}
+
+void sq_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, SQ_MSG_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	msgpack_pack_nil(pk);
+}
+
+void sq_pack_error_response(msgpack_packer *pk, uint32_t msgid,
+                            const char *code, const char *message)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, SQ_MSG_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	msgpack_pack_map(pk, 2);
+	sq_pack_kv_str(pk, "code", code);
+	sq_pack_kv_str(pk, "message", message);
+	msgpack_pack_nil(pk);
+}
+
+void sq_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, SQ_MSG_REQUEST);
+	msgpack_pack_uint32(pk, msgid);
+	sq_pack_cstr(pk, method);
+}
+
+void sq_pack_notify_head(msgpack_packer *pk, const char *method)
+{
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint8(pk, SQ_MSG_NOTIFY);
+	sq_pack_cstr(pk, method);
+}
+
+void sq_pack_kv_str(msgpack_packer *pk, const char *key, const char *val)
+{
+	sq_pack_cstr(pk, key);
+	if (val)
+		sq_pack_cstr(pk, val);
+	else
+		msgpack_pack_nil(pk);
+}
+
+void sq_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	sq_pack_cstr(pk, key);
+	msgpack_pack_uint64(pk, v);
+}
+
+void sq_pack_kv_i64(msgpack_packer *pk, const char *key, int64_t v)
+{
+	sq_pack_cstr(pk, key);
+	msgpack_pack_int64(pk, v);
+}
+
+void sq_pack_kv_bool(msgpack_packer *pk, const char *key, bool v)
+{
+	sq_pack_cstr(pk, key);
+	if (v)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void sq_pack_kv_double(msgpack_packer *pk, const char *key, double v)
+{
+	sq_pack_cstr(pk, key);
+	msgpack_pack_double(pk, v);
+}
+
+bool sq_obj_streq(const msgpack_object *obj, const char *s)
+{
+	size_t n = strlen(s);
+	if (obj->type == MSGPACK_OBJECT_STR)
+		return obj->via.str.size == n && memcmp(obj->via.str.ptr, s, n) == 0;
+	if (obj->type == MSGPACK_OBJECT_BIN)
+		return obj->via.bin.size == n && memcmp(obj->via.bin.ptr, s, n) == 0;
+	return false;
+}
+
+const msgpack_object *sq_map_get(const msgpack_object *obj, const char *key)
+{
+	if (!obj || obj->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < obj->via.map.size; i++)
+		if (sq_obj_streq(&obj->via.map.ptr[i].key, key))
+			return &obj->via.map.ptr[i].val;
+	return NULL;
+}
