@@ -73,13 +73,13 @@ $(OUT)/sysq: $(call obj,$(CLI_SRCS)) $(OUT)/libsysq.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # ---- tests ---------------------------------------------------------------
-$(OUT)/tests/unit: $(call obj,$(UNIT_SRCS)) $(CORE_OBJS) $(CLIENT_OBJS)
+$(OUT)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(CORE_OBJS) $(CLIENT_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
-$(OUT)/tests/integration: $(call obj,$(INTEG_SRCS)) $(OUT)/libsysq.a
+$(OUT)/tests/integration-tests: $(call obj,$(INTEG_SRCS)) $(OUT)/libsysq.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion -lpthread
 
-test-bins: build $(OUT)/tests/unit $(OUT)/tests/integration
+test-bins: build $(OUT)/tests/unit-tests $(OUT)/tests/integration-tests
 
 # `make test` (= `make check`): everything, sanitized.  The summary line at
 # the end is "sysq tests: N passed, N failed, N skipped".

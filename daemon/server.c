@@ -11,6 +11,7 @@
  * beforeSleep.  Over max_output queued bytes, the connection is dropped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,9 +502,10 @@ static int claim_socket_path(const char *path)
 		sq_log(SQ_LOG_ERR, "%s exists and is not a socket; not touching it", path);
 		return -EEXIST;
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0); /* start-up: no thread can fork */
 	if (fd < 0)
 		return -errno;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));

@@ -5,6 +5,8 @@
  * gid, and group membership resolved for that uid); KAUTH_UID_NONE returns
  * it to the process credential.  File-system checks follow the thread
  * credential; kill(2) does not, so the process layer checks signals itself.
+ * Apple marks pthread_setugid_np deprecated (it is still how per-thread
+ * credentials work; libdispatch and launchd's own helpers use it).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +16,9 @@
 #include <unistd.h>
 
 #include "sq_ident.h"
+
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
 
 static uid_t self_uid;
 
@@ -45,3 +50,5 @@ void sq_ident_leave(void)
 		abort();
 	}
 }
+
+#pragma clang diagnostic pop

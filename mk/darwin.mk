@@ -150,11 +150,11 @@ darwin-include:
 DARWIN_CC1 = out=$$("$$@" 2>&1); rc=$$?; [ -z "$$out" ] || printf "%s\n" "$$out" >&2; exit $$rc
 
 # Fetches zig and prepares headers only when there is something to check.
-# One zig cc per file and target (parallel: DARWIN_JOBS). zig's
-# -fsyntax-only fails ("FileNotFound": it looks for an object to copy out of
-# its cache), so real objects are built into scratch files under
-# $(DARWIN_OBJ) (not /dev/null, which zig would write into, as root) and
-# removed afterwards.
+# One zig cc per file and target (parallel: DARWIN_JOBS). zig's -fsyntax-only
+# fails ("FileNotFound": it looks for an object to copy out of its cache), so
+# real objects are built into scratch files under $(DARWIN_OBJ), removed
+# afterwards (-o /dev/null works too, but zig copies its cached object to the
+# -o path, and we often run as root).
 check-darwin:
 	@set -e; \
 	srcs='$(strip $(abspath $(DARWIN_SRCS)))'; \

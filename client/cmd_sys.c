@@ -1,0 +1,171 @@
+/*
+ * cmd_sys.c - the sysq subcommands about the daemon itself: hello, ping,
+ * call (any method with JSON params), methods and stats.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static int simple(struct cli *cli, const char *method, const char *json)
+{
+	struct sysq_reply r;
+	int rc = cli_call_json(cli, method, json, &r);
+	int st = cli_status(method, rc, &r);
+	if (st == EXIT_OK)
+		cli_print_json(r.result);
+	sysq_reply_free(&r);
+	return st;
+}
+
+int cmd_hello(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: sysq hello\n");
+		return EXIT_USAGE;
+	}
+	struct sysq_reply r;
+	int rc = cli_call_json(cli, "sys.hello", NULL, &r);
+	int st = cli_status("sys.hello", rc, &r);
+	if (st != EXIT_OK || cli->json) {
+		if (st == EXIT_OK)
+			cli_print_json(r.result);
+		sysq_reply_free(&r);
+		return st;
+	}
+	char ver[64], os[32];
+	const msgpack_object *peer = obj_get(r.result, "peer");
+	obj_str(r.result, "version", ver, sizeof(ver));
+	obj_str(r.result, "os", os, sizeof(os));
+	printf("sysqd %s (protocol %lld, %s) on %s\n", ver, obj_int(r.result, "protocol", 0),
+	       os, sysq_socket_path(cli->conn));
+	printf("you are uid %lld gid %lld pid %lld\n", obj_int(peer, "uid", -1),
+	       obj_int(peer, "gid", -1), obj_int(peer, "pid", -1));
+	const msgpack_object *m = obj_get(r.result, "methods");
+	printf("you may call:");
+	for (uint32_t i = 0; m && m->type == MSGPACK_OBJECT_ARRAY && i < m->via.array.size; i++)
+		printf(" %.*s", (int)m->via.array.ptr[i].via.str.size, m->via.array.ptr[i].via.str.ptr);
+	printf("\n");
+	sysq_reply_free(&r);
+	return EXIT_OK;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int cmd_ping(struct cli *cli, int argc, char **argv)
+{
+	long count = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			char *end;
+			count = strtol(argv[++i], &end, 10);
+			if (*end || count < 1 || count > 10000000) {
+				fprintf(stderr, "sysq ping: -c wants a count from 1 to 10000000\n");
+				return EXIT_USAGE;
+			}
+		} else {
+			fprintf(stderr, "usage: sysq ping [-c COUNT]\n");
+			return EXIT_USAGE;
+		}
+	}
+	struct sysq *c = cli_connect(cli);
+	double *rtt = malloc(sizeof(double) * (size_t)count);
+	if (!rtt)
+		return EXIT_REMOTE;
+	for (long i = 0; i < count; i++) {
+		struct sysq_reply r;
+		double t0 = now_us();
+		int rc = sysq_call0(c, "sys.ping", &r);
+		rtt[i] = now_us() - t0;
+		int st = cli_status("sys.ping", rc, &r);
+		sysq_reply_free(&r);
+		if (st != EXIT_OK) {
+			free(rtt);
+			return st;
+		}
+	}
+	qsort(rtt, (size_t)count, sizeof(double), cmp_double);
+	double median = count % 2 ? rtt[count / 2] : (rtt[count / 2 - 1] + rtt[count / 2]) / 2;
+	if (cli->json)
+		printf("{\"count\": %ld, \"min_us\": %.1f, \"median_us\": %.1f, \"max_us\": %.1f}\n",
+		       count, rtt[0], median, rtt[count - 1]);
+	else
+		printf("%ld pong%s from %s: round trip min/median/max = %.1f/%.1f/%.1f us\n",
+		       count, count == 1 ? "" : "s", sysq_socket_path(c), rtt[0], median,
+		       rtt[count - 1]);
+	free(rtt);
+	return EXIT_OK;
+}
+
+int cmd_call(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: sysq call METHOD ['{\"param\": value, ...}']\n");
+		return EXIT_USAGE;
+	}
+	return simple(cli, argv[1], argc == 3 ? argv[2] : NULL);
+}
+
+int cmd_methods(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: sysq methods\n");
+		return EXIT_USAGE;
+	}
+	struct sysq_reply r;
+	int rc = cli_call_json(cli, "sys.methods", NULL, &r);
+	int st = cli_status("sys.methods", rc, &r);
+	if (st != EXIT_OK || cli->json) {
+		if (st == EXIT_OK)
+			cli_print_json(r.result);
+		sysq_reply_free(&r);
+		return st;
+	}
+	static const char *const hdr[] = { "METHOD", "ACCESS", "YOU", "PARAMS", "SUMMARY" };
+	struct table *t = table_new(5, hdr, NULL);
+	const msgpack_object *ms = obj_get(r.result, "methods");
+	for (uint32_t i = 0; ms && ms->type == MSGPACK_OBJECT_ARRAY && i < ms->via.array.size; i++) {
+		const msgpack_object *m = &ms->via.array.ptr[i];
+		char name[64], access[32], params[256], summary[512];
+		obj_str(m, "name", name, sizeof(name));
+		obj_str(m, "access", access, sizeof(access));
+		obj_str(m, "params", params, sizeof(params));
+		obj_str(m, "summary", summary, sizeof(summary));
+		const msgpack_object *ok = obj_get(m, "allowed");
+		table_add(t, name);
+		table_add(t, access);
+		table_add(t, ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean ? "yes" : "no");
+		table_add(t, params);
+		table_add(t, summary);
+	}
+	table_print(t, stdout);
+	table_free(t);
+	sysq_reply_free(&r);
+	return EXIT_OK;
+}
+
+int cmd_stats(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: sysq stats\n");
+		return EXIT_USAGE;
+	}
+	return simple(cli, "sys.stats", NULL);
+}

@@ -1,0 +1,198 @@
+/*
+ * harness.c - starting, reaching and stopping a real sysqd for the
+ * integration tests (see harness.h).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "json.h"
+#include "sq_proto.h"
+
+bool have_root(void)
+{
+	return geteuid() == 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void sqd_start(struct sqd *d, const char *const *args)
+{
+	const char *bin = getenv("SQ_SYSQD");
+	cr_assert(bin, "SQ_SYSQD must name the sysqd binary (tests/run-all.sh sets it)");
+	snprintf(d->dir, sizeof(d->dir), "/tmp/sysq-test.XXXXXX");
+	cr_assert(mkdtemp(d->dir), "mkdtemp: %s", strerror(errno));
+	chmod(d->dir, 0755); /* other test users must reach the socket */
+	snprintf(d->sock, sizeof(d->sock), "%s/sysqd.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/sysqd.log", d->dir);
+
+	const char *argv[32];
+	int n = 0;
+	argv[n++] = bin;
+	argv[n++] = "-s";
+	argv[n++] = d->sock;
+	argv[n++] = "-vv";
+	for (int i = 0; args && args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+
+	d->pid = fork();
+	cr_assert(d->pid >= 0);
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) { /* up to 10 s under sanitizers */
+		int fd = try_connect(d->sock);
+		if (fd >= 0) {
+			close(fd);
+			return;
+		}
+		int st;
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			char *log = slurp(d->log);
+			cr_assert_fail("sysqd exited at start (status %d): %s", st, log);
+		}
+		sleep_ms(10);
+	}
+	cr_assert_fail("sysqd did not listen on %s within 10 s", d->sock);
+}
+
+int sqd_stop(struct sqd *d)
+{
+	int st = 0;
+	if (d->pid <= 0)
+		return 0;
+	kill(d->pid, SIGTERM);
+	for (int i = 0; i < 2000; i++) { /* 20 s */
+		pid_t p = waitpid(d->pid, &st, WNOHANG);
+		if (p == d->pid)
+			break;
+		if (i == 1999) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, &st, 0);
+		}
+		sleep_ms(10);
+	}
+	d->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void sqd_stop_clean(struct sqd *d)
+{
+	int st = sqd_stop(d);
+	char *log = slurp(d->log);
+	cr_expect_eq(st, 0, "sysqd exit status %d; its log:\n%s", st, log);
+	free(log);
+	unlink(d->log);
+	unlink(d->sock);
+	rmdir(d->dir);
+}
+
+struct sysq *sqd_connect(const struct sqd *d)
+{
+	char err[256];
+	struct sysq *c = sysq_connect(d->sock, err, sizeof(err));
+	cr_assert(c, "connect: %s", err);
+	return c;
+}
+
+int sqd_raw_connect(const struct sqd *d)
+{
+	int fd = try_connect(d->sock);
+	cr_assert(fd >= 0, "raw connect to %s: %s", d->sock, strerror(errno));
+	return fd;
+}
+
+int sq_call(struct sysq *c, const char *method, const char *json, struct sysq_reply *r)
+{
+	char err[200];
+	msgpack_packer *pk = sysq_begin(c, method, NULL);
+	if (!json) {
+		msgpack_pack_array(pk, 0);
+	} else {
+		msgpack_pack_array(pk, 1);
+		cr_assert_eq(sq_json_pack(pk, json, err, sizeof(err)), 0, "%s", err);
+	}
+	return sysq_call_end(c, r);
+}
+
+int run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			_exit(120);
+		_exit(fn(arg));
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+long long sqd_stat(const struct sqd *d, const char *field)
+{
+	struct sysq *c = sqd_connect(d);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "sys.stats: %s", r.message);
+	const msgpack_object *o = sq_map_get(r.result, field);
+	cr_assert(o, "sys.stats has no field %s", field);
+	long long v = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64
+	                                                          : (long long)o->via.u64;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return v;
+}
+
+char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+	if (!f)
+		return strdup("");
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}

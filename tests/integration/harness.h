@@ -1,0 +1,50 @@
+/*
+ * harness.h - integration tests against a real sysqd: start one on a
+ * private socket, connect with libsysq, call with JSON params, run a piece
+ * of a test as another user, and stop the daemon checking it exits 0
+ * (under ASan, a leak or error makes that exit status non-zero).
+ */
+#ifndef SQ_HARNESS_H
+#define SQ_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "libsysq.h"
+
+struct sqd {
+	pid_t pid;
+	char dir[64];       /* private, world-traversable temp dir */
+	char sock[108];
+	char log[128];      /* the daemon's stderr */
+};
+
+/* Start build/<variant>/sysqd (env SQ_SYSQD) with extra args (NULL-ended). */
+void sqd_start(struct sqd *d, const char *const *args);
+/* SIGTERM and wait; returns the exit status (or 128+signal). */
+int sqd_stop(struct sqd *d);
+/* Stop, assert a clean exit, remove the temp dir. */
+void sqd_stop_clean(struct sqd *d);
+struct sysq *sqd_connect(const struct sqd *d);
+/* A raw connected socket (for hostile-frame tests). */
+int sqd_raw_connect(const struct sqd *d);
+/* Call with params as JSON text (NULL for none). Returns libsysq's code. */
+int sq_call(struct sysq *c, const char *method, const char *json, struct sysq_reply *r);
+
+/* Run fn(arg) in a child process with uid/gid switched (setgroups, setgid,
+ * setuid); returns the child's exit status (fn's return value). */
+int run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
+/* The daemon's value for a sys.stats field. */
+long long sqd_stat(const struct sqd *d, const char *field);
+/* The text of a file, NUL-terminated, malloc'd (empty string on error). */
+char *slurp(const char *path);
+
+bool have_root(void);
+#define NOBODY_UID 65534
+#define NOBODY_GID 65534
+
+/* Skip with the reason spelled out, as the test standards require. */
+#define SKIP_UNLESS_ROOT() do { if (!have_root()) \
+	cr_skip_test("SKIPPED: needs root (run make test as root)"); } while (0)
+
+#endif
