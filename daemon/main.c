@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "sq_ident.h"
 #include "sq_paths.h"
@@ -38,6 +39,9 @@ static void usage(FILE *f)
 "      --max-message BYTES  largest request (default %u)\n"
 "      --max-output BYTES   replies queued to one client before it is\n"
 "                           disconnected (default %u)\n"
+"  -p, --policy FILE        policy file (default: " SQ_POLICY_DEFAULT_PATH " if it\n"
+"                           exists, else the built-in policy)\n"
+"  -t, --check-policy       validate the policy, print a summary and exit\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n",
 	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
@@ -59,6 +63,9 @@ static unsigned long parse_num(const char *opt, const char *arg, unsigned long m
 	return v;
 }
 
+static const char *policy_path;   /* --policy, or NULL */
+static bool check_policy;
+
 static void parse_args(int argc, char **argv, struct sq_config *cfg)
 {
 	enum { O_MAXCONN = 256, O_INFLIGHT, O_MAXMSG, O_MAXOUT };
@@ -71,10 +78,12 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		{ "max-inflight", required_argument, NULL, O_INFLIGHT },
 		{ "max-message", required_argument, NULL, O_MAXMSG },
 		{ "max-output", required_argument, NULL, O_MAXOUT },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "check-policy", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "s:vhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:vhVp:t", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			if (strlen(optarg) >= sizeof(cfg->socket_path)) {
@@ -86,6 +95,12 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 			break;
 		case 'v':
 			cfg->verbosity++;
+			break;
+		case 'p':
+			policy_path = optarg;
+			break;
+		case 't':
+			check_policy = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -117,11 +132,41 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 	}
 }
 
+/* The policy named by --policy, else the default file if present, else the
+ * built-in text.  NULL (with the reason logged) when it does not validate. */
+static struct sq_policy *load_policy(void)
+{
+	char err[512];
+	struct sq_policy *p;
+	if (policy_path)
+		p = sq_policy_load(policy_path, err, sizeof(err));
+	else if (access(SQ_POLICY_DEFAULT_PATH, F_OK) == 0)
+		p = sq_policy_load(SQ_POLICY_DEFAULT_PATH, err, sizeof(err));
+	else
+		p = sq_policy_parse(sq_policy_default_text, "built-in", err, sizeof(err));
+	if (!p)
+		sq_log(SQ_LOG_ERR, "policy: %s", err);
+	return p;
+}
+
+static void reload_policy(void)
+{
+	struct sq_policy *p = load_policy();
+	if (!p) {
+		sq_log(SQ_LOG_ERR, "SIGHUP: keeping the policy in force (%s)",
+		       sq_policy_source(sq_policy_current()));
+		return;
+	}
+	sq_log(SQ_LOG_NOTICE, "SIGHUP: policy reloaded from %s (%zu rules)",
+	       sq_policy_source(p), sq_policy_rules(p));
+	sq_policy_set(p);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sq_server *s = h->data;
 	if (signum == SIGHUP) {
-		sq_log(SQ_LOG_INFO, "SIGHUP: nothing to reload in this configuration");
+		reload_policy();
 		return;
 	}
 	sq_log(SQ_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -149,6 +194,16 @@ int main(int argc, char **argv)
 	sq_log_init(cfg.verbosity, 0);
 	sq_ident_init();
 	signal(SIGPIPE, SIG_IGN);
+
+	struct sq_policy *policy = load_policy();
+	if (!policy)
+		return 1;
+	if (check_policy) {
+		printf("%s: OK, %zu rules\n", sq_policy_source(policy), sq_policy_rules(policy));
+		sq_policy_free(policy);
+		return 0;
+	}
+	sq_policy_set(policy);
 
 	bool default_path = cfg.socket_path[0] == '\0';
 	if (default_path) {
@@ -178,6 +233,7 @@ int main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	sq_server_free(&srv);
+	sq_policy_set(NULL);
 	sq_log(SQ_LOG_INFO, "stopped");
 	return 0;
 }

@@ -3,11 +3,13 @@
  * Redis's command table) and the access rules that read it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "handlers.h"
 #include "methods.h"
+#include "policy.h"
 #include "sq_ident.h"
 #include "sq_peer.h"
 
@@ -38,21 +40,33 @@ const struct sq_method *sq_method_find(const char *name, size_t len)
 int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
                       const char **why)
 {
+	static char reason[320]; /* loop thread only */
+	const struct sq_policy *p = sq_policy_current();
+	int line = 0;
+	int verdict = sq_policy_decide(p, m, cred, &line);
+
+	if (verdict == 1) {
+		snprintf(reason, sizeof(reason), "denied by the policy (%s line %d)",
+		         sq_policy_source(p), line);
+		*why = reason;
+		return -EPERM;
+	}
 	switch (m->access) {
 	case SQ_ACCESS_ANY:
 		return 0;
 	case SQ_ACCESS_AS_CALLER:
 		/* an unprivileged daemon cannot become the caller: lending its own
-		 * identity to another uid would make it a confused deputy */
+		 * identity to another uid would make it a confused deputy, and no
+		 * policy line can change that */
 		if (sq_ident_can_switch() || cred->uid == geteuid())
 			return 0;
 		*why = "this sysqd is not root and serves path and process operations "
 		       "only to its own uid";
 		return -EPERM;
 	case SQ_ACCESS_ROOT:
-		if (cred->uid == 0)
+		if (cred->uid == 0 || verdict == 2)
 			return 0;
-		*why = "only root may do this (or whom the policy grants it)";
+		*why = "only root may do this, unless the policy grants it";
 		return -EPERM;
 	}
 	*why = "unknown access rule";

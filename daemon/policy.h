@@ -1,0 +1,43 @@
+/*
+ * policy.h - who may call what beyond the built-in access rules.
+ *
+ * A policy is a list of allow/deny rules read from a file (or the embedded
+ * default), validated as a whole with line-numbered errors, and swapped in
+ * atomically on SIGHUP.  Deny rules can close any method to a user or group;
+ * allow rules can only open `root` methods (privileged acts) to non-root
+ * users: `as-caller` methods always run with the caller's own identity.
+ */
+#ifndef SQ_POLICY_H
+#define SQ_POLICY_H
+
+#include <stddef.h>
+
+#include "methods.h"
+#include "sq_peer.h"
+
+struct sq_policy;
+
+#define SQ_POLICY_DEFAULT_PATH "/etc/sysq/policy.conf"
+
+/* Parse policy text; on error returns NULL and writes "LINE: reason" to err. */
+struct sq_policy *sq_policy_parse(const char *text, const char *source,
+                                  char *err, size_t errlen);
+/* Read and parse a file. */
+struct sq_policy *sq_policy_load(const char *path, char *err, size_t errlen);
+void sq_policy_free(struct sq_policy *p);
+const char *sq_policy_source(const struct sq_policy *p);
+size_t sq_policy_rules(const struct sq_policy *p);
+
+/* The policy in force (NULL: none, built-in rules only). Loop thread only. */
+void sq_policy_set(struct sq_policy *p);
+const struct sq_policy *sq_policy_current(void);
+
+/* Decision for cred calling m under p: 1 deny (with *line set), 2 allow
+ * (grants a `root` method), 0 no rule applies. */
+int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
+                     const struct sq_cred *cred, int *line);
+
+/* The embedded default policy text. */
+extern const char sq_policy_default_text[];
+
+#endif
