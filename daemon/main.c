@@ -18,6 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "server.h"
+#include "sq_harden.h"
 #include "sq_ident.h"
 #include "sq_paths.h"
 
@@ -204,6 +205,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	sq_policy_set(policy);
+
+	/* before the first thread: capability sets are per thread and inherited */
+	char why[256];
+	if (sq_harden_process(why, sizeof(why)) < 0) {
+		sq_log(SQ_LOG_ERR, "cannot drop privileges: %s", why);
+		return 1;
+	}
+	sq_log(SQ_LOG_INFO, "%s", sq_harden_summary());
 
 	bool default_path = cfg.socket_path[0] == '\0';
 	if (default_path) {

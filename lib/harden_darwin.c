@@ -1,0 +1,34 @@
+/*
+ * harden_darwin.c - least privilege on macOS: no core dumps and no debugger
+ * attach (PT_DENY_ATTACH).  macOS has no capability sets to shed; the
+ * launchd plist runs sysqd as root and it takes callers' identities per thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "sq_harden.h"
+
+const char *sq_harden_summary(void)
+{
+	return "core dumps off; debugger attach denied";
+}
+
+int sq_harden_process(char *why, size_t whylen)
+{
+	struct rlimit nocore = { 0, 0 };
+	why[0] = '\0';
+	if (setrlimit(RLIMIT_CORE, &nocore) < 0) {
+		snprintf(why, whylen, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
+		return -errno;
+	}
+	if (geteuid() == 0 && ptrace(PT_DENY_ATTACH, 0, 0, 0) < 0) {
+		snprintf(why, whylen, "PT_DENY_ATTACH: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
