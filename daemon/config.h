@@ -11,6 +11,7 @@
 #include "sq_proto.h"
 
 #define SQ_DEFAULT_MAX_CONNS     1024u
+#define SQ_DEFAULT_MAX_PER_UID   256u
 #define SQ_DEFAULT_MAX_INFLIGHT  128u
 #define SQ_DEFAULT_MAX_OUTPUT    (4u * 1024u * 1024u)
 
@@ -19,6 +20,7 @@ struct sq_config {
 	int verbosity;              /* 0 warnings, 1 info, 2 debug */
 	struct sq_limits limits;    /* decoder limits */
 	uint32_t max_conns;         /* connections at once */
+	uint32_t max_per_uid;       /* connections at once from one non-root uid */
 	uint32_t max_inflight;      /* requests in flight per connection */
 	size_t max_output;          /* bytes queued to one connection */
 };

@@ -143,11 +143,12 @@ static void stats_after(struct sq_req *r)
 	msgpack_packer *pk = &r->pk;
 	const struct sq_stats *st = &x->st;
 
-	msgpack_pack_map(pk, 17);
+	msgpack_pack_map(pk, 18);
 	sq_pack_kv_double(pk, "uptime_s", x->uptime_s);
 	sq_pack_kv_u64(pk, "connections", st->conns_now);
 	sq_pack_kv_u64(pk, "connections_total", st->conns_total);
 	sq_pack_kv_u64(pk, "connections_rejected", st->conns_rejected);
+	sq_pack_kv_u64(pk, "connections_rejected_per_user", st->conns_rejected_uid);
 	sq_pack_kv_u64(pk, "requests", st->requests);
 	sq_pack_kv_u64(pk, "errors", st->errors);
 	sq_pack_kv_u64(pk, "inflight", st->inflight);
@@ -161,12 +162,13 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_i64(pk, "open_fds", x->self.open_fds);
 	sq_pack_kv_u64(pk, "rss_bytes", x->self.rss_bytes);
 	sq_pack_cstr(pk, "limits");
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	sq_pack_kv_u64(pk, "max_message_bytes", x->cfg.limits.max_msg);
 	sq_pack_kv_u64(pk, "max_depth", x->cfg.limits.max_depth);
 	sq_pack_kv_u64(pk, "max_elements", x->cfg.limits.max_elems);
 	sq_pack_kv_u64(pk, "max_objects", x->cfg.limits.max_total);
 	sq_pack_kv_u64(pk, "max_connections", x->cfg.max_conns);
+	sq_pack_kv_u64(pk, "max_connections_per_user", x->cfg.max_per_uid);
 	sq_pack_kv_u64(pk, "max_inflight", x->cfg.max_inflight);
 	sq_pack_kv_u64(pk, "max_output_bytes", x->cfg.max_output);
 	sq_req_done(r, 0);

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 "  -s, --socket PATH        listen on PATH (default: %s)\n"
 "  -v, --verbose            log more (-v connections, -vv every error)\n"
 "      --max-connections N  connections at once (default %u)\n"
+"      --max-per-user N     connections at once from one non-root uid\n"
+"                           (default %u)\n"
 "      --max-inflight N     requests in flight per connection (default %u)\n"
 "      --max-message BYTES  largest request (default %u)\n"
 "      --max-output BYTES   replies queued to one client before it is\n"
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n",
 	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
-	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
+	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_PER_UID, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
 	        SQ_DEFAULT_MAX_OUTPUT);
 }
 
@@ -69,13 +71,14 @@ static bool check_policy;
 
 static void parse_args(int argc, char **argv, struct sq_config *cfg)
 {
-	enum { O_MAXCONN = 256, O_INFLIGHT, O_MAXMSG, O_MAXOUT };
+	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "max-per-user", required_argument, NULL, O_PERUID },
 		{ "max-inflight", required_argument, NULL, O_INFLIGHT },
 		{ "max-message", required_argument, NULL, O_MAXMSG },
 		{ "max-output", required_argument, NULL, O_MAXOUT },
@@ -111,6 +114,9 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 			exit(0);
 		case O_MAXCONN:
 			cfg->max_conns = (uint32_t)parse_num("--max-connections", optarg, 1, 1000000);
+			break;
+		case O_PERUID:
+			cfg->max_per_uid = (uint32_t)parse_num("--max-per-user", optarg, 1, 1000000);
 			break;
 		case O_INFLIGHT:
 			cfg->max_inflight = (uint32_t)parse_num("--max-inflight", optarg, 1, 65536);
@@ -188,6 +194,7 @@ int main(int argc, char **argv)
 	struct sq_config cfg = {
 		.limits = sq_default_limits,
 		.max_conns = SQ_DEFAULT_MAX_CONNS,
+		.max_per_uid = SQ_DEFAULT_MAX_PER_UID,
 		.max_inflight = SQ_DEFAULT_MAX_INFLIGHT,
 		.max_output = SQ_DEFAULT_MAX_OUTPUT,
 	};

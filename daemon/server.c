@@ -424,19 +424,27 @@ void sq_conn_request_done(struct sq_conn *c)
 
 /* ---- accepting ------------------------------------------------------------ */
 
-static void reject(struct sq_server *s, struct sq_conn *c)
+static void reject(struct sq_server *s, struct sq_conn *c, const char *why)
 {
 	/* one best-effort notification to say why, then close */
 	struct sq_buf b;
 	sq_buf_init(&b);
-	pack_error_notify(&b, "EAGAIN", "too many connections to sysqd");
+	pack_error_notify(&b, "EAGAIN", why);
 	uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
 	uv_try_write((uv_stream_t *)&c->pipe, &ub, 1);
 	sq_buf_free(&b);
-	s->stats.conns_rejected++;
 	c->closing = true;
 	s->stats.conns_now++; /* balanced by on_conn_closed */
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+/* Open connections of one uid: a walk, bounded by max_conns, at accept only. */
+static uint32_t conns_of_uid(const struct sq_server *s, uid_t uid)
+{
+	uint32_t n = 0;
+	for (const struct sq_conn *c = s->conns; c; c = c->next)
+		n += !c->closing && c->cred.uid == uid;
+	return n;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -462,13 +470,22 @@ static void on_connection(uv_stream_t *server, int status)
 	if (s->stats.conns_now >= s->cfg.max_conns || s->stopping) {
 		sq_log(SQ_LOG_WARN, "refusing a connection: %llu open (max %u)",
 		       (unsigned long long)s->stats.conns_now, s->cfg.max_conns);
-		reject(s, c);
+		s->stats.conns_rejected++;
+		reject(s, c, "too many connections to sysqd");
 		return;
 	}
 	uv_os_fd_t fd;
 	int rc = uv_fileno((uv_handle_t *)&c->pipe, &fd);
 	if (rc == 0)
 		rc = sq_peer_cred(fd, &c->cred);
+	if (rc == 0 && c->cred.uid != 0 && conns_of_uid(s, c->cred.uid) >= s->cfg.max_per_uid) {
+		sq_log(SQ_LOG_WARN, "refusing a connection from uid %u pid %d: it has %u open "
+		       "(max per user %u)", (unsigned)c->cred.uid, (int)c->cred.pid,
+		       s->cfg.max_per_uid, s->cfg.max_per_uid);
+		s->stats.conns_rejected_uid++;
+		reject(s, c, "too many connections from this user to sysqd");
+		return;
+	}
 	s->stats.conns_now++;
 	s->stats.conns_total++;
 	c->next = s->conns;

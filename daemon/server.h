@@ -22,6 +22,7 @@ struct sq_stats {
 	uint64_t conns_now;
 	uint64_t conns_total;
 	uint64_t conns_rejected;     /* over max_conns */
+	uint64_t conns_rejected_uid; /* over max_per_uid */
 	uint64_t requests;
 	uint64_t errors;             /* error responses sent */
 	uint64_t inflight;           /* requests being worked on, all connections */
