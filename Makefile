@@ -109,6 +109,33 @@ $(OUT)/bench/%: bench/%.c $(OUT)/libsysq.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
+# ---- fuzzing (clang libFuzzer) ---------------------------------------------
+# make fuzz [FUZZ_TIME=60]: each harness in tests/fuzz/ runs FUZZ_TIME seconds,
+# starting from its seed corpus tests/fuzz/corpus/<name>/ (copied, not grown).
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=undefined $(OS_CPPFLAGS) -Iproto -Ilib -Idaemon -Iclient
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRCS) $(LIB_SRCS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz:
+	@mk/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+	@for f in $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS)); do \
+		name=$${f#fuzz_}; work=build/fuzz/corpus-$$name; \
+		rm -rf $$work; mkdir -p $$work build/fuzz/artifacts; \
+		cp tests/fuzz/corpus/$$name/* $$work/ 2>/dev/null; \
+		echo "fuzz: $$f for $(FUZZ_TIME)s"; \
+		build/fuzz/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/artifacts/ $$work >build/fuzz/$$f.log 2>&1 \
+			|| { tail -n 40 build/fuzz/$$f.log; echo "fuzz: $$f FAILED"; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|cov:' build/fuzz/$$f.log | tail -n 2; \
+	done
+
 # ---- install -------------------------------------------------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
