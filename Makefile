@@ -51,7 +51,7 @@ DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 CLIENT_OBJS := $(call obj,$(CLIENTLIB_SRCS))
 
 .PHONY: all build deps run test check unit integration interop bench fuzz \
-        valgrind install uninstall clean lint check-darwin help
+        test-bins bench-bins valgrind install uninstall clean lint check-darwin help
 
 all:
 	@mk/deps.sh build
@@ -92,6 +92,18 @@ unit integration interop:
 	@mk/deps.sh test
 	@$(MAKE) --no-print-directory BUILD=asan test-bins
 	@tests/run-all.sh build/asan $@
+
+# `make valgrind`: the integration suite against a release sysqd run under
+# valgrind; any memory error or definite leak makes sysqd exit 99, which the
+# harness reports as a failed test.
+valgrind:
+	@mk/deps.sh test
+	@command -v valgrind >/dev/null || { echo "install valgrind (apt-get install -y valgrind)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=rel test-bins
+	@mkdir -p build/valgrind
+	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=%s/build/valgrind/sysqd.%%p.log %s/build/rel/sysqd "$$@"\n' "$(CURDIR)" "$(CURDIR)" >build/valgrind/sysqd
+	@chmod +x build/valgrind/sysqd
+	@SQ_SYSQD_OVERRIDE=$(CURDIR)/build/valgrind/sysqd tests/run-all.sh build/rel integration
 
 # ---- running -------------------------------------------------------------
 run: all

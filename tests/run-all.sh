@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 logdir=$top/$out/test-logs
 mkdir -p "$logdir"
 
-export SQ_SYSQD="$top/$out/sysqd"
+export SQ_SYSQD="${SQ_SYSQD_OVERRIDE:-$top/$out/sysqd}"
 export SQ_SYSQ="$top/$out/sysq"
 export SQ_TOP="$top"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86:${ASAN_OPTIONS:-}"
