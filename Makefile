@@ -134,6 +134,12 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRCS) $(LIB_SRCS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# the request-path harness links the daemon (all of it but main.c)
+build/fuzz/fuzz_request: tests/fuzz/fuzz_request.c $(filter-out daemon/main.c,$(DAEMON_SRCS)) \
+                         $(PROTO_SRCS) $(LIB_SRCS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
 fuzz:
 	@mk/deps.sh fuzz
 	@$(MAKE) --no-print-directory $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))

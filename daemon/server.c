@@ -447,6 +447,42 @@ static uint32_t conns_of_uid(const struct sq_server *s, uid_t uid)
 	return n;
 }
 
+static struct sq_conn *conn_new(struct sq_server *s)
+{
+	struct sq_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->srv = s;
+	c->id = ++s->next_conn_id;
+	uv_pipe_init(s->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	return c;
+}
+
+/* Count c as open, link it, and start reading (cred_rc: peer credentials). */
+static void conn_start(struct sq_server *s, struct sq_conn *c, int cred_rc)
+{
+	s->stats.conns_now++;
+	s->stats.conns_total++;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	if (cred_rc < 0) {
+		sq_log(SQ_LOG_WARN, "connection #%llu: no peer credentials: %s",
+		       (unsigned long long)c->id, strerror(-cred_rc));
+		conn_close(c, "no peer credentials");
+		return;
+	}
+	sq_log(SQ_LOG_INFO, "connection #%llu from uid %u gid %u pid %d",
+	       (unsigned long long)c->id, (unsigned)c->cred.uid, (unsigned)c->cred.gid,
+	       (int)c->cred.pid);
+	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
+		c->reading = true;
+	else
+		conn_close(c, "read_start failed");
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct sq_server *s = server->data;
@@ -454,13 +490,9 @@ static void on_connection(uv_stream_t *server, int status)
 		sq_log(SQ_LOG_WARN, "accept: %s", uv_strerror(status));
 		return;
 	}
-	struct sq_conn *c = calloc(1, sizeof(*c));
+	struct sq_conn *c = conn_new(s);
 	if (!c)
 		return;
-	c->srv = s;
-	c->id = ++s->next_conn_id;
-	uv_pipe_init(s->loop, &c->pipe, 0);
-	c->pipe.data = c;
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
 		c->closing = true;
 		s->stats.conns_now++;
@@ -486,25 +518,23 @@ static void on_connection(uv_stream_t *server, int status)
 		reject(s, c, "too many connections from this user to sysqd");
 		return;
 	}
-	s->stats.conns_now++;
-	s->stats.conns_total++;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
-	if (rc < 0) {
-		sq_log(SQ_LOG_WARN, "connection #%llu: no peer credentials: %s",
-		       (unsigned long long)c->id, strerror(-rc));
-		conn_close(c, "no peer credentials");
-		return;
-	}
-	sq_log(SQ_LOG_INFO, "connection #%llu from uid %u gid %u pid %d",
-	       (unsigned long long)c->id, (unsigned)c->cred.uid, (unsigned)c->cred.gid,
-	       (int)c->cred.pid);
-	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
-		c->reading = true;
-	else
-		conn_close(c, "read_start failed");
+	conn_start(s, c, rc);
+}
+
+int sq_server_adopt(struct sq_server *s, int fd, const struct sq_cred *cred)
+{
+	struct sq_conn *c = conn_new(s);
+	if (!c)
+		return -ENOMEM;
+	int rc = uv_pipe_open(&c->pipe, fd);
+	c->cred = *cred;
+	c->cred.groups = malloc(sizeof(gid_t) * (size_t)(cred->ngroups + 1));
+	if (rc == 0 && !c->cred.groups)
+		rc = -ENOMEM;
+	if (c->cred.groups && cred->ngroups)
+		memcpy(c->cred.groups, cred->groups, sizeof(gid_t) * (size_t)cred->ngroups);
+	conn_start(s, c, rc);
+	return rc;
 }
 
 /* ---- the listening socket ------------------------------------------------ */
@@ -544,15 +574,23 @@ static int claim_socket_path(const char *path)
 	return 0;
 }
 
+void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_config *cfg)
+{
+	s->loop = loop;
+	s->cfg = *cfg;
+	s->stats.start_ns = uv_hrtime();
+	msgpack_zone_init(&s->loop_zone, 2048);
+	uv_prepare_init(loop, &s->flusher);
+	s->flusher.data = s;
+	uv_prepare_start(&s->flusher, on_prepare);
+}
+
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
                    const struct sq_config *cfg, int inherited_fd)
 {
 	int rc;
 
-	s->loop = loop;
-	s->cfg = *cfg;
-	s->stats.start_ns = uv_hrtime();
-	msgpack_zone_init(&s->loop_zone, 2048);
+	sq_server_setup(s, loop, cfg);
 	uv_pipe_init(loop, &s->listener, 0);
 	s->listener.data = s;
 
@@ -586,9 +624,6 @@ int sq_server_init(struct sq_server *s, uv_loop_t *loop,
 		return rc;
 	}
 	s->listening = true;
-	uv_prepare_init(loop, &s->flusher);
-	s->flusher.data = s;
-	uv_prepare_start(&s->flusher, on_prepare);
 	return 0;
 }
 

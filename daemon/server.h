@@ -71,6 +71,11 @@ struct sq_server {
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
 
+/* Loop-side state without a listener (used by sq_server_init, and by the
+ * request-path fuzzer, which feeds connections through sq_server_adopt). */
+void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_config *cfg);
+/* Serve an already-connected socket as if accepted from a peer with cred. */
+int sq_server_adopt(struct sq_server *s, int fd, const struct sq_cred *cred);
 /* Set up listening on cfg->socket_path (or an inherited fd >= 0). */
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
                    const struct sq_config *cfg, int inherited_fd);
