@@ -74,9 +74,11 @@ static int run_ip(char *const argv[])
 
 /* In the forked child: a new network namespace with lo up and, when the
  * kernel has veth, v0/v1; then become sysqd. */
-static void child(const char *const *argv, const char *dir, const char *log)
+static void child(const char *const *argv, const char *dir, const char *log, pid_t parent)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test died: so does the namespace */
+	if (getppid() != parent) /* it died before prctl */
+		_exit(1);
 	if (unshare(CLONE_NEWNET) < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "unshare(CLONE_NEWNET): %s", strerror(errno));
@@ -134,10 +136,11 @@ static void ns_start(void)
 	snprintf(d.log, sizeof(d.log), "%s/sysqd.log", d.dir);
 	const char *argv[] = { bin, "-s", d.sock, "-vv", NULL };
 
+	pid_t self = getpid();
 	d.pid = fork();
 	cr_assert(d.pid >= 0);
 	if (d.pid == 0)
-		child(argv, d.dir, d.log);
+		child(argv, d.dir, d.log, self);
 	for (int i = 0; i < 1000; i++) { /* 10 s under sanitizers */
 		if (listening(d.sock)) {
 			char path[160];
@@ -166,6 +169,8 @@ static void ns_start(void)
 static void cleanup(void)
 {
 	char path[160];
+	if (!d.dir[0]) /* skipped before anything was made */
+		return;
 	sqd_stop_clean(&d); /* SIGTERM, wait, expect exit 0: the namespace goes with it */
 	snprintf(path, sizeof(path), "%s/veth", d.dir);
 	unlink(path);
