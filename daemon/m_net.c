@@ -2,8 +2,8 @@
  * m_net.c - the net.* methods: net.list, net.mtu.get and net.mtu.set.
  * All run on workers as the daemon: interface information is anyone's to
  * read, and changing an MTU is root-only by the method table (or whom the
- * policy grants it).  Every change, and every refused attempt, is logged
- * with the caller's uid and pid.
+ * policy grants it).  Every set that reaches the kernel, taken or refused,
+ * is logged with the caller's uid and pid.
  */
 #include <errno.h>
 #include <pthread.h>
