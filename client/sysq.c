@@ -21,6 +21,8 @@ static const struct cli_cmd commands[] = {
 	{ "call", cmd_call, "METHOD ['{json params}']", "call any method, print the result as JSON" },
 	{ "methods", cmd_methods, "", "the methods sysqd serves and which you may call" },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
+	{ "net", cmd_net, "", "network interfaces: NAME MTU FLAGS MAC ADDRESSES" },
+	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it (root)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

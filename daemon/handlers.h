@@ -14,4 +14,9 @@ int m_sys_uname(struct sq_req *r);
 int m_sys_methods(struct sq_req *r);
 int m_sys_stats(struct sq_req *r);
 
+/* m_net.c */
+int m_net_list(struct sq_req *r);
+int m_net_mtu_get(struct sq_req *r);
+int m_net_mtu_set(struct sq_req *r);
+
 #endif

@@ -25,6 +25,13 @@ const struct sq_method sq_methods[] = {
 	  "every method with its summary, params and whether the caller may call it", "{}" },
 	{ "sys.stats", m_sys_stats, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
 	  "the daemon's own counters, limits and resource use", "{}" },
+	{ "net.list", m_net_list, SQ_RUN_POOL, SQ_ACCESS_ANY,
+	  "network interfaces: name, index, MTU, flags, MAC, addresses", "{}" },
+	{ "net.mtu.get", m_net_mtu_get, SQ_RUN_POOL, SQ_ACCESS_ANY,
+	  "an interface's MTU", "{name: str}" },
+	{ "net.mtu.set", m_net_mtu_set, SQ_RUN_POOL, SQ_ACCESS_ROOT,
+	  "change an interface's MTU (logged); answers the new and previous MTU",
+	  "{name: str, mtu: int 68..65536}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 

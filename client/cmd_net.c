@@ -1,0 +1,125 @@
+/*
+ * cmd_net.c - the sysq subcommands for network interfaces: `net` (a table
+ * of net.list: NAME MTU FLAGS MAC ADDRESSES) and `mtu IFACE [MTU]`
+ * (net.mtu.get, or net.mtu.set when a new MTU is given).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sq_proto.h"
+
+int cmd_net(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: sysq net [--json]\n");
+		return EXIT_USAGE;
+	}
+	struct sysq_reply r;
+	int rc = cli_call_json(cli, "net.list", NULL, &r);
+	int st = cli_status("net.list", rc, &r);
+	if (st != EXIT_OK || cli->json) {
+		if (st == EXIT_OK)
+			cli_print_json(r.result);
+		sysq_reply_free(&r);
+		return st;
+	}
+	static const char *const hdr[] = { "NAME", "MTU", "FLAGS", "MAC", "ADDRESSES" };
+	struct table *t = table_new(5, hdr, "-r---");
+	const msgpack_object *ifs = obj_get(r.result, "interfaces");
+	for (uint32_t i = 0; ifs && ifs->type == MSGPACK_OBJECT_ARRAY && i < ifs->via.array.size; i++) {
+		const msgpack_object *ifp = &ifs->via.array.ptr[i];
+		char name[80], mac[32], cell[4096];
+		size_t n = 0;
+
+		obj_str(ifp, "name", name, sizeof(name));
+		table_add(t, name);
+		long long mtu = obj_int(ifp, "mtu", -1);
+		if (mtu >= 0)
+			table_addf(t, "%lld", mtu);
+		else
+			table_add(t, "-");
+
+		const msgpack_object *fl = obj_get(ifp, "flags");
+		cell[0] = '\0';
+		for (uint32_t k = 0; fl && fl->type == MSGPACK_OBJECT_ARRAY && k < fl->via.array.size; k++) {
+			const msgpack_object *w = &fl->via.array.ptr[k];
+			if (w->type == MSGPACK_OBJECT_STR && n + w->via.str.size + 2 < sizeof(cell))
+				n += (size_t)snprintf(cell + n, sizeof(cell) - n, "%s%.*s", n ? "," : "",
+				                      (int)w->via.str.size, w->via.str.ptr);
+		}
+		table_add(t, n ? cell : "-");
+
+		obj_str(ifp, "mac", mac, sizeof(mac));
+		table_add(t, mac[0] ? mac : "-");
+
+		const msgpack_object *as = obj_get(ifp, "addrs");
+		n = 0;
+		cell[0] = '\0';
+		for (uint32_t k = 0; as && as->type == MSGPACK_OBJECT_ARRAY && k < as->via.array.size; k++) {
+			char addr[64];
+			obj_str(&as->via.array.ptr[k], "addr", addr, sizeof(addr));
+			long long plen = obj_int(&as->via.array.ptr[k], "prefixlen", -1);
+			if (n + strlen(addr) + 6 < sizeof(cell))
+				n += (size_t)snprintf(cell + n, sizeof(cell) - n, "%s%s/%lld",
+				                      n ? " " : "", addr, plen);
+		}
+		table_add(t, n ? cell : "-");
+	}
+	table_print(t, stdout);
+	table_free(t);
+	sysq_reply_free(&r);
+	return EXIT_OK;
+}
+
+static int mtu_usage(void)
+{
+	fprintf(stderr, "usage: sysq mtu IFACE [MTU]\n");
+	return EXIT_USAGE;
+}
+
+int cmd_mtu(struct cli *cli, int argc, char **argv)
+{
+	long long want = -1;
+	if (argc < 2 || argc > 3)
+		return mtu_usage();
+	if (argc == 3) {
+		char *end;
+		errno = 0;
+		want = strtoll(argv[2], &end, 10);
+		if (errno || end == argv[2] || *end || want < 0 || want > 0x7fffffff) {
+			fprintf(stderr, "sysq mtu: MTU must be a number (got '%s')\n", argv[2]);
+			return EXIT_USAGE;
+		}
+	}
+	const char *method = want < 0 ? "net.mtu.get" : "net.mtu.set";
+	/* packed, not JSON text: an interface name needs no quoting this way */
+	struct sysq *c = cli_connect(cli);
+	msgpack_packer *pk = sysq_begin(c, method, NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, want < 0 ? 1 : 2);
+	sq_pack_cstr(pk, "name");
+	sq_pack_cstr(pk, argv[1]);
+	if (want >= 0) {
+		sq_pack_cstr(pk, "mtu");
+		msgpack_pack_int64(pk, want);
+	}
+	struct sysq_reply r;
+	memset(&r, 0, sizeof(r));
+	int rc = sysq_call_end(c, &r);
+	int st = cli_status(method, rc, &r);
+	if (st == EXIT_OK) {
+		if (cli->json)
+			cli_print_json(r.result);
+		else if (want < 0)
+			printf("%lld\n", obj_int(r.result, "mtu", -1));
+		else
+			printf("%s: mtu %lld (was %lld)\n", argv[1], obj_int(r.result, "mtu", -1),
+			       obj_int(r.result, "previous", -1));
+	}
+	sysq_reply_free(&r);
+	return st;
+}

@@ -1,0 +1,234 @@
+/*
+ * m_net.c - the net.* methods: net.list, net.mtu.get and net.mtu.set.
+ * All run on workers as the daemon: interface information is anyone's to
+ * read, and changing an MTU is root-only by the method table (or whom the
+ * policy grants it).  Every set that reaches the kernel, taken or refused,
+ * is logged with the caller's uid and pid.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "request.h"
+#include "sq_net.h"
+
+/* The param check; the interface's own limits are the kernel's to enforce.
+ * 68 is IPv4's minimum (RFC 791); 65536 is Linux's loopback default. */
+#define SQ_MTU_MIN 68
+#define SQ_MTU_MAX 65536
+
+/* One MTU change at a time, so that each caller's "previous" is what its
+ * own change replaced (among sysqd's callers). */
+static pthread_mutex_t mtu_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t k;
+		unsigned min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			k = 1, min = 0x80, c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2, min = 0x800, c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3, min = 0x10000, c &= 0x07;
+		} else {
+			return false;
+		}
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i + j] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* Interface names are the system's bytes: str when UTF-8, else bin. */
+static void pack_name(msgpack_packer *pk, const char *name)
+{
+	size_t n = strlen(name);
+	if (utf8_valid(name, n))
+		msgpack_pack_str_with_body(pk, name, n);
+	else
+		msgpack_pack_bin_with_body(pk, name, n);
+}
+
+/* A name for messages and the log: bytes outside printable ASCII as \xNN. */
+static const char *shown(const char *name, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && n + 5 < size; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\'' && *p != '\\')
+			buf[n++] = (char)*p;
+		else
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int get_name(struct sq_req *r, const char **name)
+{
+	const char *ptr;
+	size_t len;
+	int rc = sq_param_bytes(&r->params, "name", true, &ptr, &len);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (sq_net_check_name(ptr, len) < 0)
+		return sq_req_fail(r, -EINVAL,
+		                   "param 'name' is not an interface name: 1 to %d bytes, "
+		                   "none of them NUL, '/', ':' or white space (got %zu bytes)",
+		                   IFNAMSIZ - 1, len);
+	char *s = msgpack_zone_malloc_no_align(r->zone, len + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, ptr, len);
+	s[len] = '\0';
+	*name = s;
+	return 0;
+}
+
+static void pack_if(msgpack_packer *pk, const struct sq_net_if *ifp)
+{
+	char mac[24];
+	msgpack_pack_map(pk, 6);
+	sq_pack_cstr(pk, "name");
+	pack_name(pk, ifp->name);
+	sq_pack_kv_u64(pk, "index", ifp->index);
+	sq_pack_cstr(pk, "mtu");
+	if (ifp->mtu >= 0)
+		msgpack_pack_int64(pk, ifp->mtu);
+	else
+		msgpack_pack_nil(pk);
+	size_t nflags = 0;
+	for (unsigned b = 0; b < SQ_NET_NFLAGS; b++)
+		nflags += (ifp->flags >> b) & 1u;
+	sq_pack_cstr(pk, "flags");
+	msgpack_pack_array(pk, nflags);
+	for (unsigned b = 0; b < SQ_NET_NFLAGS; b++)
+		if (ifp->flags & (1u << b))
+			sq_pack_cstr(pk, sq_net_flag_name(1u << b));
+	sq_pack_cstr(pk, "mac");
+	if (ifp->has_mac) {
+		sq_net_format_mac(ifp->mac, mac, sizeof(mac));
+		sq_pack_cstr(pk, mac);
+	} else {
+		msgpack_pack_nil(pk);
+	}
+	sq_pack_cstr(pk, "addrs");
+	msgpack_pack_array(pk, ifp->naddrs);
+	for (size_t i = 0; i < ifp->naddrs; i++) {
+		const struct sq_net_addr *a = &ifp->addrs[i];
+		msgpack_pack_map(pk, 3);
+		sq_pack_kv_str(pk, "family", a->family == AF_INET ? "inet" : "inet6");
+		sq_pack_kv_str(pk, "addr", a->addr);
+		sq_pack_kv_u64(pk, "prefixlen", a->prefixlen);
+	}
+}
+
+int m_net_list(struct sq_req *r)
+{
+	static const char *const allowed[] = { NULL };
+	struct sq_net_list l;
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	rc = sq_net_list(&l);
+	if (rc < 0)
+		return sq_req_fail(r, rc, "cannot list the network interfaces: %s",
+		                   strerror(-rc));
+	msgpack_pack_map(&r->pk, 1);
+	sq_pack_cstr(&r->pk, "interfaces");
+	msgpack_pack_array(&r->pk, l.n);
+	for (size_t i = 0; i < l.n; i++)
+		pack_if(&r->pk, &l.ifs[i]);
+	sq_net_list_free(&l);
+	return 0;
+}
+
+/* The wire error for a failed get/set on a well-formed name. */
+static int if_error(struct sq_req *r, int rc, const char *name)
+{
+	char nm[IFNAMSIZ * 4 + 1];
+	if (rc == -ENODEV || rc == -ENXIO)
+		return sq_req_fail(r, -ENODEV, "no network interface named '%s'",
+		                   shown(name, nm, sizeof(nm)));
+	return sq_req_fail(r, rc, "interface '%s': %s", shown(name, nm, sizeof(nm)),
+	                   strerror(-rc));
+}
+
+int m_net_mtu_get(struct sq_req *r)
+{
+	static const char *const allowed[] = { "name", NULL };
+	const char *name;
+	int mtu;
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if ((rc = get_name(r, &name)) < 0)
+		return rc;
+	rc = sq_net_mtu_get(name, &mtu);
+	if (rc < 0)
+		return if_error(r, rc, name);
+	msgpack_pack_map(&r->pk, 1);
+	sq_pack_kv_i64(&r->pk, "mtu", mtu);
+	return 0;
+}
+
+int m_net_mtu_set(struct sq_req *r)
+{
+	static const char *const allowed[] = { "name", "mtu", NULL };
+	const char *name;
+	int64_t want;
+	int previous = -1, now = -1;
+	char nm[IFNAMSIZ * 4 + 1];
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if ((rc = get_name(r, &name)) < 0)
+		return rc;
+	rc = sq_param_int(&r->params, "mtu", true, SQ_MTU_MIN, SQ_MTU_MAX, &want);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+
+	pthread_mutex_lock(&mtu_lock);
+	rc = sq_net_mtu_set(name, (int)want, &previous, &now);
+	pthread_mutex_unlock(&mtu_lock);
+
+	shown(name, nm, sizeof(nm));
+	if (rc < 0) {
+		sq_log(SQ_LOG_NOTICE, "net.mtu.set: %s mtu %lld by uid %u pid %d failed: %s",
+		       nm, (long long)want, (unsigned)r->cred->uid, (int)r->cred->pid,
+		       strerror(-rc));
+		if (rc == -EINVAL)
+			return sq_req_fail(r, rc, "the kernel refused MTU %lld for '%s' "
+			                   "(EINVAL: outside the range this interface supports)",
+			                   (long long)want, nm);
+		if (rc == -EPERM || rc == -EACCES)
+			return sq_req_fail(r, rc, "sysqd may not change the MTU of '%s': %s "
+			                   "(it needs CAP_NET_ADMIN / root)", nm, strerror(-rc));
+		return if_error(r, rc, name);
+	}
+	sq_log(SQ_LOG_NOTICE, "net.mtu.set: %s mtu %d -> %d by uid %u pid %d", nm,
+	       previous, now, (unsigned)r->cred->uid, (int)r->cred->pid);
+	msgpack_pack_map(&r->pk, 2);
+	sq_pack_kv_i64(&r->pk, "mtu", now);
+	sq_pack_kv_i64(&r->pk, "previous", previous);
+	return 0;
+}

@@ -1,0 +1,168 @@
+/*
+ * net_darwin.c - network interfaces on macOS.  getifaddrs(3) gives names,
+ * flags and addresses, and for each interface an AF_LINK entry with the
+ * index and MAC (sockaddr_dl) and its if_data (the MTU) in ifa_data.  The
+ * MTU is read and set with SIOCGIFMTU / SIOCSIFMTU on a datagram socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/if_dl.h>
+#include <net/if_var.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <unistd.h>
+
+#include "sq_net.h"
+
+static int ctl_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* no SOCK_CLOEXEC here */
+	return fd;
+}
+
+/* name has passed sq_net_check_name: it fits, with its NUL */
+static void ifreq_for(struct ifreq *ifr, const char *name)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	memcpy(ifr->ifr_name, name, strlen(name));
+}
+
+/* macOS says ENXIO for a name no interface has; the protocol says ENODEV */
+static int ioctl_errno(void)
+{
+	return errno == ENXIO ? -ENODEV : -errno;
+}
+
+static int get_mtu(int fd, const char *name, int *mtu)
+{
+	struct ifreq ifr;
+	ifreq_for(&ifr, name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+		return ioctl_errno();
+	*mtu = ifr.ifr_mtu;
+	return 0;
+}
+
+/* getifaddrs hands out link-local IPv6 addresses with the KAME embedded
+ * scope (fe80:4::1): clear it, as ifconfig does. */
+static void clear_embedded_scope(struct sockaddr_in6 *sin6)
+{
+	struct in6_addr *a = &sin6->sin6_addr;
+	if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MC_LINKLOCAL(a) ||
+	    IN6_IS_ADDR_MC_NODELOCAL(a)) {
+		a->s6_addr[2] = 0;
+		a->s6_addr[3] = 0;
+	}
+}
+
+static int add_entry(struct sq_net_list *l, const struct ifaddrs *ifa)
+{
+	struct sq_net_if *ifp = sq_net_list_intern(l, ifa->ifa_name);
+	if (!ifp)
+		return strlen(ifa->ifa_name) >= IFNAMSIZ ? 0 : -ENOMEM;
+	ifp->flags |= sq_net_flags_from_iff(ifa->ifa_flags);
+	if (!ifa->ifa_addr)
+		return 0;
+	int family = ifa->ifa_addr->sa_family;
+	if (family == AF_LINK) {
+		const struct sockaddr_dl *dl = (const void *)ifa->ifa_addr;
+		ifp->index = dl->sdl_index;
+		sq_net_set_mac(ifp, (const unsigned char *)LLADDR(dl), dl->sdl_alen);
+		if (ifa->ifa_data) {
+			const struct if_data *d = ifa->ifa_data;
+			ifp->mtu = d->ifi_mtu <= 0x7fffffff ? (int)d->ifi_mtu : -1;
+		}
+		return 0;
+	}
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	struct sq_net_addr a;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		memcpy(&sin6, ifa->ifa_addr, sizeof(sin6));
+		clear_embedded_scope(&sin6);
+		if (sq_net_addr_text((const struct sockaddr *)&sin6, &a) < 0)
+			return 0;
+	} else if (sq_net_addr_text(ifa->ifa_addr, &a) < 0) {
+		return 0;
+	}
+	a.prefixlen = (unsigned)sq_net_prefixlen(ifa->ifa_netmask, family);
+	return sq_net_if_add_addr(ifp, &a);
+}
+
+int sq_net_list(struct sq_net_list *out)
+{
+	struct ifaddrs *all;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (getifaddrs(&all) < 0)
+		return -errno;
+	for (const struct ifaddrs *ifa = all; ifa && rc == 0; ifa = ifa->ifa_next)
+		rc = add_entry(out, ifa);
+	freeifaddrs(all);
+	if (rc < 0) {
+		sq_net_list_free(out);
+		return rc;
+	}
+	/* every interface has an AF_LINK entry; ask for what it lacked */
+	int fd = -1;
+	for (size_t i = 0; i < out->n; i++) {
+		struct sq_net_if *ifp = &out->ifs[i];
+		if (!ifp->index)
+			ifp->index = if_nametoindex(ifp->name);
+		if (ifp->mtu >= 0)
+			continue;
+		if (fd < 0)
+			fd = ctl_socket();
+		if (fd >= 0 && get_mtu(fd, ifp->name, &ifp->mtu) < 0)
+			ifp->mtu = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	sq_net_list_sort(out);
+	return 0;
+}
+
+int sq_net_mtu_get(const char *name, int *mtu)
+{
+	int rc = sq_net_check_name(name, strlen(name));
+	if (rc < 0)
+		return rc;
+	int fd = ctl_socket();
+	if (fd < 0)
+		return fd;
+	rc = get_mtu(fd, name, mtu);
+	close(fd);
+	return rc;
+}
+
+int sq_net_mtu_set(const char *name, int mtu, int *previous, int *now)
+{
+	struct ifreq ifr;
+	int rc = sq_net_check_name(name, strlen(name));
+	if (rc < 0)
+		return rc;
+	int fd = ctl_socket();
+	if (fd < 0)
+		return fd;
+	rc = get_mtu(fd, name, previous);
+	if (rc == 0) {
+		ifreq_for(&ifr, name);
+		ifr.ifr_mtu = mtu;
+		if (ioctl(fd, SIOCSIFMTU, &ifr) < 0)
+			rc = ioctl_errno();
+		else if (get_mtu(fd, name, now) < 0)
+			*now = mtu; /* it was set; the interface went away since */
+	}
+	close(fd);
+	return rc;
+}
