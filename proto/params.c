@@ -20,10 +20,11 @@ static int bad(struct sq_params *p, const char *fmt, const char *name)
 	return -EINVAL;
 }
 
+/* An empty str from msgpack-c has a NULL pointer: n == 0 never reaches memcmp. */
 static bool key_is(const msgpack_object *k, const char *name, size_t n)
 {
 	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	       memcmp(k->via.str.ptr, name, n) == 0;
+	       (n == 0 || memcmp(k->via.str.ptr, name, n) == 0);
 }
 
 int sq_params_open(struct sq_params *p, const msgpack_object *params)
@@ -167,12 +168,13 @@ int sq_param_cstr(struct sq_params *p, const char *name, bool required,
 	int rc = sq_param_bytes(p, name, required, &ptr, &len);
 	if (rc)
 		return rc;
-	if (memchr(ptr, '\0', len))
+	if (len && memchr(ptr, '\0', len))
 		return bad(p, "param '%s' must not contain NUL bytes", name);
 	char *s = msgpack_zone_malloc_no_align(zone, len + 1);
 	if (!s)
 		return -ENOMEM;
-	memcpy(s, ptr, len);
+	if (len) /* ptr is NULL for an empty str */
+		memcpy(s, ptr, len);
 	s[len] = '\0';
 	*out = s;
 	return 0;
