@@ -24,7 +24,9 @@ int sq_utf8_valid(const char *p, size_t n)
 			i++;
 			continue;
 		}
-		unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+		/* 0xc0, 0xc1 and 0xf5..0xff never start a sequence */
+		unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3
+		             : c >= 0xc2 && c < 0xe0 ? 2 : 0;
 		if (!len || i + len > n)
 			return 0;
 		uint32_t cp = c & (0x3fu >> (len - 1));
