@@ -234,7 +234,12 @@ static int parse_string(struct jp *j, char **out, size_t *outlen)
 			d[n++] = c;
 			continue;
 		}
-		c = *j->s++;
+		c = *j->s;
+		if (c == '\0') { /* the text ends inside an escape: stay on its NUL */
+			free(d);
+			return jerr(j, "unterminated string");
+		}
+		j->s++;
 		switch (c) {
 		case '"': case '\\': case '/': d[n++] = c; break;
 		case 'b': d[n++] = '\b'; break;
