@@ -258,6 +258,10 @@ static int parse_string(struct jp *j, char **out, size_t *outlen)
 			    hex4(j->s + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				j->s += 6;
+			} else if (cp >= 0xd800 && cp <= 0xdfff) {
+				/* no UTF-8 form: it would make a broken str */
+				free(d);
+				return jerr(j, "lone UTF-16 surrogate in \\u escape");
 			}
 			n += put_utf8(d + n, cp);
 			break;
