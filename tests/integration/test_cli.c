@@ -28,7 +28,7 @@ static void down(void)
 	sqd_stop_clean(&d);
 }
 
-TestSuite(cli, .init = up, .fini = down, .timeout = 120);
+TestSuite(cli, .init = up, .fini = down, .timeout = 60);
 
 struct run {
 	int status;

@@ -71,7 +71,7 @@ static void cleanup(void)
 	}
 }
 
-TestSuite(lifecycle, .fini = cleanup, .timeout = 120);
+TestSuite(lifecycle, .fini = cleanup, .timeout = 60);
 
 static void make_tmpdir(void)
 {

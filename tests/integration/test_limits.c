@@ -33,7 +33,7 @@ static void down(void)
 		sqd_stop_clean(&d);
 }
 
-TestSuite(limits, .fini = down, .timeout = 120);
+TestSuite(limits, .fini = down, .timeout = 60);
 
 /* A polite client that must keep being served while others misbehave. */
 static void bystander_ping(struct sysq *c)
