@@ -114,10 +114,10 @@ static pid_t spawn(const char *const *args, int uid, const char *const *env,
 			else
 				putenv((char *)env[i]);
 		}
-		if (uid >= 0 && (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
-		                 setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0))
+		if (uid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 ||
+		                 setuid((uid_t)uid) < 0))
 			_exit(125);
-		die_with_parent(); /* after setresuid, which would clear it */
+		die_with_parent(); /* after setuid, which would clear it */
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
