@@ -387,6 +387,41 @@ Test(lifecycle, sighup_does_not_stop_it)
 	assert_alive(&d);
 }
 
+Test(lifecycle, a_signal_as_soon_as_it_listens_is_still_a_clean_stop)
+{
+	/* a supervisor may signal the moment the socket answers: the handlers
+	 * must be in place by then, or SIGTERM kills it and the socket stays */
+	make_tmpdir();
+	char sock[108], out[128], err[128];
+	in_tmp(sock, sizeof(sock), "early.sock");
+	in_tmp(out, sizeof(out), "out");
+	in_tmp(err, sizeof(err), "err");
+	const char *const args[] = { "-s", sock, NULL };
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT };
+	for (int round = 0; round < 30; round++) {
+		int sig = sigs[round % 3];
+		pid_t pid = spawn(args, -1, NULL, out, err);
+		int fd = -1;
+		for (long i = 0; i < 2000000 && fd < 0; i++) { /* no sleep: catch it early */
+			fd = try_connect(sock);
+			if (fd < 0 && i % 1000 == 999 && waitpid(pid, NULL, WNOHANG) == pid)
+				cr_assert_fail("sysqd exited at start: %s", slurp(err));
+		}
+		cr_assert_geq(fd, 0, "sysqd never listened");
+		kill(pid, sig);
+		close(fd);
+		if (sig == SIGHUP) { /* not a stop: it must go on serving */
+			ping_at(sock);
+			kill(pid, SIGTERM);
+		}
+		int st = wait_exit(pid);
+		cr_assert_eq(st, 0, "round %d, signal %d right after listen: status %d\n%s", round,
+		             sig, st, slurp(err));
+		struct stat sb;
+		cr_assert_neq(lstat(sock, &sb), 0, "round %d: the socket file was left behind", round);
+	}
+}
+
 /* ---- the command line ----------------------------------------------------------------- */
 
 Test(lifecycle, help_and_version_exit_0)
