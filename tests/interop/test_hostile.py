@@ -7,6 +7,7 @@ are gone, and its RSS (from sys.stats) is back near the baseline."""
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -102,6 +103,7 @@ class Hostile(unittest.TestCase):
                 del os.environ["ASAN_OPTIONS"]
             else:
                 os.environ["ASAN_OPTIONS"] = cls.asan_options
+        cls.addClassCleanup(cls.kill_daemon)  # runs even when setUpClass fails
         cls.by = Client(cls.d.sock)
         cls.by.s.settimeout(WAIT)
         # warm up (threads, arenas, a burst of connections) before the baseline
@@ -119,6 +121,14 @@ class Hostile(unittest.TestCase):
         cls.by.close()
         rc = cls.d.stop()
         assert rc == 0, f"sysqd exited {rc}: {cls.d.log_text()}"
+
+    @classmethod
+    def kill_daemon(cls):
+        if cls.d.proc.poll() is None:
+            cls.d.proc.kill()
+            cls.d.proc.wait()
+        cls.d.log.close()
+        shutil.rmtree(cls.d.dir, ignore_errors=True)
 
     @classmethod
     def wait_connections(cls, want):
