@@ -40,20 +40,27 @@ int cli_status(const char *what, int rc, const struct sysq_reply *r)
 int cli_call_json(struct cli *cli, const char *method, const char *json,
                   struct sysq_reply *r)
 {
-	struct sysq *c = cli_connect(cli);
-	msgpack_packer *pk = sysq_begin(c, method, NULL);
+	/* params first: bad JSON is a usage error whether or not sysqd runs */
+	struct sq_buf params;
+	msgpack_packer ppk;
 	char err[200];
-
-	memset(r, 0, sizeof(*r));
+	sq_buf_init(&params);
+	sq_packer_init(&ppk, &params);
 	if (!json || !*json) {
-		msgpack_pack_array(pk, 0);
+		msgpack_pack_array(&ppk, 0);
 	} else {
-		msgpack_pack_array(pk, 1);
-		if (sq_json_pack(pk, json, err, sizeof(err)) < 0) {
+		msgpack_pack_array(&ppk, 1);
+		if (sq_json_pack(&ppk, json, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sysq: params: %s\n", err);
+			sq_buf_free(&params);
 			exit(EXIT_USAGE);
 		}
 	}
+	struct sysq *c = cli_connect(cli);
+	msgpack_packer *pk = sysq_begin(c, method, NULL);
+	memset(r, 0, sizeof(*r));
+	pk->callback(pk->data, params.data, params.len);
+	sq_buf_free(&params);
 	return sysq_call_end(c, r);
 }
 

@@ -24,7 +24,9 @@ int sq_utf8_valid(const char *p, size_t n)
 			i++;
 			continue;
 		}
-		unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+		/* 0xc0, 0xc1 and 0xf5..0xff never start a sequence */
+		unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3
+		             : c >= 0xc2 && c < 0xe0 ? 2 : 0;
 		if (!len || i + len > n)
 			return 0;
 		uint32_t cp = c & (0x3fu >> (len - 1));
@@ -232,7 +234,12 @@ static int parse_string(struct jp *j, char **out, size_t *outlen)
 			d[n++] = c;
 			continue;
 		}
-		c = *j->s++;
+		c = *j->s;
+		if (c == '\0') { /* the text ends inside an escape: stay on its NUL */
+			free(d);
+			return jerr(j, "unterminated string");
+		}
+		j->s++;
 		switch (c) {
 		case '"': case '\\': case '/': d[n++] = c; break;
 		case 'b': d[n++] = '\b'; break;
@@ -251,6 +258,10 @@ static int parse_string(struct jp *j, char **out, size_t *outlen)
 			    hex4(j->s + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				j->s += 6;
+			} else if (cp >= 0xd800 && cp <= 0xdfff) {
+				/* no UTF-8 form: it would make a broken str */
+				free(d);
+				return jerr(j, "lone UTF-16 surrogate in \\u escape");
 			}
 			n += put_utf8(d + n, cp);
 			break;

@@ -136,7 +136,8 @@ static void copy_str(char *dst, size_t size, const msgpack_object *o)
 	if (!o || (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN))
 		return;
 	size_t n = o->via.str.size < size - 1 ? o->via.str.size : size - 1;
-	memcpy(dst, o->via.str.ptr, n);
+	if (n) /* an empty str has a NULL pointer */
+		memcpy(dst, o->via.str.ptr, n);
 	dst[n] = '\0';
 }
 
@@ -176,7 +177,8 @@ int sysq_read(struct sysq *c, struct sysq_reply *r)
 			if (m.type == SQ_MSG_NOTIFY) {
 				size_t n = m.method_len < sizeof(r->method) - 1 ? m.method_len
 				                                                : sizeof(r->method) - 1;
-				memcpy(r->method, m.method, n);
+				if (n)
+					memcpy(r->method, m.method, n);
 				r->method[n] = '\0';
 				msgpack_object *p = msgpack_zone_malloc(r->zone, sizeof(*p));
 				*p = m.params;

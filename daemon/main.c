@@ -236,13 +236,15 @@ int main(int argc, char **argv)
 	}
 
 	uv_loop_t *loop = uv_default_loop();
+	/* caught before the socket answers: whoever sees it listen may signal */
+	srv.loop = loop;
+	watch_signal(&srv, &srv.sig_term, SIGTERM);
+	watch_signal(&srv, &srv.sig_int, SIGINT);
+	watch_signal(&srv, &srv.sig_hup, SIGHUP);
 	if (sq_server_init(&srv, loop, &cfg, -1) < 0) {
 		sq_log(SQ_LOG_ERR, "not starting: cannot listen on %s", cfg.socket_path);
 		return 1;
 	}
-	watch_signal(&srv, &srv.sig_term, SIGTERM);
-	watch_signal(&srv, &srv.sig_int, SIGINT);
-	watch_signal(&srv, &srv.sig_hup, SIGHUP);
 	sq_log(SQ_LOG_NOTICE, "sysqd %s listening on %s (uid %u)",
 	       SQ_VERSION, cfg.socket_path, (unsigned)geteuid());
 

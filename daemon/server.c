@@ -188,11 +188,23 @@ size_t sq_conn_pending(const struct sq_conn *c)
 	return c->out.len + c->out_writing;
 }
 
-/* Drop a connection whose queued output is over the cap. */
+/* Drop a connection whose queued output is over the cap.  Replies made in
+ * one batch have had no chance to be written yet: what the kernel accepts
+ * now is not queued, so offer it first (errors are left to the flush). */
 static int check_output_cap(struct sq_conn *c)
 {
 	if (sq_conn_pending(c) <= c->srv->cfg.max_output)
 		return 0;
+	if (!c->out_writing) {
+		uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+		int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		if (n > 0) {
+			c->srv->stats.bytes_out += (uint64_t)n;
+			sq_buf_consume(&c->out, (size_t)n);
+		}
+		if (sq_conn_pending(c) <= c->srv->cfg.max_output)
+			return 0;
+	}
 	c->srv->stats.slow_disconnects++;
 	sq_log(SQ_LOG_WARN, "connection #%llu (uid %u pid %d): over %zu queued output bytes, "
 	       "disconnecting a client that does not read its replies",

@@ -107,10 +107,9 @@ static const struct entry table[] = {
 
 const char *sq_errno_name(int err)
 {
-	if (err < 0)
-		err = -err;
+	/* compare both signs rather than negate: -INT_MIN overflows */
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (table[i].value == err)
+		if (table[i].value == err || -table[i].value == err)
 			return table[i].name;
 	return "EUNKNOWN";
 }

@@ -150,13 +150,14 @@ void sq_pack_kv_double(msgpack_packer *pk, const char *key, double v)
 	msgpack_pack_double(pk, v);
 }
 
+/* msgpack-c gives an empty str a NULL pointer: never hand it to memcmp */
 bool sq_obj_streq(const msgpack_object *obj, const char *s)
 {
 	size_t n = strlen(s);
 	if (obj->type == MSGPACK_OBJECT_STR)
-		return obj->via.str.size == n && memcmp(obj->via.str.ptr, s, n) == 0;
+		return obj->via.str.size == n && (n == 0 || memcmp(obj->via.str.ptr, s, n) == 0);
 	if (obj->type == MSGPACK_OBJECT_BIN)
-		return obj->via.bin.size == n && memcmp(obj->via.bin.ptr, s, n) == 0;
+		return obj->via.bin.size == n && (n == 0 || memcmp(obj->via.bin.ptr, s, n) == 0);
 	return false;
 }
 

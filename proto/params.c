@@ -20,10 +20,24 @@ static int bad(struct sq_params *p, const char *fmt, const char *name)
 	return -EINVAL;
 }
 
+/* A client-chosen name, fit for a message: at most 64 bytes, anything but
+ * printable ASCII shown as '?', so the error str stays valid UTF-8 text. */
+static const char *shown(char dst[72], const msgpack_object *k)
+{
+	size_t n = k->via.str.size > 64 ? 64 : k->via.str.size;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)k->via.str.ptr[i];
+		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+/* An empty str from msgpack-c has a NULL pointer: n == 0 never reaches memcmp. */
 static bool key_is(const msgpack_object *k, const char *name, size_t n)
 {
 	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	       memcmp(k->via.str.ptr, name, n) == 0;
+	       (n == 0 || memcmp(k->via.str.ptr, name, n) == 0);
 }
 
 int sq_params_open(struct sq_params *p, const msgpack_object *params)
@@ -49,10 +63,8 @@ int sq_params_open(struct sq_params *p, const msgpack_object *params)
 			return bad(p, "%s", "param names must be strings");
 		for (uint32_t j = 0; j < i; j++)
 			if (key_is(&m->ptr[j].key, k->via.str.ptr, k->via.str.size)) {
-				snprintf(p->err, sizeof(p->err), "param '%.*s' given twice",
-				         (int)(k->via.str.size > 64 ? 64 : k->via.str.size),
-				         k->via.str.ptr);
-				return -EINVAL;
+				char name[72];
+				return bad(p, "param '%s' given twice", shown(name, k));
 			}
 	}
 	p->map = m;
@@ -69,10 +81,8 @@ int sq_params_only(struct sq_params *p, const char *const *allowed)
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = key_is(k, *a, strlen(*a));
 		if (!ok) {
-			snprintf(p->err, sizeof(p->err), "unknown param '%.*s'",
-			         (int)(k->via.str.size > 64 ? 64 : k->via.str.size),
-			         k->via.str.ptr);
-			return -EINVAL;
+			char name[72];
+			return bad(p, "unknown param '%s'", shown(name, k));
 		}
 	}
 	return 0;
@@ -167,12 +177,13 @@ int sq_param_cstr(struct sq_params *p, const char *name, bool required,
 	int rc = sq_param_bytes(p, name, required, &ptr, &len);
 	if (rc)
 		return rc;
-	if (memchr(ptr, '\0', len))
+	if (len && memchr(ptr, '\0', len))
 		return bad(p, "param '%s' must not contain NUL bytes", name);
 	char *s = msgpack_zone_malloc_no_align(zone, len + 1);
 	if (!s)
 		return -ENOMEM;
-	memcpy(s, ptr, len);
+	if (len) /* ptr is NULL for an empty str */
+		memcpy(s, ptr, len);
 	s[len] = '\0';
 	*out = s;
 	return 0;

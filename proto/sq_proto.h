@@ -99,7 +99,8 @@ int sq_param_bool(struct sq_params *p, const char *name, bool required, bool *ou
 /* A str (or bin) copied NUL-terminated into zone; rejects embedded NULs. */
 int sq_param_cstr(struct sq_params *p, const char *name, bool required,
                   msgpack_zone *zone, const char **out);
-/* Raw bytes: str or bin; ptr and len point into the message. */
+/* Raw bytes: str or bin; ptr and len point into the message (ptr may be
+ * NULL when len is 0: msgpack-c gives an empty str no pointer). */
 int sq_param_bytes(struct sq_params *p, const char *name, bool required,
                    const char **ptr, size_t *len);
 int sq_param_array(struct sq_params *p, const char *name, bool required,

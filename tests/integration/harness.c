@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +33,14 @@ static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
+}
+
+void die_with_parent(void)
+{
+#ifdef __linux__
+	/* a test that crashes or times out must not leave its daemon behind */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
 }
 
 static int try_connect(const char *path)
@@ -69,6 +80,7 @@ void sqd_start(struct sqd *d, const char *const *args)
 	d->pid = fork();
 	cr_assert(d->pid >= 0);
 	if (d->pid == 0) {
+		die_with_parent();
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 2);

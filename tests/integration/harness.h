@@ -40,6 +40,8 @@ long long sqd_stat(const struct sqd *d, const char *field);
 char *slurp(const char *path);
 
 bool have_root(void);
+/* In a forked child: get SIGKILL when the test process dies (Linux). */
+void die_with_parent(void);
 #define NOBODY_UID 65534
 #define NOBODY_GID 65534
 

@@ -1,0 +1,328 @@
+/*
+ * test_cli.c - the sysq command line against a real sysqd: exit statuses
+ * (0 ok, 1 the daemon answered an error, 2 usage, 3 cannot connect), what
+ * goes to stdout and stderr, and --json output that a JSON parser other
+ * than ours (Python's) accepts.  SQ_SYSQ names the binary (run-all.sh).
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct sqd d;
+
+static void up(void)
+{
+	static const char *const args[] = { "--max-message", "4096", NULL };
+	sqd_start(&d, args);
+}
+
+static void down(void)
+{
+	sqd_stop_clean(&d);
+}
+
+TestSuite(cli, .init = up, .fini = down, .timeout = 60);
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* Run `sysq args...` (env entries "NAME=value" / "-NAME"; uid < 0: us),
+ * stdin from /dev/null; returns status, stdout and stderr. */
+static struct run sysq_run(const char *const *args, const char *const *env, int uid)
+{
+	const char *bin = getenv("SQ_SYSQ");
+	cr_assert(bin, "SQ_SYSQ must name the sysq binary (tests/run-all.sh sets it)");
+	char fo[128], fe[128];
+	snprintf(fo, sizeof(fo), "%s/cli.out", d.dir);
+	snprintf(fe, sizeof(fe), "%s/cli.err", d.dir);
+	const char *argv[16];
+	int n = 0;
+	argv[n++] = bin;
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fi = open("/dev/null", O_RDONLY);
+		int o = open(fo, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fi < 0 || o < 0 || e < 0)
+			_exit(126);
+		dup2(fi, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		unsetenv("SYSQ_SOCKET");
+		for (int i = 0; env && env[i]; i++) {
+			if (env[i][0] == '-')
+				unsetenv(env[i] + 1);
+			else
+				putenv((char *)env[i]);
+		}
+		if (uid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 ||
+		                 setuid((uid_t)uid) < 0))
+			_exit(125);
+		die_with_parent();
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	struct run r;
+	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r.out = slurp(fo);
+	r.err = slurp(fe);
+	unlink(fo);
+	unlink(fe);
+	return r;
+}
+
+/* sysq -s <daemon> args... */
+static struct run sysq_at(const char *const *args)
+{
+	const char *all[16];
+	int n = 0;
+	all[n++] = "-s";
+	all[n++] = d.sock;
+	for (int i = 0; args[i] && n < 15; i++)
+		all[n++] = args[i];
+	all[n] = NULL;
+	return sysq_run(all, NULL, -1);
+}
+
+/* True when Python's json module parses text and `check` (an expression
+ * over the parsed value d) holds. */
+static bool json_ok(const char *text, const char *check)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/cli.json", d.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 0);
+		execl("/usr/bin/python3", "python3", "-c",
+		      "import json, sys\n"
+		      "d = json.load(sys.stdin)\n"
+		      "sys.exit(0 if eval(sys.argv[1]) else 1)\n",
+		      check ? check : "True", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	unlink(path);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* ---- 0: success -------------------------------------------------------------------- */
+
+Test(cli, successful_commands_exit_0)
+{
+	struct run r = sysq_at(ARGS("ping", "-c", "3"));
+	cr_assert_eq(r.status, 0, "ping: %d %s", r.status, r.err);
+	cr_assert(strstr(r.out, "3 pongs") && strstr(r.out, d.sock), "%s", r.out);
+	cr_assert(strstr(r.out, "min/median/max"), "%s", r.out);
+	cr_assert_str_empty(r.err);
+	run_free(&r);
+
+	r = sysq_at(ARGS("hello"));
+	cr_assert_eq(r.status, 0, "hello: %s", r.err);
+	char want[64];
+	snprintf(want, sizeof(want), "you are uid %u", (unsigned)getuid());
+	cr_assert(strstr(r.out, want) && strstr(r.out, "sys.ping"), "%s", r.out);
+	run_free(&r);
+
+	r = sysq_at(ARGS("call", "sys.uname"));
+	cr_assert_eq(r.status, 0, "call sys.uname: %s", r.err);
+	cr_assert(json_ok(r.out, "d['sysname'] == 'Linux' and d['release']"), "%s", r.out);
+	run_free(&r);
+
+	r = sysq_at(ARGS("call", "sys.ping", "{}"));
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(json_ok(r.out, "d == 'pong'"), "%s", r.out);
+	run_free(&r);
+
+	r = sysq_at(ARGS("methods"));
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "METHOD") && strstr(r.out, "sys.stats"), "%s", r.out);
+	run_free(&r);
+
+	r = sysq_at(ARGS("stats"));
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(json_ok(r.out, "d['connections'] >= 1 and d['limits']['max_message_bytes'] "
+	                         "== 4096"), "%s", r.out);
+	run_free(&r);
+
+	/* $SYSQ_SOCKET instead of -s */
+	char env[160];
+	snprintf(env, sizeof(env), "SYSQ_SOCKET=%s", d.sock);
+	const char *const envs[] = { env, NULL };
+	r = sysq_run(ARGS("ping"), envs, -1);
+	cr_assert_eq(r.status, 0, "SYSQ_SOCKET: %s", r.err);
+	cr_assert(strstr(r.out, "1 pong "), "%s", r.out);
+	run_free(&r);
+}
+
+Test(cli, help_and_version_exit_0_without_a_daemon)
+{
+	struct run r = sysq_run(ARGS("-s", "/nonexistent", "--help"), NULL, -1);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "usage: sysq") && strstr(r.out, "exit status"), "%s", r.out);
+	cr_assert(strstr(r.out, "ping") && strstr(r.out, "call") && strstr(r.out, "hello"));
+	run_free(&r);
+	r = sysq_run(ARGS("--version"), NULL, -1);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(strncmp(r.out, "sysq ", 5), 0, "%s", r.out);
+	run_free(&r);
+}
+
+/* ---- 1: the daemon said no ------------------------------------------------------------ */
+
+Test(cli, daemon_errors_exit_1_with_code_and_message_on_stderr)
+{
+	struct run r = sysq_at(ARGS("call", "no.such"));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "ENOSYS") && strstr(r.err, "no.such"), "stderr: %s", r.err);
+	cr_assert_str_empty(r.out);
+	run_free(&r);
+
+	r = sysq_at(ARGS("call", "sys.ping", "{\"bogus\": 1}"));
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err, "EINVAL") && strstr(r.err, "bogus"), "stderr: %s", r.err);
+	run_free(&r);
+
+	/* over the daemon's --max-message 4096: E2BIG, answered to our msgid */
+	char *big = malloc(6000);
+	memcpy(big, "{\"x\": \"", 7);
+	memset(big + 7, 'a', 5000);
+	memcpy(big + 5007, "\"}", 3);
+	r = sysq_at(ARGS("call", "sys.ping", big));
+	free(big);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "E2BIG"), "stderr: %s", r.err);
+	run_free(&r);
+}
+
+/* ---- 2: usage ---------------------------------------------------------------------------- */
+
+Test(cli, usage_errors_exit_2_daemon_or_not)
+{
+	static const char *const bad[][6] = {
+		{ NULL },
+		{ "bogus", NULL },
+		{ "call", NULL },
+		{ "call", "sys.ping", "{}", "extra", NULL },
+		{ "ping", "-c", "0", NULL },
+		{ "ping", "-c", "x", NULL },
+		{ "ping", "-c", NULL },
+		{ "ping", "extra", NULL },
+		{ "hello", "extra", NULL },
+		{ "--bogus", "ping", NULL },
+		{ "call", "sys.ping", "{bad json", NULL },
+		{ "call", "sys.ping", "\"\\ud800\"", NULL },
+		{ "call", "sys.ping", "{} trailing", NULL },
+	};
+	const char *socks[] = { d.sock, "/nonexistent/sysqd.sock" };
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *args[10] = { "-s", socks[s] };
+			int n = 2;
+			for (int k = 0; bad[i][k]; k++)
+				args[n++] = bad[i][k];
+			args[n] = NULL;
+			struct run r = sysq_run(args, NULL, -1);
+			cr_assert_eq(r.status, 2, "sysq %s %s %s (socket %s): status %d, stderr %s",
+			             bad[i][0] ? bad[i][0] : "", bad[i][0] && bad[i][1] ? bad[i][1] : "",
+			             bad[i][0] && bad[i][1] && bad[i][2] ? bad[i][2] : "", socks[s],
+			             r.status, r.err);
+			cr_assert(r.err[0], "case %zu: no message", i);
+			cr_assert_str_empty(r.out, "case %zu: output on a usage error", i);
+			run_free(&r);
+		}
+	struct run r = sysq_run(ARGS("-s"), NULL, -1);
+	cr_assert_eq(r.status, 2);
+	run_free(&r);
+}
+
+/* ---- 3: cannot connect ------------------------------------------------------------------- */
+
+Test(cli, no_daemon_exits_3_naming_the_socket)
+{
+	struct run r = sysq_run(ARGS("-s", "/nonexistent", "ping"), NULL, -1);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/nonexistent"), "stderr does not name the socket: %s", r.err);
+	run_free(&r);
+
+	r = sysq_run(ARGS("-s", "/nonexistent", "call", "sys.uname"), NULL, -1);
+	cr_assert_eq(r.status, 3);
+	cr_assert(strstr(r.err, "/nonexistent"), "%s", r.err);
+	run_free(&r);
+
+	/* a path that exists but is no socket: still "cannot connect", and why */
+	r = sysq_run(ARGS("-s", d.log, "hello"), NULL, -1);
+	cr_assert_eq(r.status, 3);
+	cr_assert(strstr(r.err, d.log), "%s", r.err);
+	run_free(&r);
+
+	const char *const envs[] = { "SYSQ_SOCKET=/nonexistent/env.sock", NULL };
+	r = sysq_run(ARGS("stats"), envs, -1);
+	cr_assert_eq(r.status, 3);
+	cr_assert(strstr(r.err, "/nonexistent/env.sock"), "%s", r.err);
+	run_free(&r);
+}
+
+/* ---- --json ------------------------------------------------------------------------------- */
+
+Test(cli, json_output_parses_as_json)
+{
+	static const struct { const char *args[6]; const char *check; } cases[] = {
+		{ { "--json", "hello", NULL }, "d['server'] == 'sysqd' and 'peer' in d" },
+		{ { "hello", "--json", NULL }, "isinstance(d['methods'], list)" },
+		{ { "-j", "stats", NULL }, "d['requests'] >= 1 and d['rss_bytes'] > 0" },
+		{ { "--json", "methods", NULL }, "any(m['name'] == 'sys.ping' for m in d['methods'])" },
+		{ { "--json", "ping", "-c", "2", NULL }, "d['count'] == 2 and d['min_us'] <= d['max_us']" },
+		{ { "call", "sys.methods", NULL }, "len(d['methods']) >= 5" },
+		{ { "call", "sys.hello", "{}", NULL }, "d['protocol'] >= 1" },
+		{ { "--json", "call", "sys.uname", NULL }, "set(d) >= {'sysname', 'machine'}" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run r = sysq_at(cases[i].args);
+		cr_assert_eq(r.status, 0, "case %zu: %d %s", i, r.status, r.err);
+		cr_assert(json_ok(r.out, cases[i].check), "case %zu (%s %s): not JSON, or %s:\n%s",
+		          i, cases[i].args[0], cases[i].args[1], cases[i].check, r.out);
+		run_free(&r);
+	}
+}
+
+Test(cli, a_user_sees_itself)
+{
+	SKIP_UNLESS_ROOT();
+	struct run r = sysq_run(ARGS("-s", d.sock, "--json", "hello"), NULL, NOBODY_UID);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "d['peer']['uid'] == 65534 and d['peer']['gid'] == 65534"),
+	          "%s", r.out);
+	run_free(&r);
+}
