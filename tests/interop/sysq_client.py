@@ -2,6 +2,7 @@
 (Debian's python3-msgpack), and a helper that starts a private sysqd.  It is
 the proof that any language's msgpack library can speak to sysqd."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,8 +26,12 @@ class Daemon:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                Client(self.sock).close()
-                return
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    probe.connect(self.sock)
+                    return
+                finally:
+                    probe.close()
             except OSError:
                 if self.proc.poll() is not None:
                     raise RuntimeError("sysqd exited at start")
@@ -34,12 +39,18 @@ class Daemon:
         raise RuntimeError("sysqd did not start")
 
     def stop(self):
+        """SIGTERM, wait, and remove the private directory (the log's text
+        stays available through log_text())."""
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=20)
         self.log.close()
+        self._log = self.log_text()
+        shutil.rmtree(self.dir, ignore_errors=True)
         return rc
 
     def log_text(self):
+        if getattr(self, "_log", None) is not None:
+            return self._log
         with open(os.path.join(self.dir, "sysqd.log"), "rb") as f:
             return f.read().decode(errors="replace")
 
