@@ -46,6 +46,7 @@ static void conn_maybe_free(struct sq_conn *c)
 	sq_cred_free(&c->cred);
 	sq_buf_free(&c->in);
 	sq_buf_free(&c->out);
+	free(c->scan);
 	free(c);
 }
 
@@ -320,13 +321,30 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 {
 	struct sq_server *s = c->srv;
 	size_t off = 0;
+	struct sq_scan local;
+	/* a frame left partial by the last read resumes where its scan stopped */
+	bool resume = c->scan_valid && data == c->in.data;
 
+	c->scan_valid = false;
 	c->processing = true;
 	while (!c->closing && !c->eof && c->inflight < s->cfg.max_inflight) {
 		size_t flen;
-		int rc = sq_frame_scan(data + off, len - off, &s->cfg.limits, &flen);
-		if (rc == -EAGAIN)
+		struct sq_scan *st = resume ? c->scan : &local;
+		if (!resume)
+			sq_scan_init(&local);
+		resume = false;
+		int rc = sq_frame_scan_resume(st, data + off, len - off, &s->cfg.limits, &flen);
+		if (rc == -EAGAIN) {
+			/* these bytes stay in c->in from offset 0: keep the scan's place */
+			if (!c->scan)
+				c->scan = malloc(sizeof(*c->scan));
+			if (c->scan) {
+				if (st != c->scan)
+					*c->scan = *st;
+				c->scan_valid = true;
+			}
 			break;
+		}
 		if (rc < 0) {
 			frame_error(c, data + off, len - off, rc);
 			off = len;

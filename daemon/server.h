@@ -40,6 +40,8 @@ struct sq_conn {
 	uint64_t id;
 	struct sq_cred cred;
 	struct sq_buf in;            /* a partial frame, kept between reads */
+	struct sq_scan *scan;        /* how far the partial frame was scanned */
+	bool scan_valid;             /* scan describes the frame at in.data */
 	struct sq_buf out;           /* replies not yet handed to the kernel */
 	size_t out_writing;          /* bytes in uv_write requests under way */
 	uint32_t inflight;           /* requests dispatched, not yet answered */

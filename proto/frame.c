@@ -72,28 +72,37 @@ static int classify(unsigned char b, struct hdr *h)
 	return 0;
 }
 
-int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
-                  size_t *frame_len)
+void sq_scan_init(struct sq_scan *st)
+{
+	st->pos = 0;
+	st->depth = 0;
+	st->total = 0;
+	st->remaining[0] = 1;
+}
+
+/*
+ * The walk keeps all of its position in *st and commits a step only once the
+ * bytes it needs are present, so a frame arriving a byte at a time costs
+ * O(frame) in total, not O(frame^2).  A scalar's payload is skipped without
+ * being read, so it is committed at once and checked for presence later.
+ */
+int sq_frame_scan_resume(struct sq_scan *st, const char *buf, size_t len,
+                         const struct sq_limits *lim, size_t *frame_len)
 {
 	const unsigned char *p = (const unsigned char *)buf;
-	uint64_t remaining[SQ_MAX_DEPTH_LIMIT + 2];
 	unsigned max_depth = lim->max_depth < SQ_MAX_DEPTH_LIMIT ? lim->max_depth
 	                                                         : SQ_MAX_DEPTH_LIMIT;
-	unsigned depth = 0;
-	uint64_t total = 0;
-	size_t pos = 0;
-
-	remaining[0] = 1;
 	for (;;) {
-		while (remaining[depth] == 0) {
-			if (depth == 0) {
-				*frame_len = pos;
+		if (st->pos > len)
+			return -EAGAIN; /* the last payload is not all here yet */
+		while (st->remaining[st->depth] == 0) {
+			if (st->depth == 0) {
+				*frame_len = st->pos;
 				return 0;
 			}
-			depth--;
+			st->depth--;
 		}
-		remaining[depth]--;
-
+		size_t pos = st->pos;
 		if (pos >= len)
 			return pos >= lim->max_msg ? -E2BIG : -EAGAIN;
 		struct hdr h;
@@ -110,25 +119,32 @@ int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
 		pos += h.size;
 
 		if (h.children == 0) {
-			if ((uint64_t)pos + n > lim->max_msg)
+			if ((uint64_t)pos + n > lim->max_msg || st->total + 1 > lim->max_total)
 				return -E2BIG;
-			if (++total > lim->max_total)
-				return -E2BIG;
-			pos += (size_t)n;
-			if (pos > len)
-				return -EAGAIN;
+			st->total++;
+			st->remaining[st->depth]--;
+			st->pos = pos + (size_t)n;
 			continue;
 		}
 		/* a container: every child needs at least one byte */
 		uint64_t kids = n * h.children;
-		if (n > lim->max_elems || (uint64_t)pos + kids > lim->max_msg)
+		if (n > lim->max_elems || (uint64_t)pos + kids > lim->max_msg ||
+		    st->total + 1 > lim->max_total)
 			return -E2BIG;
-		if (++total > lim->max_total)
+		if (kids && st->depth + 1 > max_depth)
 			return -E2BIG;
-		if (kids == 0)
-			continue;
-		if (depth + 1 > max_depth)
-			return -E2BIG;
-		remaining[++depth] = kids;
+		st->total++;
+		st->remaining[st->depth]--;
+		st->pos = pos;
+		if (kids)
+			st->remaining[++st->depth] = kids;
 	}
+}
+
+int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
+                  size_t *frame_len)
+{
+	struct sq_scan st;
+	sq_scan_init(&st);
+	return sq_frame_scan_resume(&st, buf, len, lim, frame_len);
 }
