@@ -70,6 +70,8 @@ static void on_conn_closed(uv_handle_t *h)
 	struct sq_server *s = c->srv;
 	c->closed = true;
 	s->stats.conns_now--;
+	if (c->counted_closing)
+		s->conns_closing--;
 	unlink_conn(c);
 	conn_maybe_free(c);
 	maybe_finish_stop(s);
@@ -80,6 +82,8 @@ static void conn_close(struct sq_conn *c, const char *why)
 	if (c->closing)
 		return;
 	c->closing = true;
+	c->counted_closing = true;
+	c->srv->conns_closing++;
 	sq_log(SQ_LOG_DEBUG, "connection #%llu closed: %s", (unsigned long long)c->id, why);
 	sq_buf_free(&c->out);
 	sq_buf_free(&c->in);
@@ -513,25 +517,26 @@ static void conn_start(struct sq_server *s, struct sq_conn *c, int cred_rc)
 		conn_close(c, "read_start failed");
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* Connections that count against max_conns: open and not yet closing. */
+static uint64_t conns_live(const struct sq_server *s)
 {
-	struct sq_server *s = server->data;
-	if (status < 0) {
-		sq_log(SQ_LOG_WARN, "accept: %s", uv_strerror(status));
-		return;
-	}
+	return s->stats.conns_now - s->conns_closing;
+}
+
+static void accept_one(struct sq_server *s)
+{
 	struct sq_conn *c = conn_new(s);
 	if (!c)
 		return;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
+	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->pipe) < 0) {
 		c->closing = true;
 		s->stats.conns_now++;
 		uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 		return;
 	}
-	if (s->stats.conns_now >= s->cfg.max_conns || s->stopping) {
+	if (conns_live(s) >= s->cfg.max_conns || s->stopping) {
 		sq_log(SQ_LOG_WARN, "refusing a connection: %llu open (max %u)",
-		       (unsigned long long)s->stats.conns_now, s->cfg.max_conns);
+		       (unsigned long long)conns_live(s), s->cfg.max_conns);
 		s->stats.conns_rejected++;
 		reject(s, c, "too many connections to sysqd");
 		return;
@@ -549,6 +554,52 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	conn_start(s, c, rc);
+}
+
+/*
+ * At the connection limit the decision waits one loop iteration: libuv
+ * accepts a whole backlog in one go, before any of those peers' EOFs have
+ * been read, so in a connect/close storm the limit would otherwise be full
+ * of peers that already left, and a live client would be refused.  Not
+ * calling uv_accept pauses the listener; the check handle decides after the
+ * next poll (the idle handle keeps that poll from blocking).
+ */
+static void on_accept_idle(uv_idle_t *h)
+{
+	(void)h;
+}
+
+static void on_accept_check(uv_check_t *h)
+{
+	struct sq_server *s = h->data;
+	sq_log(SQ_LOG_DEBUG, "deferred accept: tick %d, %llu open, %llu closing",
+	       s->accept_ticks, (unsigned long long)s->stats.conns_now,
+	       (unsigned long long)s->conns_closing);
+	if (--s->accept_ticks > 0)
+		return;
+	uv_check_stop(&s->accept_check);
+	uv_idle_stop(&s->accept_idle);
+	s->accept_deferred = false;
+	accept_one(s);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct sq_server *s = server->data;
+	if (status < 0) {
+		sq_log(SQ_LOG_WARN, "accept: %s", uv_strerror(status));
+		return;
+	}
+	if (conns_live(s) >= s->cfg.max_conns && !s->stopping) {
+		if (!s->accept_deferred) {
+			s->accept_deferred = true;
+			s->accept_ticks = 2; /* this iteration's check, then the next */
+			uv_check_start(&s->accept_check, on_accept_check);
+			uv_idle_start(&s->accept_idle, on_accept_idle);
+		}
+		return;
+	}
+	accept_one(s);
 }
 
 int sq_server_adopt(struct sq_server *s, int fd, const struct sq_cred *cred)
@@ -613,6 +664,10 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	uv_prepare_init(loop, &s->flusher);
 	s->flusher.data = s;
 	uv_prepare_start(&s->flusher, on_prepare);
+	uv_check_init(loop, &s->accept_check);
+	s->accept_check.data = s;
+	uv_idle_init(loop, &s->accept_idle);
+	s->accept_idle.data = s;
 }
 
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
@@ -671,6 +726,8 @@ static void maybe_finish_stop(struct sq_server *s)
 		return;
 	/* nothing left to serve: let the loop run dry */
 	close_if_open((uv_handle_t *)&s->flusher);
+	close_if_open((uv_handle_t *)&s->accept_check);
+	close_if_open((uv_handle_t *)&s->accept_idle);
 	close_if_open((uv_handle_t *)&s->stop_timer);
 	close_if_open((uv_handle_t *)&s->sig_term);
 	close_if_open((uv_handle_t *)&s->sig_int);

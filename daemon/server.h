@@ -49,6 +49,7 @@ struct sq_conn {
 	bool eof;                    /* peer closed its side; finish and close */
 	bool closing;                /* uv_close called; replies are dropped */
 	bool closed;                 /* close callback ran */
+	bool counted_closing;        /* counted in srv->conns_closing */
 	bool flush_queued;
 	bool processing;             /* inside the frame loop: no re-entry */
 	struct sq_conn *flush_next;  /* list of connections with queued output */
@@ -65,6 +66,11 @@ struct sq_server {
 	uv_prepare_t flusher;        /* writes queued output once per iteration */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t stop_timer;
+	uv_check_t accept_check;     /* a deferred accept at the connection limit */
+	uv_idle_t accept_idle;
+	bool accept_deferred;
+	int accept_ticks;
+	uint64_t conns_closing;      /* counted in conns_now, close under way */
 	struct sq_conn *conns;
 	struct sq_conn *flush_list;
 	uint64_t next_conn_id;
