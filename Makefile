@@ -46,6 +46,15 @@ UNIT_SRCS   := $(wildcard tests/unit/*.c)
 INTEG_SRCS  := $(wildcard tests/integration/*.c)
 
 obj = $(patsubst %.c,$(OUT)/%.o,$(1))
+
+# Quiet by default; `make V=1` prints every command.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n'
+endif
 CORE_OBJS   := $(call obj,$(PROTO_SRCS) $(LIB_SRCS))
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 CLIENT_OBJS := $(call obj,$(CLIENTLIB_SRCS))
@@ -61,23 +70,29 @@ build: $(OUT)/sysqd $(OUT)/sysq $(OUT)/libsysq.a
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(say) CC $(BUILD)/$<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OUT)/libsysq.a: $(CLIENT_OBJS) $(CORE_OBJS)
-	$(AR) rcs $@ $^
+	$(say) AR $@
+	$(Q)$(AR) rcs $@ $^
 
 $(OUT)/sysqd: $(DAEMON_OBJS) $(CORE_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(OUT)/sysq: $(call obj,$(CLI_SRCS)) $(OUT)/libsysq.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # ---- tests ---------------------------------------------------------------
 $(OUT)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(CORE_OBJS) $(CLIENT_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
 $(OUT)/tests/integration-tests: $(call obj,$(INTEG_SRCS)) $(OUT)/libsysq.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion -lpthread
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion -lpthread
 
 test-bins: build $(OUT)/tests/unit-tests $(OUT)/tests/integration-tests
 
