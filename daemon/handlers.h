@@ -14,4 +14,7 @@ int m_sys_uname(struct sq_req *r);
 int m_sys_methods(struct sq_req *r);
 int m_sys_stats(struct sq_req *r);
 
+/* m_file.c */
+int m_file_read(struct sq_req *r);
+
 #endif

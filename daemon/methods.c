@@ -23,6 +23,10 @@ const struct sq_method sq_methods[] = {
 	  "every method with its summary, params and whether the caller may call it", "{}" },
 	{ "sys.stats", m_sys_stats, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
 	  "the daemon's own counters, limits and resource use", "{}" },
+	{ "file.read", m_file_read, SQ_RUN_ASYNC, SQ_ACCESS_AS_CALLER,
+	  "stream a regular file, opened as the caller: a response announcing the size, "
+	  "then file.data bin chunks (sendfile), then file.end",
+	  "{path: str, offset?: int, length?: int, nofollow?: bool}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 
