@@ -12,6 +12,7 @@
 #include "server.h"
 #include "sq_os.h"
 #include "sq_self.h"
+#include "transfer.h"
 
 #ifndef SQ_VERSION
 #define SQ_VERSION "0.0.0-dev"
@@ -129,6 +130,7 @@ struct stats_ctx {
 	double uptime_s;
 	struct sq_self self;
 	int self_rc;
+	struct sq_xfer_stats xfer;
 };
 
 static void stats_work(struct sq_req *r)
@@ -143,7 +145,7 @@ static void stats_after(struct sq_req *r)
 	msgpack_packer *pk = &r->pk;
 	const struct sq_stats *st = &x->st;
 
-	msgpack_pack_map(pk, 17);
+	msgpack_pack_map(pk, 18);
 	sq_pack_kv_double(pk, "uptime_s", x->uptime_s);
 	sq_pack_kv_u64(pk, "connections", st->conns_now);
 	sq_pack_kv_u64(pk, "connections_total", st->conns_total);
@@ -169,6 +171,15 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_connections", x->cfg.max_conns);
 	sq_pack_kv_u64(pk, "max_inflight", x->cfg.max_inflight);
 	sq_pack_kv_u64(pk, "max_output_bytes", x->cfg.max_output);
+	sq_pack_cstr(pk, "transfers"); /* file.read (transfer.c) */
+	msgpack_pack_map(pk, 7);
+	sq_pack_kv_u64(pk, "active", x->xfer.active);
+	sq_pack_kv_u64(pk, "max", SQ_XFER_MAX);
+	sq_pack_kv_u64(pk, "total", x->xfer.total);
+	sq_pack_kv_u64(pk, "rejected", x->xfer.rejected);
+	sq_pack_kv_u64(pk, "failed", x->xfer.failed);
+	sq_pack_kv_u64(pk, "bytes", x->xfer.bytes);
+	sq_pack_kv_u64(pk, "threads", x->xfer.threads);
 	sq_req_done(r, 0);
 }
 
@@ -182,6 +193,7 @@ int m_sys_stats(struct sq_req *r)
 		return -ENOMEM;
 	x->st = r->srv->stats;
 	x->cfg = r->srv->cfg;
+	sq_xfer_get_stats(&x->xfer);
 	x->uptime_s = (double)(uv_hrtime() - x->st.start_ns) / 1e9;
 	r->ctx = x;
 	return sq_req_offload(r, stats_work, stats_after);
