@@ -21,6 +21,8 @@ static const struct cli_cmd commands[] = {
 	{ "call", cmd_call, "METHOD ['{json params}']", "call any method, print the result as JSON" },
 	{ "methods", cmd_methods, "", "the methods sysqd serves and which you may call" },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
+	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]",
+	  "copy a file, read as you, to stdout or OUT" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
