@@ -1,0 +1,318 @@
+/*
+ * file_bench.c - speed of file.read against raw baselines measured in the
+ * same run (bench/b_file.sh drives it): a page-cached file sent to a client
+ * that discards it, by (1) sendfile(2) over an AF_UNIX socket pair, (2) a
+ * plain read/write copy loop (64 KiB buffer) over the same kind of pair,
+ * (3) sysqd's file.read; plus sysqd's RSS growth while it streams.  The
+ * baselines use default socket buffers; one more raw sendfile run with the
+ * 1 MiB SO_SNDBUF sysqd sets on a streaming connection shows sysqd's own
+ * overhead alone.
+ *
+ *   file_bench SOCKET FILE [ROUNDS]
+ *
+ * Prints "name value" lines (MiB/s, bytes) for the script to judge; every
+ * receiver recv()s into the same 1 MiB buffer and throws the bytes away.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libsysq.h"
+#include "sq_proto.h"
+#include "sq_sendfile.h"
+
+#define RBUF (1u << 20)
+
+static char *rbuf;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "file_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* ---- baselines: a sender thread and a discarding receiver ------------------- */
+
+struct sender {
+	int sock, fd;
+	off_t size;
+	bool use_sendfile;
+};
+
+static void *send_main(void *arg)
+{
+	struct sender *s = arg;
+	off_t off = 0;
+	char *buf = s->use_sendfile ? NULL : malloc(65536);
+	while (off < s->size) {
+		ssize_t n;
+		if (s->use_sendfile) {
+			n = sq_sendfile(s->sock, s->fd, off, (size_t)(s->size - off));
+			if (n < 0) {
+				errno = (int)-n;
+				die("sendfile");
+			}
+		} else {
+			n = pread(s->fd, buf, 65536, off);
+			if (n <= 0)
+				die("pread");
+			for (ssize_t w = 0; w < n;) {
+				ssize_t k = write(s->sock, buf + w, (size_t)(n - w));
+				if (k < 0)
+					die("write");
+				w += k;
+			}
+		}
+		if (n == 0)
+			break;
+		off += n;
+	}
+	free(buf);
+	shutdown(s->sock, SHUT_WR);
+	return NULL;
+}
+
+static double baseline(int fd, off_t size, bool use_sendfile, int sndbuf)
+{
+	int sp[2];
+	pthread_t t;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+		die("socketpair");
+	if (sndbuf)
+		setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct sender s = { sp[0], fd, size, use_sendfile };
+	double t0 = now_s();
+	pthread_create(&t, NULL, send_main, &s);
+	off_t got = 0;
+	for (;;) {
+		ssize_t n = recv(sp[1], rbuf, RBUF, 0);
+		if (n < 0)
+			die("recv");
+		if (n == 0)
+			break;
+		got += n;
+	}
+	double el = now_s() - t0;
+	pthread_join(t, NULL);
+	close(sp[0]);
+	close(sp[1]);
+	if (got != size) {
+		fprintf(stderr, "file_bench: baseline moved %lld of %lld bytes\n",
+		        (long long)got, (long long)size);
+		exit(1);
+	}
+	return (double)size / el / (1 << 20);
+}
+
+/* ---- sysqd: file.read with a streaming, discarding reader ------------------ */
+
+/* The daemon's resident size as it reports it (sys.stats rss_bytes). */
+static long long rss_of(struct sysq *c)
+{
+	struct sysq_reply r;
+	long long v = -1;
+	if (sysq_call0(c, "sys.stats", &r) == 0) {
+		const msgpack_object *o = sq_map_get(r.result, "rss_bytes");
+		if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			v = (long long)o->via.u64;
+	}
+	sysq_reply_free(&r);
+	return v;
+}
+
+struct sampler {
+	struct sysq *c;
+	volatile bool stop;
+	long long max;
+};
+
+static void *sample_main(void *arg)
+{
+	struct sampler *s = arg;
+	while (!s->stop) {
+		long long r = rss_of(s->c);
+		if (r > s->max)
+			s->max = r;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* One file.read of the whole file: the payload bytes received, or exit. */
+static double via_sysqd(const char *sock, const char *file, off_t size)
+{
+	char err[256];
+	struct sysq *c = sysq_connect(sock, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "file_bench: %s\n", err);
+		exit(1);
+	}
+	int fd = sysq_fd(c);
+	double t0 = now_s();
+	msgpack_packer *pk = sysq_begin(c, "file.read", NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_kv_str(pk, "path", file);
+	if (sysq_flush(c) < 0)
+		die("send");
+
+	struct sq_limits lim = sq_default_limits;
+	lim.max_msg = 4u << 20;
+	size_t have = 0, skip = 0;
+	long long payload = 0;
+	bool ended = false;
+	msgpack_zone zone;
+	msgpack_zone_init(&zone, 4096);
+	while (!ended) {
+		ssize_t n = recv(fd, rbuf + have, RBUF - have, 0);
+		if (n <= 0)
+			die("recv from sysqd");
+		have += (size_t)n;
+		size_t pos = 0;
+		for (;;) {
+			if (skip) { /* the body of a bin: count and drop */
+				size_t k = have - pos < skip ? have - pos : skip;
+				pos += k;
+				skip -= k;
+				payload += (long long)k;
+				if (skip)
+					break;
+				continue;
+			}
+			/* a file.data header ends with the bin header: find it
+			 * without waiting for the body (the stream is ours) */
+			const unsigned char *p = (const unsigned char *)rbuf + pos;
+			size_t avail = have - pos;
+			static const char dhead[] = "\x93\x02\xa9" "file.data" "\x91\x82\xa5" "msgid";
+			if (avail >= sizeof(dhead) - 1 && memcmp(p, dhead, sizeof(dhead) - 1) == 0) {
+				size_t q = sizeof(dhead) - 1;
+				if (avail < q + 1)
+					break;
+				q += p[q] < 0x80 ? 1 : p[q] == 0xcc ? 2 : p[q] == 0xcd ? 3 : 5;
+				if (avail < q + 5 + 1 + 5)
+					break;
+				q += 5; /* "data" fixstr */
+				size_t blen;
+				if (p[q] == 0xc4) { blen = p[q + 1]; q += 2; }
+				else if (p[q] == 0xc5) { blen = (size_t)p[q + 1] << 8 | p[q + 2]; q += 3; }
+				else { blen = (size_t)p[q + 1] << 24 | (size_t)p[q + 2] << 16 |
+				              (size_t)p[q + 3] << 8 | p[q + 4]; q += 5; }
+				pos += q;
+				skip = blen;
+				continue;
+			}
+			size_t flen;
+			if (sq_frame_scan(rbuf + pos, avail, &lim, &flen) != 0)
+				break;
+			struct sq_msg m;
+			const char *why;
+			msgpack_zone_clear(&zone);
+			if (sq_msg_parse(rbuf + pos, flen, &zone, &m, &why) < 0) {
+				fprintf(stderr, "file_bench: bad message: %s\n", why);
+				exit(1);
+			}
+			if (m.type == SQ_MSG_RESPONSE && m.error.type != MSGPACK_OBJECT_NIL) {
+				fprintf(stderr, "file_bench: file.read failed\n");
+				exit(1);
+			}
+			if (m.type == SQ_MSG_NOTIFY && m.method_len == 8 &&
+			    memcmp(m.method, "file.end", 8) == 0) {
+				const msgpack_object *e = sq_map_get(&m.params.via.array.ptr[0], "error");
+				if (e && e->type != MSGPACK_OBJECT_NIL) {
+					fprintf(stderr, "file_bench: file.end reports an error\n");
+					exit(1);
+				}
+				ended = true;
+			}
+			pos += flen;
+		}
+		memmove(rbuf, rbuf + pos, have - pos);
+		have -= pos;
+	}
+	double el = now_s() - t0;
+	msgpack_zone_destroy(&zone);
+	sysq_close(c);
+	if (payload != size) {
+		fprintf(stderr, "file_bench: sysqd sent %lld of %lld bytes\n", payload,
+		        (long long)size);
+		exit(1);
+	}
+	return (double)size / el / (1 << 20);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: file_bench SOCKET FILE [ROUNDS]\n");
+		return 2;
+	}
+	const char *sock = argv[1], *file = argv[2];
+	int rounds = argc > 3 ? atoi(argv[3]) : 3;
+	char err[256];
+	rbuf = malloc(RBUF);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (!rbuf || fd < 0 || fstat(fd, &st) < 0)
+		die(file);
+
+	/* warm: page cache, sysqd's transfer thread, both code paths */
+	baseline(fd, st.st_size, false, 0);
+	via_sysqd(sock, file, st.st_size);
+
+	/* best of ROUNDS, interleaved so that load from elsewhere hits all */
+	double best_sf = 0, best_sfb = 0, best_rw = 0, best_d = 0;
+	for (int i = 0; i < rounds; i++) {
+		double v = baseline(fd, st.st_size, true, 0);
+		if (v > best_sf)
+			best_sf = v;
+		v = baseline(fd, st.st_size, true, 1 << 20); /* sysqd's SO_SNDBUF */
+		if (v > best_sfb)
+			best_sfb = v;
+		v = baseline(fd, st.st_size, false, 0);
+		if (v > best_rw)
+			best_rw = v;
+		v = via_sysqd(sock, file, st.st_size);
+		if (v > best_d)
+			best_d = v;
+	}
+
+	/* RSS: sampled every 10 ms over another connection during one more run */
+	struct sampler s = { .c = sysq_connect(sock, err, sizeof(err)) };
+	if (!s.c) {
+		fprintf(stderr, "file_bench: %s\n", err);
+		return 1;
+	}
+	long long base = rss_of(s.c);
+	pthread_t t;
+	pthread_create(&t, NULL, sample_main, &s);
+	via_sysqd(sock, file, st.st_size);
+	s.stop = true;
+	pthread_join(t, NULL);
+	sysq_close(s.c);
+
+	printf("sendfile_mibs %.0f\n", best_sf);
+	printf("sendfile_sndbuf_mibs %.0f\n", best_sfb);
+	printf("readwrite_mibs %.0f\n", best_rw);
+	printf("sysqd_mibs %.0f\n", best_d);
+	printf("rss_base_bytes %lld\n", base);
+	printf("rss_growth_bytes %lld\n", s.max > base ? s.max - base : 0);
+	close(fd);
+	free(rbuf);
+	return 0;
+}
