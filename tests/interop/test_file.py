@@ -52,7 +52,9 @@ class FileRead(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.dir)
         rc = cls.d.stop()
-        assert rc == 0, f"sysqd exited {rc}: {cls.d.log_text()}"
+        log = cls.d.log_text()
+        shutil.rmtree(cls.d.dir)  # Daemon.stop leaves its socket dir behind
+        assert rc == 0, f"sysqd exited {rc}: {log}"
 
     def file(self, name, data):
         p = os.path.join(self.dir, name)
@@ -159,7 +161,9 @@ class GetCommand(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.dir)
         rc = cls.d.stop()
-        assert rc == 0, f"sysqd exited {rc}: {cls.d.log_text()}"
+        log = cls.d.log_text()
+        shutil.rmtree(cls.d.dir)  # Daemon.stop leaves its socket dir behind
+        assert rc == 0, f"sysqd exited {rc}: {log}"
 
     def setUp(self):
         self.out_dir = tempfile.mkdtemp(dir=self.dir)
