@@ -23,6 +23,8 @@ static const struct cli_cmd commands[] = {
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
 	{ "net", cmd_net, "", "network interfaces: NAME MTU FLAGS MAC ADDRESSES" },
 	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it (root)" },
+	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]",
+	  "copy a file, read as you, to stdout or OUT" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -12,6 +12,7 @@
 #include "server.h"
 #include "sq_os.h"
 #include "sq_self.h"
+#include "transfer.h"
 
 #ifndef SQ_VERSION
 #define SQ_VERSION "0.0.0-dev"
@@ -129,6 +130,7 @@ struct stats_ctx {
 	double uptime_s;
 	struct sq_self self;
 	int self_rc;
+	struct sq_xfer_stats xfer;
 };
 
 static void stats_work(struct sq_req *r)
@@ -140,28 +142,33 @@ static void stats_work(struct sq_req *r)
 static void stats_after(struct sq_req *r)
 {
 	struct stats_ctx *x = r->ctx;
-	msgpack_packer *pk = &r->pk;
 	const struct sq_stats *st = &x->st;
+	struct sq_mapbuf m;
+	msgpack_packer *pk;
 
-	msgpack_pack_map(pk, 18);
-	sq_pack_kv_double(pk, "uptime_s", x->uptime_s);
-	sq_pack_kv_u64(pk, "connections", st->conns_now);
-	sq_pack_kv_u64(pk, "connections_total", st->conns_total);
-	sq_pack_kv_u64(pk, "connections_rejected", st->conns_rejected);
-	sq_pack_kv_u64(pk, "connections_rejected_per_user", st->conns_rejected_uid);
-	sq_pack_kv_u64(pk, "requests", st->requests);
-	sq_pack_kv_u64(pk, "errors", st->errors);
-	sq_pack_kv_u64(pk, "inflight", st->inflight);
-	sq_pack_kv_u64(pk, "proto_errors", st->proto_errors);
-	sq_pack_kv_u64(pk, "oversize", st->oversize);
-	sq_pack_kv_u64(pk, "slow_disconnects", st->slow_disconnects);
-	sq_pack_kv_u64(pk, "read_pauses", st->read_pauses);
-	sq_pack_kv_u64(pk, "bytes_in", st->bytes_in);
-	sq_pack_kv_u64(pk, "bytes_out", st->bytes_out);
-	sq_pack_kv_i64(pk, "threads", x->self.threads);
-	sq_pack_kv_i64(pk, "open_fds", x->self.open_fds);
-	sq_pack_kv_u64(pk, "rss_bytes", x->self.rss_bytes);
-	sq_pack_cstr(pk, "limits");
+	sq_mapbuf_init(&m);
+	msgpack_pack_double(sq_mapbuf_key(&m, "uptime_s"), x->uptime_s);
+#define U64(key, v) msgpack_pack_uint64(sq_mapbuf_key(&m, key), (v))
+#define I64(key, v) msgpack_pack_int64(sq_mapbuf_key(&m, key), (v))
+	U64("connections", st->conns_now);
+	U64("connections_total", st->conns_total);
+	U64("connections_rejected", st->conns_rejected);
+	U64("connections_rejected_per_user", st->conns_rejected_uid);
+	U64("requests", st->requests);
+	U64("errors", st->errors);
+	U64("inflight", st->inflight);
+	U64("proto_errors", st->proto_errors);
+	U64("oversize", st->oversize);
+	U64("slow_disconnects", st->slow_disconnects);
+	U64("read_pauses", st->read_pauses);
+	U64("bytes_in", st->bytes_in);
+	U64("bytes_out", st->bytes_out);
+	I64("threads", x->self.threads);
+	I64("open_fds", x->self.open_fds);
+	U64("rss_bytes", x->self.rss_bytes);
+#undef U64
+#undef I64
+	pk = sq_mapbuf_key(&m, "limits");
 	msgpack_pack_map(pk, 8);
 	sq_pack_kv_u64(pk, "max_message_bytes", x->cfg.limits.max_msg);
 	sq_pack_kv_u64(pk, "max_depth", x->cfg.limits.max_depth);
@@ -171,6 +178,16 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_connections_per_user", x->cfg.max_per_uid);
 	sq_pack_kv_u64(pk, "max_inflight", x->cfg.max_inflight);
 	sq_pack_kv_u64(pk, "max_output_bytes", x->cfg.max_output);
+	pk = sq_mapbuf_key(&m, "transfers"); /* file.read (transfer.c) */
+	msgpack_pack_map(pk, 7);
+	sq_pack_kv_u64(pk, "active", x->xfer.active);
+	sq_pack_kv_u64(pk, "max", SQ_XFER_MAX);
+	sq_pack_kv_u64(pk, "total", x->xfer.total);
+	sq_pack_kv_u64(pk, "rejected", x->xfer.rejected);
+	sq_pack_kv_u64(pk, "failed", x->xfer.failed);
+	sq_pack_kv_u64(pk, "bytes", x->xfer.bytes);
+	sq_pack_kv_u64(pk, "threads", x->xfer.threads);
+	sq_mapbuf_finish(&m, &r->pk);
 	sq_req_done(r, 0);
 }
 
@@ -184,6 +201,7 @@ int m_sys_stats(struct sq_req *r)
 		return -ENOMEM;
 	x->st = r->srv->stats;
 	x->cfg = r->srv->cfg;
+	sq_xfer_get_stats(&x->xfer);
 	x->uptime_s = (double)(uv_hrtime() - x->st.start_ns) / 1e9;
 	r->ctx = x;
 	return sq_req_offload(r, stats_work, stats_after);

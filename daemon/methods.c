@@ -32,6 +32,10 @@ const struct sq_method sq_methods[] = {
 	{ "net.mtu.set", m_net_mtu_set, SQ_RUN_POOL, SQ_ACCESS_ROOT,
 	  "change an interface's MTU (logged); answers the new and previous MTU",
 	  "{name: str, mtu: int 68..65536}" },
+	{ "file.read", m_file_read, SQ_RUN_ASYNC, SQ_ACCESS_AS_CALLER,
+	  "stream a regular file, opened as the caller: a response announcing the size, "
+	  "then file.data bin chunks (sendfile), then file.end",
+	  "{path: str, offset?: int, length?: int, nofollow?: bool}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 

@@ -77,6 +77,8 @@ static void on_conn_closed(uv_handle_t *h)
 	maybe_finish_stop(s);
 }
 
+static void cancel_lenders(struct sq_conn *c);
+
 static void conn_close(struct sq_conn *c, const char *why)
 {
 	if (c->closing)
@@ -87,6 +89,7 @@ static void conn_close(struct sq_conn *c, const char *why)
 	sq_log(SQ_LOG_DEBUG, "connection #%llu closed: %s", (unsigned long long)c->id, why);
 	sq_buf_free(&c->out);
 	sq_buf_free(&c->in);
+	cancel_lenders(c);
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
@@ -119,12 +122,15 @@ static void on_write(uv_write_t *req, int status)
 	conn_maybe_free(c);
 }
 
+static bool lend_output(struct sq_conn *c);
+
 static void conn_flush(struct sq_conn *c)
 {
-	if (c->closing || c->out_writing)
+	if (c->closing || c->out_writing || c->out_lent)
 		return;
 	if (c->out.len == 0) {
-		conn_close_if_drained(c);
+		if (!lend_output(c))
+			conn_close_if_drained(c);
 		return;
 	}
 	uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
@@ -140,7 +146,8 @@ static void conn_flush(struct sq_conn *c)
 	if (c->out.len == 0) {
 		if (c->out.cap > SQ_IDLE_BUF_KEEP)
 			sq_buf_free(&c->out);
-		conn_close_if_drained(c);
+		if (!lend_output(c))
+			conn_close_if_drained(c);
 		return;
 	}
 	/* the kernel is full: hand the rest to libuv, which owns it until on_write */
@@ -252,6 +259,67 @@ void sq_conn_notify_error(struct sq_conn *c, const char *code, const char *messa
 	pack_error_notify(&b, code, message);
 	sq_conn_send(c, b.data, b.len);
 	sq_buf_free(&b);
+}
+
+/* ---- output lending (bulk transfers) -------------------------------------- */
+
+/* The output is idle: lend it to the first waiter.  True when lent. */
+static bool lend_output(struct sq_conn *c)
+{
+	struct sq_out_waiter *w = c->lend_head;
+	if (!w)
+		return false;
+	c->lend_head = w->next;
+	if (!c->lend_head)
+		c->lend_tail = NULL;
+	w->next = NULL;
+	c->out_lent = true;
+	w->granted(w, 0);
+	return true;
+}
+
+/* On close: a thread writing to the socket fails at its next write (the
+ * transfer holds its own dup of the descriptor, so shutdown is what reaches
+ * it), and waiters learn they will never get the output. */
+static void cancel_lenders(struct sq_conn *c)
+{
+	uv_os_fd_t fd;
+	if (c->out_lent && uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0)
+		shutdown(fd, SHUT_RDWR);
+	while (c->lend_head) {
+		struct sq_out_waiter *w = c->lend_head;
+		c->lend_head = w->next;
+		w->next = NULL;
+		w->granted(w, -ECANCELED);
+	}
+	c->lend_tail = NULL;
+}
+
+void sq_conn_output_wait(struct sq_conn *c, struct sq_out_waiter *w)
+{
+	if (c->closing) {
+		w->granted(w, -ECANCELED);
+		return;
+	}
+	w->next = NULL;
+	if (c->lend_tail)
+		c->lend_tail->next = w;
+	else
+		c->lend_head = w;
+	c->lend_tail = w;
+	queue_flush(c); /* granted from the flusher once the output is idle */
+}
+
+void sq_conn_output_return(struct sq_conn *c)
+{
+	c->out_lent = false;
+	if (!c->closing)
+		queue_flush(c);
+}
+
+void sq_conn_abort(struct sq_conn *c, const char *why)
+{
+	conn_close(c, why);
 }
 
 /* ---- input ------------------------------------------------------------- */

@@ -52,6 +52,9 @@ struct sq_conn {
 	bool counted_closing;        /* counted in srv->conns_closing */
 	bool flush_queued;
 	bool processing;             /* inside the frame loop: no re-entry */
+	/* output lending (bulk transfers, see sq_conn_output_wait) */
+	bool out_lent;               /* a transfer thread writes to the socket */
+	struct sq_out_waiter *lend_head, *lend_tail; /* waiting to borrow it */
 	struct sq_conn *flush_next;  /* list of connections with queued output */
 	struct sq_conn *prev, *next; /* all connections */
 };
@@ -103,5 +106,24 @@ void sq_conn_request_done(struct sq_conn *c);
 void sq_conn_shutdown(struct sq_conn *c, const char *why);
 /* Send a notification [2, "sys.error", [{code, message}]] (no msgid to answer). */
 void sq_conn_notify_error(struct sq_conn *c, const char *code, const char *message);
+
+/* Output lending, for bulk transfers (daemon/transfer.c): a worker thread
+ * writes one chunk straight into the socket (sendfile) while the loop holds
+ * back the replies it queues meanwhile; they are written between chunks. */
+struct sq_out_waiter {
+	struct sq_out_waiter *next;
+	/* Runs on the loop.  status 0: the output is lent to you: everything
+	 * queued before has been written, and the loop writes nothing to the
+	 * socket until sq_conn_output_return.  -ECANCELED: the connection is
+	 * closing; it never will be lent.  Must not call back into the server
+	 * synchronously except sq_conn_output_return and sq_conn_send. */
+	void (*granted)(struct sq_out_waiter *w, int status);
+};
+/* Borrow c's output once everything queued so far is written (FIFO). */
+void sq_conn_output_wait(struct sq_conn *c, struct sq_out_waiter *w);
+/* Give it back: held replies are written, then the next waiter's turn. */
+void sq_conn_output_return(struct sq_conn *c);
+/* Close c at once, dropping queued output (a transfer broke the stream). */
+void sq_conn_abort(struct sq_conn *c, const char *why);
 
 #endif

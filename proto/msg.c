@@ -151,6 +151,28 @@ void sq_pack_kv_double(msgpack_packer *pk, const char *key, double v)
 }
 
 /* msgpack-c gives an empty str a NULL pointer: never hand it to memcmp */
+void sq_mapbuf_init(struct sq_mapbuf *m)
+{
+	sq_buf_init(&m->buf);
+	sq_packer_init(&m->pk, &m->buf);
+	m->n = 0;
+}
+
+msgpack_packer *sq_mapbuf_key(struct sq_mapbuf *m, const char *key)
+{
+	sq_pack_cstr(&m->pk, key);
+	m->n++;
+	return &m->pk;
+}
+
+void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out)
+{
+	msgpack_pack_map(out, m->n);
+	if (m->buf.len)
+		out->callback(out->data, m->buf.data, m->buf.len);
+	sq_buf_free(&m->buf);
+}
+
 bool sq_obj_streq(const msgpack_object *obj, const char *s)
 {
 	size_t n = strlen(s);

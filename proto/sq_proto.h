@@ -140,6 +140,19 @@ void sq_pack_kv_i64(msgpack_packer *pk, const char *key, int64_t v);
 void sq_pack_kv_bool(msgpack_packer *pk, const char *key, bool v);
 void sq_pack_kv_double(msgpack_packer *pk, const char *key, double v);
 
+/* A map whose entries are counted as they are packed, for maps with many
+ * optional or contributed keys (a hand-kept count goes wrong in merges). */
+struct sq_mapbuf {
+	struct sq_buf buf;
+	msgpack_packer pk;
+	uint32_t n;
+};
+void sq_mapbuf_init(struct sq_mapbuf *m);
+/* Pack key; the caller then packs exactly one value into the returned packer. */
+msgpack_packer *sq_mapbuf_key(struct sq_mapbuf *m, const char *key);
+/* Pack the whole map into out and release m. */
+void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out);
+
 /* --- reading results (client side) --------------------------------------- */
 
 /* Look a key up in a map object; NULL when absent or obj is not a map. */

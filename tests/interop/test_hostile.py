@@ -128,7 +128,7 @@ class Hostile(unittest.TestCase):
             cls.d.proc.kill()
             cls.d.proc.wait()
         cls.d.log.close()
-        shutil.rmtree(cls.d.dir, ignore_errors=True)
+        shutil.rmtree(cls.d.dir, ignore_errors=True)  # stop() was not used
 
     @classmethod
     def wait_connections(cls, want):

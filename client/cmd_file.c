@@ -1,0 +1,470 @@
+/*
+ * cmd_file.c - `sysq get PATH [-o OUT]`: copy a file through sysqd's
+ * file.read (the daemon opens it as you).  Output goes to stdout, or to a
+ * temporary file next to OUT renamed over it only once every byte arrived,
+ * so OUT never looks complete when it is not.  A progress bar goes to
+ * stderr when stderr is a terminal.
+ *
+ * The last chunk received is held back until the next message shows it was
+ * not zero-padded (a file that shrank): only bytes file.end calls real are
+ * ever written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sq_proto.h"
+
+struct get {
+	const char *path;          /* as given */
+	char abspath[PATH_MAX];    /* what the daemon is asked for */
+	const char *out;           /* NULL: stdout */
+	int fd;                    /* where the bytes go */
+	uint64_t offset, length;
+	bool has_offset, has_length, nofollow;
+
+	uint64_t total;            /* announced */
+	uint64_t received;         /* bin bytes received */
+	uint64_t written;          /* real bytes written */
+	bool progress;
+	bool bar_shown;
+	double t0, last_draw;
+};
+
+/* The temporary output, removed on failure and on a fatal signal. */
+static char tmp_path[PATH_MAX];
+
+static void on_fatal_signal(int sig)
+{
+	if (tmp_path[0])
+		unlink(tmp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "123", "64K", "1M", "2G", "1T" (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return -1;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)) || (v << shift) > INT64_MAX)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static void fmt_eta(double s, char *buf, size_t size)
+{
+	if (s < 0 || s > 359999) {
+		snprintf(buf, size, "--:--");
+		return;
+	}
+	unsigned t = (unsigned)(s + 0.5);
+	if (t >= 3600)
+		snprintf(buf, size, "%u:%02u:%02u", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, size, "%u:%02u", t / 60, t % 60);
+}
+
+static void draw(struct get *g, bool final)
+{
+	double now = now_s();
+	if (!g->progress || (!final && now - g->last_draw < 0.1))
+		return;
+	g->last_draw = now;
+	double el = now - g->t0;
+	double rate = el > 0 ? (double)g->received / el : 0;
+	double frac = g->total ? (double)g->received / (double)g->total : 1;
+	char got[16], tot[16], rt[16], eta[16];
+	char bar[25];
+	int fill = (int)(frac * 24 + 0.5);
+	for (int i = 0; i < 24; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[24] = '\0';
+	human_bytes((double)g->received, got, sizeof(got));
+	human_bytes((double)g->total, tot, sizeof(tot));
+	human_bytes(rate, rt, sizeof(rt));
+	if (final)
+		fmt_eta(el, eta, sizeof(eta));
+	else
+		fmt_eta(rate > 0 ? (double)(g->total - g->received) / rate : -1, eta, sizeof(eta));
+	fprintf(stderr, "\r%3d%% [%s] %7s / %-7s %7s/s  %s %s\033[K", (int)(frac * 100), bar,
+	        got, tot, rt, final ? "in " : "ETA", eta);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+	g->bar_shown = !final;
+}
+
+/* Print a failure on its own line (after the bar, if any). */
+static int fail(struct get *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct get *g, const char *fmt, ...)
+{
+	va_list ap;
+	if (g->bar_shown)
+		fputc('\n', stderr);
+	g->bar_shown = false;
+	fprintf(stderr, "sysq get: %s: ", g->path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (g->out && tmp_path[0])
+		fprintf(stderr, "; %s was not written", g->out);
+	fputc('\n', stderr);
+	return EXIT_REMOTE;
+}
+
+static int write_out(struct get *g, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(g->fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+		g->written += (uint64_t)k;
+	}
+	return 0;
+}
+
+static int parse_args(struct get *g, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		size_t alen = strcspn(a, "=");
+		bool has_eq = a[alen] == '=';
+#define OPT(name) (strncmp(a, name, alen) == 0 && alen == strlen(name))
+#define VALUE() (has_eq ? a + alen + 1 : (i + 1 < argc ? argv[++i] : NULL))
+		if (strcmp(a, "-o") == 0 || OPT("--output")) {
+			if (!(v = VALUE()))
+				return -1;
+			g->out = strcmp(v, "-") == 0 ? NULL : v;
+		} else if (OPT("--offset")) {
+			if (!(v = VALUE()) || parse_size(v, &g->offset) < 0) {
+				fprintf(stderr, "sysq get: --offset wants a byte count (123, 4K, 1M...)\n");
+				return -1;
+			}
+			g->has_offset = true;
+		} else if (OPT("--length")) {
+			if (!(v = VALUE()) || parse_size(v, &g->length) < 0) {
+				fprintf(stderr, "sysq get: --length wants a byte count (123, 4K, 1M...)\n");
+				return -1;
+			}
+			g->has_length = true;
+		} else if (strcmp(a, "--nofollow") == 0) {
+			g->nofollow = true;
+		} else if (strcmp(a, "--") == 0 && i + 1 == argc - 1 && !g->path) {
+			g->path = argv[++i];
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "sysq get: unknown option '%s'\n", a);
+			return -1;
+		} else if (!g->path) {
+			g->path = a;
+		} else {
+			fprintf(stderr, "sysq get: one PATH only ('%s' is extra)\n", a);
+			return -1;
+		}
+#undef OPT
+#undef VALUE
+	}
+	return g->path && *g->path ? 0 : -1;
+}
+
+/* The daemon's working directory is not ours: send an absolute path. */
+static int absolute(struct get *g)
+{
+	if (g->path[0] == '/') {
+		if (strlen(g->path) >= sizeof(g->abspath))
+			return -ENAMETOOLONG;
+		strcpy(g->abspath, g->path);
+		return 0;
+	}
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	int n = snprintf(g->abspath, sizeof(g->abspath), "%s/%s",
+	                 strcmp(cwd, "/") == 0 ? "" : cwd, g->path);
+	return n < 0 || (size_t)n >= sizeof(g->abspath) ? -ENAMETOOLONG : 0;
+}
+
+/* Output: stdout, an existing non-regular file (/dev/null, a FIFO) written
+ * in place, or a temporary file next to OUT. */
+static int open_output(struct get *g)
+{
+	struct stat st;
+	if (!g->out) {
+		g->fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (stat(g->out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		g->fd = open(g->out, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		return g->fd < 0 ? -errno : 0;
+	}
+	const char *slash = strrchr(g->out, '/');
+	const char *base = slash ? slash + 1 : g->out;
+	int dlen = slash ? (int)(slash - g->out) + 1 : 0;
+	int n = snprintf(tmp_path, sizeof(tmp_path), "%.*s.%s.sysq-XXXXXX", dlen, g->out, base);
+	if (n < 0 || (size_t)n >= sizeof(tmp_path) || !*base) {
+		tmp_path[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	g->fd = mkstemp(tmp_path);
+	if (g->fd < 0) {
+		int err = errno;
+		tmp_path[0] = '\0';
+		return -err;
+	}
+	return 0;
+}
+
+static void drop_output(struct get *g)
+{
+	if (g->out && g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+	if (tmp_path[0]) {
+		unlink(tmp_path);
+		tmp_path[0] = '\0';
+	}
+}
+
+/* Every byte is in: make the temporary file OUT (mode as a plain create). */
+static int commit_output(struct get *g)
+{
+	if (!g->out)
+		return 0;
+	int rc = 0;
+	if (tmp_path[0]) {
+		mode_t um = umask(0);
+		umask(um);
+		if (fchmod(g->fd, 0666 & ~um) < 0 || fsync(g->fd) < 0)
+			rc = -errno;
+	}
+	if (close(g->fd) < 0 && rc == 0)
+		rc = -errno;
+	g->fd = -1;
+	if (rc == 0 && tmp_path[0] && rename(tmp_path, g->out) < 0)
+		rc = -errno;
+	if (rc == 0)
+		tmp_path[0] = '\0';
+	return rc;
+}
+
+static void pack_request(struct sysq *c, const struct get *g, uint32_t *id)
+{
+	msgpack_packer *pk = sysq_begin(c, "file.read", id);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1 + g->has_offset + g->has_length + g->nofollow);
+	sq_pack_kv_str(pk, "path", g->abspath);
+	if (g->has_offset)
+		sq_pack_kv_u64(pk, "offset", g->offset);
+	if (g->has_length)
+		sq_pack_kv_u64(pk, "length", g->length);
+	if (g->nofollow)
+		sq_pack_kv_bool(pk, "nofollow", true);
+}
+
+static bool for_us(const struct sysq_reply *m, const char *method, uint32_t id,
+                   const msgpack_object **params)
+{
+	if (m->type != SQ_MSG_NOTIFY || strcmp(m->method, method) != 0)
+		return false;
+	const msgpack_object *p = m->result;
+	if (!p || p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 1)
+		return false;
+	const msgpack_object *mid = sq_map_get(&p->via.array.ptr[0], "msgid");
+	if (!mid || mid->type != MSGPACK_OBJECT_POSITIVE_INTEGER || mid->via.u64 != id)
+		return false;
+	*params = &p->via.array.ptr[0];
+	return true;
+}
+
+/* Receive the stream; returns an exit status. */
+static int receive(struct get *g, struct sysq *c, uint32_t id)
+{
+	struct sysq_reply held = { 0 };   /* the last chunk, not written yet */
+	const char *hp = NULL;
+	size_t hlen = 0;
+	bool announced = false;
+	int st;
+
+	for (;;) {
+		struct sysq_reply m;
+		const msgpack_object *p;
+		int rc = sysq_read(c, &m);
+		if (rc < 0) {
+			st = fail(g, "lost the connection to sysqd after %" PRIu64 " of %" PRIu64
+			          " bytes: %s", g->written + hlen, g->total, strerror(-rc));
+			break;
+		}
+		if (m.type == SQ_MSG_RESPONSE && m.msgid == id) {
+			if (m.is_error) {
+				st = fail(g, "%s: %s", m.code, m.message);
+				sysq_reply_free(&m);
+				break;
+			}
+			const msgpack_object *size = sq_map_get(m.result, "size");
+			if (!size || size->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+				st = fail(g, "sysqd announced no size");
+				sysq_reply_free(&m);
+				break;
+			}
+			g->total = size->via.u64;
+			announced = true;
+			g->t0 = g->last_draw = now_s();
+			g->last_draw -= 1;
+			draw(g, false);
+			sysq_reply_free(&m);
+			continue;
+		}
+		if (for_us(&m, "file.data", id, &p)) {
+			const msgpack_object *d = sq_map_get(p, "data");
+			if (!announced || !d || d->type != MSGPACK_OBJECT_BIN ||
+			    g->received + d->via.bin.size > g->total) {
+				st = fail(g, "sysqd sent data that was not announced");
+				sysq_reply_free(&m);
+				break;
+			}
+			if (hp && (rc = write_out(g, hp, hlen)) < 0) {
+				st = fail(g, "cannot write to %s: %s", g->out ? g->out : "stdout",
+				          strerror(-rc));
+				sysq_reply_free(&m);
+				break;
+			}
+			sysq_reply_free(&held);
+			held = m;
+			hp = d->via.bin.ptr;
+			hlen = d->via.bin.size;
+			g->received += hlen;
+			draw(g, false);
+			continue;
+		}
+		if (for_us(&m, "file.end", id, &p)) {
+			const msgpack_object *b = sq_map_get(p, "bytes");
+			const msgpack_object *e = sq_map_get(p, "error");
+			if (!b || b->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    b->via.u64 < g->written || b->via.u64 > g->written + hlen) {
+				st = fail(g, "sysqd's file.end does not match the data sent");
+				sysq_reply_free(&m);
+				break;
+			}
+			/* of the held chunk, only what file.end calls real */
+			size_t real = (size_t)(b->via.u64 - g->written);
+			if (hp && (rc = write_out(g, hp, real)) < 0) {
+				st = fail(g, "cannot write to %s: %s", g->out ? g->out : "stdout",
+				          strerror(-rc));
+				sysq_reply_free(&m);
+				break;
+			}
+			hp = NULL;
+			hlen = 0;
+			if (e && e->type == MSGPACK_OBJECT_MAP) {
+				char code[32], msg[400];
+				obj_str(e, "code", code, sizeof(code));
+				obj_str(e, "message", msg, sizeof(msg));
+				st = fail(g, "short transfer: %" PRIu64 " of %" PRIu64 " bytes: %s: %s",
+				          g->written, g->total, code, msg);
+			} else if (g->written != g->total) {
+				st = fail(g, "short transfer: %" PRIu64 " of %" PRIu64 " bytes",
+				          g->written, g->total);
+			} else {
+				draw(g, true);
+				st = EXIT_OK;
+			}
+			sysq_reply_free(&m);
+			break;
+		}
+		if (m.type == SQ_MSG_NOTIFY && strcmp(m.method, "sys.error") == 0) {
+			const msgpack_object *e = m.result->type == MSGPACK_OBJECT_ARRAY &&
+			                          m.result->via.array.size == 1
+			                          ? &m.result->via.array.ptr[0] : NULL;
+			char code[32] = "", msg[400] = "";
+			obj_str(e, "code", code, sizeof(code));
+			obj_str(e, "message", msg, sizeof(msg));
+			st = fail(g, "sysqd closed the connection: %s: %s", code, msg);
+			sysq_reply_free(&m);
+			break;
+		}
+		sysq_reply_free(&m); /* someone else's message */
+	}
+	sysq_reply_free(&held);
+	return st;
+}
+
+int cmd_get(struct cli *cli, int argc, char **argv)
+{
+	struct get g = { .fd = -1 };
+	uint32_t id;
+	int rc;
+
+	if (parse_args(&g, argc, argv) < 0) {
+		fprintf(stderr, "usage: sysq get PATH [-o OUT] [--offset N] [--length N] "
+		                "[--nofollow]\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = absolute(&g)) < 0) {
+		fprintf(stderr, "sysq get: %s: %s\n", g.path, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	g.progress = isatty(STDERR_FILENO);
+	struct sysq *c = cli_connect(cli); /* exits with EXIT_CONNECT */
+	if ((rc = open_output(&g)) < 0) {
+		fprintf(stderr, "sysq get: cannot write %s: %s\n", g.out, strerror(-rc));
+		return EXIT_REMOTE;
+	}
+	pack_request(c, &g, &id);
+	if ((rc = sysq_flush(c)) < 0) {
+		int st = fail(&g, "lost the connection to sysqd: %s", strerror(-rc));
+		drop_output(&g);
+		return st;
+	}
+	int st = receive(&g, c, id);
+	if (st == EXIT_OK && (rc = commit_output(&g)) < 0)
+		st = fail(&g, "cannot write %s: %s", g.out, strerror(-rc));
+	if (st != EXIT_OK)
+		drop_output(&g);
+	return st;
+}

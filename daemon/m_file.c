@@ -1,0 +1,153 @@
+/*
+ * m_file.c - the file.* methods.  file.read streams a regular file to the
+ * caller (framing in docs/protocol/file.md): params are checked on the loop,
+ * the file is opened on a worker thread AS THE CALLER (sq_ident_enter), so
+ * the kernel makes the access decision, and transfer.c streams the
+ * descriptor with sendfile(2).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handlers.h"
+#include "request.h"
+#include "server.h"
+#include "sq_file.h"
+#include "sq_ident.h"
+#include "transfer.h"
+
+static const char *const read_params[] = { "path", "offset", "length", "nofollow", NULL };
+
+struct read_ctx {
+	const char *path;
+	char shown[136];          /* path, printable and bounded, for messages */
+	bool nofollow;
+	uint64_t offset;
+	bool has_length;
+	uint64_t length;
+	struct sq_xfer *x;
+	int fd;
+	int err;                  /* negative errno, message in the request */
+	struct sq_file_info info;
+};
+
+/* A printable, bounded copy of a caller's path for error messages. */
+static void show_path(char *dst, size_t size, const char *path)
+{
+	size_t n = 0, len = strlen(path);
+	size_t keep = len < size - 4 ? len : size - 4;
+	for (size_t i = 0; i < keep; i++) {
+		unsigned char ch = (unsigned char)path[i];
+		dst[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	if (keep < len) {
+		memcpy(dst + n, "...", 3);
+		n += 3;
+	}
+	dst[n] = '\0';
+}
+
+static int open_failed(struct sq_req *r, struct read_ctx *x, int rc)
+{
+	switch (rc) {
+	case -EISDIR:
+		return sq_req_fail(r, rc, "'%s' is a directory", x->shown);
+	case -ENOTSUP:
+		return sq_req_fail_code(r, rc, "ENOTSUP", "'%s' is %s, not a regular file: "
+		                        "file.read reads regular files only", x->shown,
+		                        sq_file_kind(x->info.mode));
+	case -ELOOP:
+		if (x->nofollow && S_ISLNK(x->info.mode))
+			return sq_req_fail(r, rc, "'%s' is a symbolic link and nofollow is set",
+			                   x->shown);
+		break;
+	}
+	return sq_req_fail(r, rc, "cannot open '%s': %s", x->shown, strerror(-rc));
+}
+
+/* On a worker: open and check as the caller. */
+static void read_open(struct sq_req *r)
+{
+	struct read_ctx *x = r->ctx;
+	int rc = sq_ident_enter(r->cred);
+	if (rc < 0) {
+		x->err = sq_req_fail(r, rc, "cannot act as uid %u: %s", (unsigned)r->cred->uid,
+		                     strerror(-rc));
+		return;
+	}
+	int fd = sq_file_open_read(x->path, x->nofollow, &x->info);
+	sq_ident_leave();
+	if (fd < 0) {
+		x->err = open_failed(r, x, fd);
+		return;
+	}
+	if (x->offset > x->info.size) {
+		close(fd);
+		x->err = sq_req_fail(r, -EINVAL, "param 'offset' (%" PRIu64 ") is past the end "
+		                     "of '%s' (%" PRIu64 " bytes)", x->offset, x->shown,
+		                     x->info.size);
+		return;
+	}
+	x->fd = fd;
+}
+
+/* Back on the loop: announce the transfer and start it. */
+static void read_opened(struct sq_req *r)
+{
+	struct read_ctx *x = r->ctx;
+	if (x->err) {
+		sq_xfer_discard(x->x);
+		sq_req_done(r, x->err);
+		return;
+	}
+	uint64_t avail = x->info.size - x->offset;
+	uint64_t n = x->has_length && x->length < avail ? x->length : avail;
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 4);
+	sq_pack_kv_u64(pk, "size", n);
+	sq_pack_kv_u64(pk, "offset", x->offset);
+	sq_pack_kv_u64(pk, "chunk", SQ_XFER_CHUNK);
+	sq_pack_kv_u64(pk, "file_size", x->info.size);
+	sq_xfer_start(x->x, r, x->fd, x->offset, n);
+}
+
+int m_file_read(struct sq_req *r)
+{
+	struct sq_params *p = &r->params;
+	const char *path;
+	int64_t offset = 0, length = -1;
+	bool nofollow = false;
+	int rc;
+
+	if ((rc = sq_params_only(p, read_params)) < 0 ||
+	    (rc = sq_param_cstr(p, "path", true, r->zone, &path)) < 0 ||
+	    (rc = sq_param_int(p, "offset", false, 0, INT64_MAX, &offset)) < 0 ||
+	    (rc = sq_param_int(p, "length", false, 0, INT64_MAX, &length)) < 0 ||
+	    (rc = sq_param_bool(p, "nofollow", false, &nofollow)) < 0)
+		return sq_req_param_error(r, rc);
+	if (path[0] != '/')
+		return sq_req_fail(r, -EINVAL, "param 'path' must be an absolute path "
+		                   "(sysqd's working directory is not yours)");
+
+	struct read_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
+	x->path = path;
+	show_path(x->shown, sizeof(x->shown), path);
+	x->nofollow = nofollow;
+	x->offset = (uint64_t)offset;
+	x->has_length = length >= 0;
+	x->length = (uint64_t)(length >= 0 ? length : 0);
+	x->fd = -1;
+	if ((rc = sq_xfer_new(r, &x->x)) < 0)
+		return rc;
+	r->ctx = x;
+	rc = sq_req_offload(r, read_open, read_opened);
+	if (rc < 0)
+		sq_xfer_discard(x->x);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * transfer.h - bulk transfers: a file descriptor streamed into a client's
+ * socket in msgpack framing, chunk by chunk, by sendfile(2) on a small pool
+ * of transfer threads, never on the loop (docs/protocol/file.md).
+ *
+ * Life of a transfer (all calls on the loop thread):
+ *   sq_xfer_new      reserve one of SQ_XFER_MAX slots, dup the socket
+ *   (the caller opens the file as the peer, on a worker)
+ *   sq_xfer_start    answer the request, then stream [offset, offset+len)
+ *   or sq_xfer_discard  when the open failed
+ */
+#ifndef SQ_TRANSFER_H
+#define SQ_TRANSFER_H
+
+#include <stdint.h>
+
+#define SQ_XFER_CHUNK   (1u << 20)   /* payload bytes per file.data message */
+#define SQ_XFER_MAX     16u          /* transfers at once, daemon-wide */
+#ifndef SQ_XFER_STALL_MS
+#define SQ_XFER_STALL_MS 30000       /* a client reading nothing this long is dropped */
+#endif
+
+struct sq_conn;
+struct sq_req;
+struct sq_xfer;
+
+/* A slot for a transfer on r's connection: 0, -EAGAIN when SQ_XFER_MAX
+ * transfers are running, or -ENOMEM / -EMFILE ... */
+int sq_xfer_new(struct sq_req *r, struct sq_xfer **out);
+/* Give the slot back before sq_xfer_start (the open failed). */
+void sq_xfer_discard(struct sq_xfer *x);
+/* Finish r with the result already packed in r->pk (the announcement), then
+ * stream len bytes of fd from off as file.data notifications and end with
+ * file.end.  Takes fd, which is closed on a transfer thread at the end. */
+void sq_xfer_start(struct sq_xfer *x, struct sq_req *r, int fd, uint64_t off,
+                   uint64_t len);
+
+/* Counters for sys.stats (loop thread). */
+struct sq_xfer_stats {
+	uint64_t active;      /* slots in use now */
+	uint64_t total;       /* transfers started */
+	uint64_t rejected;    /* refused with EAGAIN: all slots in use */
+	uint64_t failed;      /* ended with an error or a dropped connection */
+	uint64_t bytes;       /* file bytes delivered */
+	uint64_t threads;     /* transfer threads started */
+};
+void sq_xfer_get_stats(struct sq_xfer_stats *st);
+
+#endif
