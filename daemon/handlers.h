@@ -14,4 +14,8 @@ int m_sys_uname(struct sq_req *r);
 int m_sys_methods(struct sq_req *r);
 int m_sys_stats(struct sq_req *r);
 
+/* m_fs.c */
+int m_fs_list(struct sq_req *r);
+int m_fs_stat(struct sq_req *r);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "handlers.h"
+#include "prober.h"
 #include "request.h"
 #include "server.h"
 #include "sq_os.h"
@@ -142,8 +143,10 @@ static void stats_after(struct sq_req *r)
 	struct stats_ctx *x = r->ctx;
 	msgpack_packer *pk = &r->pk;
 	const struct sq_stats *st = &x->st;
+	uint64_t prober_threads, stale_mounts;
+	sq_prober_stats(&prober_threads, &stale_mounts);
 
-	msgpack_pack_map(pk, 17);
+	msgpack_pack_map(pk, 19);
 	sq_pack_kv_double(pk, "uptime_s", x->uptime_s);
 	sq_pack_kv_u64(pk, "connections", st->conns_now);
 	sq_pack_kv_u64(pk, "connections_total", st->conns_total);
@@ -160,6 +163,8 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_i64(pk, "threads", x->self.threads);
 	sq_pack_kv_i64(pk, "open_fds", x->self.open_fds);
 	sq_pack_kv_u64(pk, "rss_bytes", x->self.rss_bytes);
+	sq_pack_kv_u64(pk, "prober_threads", prober_threads);
+	sq_pack_kv_u64(pk, "stale_mounts", stale_mounts);
 	sq_pack_cstr(pk, "limits");
 	msgpack_pack_map(pk, 7);
 	sq_pack_kv_u64(pk, "max_message_bytes", x->cfg.limits.max_msg);

@@ -23,6 +23,12 @@ const struct sq_method sq_methods[] = {
 	  "every method with its summary, params and whether the caller may call it", "{}" },
 	{ "sys.stats", m_sys_stats, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
 	  "the daemon's own counters, limits and resource use", "{}" },
+	{ "fs.list", m_fs_list, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
+	  "mounted file systems with usage; a hung one is reported \"stale\" in time",
+	  "{timeout_ms?: int 1..10000 = 1000, all?: bool = false}" },
+	{ "fs.stat", m_fs_stat, SQ_RUN_ASYNC, SQ_ACCESS_AS_CALLER,
+	  "the file system holding a path, looked up as the caller",
+	  "{path: str|bin, timeout_ms?: int 1..10000 = 1000}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 
