@@ -21,6 +21,7 @@ static const struct cli_cmd commands[] = {
 	{ "call", cmd_call, "METHOD ['{json params}']", "call any method, print the result as JSON" },
 	{ "methods", cmd_methods, "", "the methods sysqd serves and which you may call" },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
+	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs on a dead mount" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -483,6 +483,11 @@ static void scan_start(struct sq_scan *s)
 		int64_t id;
 		const char *key;
 		size_t len;
+		if (s->kind == K_MOUNT && it->pub.mount->hidden) {
+			/* its mount point leads to the mount on top: no way to it */
+			wake |= settle(it, SQ_PROBE_ERROR, -ENOENT, NULL);
+			continue;
+		}
 		item_key(it, &id, &key, &len);
 		struct probe *p = find_probe(s->kind, id, key, len);
 		if (p && p->stale)
@@ -498,6 +503,12 @@ static void scan_start(struct sq_scan *s)
 	if (wake)
 		uv_async_send(&async);
 	arm(s, true);
+}
+
+/* Without `all`, like df: no pseudo file systems, nothing out of reach. */
+static bool listed(const struct sq_scan *s, const struct sq_mount *m)
+{
+	return s->all || (!m->pseudo && !m->hidden);
 }
 
 static void table_work(uv_work_t *w)
@@ -521,14 +532,14 @@ static void table_after(uv_work_t *w, int status)
 	} else {
 		size_t n = 0;
 		for (size_t i = 0; i < s->tab->n; i++)
-			n += s->all || !s->tab->m[i].pseudo;
+			n += listed(s, &s->tab->m[i]);
 		s->items = calloc(n ? n : 1, sizeof(*s->items));
 		if (!s->items) {
 			s->error = -ENOMEM;
 			snprintf(s->message, sizeof(s->message), "out of memory");
 		}
 		for (size_t i = 0; s->items && i < s->tab->n; i++) {
-			if (!s->all && s->tab->m[i].pseudo)
+			if (!listed(s, &s->tab->m[i]))
 				continue;
 			struct item *it = &s->items[s->n++];
 			it->scan = s;

@@ -137,7 +137,10 @@ static bool has_word(const char *const *v, size_t n, const char *w)
 }
 
 /* Add the comma-separated words of f to the mount's options.  Super block
- * options repeat "rw"/"ro" and sometimes a mount option: skip duplicates. */
+ * options repeat "rw"/"ro" and sometimes a mount option: duplicates are
+ * skipped, and "rw"/"ro" only set the flag (parse_line puts one of them
+ * first, "ro" if the mount or its super block is read-only, as
+ * /proc/mounts does). */
 static void add_options(struct builder *b, struct sq_mount *m, struct field f)
 {
 	size_t i = 0;
@@ -147,11 +150,11 @@ static void add_options(struct builder *b, struct sq_mount *m, struct field f)
 			i++;
 		if (i > start) {
 			const char *w = put(b, f.p + start, i - start, NULL);
-			if (!has_word(m->options, m->noptions, w)) {
+			bool rw = strcmp(w, "rw") == 0, ro = strcmp(w, "ro") == 0;
+			m->readonly |= ro;
+			if (!rw && !ro && !has_word(m->options, m->noptions, w)) {
 				b->t->optv[b->nopt++] = w;
 				m->noptions++;
-				if (strcmp(w, "ro") == 0)
-					m->readonly = true;
 			} else {
 				b->used -= strlen(w) + 1; /* give the bytes back */
 			}
@@ -193,9 +196,10 @@ static bool parse_line(struct builder *b, const char *line, size_t len)
 		return false;
 	struct sq_mount *m = &b->t->m[b->t->n];
 	memset(m, 0, sizeof(*m));
-	uint32_t id, maj, min;
+	uint32_t id, parent, maj, min;
 	size_t k;
-	if (!parse_u32(f[0], '\0', &id, NULL) || !parse_u32(f[2], ':', &maj, &k) ||
+	if (!parse_u32(f[0], '\0', &id, NULL) || !parse_u32(f[1], '\0', &parent, NULL) ||
+	    !parse_u32(f[2], ':', &maj, &k) ||
 	    k + 1 >= f[2].n)
 		return false;
 	struct field fmin = { f[2].p + k + 1, f[2].n - k - 1 };
@@ -203,14 +207,19 @@ static bool parse_line(struct builder *b, const char *line, size_t len)
 		return false;
 	m->options = b->t->optv + b->nopt; /* this mount's words follow */
 	m->mount_id = id;
+	m->parent_id = parent;
 	m->dev_major = maj;
 	m->dev_minor = min;
 	m->mountpoint = put(b, f[4].p, f[4].n, &m->mountpoint_len);
 	m->fstype = put(b, f[dash + 1].p, f[dash + 1].n, NULL);
 	m->source = put(b, f[dash + 2].p, f[dash + 2].n, &m->source_len);
+	b->t->optv[b->nopt++] = "rw"; /* or "ro": known once both lists are read */
+	m->noptions = 1;
 	add_options(b, m, f[5]);
 	if (dash + 3 < nf)
 		add_options(b, m, f[dash + 3]);
+	if (m->readonly)
+		b->t->optv[m->options - b->t->optv] = "ro";
 	m->pseudo = sq_fs_pseudo_type(m->fstype);
 	b->t->n++;
 	return true;
@@ -228,7 +237,7 @@ int sq_fs_mountinfo_parse(const char *text, size_t len, struct sq_mount_table **
 	/* every decoded string is no longer than its field, plus its NUL: the
 	 * whole text plus one NUL per word bounds it */
 	int rc = sq_fs_table_new(lines, len + commas + 8 * lines + 1,
-	                         commas + 2 * lines, &b.t);
+	                         commas + 3 * lines, &b.t);
 	if (rc < 0)
 		return rc;
 	size_t i = 0;
@@ -240,8 +249,77 @@ int sq_fs_mountinfo_parse(const char *text, size_t len, struct sq_mount_table **
 			parse_line(&b, text + start, i - start);
 		i++;
 	}
+	sq_fs_table_mark_hidden(b.t);
 	*out = b.t;
 	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct sq_mount *x = *(const struct sq_mount *const *)a;
+	const struct sq_mount *y = *(const struct sq_mount *const *)b;
+	return (x->mount_id > y->mount_id) - (x->mount_id < y->mount_id);
+}
+
+static struct sq_mount *by_id(struct sq_mount **v, size_t n, int64_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid]->mount_id == id)
+			return v[mid];
+		if (v[mid]->mount_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool same_point(const struct sq_mount *a, const struct sq_mount *b)
+{
+	return a->mountpoint_len == b->mountpoint_len &&
+	       memcmp(a->mountpoint, b->mountpoint, a->mountpoint_len) == 0;
+}
+
+void sq_fs_table_mark_hidden(struct sq_mount_table *t)
+{
+	if (t->n == 0)
+		return;
+	if (t->m[0].mount_id < 0) {
+		/* no ids (macOS): a later entry on the same path is on top */
+		for (size_t i = 0; i < t->n; i++)
+			for (size_t j = i + 1; j < t->n && !t->m[i].hidden; j++)
+				t->m[i].hidden = same_point(&t->m[i], &t->m[j]);
+		return;
+	}
+	struct sq_mount **v = malloc(t->n * sizeof(*v));
+	if (!v)
+		return; /* without the flag, a hidden mount shows its cover's figures */
+	for (size_t i = 0; i < t->n; i++)
+		v[i] = &t->m[i];
+	qsort(v, t->n, sizeof(*v), cmp_id);
+	/* a mount whose child sits on the same path is covered */
+	for (size_t i = 0; i < t->n; i++) {
+		struct sq_mount *p = by_id(v, t->n, t->m[i].parent_id);
+		if (p && p != &t->m[i] && same_point(p, &t->m[i]))
+			p->hidden = true;
+	}
+	/* and everything mounted below a covered mount is out of reach too;
+	 * walk up at most n parents (the chain ends at the root, or loops
+	 * only in a corrupt table) */
+	for (size_t i = 0; i < t->n; i++) {
+		struct sq_mount *p = &t->m[i];
+		for (size_t depth = 0; p && !t->m[i].hidden && depth < t->n; depth++) {
+			struct sq_mount *up = by_id(v, t->n, p->parent_id);
+			if (!up || up == p)
+				break;
+			if (up->hidden && !same_point(up, p))
+				t->m[i].hidden = true;
+			p = up;
+		}
+	}
+	free(v);
 }
 
 const struct sq_mount *sq_fs_mount_of(const struct sq_mount_table *t,

@@ -96,6 +96,7 @@ int sq_fs_mounts(struct sq_mount_table **out)
 		m->source = put(t, &used, s->f_mntfromname, &m->source_len);
 		m->fstype = put(t, &used, s->f_fstypename, NULL);
 		m->mount_id = -1;
+		m->parent_id = -1;
 		m->readonly = (s->f_flags & MNT_RDONLY) != 0;
 		m->pseudo = sq_fs_pseudo_type(m->fstype);
 		m->options = t->optv + nopt;
@@ -109,6 +110,7 @@ int sq_fs_mounts(struct sq_mount_table **out)
 		}
 	}
 	free(buf);
+	sq_fs_table_mark_hidden(t);
 	*out = t;
 	return 0;
 }

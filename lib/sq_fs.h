@@ -27,7 +27,10 @@ struct sq_mount {
 	size_t noptions;
 	bool readonly;            /* mounted read-only (mount or super block) */
 	bool pseudo;              /* a kernel pseudo file system (sq_fs_pseudo_type) */
+	bool hidden;              /* under a later mount on the same path (or under a
+	                           * hidden parent): its mount point leads elsewhere */
 	int64_t mount_id;         /* Linux: mountinfo's first field; macOS: -1 */
+	int64_t parent_id;        /* Linux: the mount it sits on; macOS: -1 */
 	uint32_t dev_major, dev_minor; /* Linux: st_dev of files on it; macOS: 0 */
 };
 
@@ -56,6 +59,8 @@ int sq_fs_mountinfo_parse(const char *text, size_t len, struct sq_mount_table **
  * files to build one.  0 or -ENOMEM. */
 int sq_fs_table_new(size_t nmounts, size_t store_bytes, size_t noptions,
                     struct sq_mount_table **out);
+/* Set every mount's `hidden` flag (done by the parsers and builders). */
+void sq_fs_table_mark_hidden(struct sq_mount_table *t);
 
 /* True for kernel pseudo file systems that df leaves out by default
  * (proc, sysfs, cgroup, devpts, ...). */
