@@ -3,22 +3,29 @@
  * mount with a timeout and remember the stuck ones", with bounded threads.
  *
  * A scan (one fs.list or fs.stat) has items.  A worker thread of the scan
- * takes its items in turn; for each it joins the probe already under way
- * for that mount, or starts one and runs it (the blocking call).  The loop
- * starts a helper when every worker of a scan has sat in one call for
- * SQ_PROBER_NUDGE_MS, so one hung mount delays the others by that much.
- * At the deadline the loop answers with what it has: items still waiting
- * are "stale", and so are their probes, which later scans then report at
- * once.  A probe that finally returns ends its thread (the scan is gone).
+ * reads the mount table (fs.list), then takes the items in turn; for each it
+ * joins the probe already under way for that mount, or starts one and runs
+ * it (the blocking call).  The loop adds a helper when every worker of a
+ * scan has sat in one call for SQ_PROBER_NUDGE_MS, so a hung mount delays
+ * the others by that much only.  At the deadline the loop answers with what
+ * it has: items still waiting are "stale", and so are their probes, which
+ * later scans then report at once, without a thread.  When a stuck call
+ * returns, its thread finishes (the scan is gone) and ends, or parks.
  *
- * Locking: one mutex (mu) guards every probe, worker and scan field shared
- * with threads (counts, item states, reference counts).  The loop reads
- * items without it only after it set `answered`, after which threads write
- * nothing into the scan's items.  Results reach the loop through a queue and
- * a uv_async_t.  Lock order: mu, then sq_fs's table lock.
+ * Threads: at most SQ_PROBER_MAX_THREADS, of which up to SQ_PROBER_IDLE
+ * wait parked for the next scan (starting a thread costs more than the
+ * statfs calls of a typical fs.list).  At the cap, a scan gets no thread:
+ * its mounts are "stale" (ETIMEDOUT) without being probed.
+ *
+ * Locking: one mutex (mu) guards every probe, worker, queue and the scan
+ * fields shared with threads.  The loop reads a scan's items without it
+ * only after setting `answered` under it; after that, threads write nothing
+ * a reader sees.  Results reach the loop through a queue and a uv_async_t.
+ * Lock order: mu, then sq_fs's table lock.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +34,10 @@
 #include "prober.h"
 #include "sq_ident.h"
 
+
 enum kind { K_MOUNT, K_PATH };
 enum { I_PENDING, I_WAITING, I_DONE };
 
-struct sq_scan;
 struct probe;
 
 struct item {
@@ -54,22 +61,26 @@ struct probe {
 
 struct worker {
 	struct worker *next;
-	struct sq_scan *scan;
+	struct sq_scan *scan;        /* the scan it works for, NULL when parked */
 	struct probe *probe;         /* the call it is in, or NULL */
 	uint64_t since_ns;
 };
 
 struct sq_scan {
 	enum kind kind;
-	int refs;                    /* loop, table work, posted, each worker and waiter */
+	int refs;                    /* loop, table work, posted, queued, workers, waiters */
 	uv_loop_t *loop;
 	uv_timer_t timer;
 	uv_work_t work;
 	uint64_t deadline_ns;
 	bool all;
+	bool table_ready;            /* items are known */
+	bool table_reading;          /* a worker reads the table */
 	bool answered;
 	bool posted;
 	struct sq_scan *next_done;
+	int want;                    /* workers asked for, not yet taken */
+	struct sq_scan *next_job;
 	int error;                   /* the whole request failed */
 	char message[160];
 	struct sq_mount_table *tab;
@@ -85,9 +96,12 @@ struct sq_scan {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 static struct probe *running;
 static struct worker *workers;
-static unsigned nthreads;
+static unsigned nthreads, nidle, nwanted;
+static bool spinning;
+static struct sq_scan *jobs, *jobs_tail; /* scans waiting for a parked worker */
 static struct sq_scan *done_q;
 static uv_async_t async;
 static bool async_ready;
@@ -127,7 +141,7 @@ static void scan_unref(struct sq_scan *s)
  * be woken (uv_async_send, after unlocking). */
 static bool maybe_post(struct sq_scan *s)
 {
-	if (s->answered || s->posted || s->ndone < s->n)
+	if (s->answered || s->posted || !s->table_ready || s->ndone < s->n)
 		return false;
 	s->posted = true;
 	s->refs++;
@@ -187,25 +201,43 @@ static bool settle(struct item *it, enum sq_probe_state st, int err,
 	return maybe_post(s);
 }
 
+/* Under mu: settle an item without a call if it can be: a mount out of
+ * reach, or one whose probe is known to be stuck.  True if settled. */
+static bool settle_early(struct item *it, bool *wake)
+{
+	struct sq_scan *s = it->scan;
+	if (s->kind == K_MOUNT && it->pub.mount->hidden) {
+		/* its mount point leads to the mount on top: no way to it */
+		*wake |= settle(it, SQ_PROBE_ERROR, -ENOENT, NULL);
+		return true;
+	}
+	int64_t id;
+	const char *key;
+	size_t len;
+	item_key(it, &id, &key, &len);
+	struct probe *p = find_probe(s->kind, id, key, len);
+	if (p && p->stale) {
+		*wake |= settle(it, SQ_PROBE_STALE, -ETIMEDOUT, NULL);
+		return true;
+	}
+	return false;
+}
+
 /* Under mu: the next item this worker must run a probe for, or NULL when
  * the scan has none left (or was answered).  Items whose mount is already
- * being probed join that probe; a stale one settles at once. */
+ * being probed join that probe. */
 static struct item *pick(struct worker *w, bool *wake)
 {
 	struct sq_scan *s = w->scan;
 	while (!s->answered && s->next < s->n) {
 		struct item *it = &s->items[s->next++];
-		if (it->status != I_PENDING)
+		if (it->status != I_PENDING || settle_early(it, wake))
 			continue;
 		int64_t id;
 		const char *key;
 		size_t len;
 		item_key(it, &id, &key, &len);
 		struct probe *p = find_probe(s->kind, id, key, len);
-		if (p && p->stale) {
-			*wake |= settle(it, SQ_PROBE_STALE, -ETIMEDOUT, NULL);
-			continue;
-		}
 		if (p && s->kind == K_MOUNT) {
 			attach(it, p);
 			continue;
@@ -251,6 +283,65 @@ static bool complete(struct probe *p, int rc, const struct sq_fs_usage *u)
 	return wake;
 }
 
+/* ---- the mount table ---------------------------------------------------- */
+
+/* Without `all`, like df: no pseudo file systems, nothing out of reach. */
+static bool listed(const struct sq_scan *s, const struct sq_mount *m)
+{
+	return s->all || (!m->pseudo && !m->hidden);
+}
+
+/* No lock: read the table and make the items (not yet visible). */
+static int read_table(struct sq_scan *s, struct sq_mount_table **tab,
+                      struct item **items, size_t *n)
+{
+	int rc = sq_fs_mounts(tab);
+	if (rc < 0)
+		return rc;
+	size_t k = 0;
+	for (size_t i = 0; i < (*tab)->n; i++)
+		k += listed(s, &(*tab)->m[i]);
+	*items = calloc(k ? k : 1, sizeof(**items));
+	if (!*items) {
+		sq_fs_mounts_release(*tab);
+		*tab = NULL;
+		return -ENOMEM;
+	}
+	*n = 0;
+	for (size_t i = 0; i < (*tab)->n; i++) {
+		if (!listed(s, &(*tab)->m[i]))
+			continue;
+		struct item *it = &(*items)[(*n)++];
+		it->scan = s;
+		it->pub.mount = &(*tab)->m[i];
+	}
+	return 0;
+}
+
+/* Under mu: make the table known to the scan (or drop it if too late). */
+static bool table_done(struct sq_scan *s, int rc, struct sq_mount_table *tab,
+                       struct item *items, size_t n)
+{
+	if (s->answered || s->table_ready) {
+		sq_fs_mounts_release(tab);
+		free(items);
+		return false;
+	}
+	if (rc < 0) {
+		s->error = rc;
+		snprintf(s->message, sizeof(s->message), "cannot read the mount table: %s",
+		         strerror(-rc));
+	} else {
+		s->tab = tab;
+		s->items = items;
+		s->n = n;
+	}
+	s->table_ready = true;
+	return maybe_post(s); /* nothing to probe, or an error */
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
 /* The blocking part: no lock held.  For a path, also find its mount. */
 static int run_probe(struct sq_scan *s, struct item *it, struct sq_fs_usage *u,
                      struct sq_mount_table **tab, const struct sq_mount **m)
@@ -273,13 +364,23 @@ static int run_probe(struct sq_scan *s, struct item *it, struct sq_fs_usage *u,
 	return 0;
 }
 
-static void *worker_main(void *arg)
+/* Under mu (dropped around blocking calls): work for w->scan until it has
+ * nothing left for this worker. */
+static bool work_on(struct worker *w)
 {
-	struct worker *w = arg;
 	struct sq_scan *s = w->scan;
 	bool wake = false;
 
-	pthread_mutex_lock(&mu);
+	if (s->kind == K_MOUNT && !s->table_ready && !s->table_reading) {
+		s->table_reading = true;
+		pthread_mutex_unlock(&mu);
+		struct sq_mount_table *tab = NULL;
+		struct item *items = NULL;
+		size_t n = 0;
+		int rc = read_table(s, &tab, &items, &n);
+		pthread_mutex_lock(&mu);
+		wake |= table_done(s, rc, tab, items, n);
+	}
 	struct item *it;
 	while ((it = pick(w, &wake)) != NULL) {
 		struct probe *p = w->probe;
@@ -304,6 +405,55 @@ static void *worker_main(void *arg)
 		w->probe = NULL;
 		wake |= complete(p, rc, &u);
 	}
+	return wake;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		struct sq_scan *s = w->scan;
+		bool wake = work_on(w);
+		w->scan = NULL;
+		s->nworkers--;
+		scan_unref_locked(s);
+		if (wake) {
+			pthread_mutex_unlock(&mu);
+			uv_async_send(&async);
+			pthread_mutex_lock(&mu);
+		}
+		/* a client asking again soon (df in a loop, a monitoring agent)
+		 * finds one thread still awake: the futex wake this saves costs
+		 * tens of microseconds in a VM, more than the statfs calls */
+		if (!jobs && !spinning) {
+			spinning = true;
+			nidle++;
+			pthread_mutex_unlock(&mu);
+			uint64_t t0 = uv_hrtime();
+			while (__atomic_load_n(&nwanted, __ATOMIC_ACQUIRE) == 0 &&
+			       ns_since(t0) < SQ_PROBER_SPIN_NS)
+				sched_yield();
+			pthread_mutex_lock(&mu);
+			nidle--;
+			spinning = false;
+		}
+		/* park for the next scan, or end */
+		if (!jobs && nidle >= SQ_PROBER_IDLE)
+			break;
+		nidle++;
+		while (!jobs)
+			pthread_cond_wait(&work_cv, &mu);
+		nidle--;
+		s = jobs;
+		if (--s->want == 0) {
+			jobs = s->next_job;
+			if (!jobs)
+				jobs_tail = NULL;
+		}
+		__atomic_sub_fetch(&nwanted, 1, __ATOMIC_RELEASE);
+		w->scan = s; /* the queue's reference becomes the worker's */
+	}
 	for (struct worker **pw = &workers; *pw; pw = &(*pw)->next) {
 		if (*pw == w) {
 			*pw = w->next;
@@ -311,46 +461,56 @@ static void *worker_main(void *arg)
 		}
 	}
 	nthreads--;
-	s->nworkers--;
-	scan_unref_locked(s);
 	pthread_mutex_unlock(&mu);
-	if (wake)
-		uv_async_send(&async);
 	free(w);
 	return NULL;
 }
 
-/* Under mu: start a worker thread for s.  0, -EAGAIN at the cap, or an
+/* Under mu: get s a worker, parked or new.  0, -EAGAIN at the cap, or an
  * error of pthread_create. */
-static int spawn(struct sq_scan *s)
+static int dispatch(struct sq_scan *s)
 {
-	if (nthreads >= SQ_PROBER_MAX_THREADS)
-		return -EAGAIN;
-	struct worker *w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->scan = s;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	/* signals are the loop's business: the thread inherits a full mask */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	s->nworkers++;
+	s->refs++;
+	if (nidle > nwanted) {
+		if (s->want++ == 0) {
+			s->next_job = NULL;
+			if (jobs_tail)
+				jobs_tail->next_job = s;
+			else
+				jobs = s;
+			jobs_tail = s;
+		}
+		__atomic_add_fetch(&nwanted, 1, __ATOMIC_RELEASE);
+		pthread_cond_signal(&work_cv);
+		return 0;
+	}
+	int rc = -EAGAIN;
+	struct worker *w = NULL;
+	if (nthreads < SQ_PROBER_MAX_THREADS && (w = calloc(1, sizeof(*w))) != NULL) {
+		w->scan = s;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		/* signals are the loop's business: the thread starts fully masked */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_t t;
+		rc = -pthread_create(&t, &attr, worker_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc < 0) {
 		free(w);
-		return -rc;
+		s->nworkers--;
+		s->refs--; /* the caller holds one: never the last */
+		return rc;
 	}
 	w->next = workers;
 	workers = w;
 	nthreads++;
-	s->nworkers++;
-	s->refs++;
 	return 0;
 }
 
@@ -365,6 +525,10 @@ static void answer(struct sq_scan *s)
 {
 	pthread_mutex_lock(&mu);
 	s->answered = true;
+	if (!s->table_ready) {
+		s->error = -ETIMEDOUT;
+		snprintf(s->message, sizeof(s->message), "the mount table was not read in time");
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		struct item *it = &s->items[i];
 		if (it->status == I_DONE)
@@ -396,14 +560,23 @@ static void on_async(uv_async_t *h)
 	}
 }
 
-static void arm(struct sq_scan *s, bool nudge);
+static void on_tick(uv_timer_t *t);
 
-/* Periodic while a scan waits: the deadline, and helpers for stuck workers. */
+static void rearm(struct sq_scan *s, bool nudge)
+{
+	uint64_t now = uv_hrtime();
+	uint64_t left = s->deadline_ns > now ? s->deadline_ns - now : 0;
+	uint64_t ms = (left + 999999) / 1000000;
+	if (nudge && ms > SQ_PROBER_NUDGE_MS)
+		ms = SQ_PROBER_NUDGE_MS;
+	uv_timer_start(&s->timer, on_tick, ms ? ms : 1, 0);
+}
+
+/* While a scan waits: its deadline, and helpers for stuck workers. */
 static void on_tick(uv_timer_t *t)
 {
 	struct sq_scan *s = t->data;
-	uint64_t now = uv_hrtime();
-	if (now >= s->deadline_ns) {
+	if (uv_hrtime() >= s->deadline_ns) {
 		answer(s);
 		return;
 	}
@@ -412,12 +585,12 @@ static void on_tick(uv_timer_t *t)
 	for (size_t i = s->next; i < s->n && !pending; i++)
 		pending = s->items[i].status == I_PENDING;
 	if (pending) {
-		int healthy = 0;
+		int healthy = s->want;
 		for (struct worker *w = workers; w; w = w->next)
 			if (w->scan == s && (!w->probe ||
 			    ns_since(w->since_ns) < SQ_PROBER_NUDGE_MS * 1000000ull))
 				healthy++;
-		if (healthy == 0 && spawn(s) < 0) {
+		if (healthy == 0 && dispatch(s) < 0) {
 			/* no thread to be had: if nothing can settle the rest, stop */
 			bool waiting = false;
 			for (size_t i = 0; i < s->n && !waiting; i++)
@@ -425,26 +598,15 @@ static void on_tick(uv_timer_t *t)
 			give_up = s->nworkers == 0 && !waiting;
 			if (give_up)
 				snprintf(s->message, sizeof(s->message),
-				         "no prober thread free: all %u are stuck on hung file systems",
+				         "no prober thread free: all %u are busy with hung file systems",
 				         nthreads);
 		}
 	}
 	pthread_mutex_unlock(&mu);
-	if (give_up) {
+	if (give_up)
 		answer(s);
-		return;
-	}
-	arm(s, pending);
-}
-
-static void arm(struct sq_scan *s, bool nudge)
-{
-	uint64_t now = uv_hrtime();
-	uint64_t left = s->deadline_ns > now ? s->deadline_ns - now : 0;
-	uint64_t ms = (left + 999999) / 1000000;
-	if (nudge && ms > SQ_PROBER_NUDGE_MS)
-		ms = SQ_PROBER_NUDGE_MS;
-	uv_timer_start(&s->timer, on_tick, ms ? ms : 1, 0);
+	else
+		rearm(s, pending);
 }
 
 static void ensure_async(uv_loop_t *loop)
@@ -457,7 +619,7 @@ static void ensure_async(uv_loop_t *loop)
 }
 
 static struct sq_scan *scan_new(uv_loop_t *loop, enum kind kind, uint64_t timeout_ms,
-                             sq_scan_fn fn, void *arg)
+                                sq_scan_fn fn, void *arg)
 {
 	struct sq_scan *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -471,88 +633,39 @@ static struct sq_scan *scan_new(uv_loop_t *loop, enum kind kind, uint64_t timeou
 	return s;
 }
 
-/* The loop's part of starting: timer armed, first worker started. */
-static void scan_start(struct sq_scan *s)
+/* Under mu: settle what needs no call; true if anything is left. */
+static bool settle_known(struct sq_scan *s, bool *wake)
 {
-	bool wake = false;
-	pthread_mutex_lock(&mu);
-	/* mounts known to be stuck settle now, without a thread */
-	bool pending = false;
-	for (size_t i = 0; i < s->n; i++) {
-		struct item *it = &s->items[i];
-		int64_t id;
-		const char *key;
-		size_t len;
-		if (s->kind == K_MOUNT && it->pub.mount->hidden) {
-			/* its mount point leads to the mount on top: no way to it */
-			wake |= settle(it, SQ_PROBE_ERROR, -ENOENT, NULL);
-			continue;
-		}
-		item_key(it, &id, &key, &len);
-		struct probe *p = find_probe(s->kind, id, key, len);
-		if (p && p->stale)
-			wake |= settle(it, SQ_PROBE_STALE, -ETIMEDOUT, NULL);
-		else
-			pending = true;
-	}
-	if (pending)
-		(void)spawn(s); /* if none can start, the tick decides */
-	if (s->n == 0 || s->ndone == s->n)
-		wake |= maybe_post(s);
-	pthread_mutex_unlock(&mu);
-	if (wake)
-		uv_async_send(&async);
-	arm(s, true);
+	bool left = false;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->items[i].status == I_PENDING && !settle_early(&s->items[i], wake))
+			left = true;
+	return left;
 }
 
-/* Without `all`, like df: no pseudo file systems, nothing out of reach. */
-static bool listed(const struct sq_scan *s, const struct sq_mount *m)
-{
-	return s->all || (!m->pseudo && !m->hidden);
-}
-
+/* Fallback when no thread was free at the start: the table from the
+ * libuv pool (/proc and getfsstat(MNT_NOWAIT) wait for no file system),
+ * then the tick decides. */
 static void table_work(uv_work_t *w)
 {
 	struct sq_scan *s = w->data;
-	s->error = sq_fs_mounts(&s->tab);
+	struct sq_mount_table *tab = NULL;
+	struct item *items = NULL;
+	size_t n = 0;
+	int rc = read_table(s, &tab, &items, &n);
+	pthread_mutex_lock(&mu);
+	bool wake = table_done(s, rc, tab, items, n);
+	if (!wake && s->table_ready && !s->answered)
+		settle_known(s, &wake);
+	pthread_mutex_unlock(&mu);
+	if (wake)
+		uv_async_send(&async);
 }
 
 static void table_after(uv_work_t *w, int status)
 {
-	struct sq_scan *s = w->data;
-	if (status < 0 && !s->error)
-		s->error = -ECANCELED;
-	if (s->answered) { /* the deadline came first */
-		scan_unref(s);
-		return;
-	}
-	if (s->error < 0) {
-		snprintf(s->message, sizeof(s->message), "cannot read the mount table: %s",
-		         strerror(-s->error));
-	} else {
-		size_t n = 0;
-		for (size_t i = 0; i < s->tab->n; i++)
-			n += listed(s, &s->tab->m[i]);
-		s->items = calloc(n ? n : 1, sizeof(*s->items));
-		if (!s->items) {
-			s->error = -ENOMEM;
-			snprintf(s->message, sizeof(s->message), "out of memory");
-		}
-		for (size_t i = 0; s->items && i < s->tab->n; i++) {
-			if (!listed(s, &s->tab->m[i]))
-				continue;
-			struct item *it = &s->items[s->n++];
-			it->scan = s;
-			it->pub.mount = &s->tab->m[i];
-		}
-	}
-	if (s->error < 0) {
-		answer(s);
-		scan_unref(s);
-		return;
-	}
-	scan_start(s);
-	scan_unref(s); /* the work's reference */
+	(void)status;
+	scan_unref(w->data); /* the work's reference */
 }
 
 int sq_prober_list(uv_loop_t *loop, bool all, uint64_t timeout_ms,
@@ -563,18 +676,23 @@ int sq_prober_list(uv_loop_t *loop, bool all, uint64_t timeout_ms,
 	if (!s)
 		return -ENOMEM;
 	s->all = all;
-	s->work.data = s;
-	s->refs++;
-	/* the mount table is read on the libuv pool: /proc and getfsstat
-	 * (MNT_NOWAIT) do not wait for any file system */
-	int rc = uv_queue_work(loop, &s->work, table_work, table_after);
+	pthread_mutex_lock(&mu);
+	int rc = dispatch(s);
+	if (rc < 0) {
+		s->refs++;
+		s->work.data = s;
+		rc = uv_queue_work(loop, &s->work, table_work, table_after);
+		if (rc < 0)
+			s->refs--;
+	}
+	pthread_mutex_unlock(&mu);
 	if (rc < 0) {
 		scan_free(s);
 		return -EAGAIN;
 	}
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
-	arm(s, false);
+	rearm(s, true);
 	return 0;
 }
 
@@ -601,9 +719,18 @@ int sq_prober_stat(uv_loop_t *loop, const struct sq_cred *cred, const char *path
 		memcpy(s->cred.groups, cred->groups, sizeof(gid_t) * (size_t)cred->ngroups);
 	s->n = 1;
 	s->items[0].scan = s;
+	s->table_ready = true;
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
-	scan_start(s);
+
+	bool wake = false;
+	pthread_mutex_lock(&mu);
+	if (settle_known(s, &wake))
+		(void)dispatch(s); /* if none can start, the tick decides */
+	pthread_mutex_unlock(&mu);
+	if (wake)
+		uv_async_send(&async);
+	rearm(s, true);
 	return 0;
 }
 
@@ -627,7 +754,7 @@ void sq_prober_stats(uint64_t *threads, uint64_t *stale_mounts)
 {
 	uint64_t stale = 0;
 	pthread_mutex_lock(&mu);
-	*threads = nthreads;
+	*threads = nthreads - nidle;
 	for (struct probe *p = running; p; p = p->next)
 		stale += p->kind == K_MOUNT && p->stale;
 	pthread_mutex_unlock(&mu);

@@ -6,7 +6,8 @@
  * At most one probe per mount is under way at a time, whoever asks; a probe
  * that outlived a deadline marks its mount "stale", and later requests get
  * that answer at once instead of a new thread.  Threads are capped
- * (SQ_PROBER_MAX_THREADS); a stuck thread ends when its call returns.
+ * (SQ_PROBER_MAX_THREADS); a stuck thread is free again when its call
+ * returns, and then parks for the next request or ends.
  */
 #ifndef SQ_PROBER_H
 #define SQ_PROBER_H
@@ -22,6 +23,8 @@
 
 #define SQ_PROBER_MAX_THREADS 32
 #define SQ_PROBER_NUDGE_MS    10   /* a worker this long in one call gets a helper */
+#define SQ_PROBER_IDLE        2    /* finished threads kept parked for the next scan */
+#define SQ_PROBER_SPIN_NS     200000u /* ... of which one stays awake this long first */
 
 enum sq_probe_state { SQ_PROBE_OK, SQ_PROBE_STALE, SQ_PROBE_ERROR };
 
@@ -52,8 +55,9 @@ int sq_scan_error(const struct sq_scan *s, const char **message);
 size_t sq_scan_count(const struct sq_scan *s);
 const struct sq_probe_item *sq_scan_item(const struct sq_scan *s, size_t i);
 
-/* For sys.stats, on the loop: prober threads alive (working or stuck), and
- * mounts whose probe outlived a deadline and has not returned yet. */
+/* For sys.stats, on the loop: prober threads at work (probing, or stuck in
+ * a call; parked ones not counted), and mounts whose probe outlived a
+ * deadline and has not returned yet. */
 void sq_prober_stats(uint64_t *threads, uint64_t *stale_mounts);
 
 #endif
