@@ -117,6 +117,10 @@ static void ns_up(void)
 		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
 	             "making / private: %s", strerror(errno));
+	/* a /tmp of our own: whatever this test leaves there, even when killed
+	 * on a timeout (no .fini then), goes away with the namespace */
+	cr_assert_eq(mount("sysq-test-tmp", "/tmp", "tmpfs", 0, "size=64m,mode=1777"), 0,
+	             "a private /tmp: %s", strerror(errno));
 	snprintf(top, sizeof(top), "/tmp/sysq-fs-test.XXXXXX");
 	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
 	chmod(top, 0755);
