@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "json.h"
@@ -103,16 +104,28 @@ static struct table *df_table(bool type)
 	return type ? table_new(7, hdr_t, "llrrrrl") : table_new(6, hdr, "lrrrrl");
 }
 
-/* fs.stat for one path; params packed by hand (the path is raw bytes). */
+/* fs.stat for one path; params packed by hand (the path is raw bytes, sent
+ * as bin).  A relative path is made absolute with our working directory
+ * (not resolved: sysqd follows links itself, as us). */
 static int stat_path(struct cli *cli, const char *path, long timeout, struct sysq_reply *r)
 {
+	char cwd[4096], *abs = NULL;
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+		size_t n = strlen(cwd) + strlen(path) + 2;
+		abs = malloc(n);
+		if (abs) {
+			snprintf(abs, n, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+			path = abs;
+		}
+	}
 	struct sysq *c = cli_connect(cli);
 	msgpack_packer *pk = sysq_begin(c, "fs.stat", NULL);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 2);
 	sq_pack_cstr(pk, "path");
-	msgpack_pack_str_with_body(pk, path, strlen(path));
+	msgpack_pack_bin_with_body(pk, path, strlen(path));
 	sq_pack_kv_i64(pk, "timeout_ms", timeout);
+	free(abs);
 	return sysq_call_end(c, r);
 }
 

@@ -222,8 +222,9 @@ int m_fs_stat(struct sq_req *r)
 	rc = sq_param_cstr(&r->params, "path", true, r->zone, &x->path);
 	if (rc < 0)
 		return sq_req_param_error(r, rc);
-	if (!x->path[0])
-		return sq_req_fail(r, -EINVAL, "fs.stat: param 'path' is empty");
+	if (x->path[0] != '/')
+		return sq_req_fail(r, -EINVAL, "fs.stat: param 'path' must be absolute "
+		                   "(sysqd does not know your working directory)");
 	if ((rc = get_timeout(r, &x->timeout_ms)) < 0)
 		return rc;
 	rc = sq_prober_stat(r->srv->loop, r->cred, x->path, (uint64_t)x->timeout_ms,

@@ -21,7 +21,7 @@
  * fields shared with threads.  The loop reads a scan's items without it
  * only after setting `answered` under it; after that, threads write nothing
  * a reader sees.  Results reach the loop through a queue and a uv_async_t.
- * Lock order: mu, then sq_fs's table lock.
+ * The mount table (sq_fs_mounts, its own lock) is never read under mu.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -69,7 +69,6 @@ struct worker {
 struct sq_scan {
 	enum kind kind;
 	int refs;                    /* loop, table work, posted, queued, workers, waiters */
-	uv_loop_t *loop;
 	uv_timer_t timer;
 	uv_work_t work;
 	uint64_t deadline_ns;
@@ -618,7 +617,7 @@ static void ensure_async(uv_loop_t *loop)
 	async_ready = true;
 }
 
-static struct sq_scan *scan_new(uv_loop_t *loop, enum kind kind, uint64_t timeout_ms,
+static struct sq_scan *scan_new(enum kind kind, uint64_t timeout_ms,
                                 sq_scan_fn fn, void *arg)
 {
 	struct sq_scan *s = calloc(1, sizeof(*s));
@@ -626,7 +625,6 @@ static struct sq_scan *scan_new(uv_loop_t *loop, enum kind kind, uint64_t timeou
 		return NULL;
 	s->kind = kind;
 	s->refs = 1;
-	s->loop = loop;
 	s->fn = fn;
 	s->arg = arg;
 	s->deadline_ns = uv_hrtime() + timeout_ms * 1000000ull;
@@ -672,7 +670,7 @@ int sq_prober_list(uv_loop_t *loop, bool all, uint64_t timeout_ms,
                    sq_scan_fn fn, void *arg)
 {
 	ensure_async(loop);
-	struct sq_scan *s = scan_new(loop, K_MOUNT, timeout_ms, fn, arg);
+	struct sq_scan *s = scan_new(K_MOUNT, timeout_ms, fn, arg);
 	if (!s)
 		return -ENOMEM;
 	s->all = all;
@@ -700,7 +698,7 @@ int sq_prober_stat(uv_loop_t *loop, const struct sq_cred *cred, const char *path
                    uint64_t timeout_ms, sq_scan_fn fn, void *arg)
 {
 	ensure_async(loop);
-	struct sq_scan *s = scan_new(loop, K_PATH, timeout_ms, fn, arg);
+	struct sq_scan *s = scan_new(K_PATH, timeout_ms, fn, arg);
 	if (!s)
 		return -ENOMEM;
 	s->cred = *cred;

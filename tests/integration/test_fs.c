@@ -453,6 +453,7 @@ Test(fs, params_are_checked)
 		{ "fs.stat", NULL },
 		{ "fs.stat", "{\"path\": 5}" },
 		{ "fs.stat", "{\"path\": \"\"}" },
+		{ "fs.stat", "{\"path\": \"etc\"}" },
 		{ "fs.stat", "{\"path\": \"/\", \"timeout_ms\": -1}" },
 		{ "fs.stat", "{\"path\": \"/\", \"all\": true}" },
 	};
@@ -581,6 +582,25 @@ Test(fs, a_hung_fuse_mount_is_stale_in_time_and_costs_one_thread)
 	 * most the parked ones (one of them possibly still awake) */
 	cr_assert_leq(sqd_stat(&d, "threads"), threads + SQ_PROBER_IDLE + 1,
 	              "the daemon's threads grew with the calls");
+
+	/* the CLI: df's table, the hung mount marked, on time */
+	const char *sysq_bin = getenv("SQ_SYSQ");
+	cr_assert(sysq_bin, "SQ_SYSQ must name the sysq binary (tests/run-all.sh sets it)");
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "%s -s %s df -T -t 300", sysq_bin, d.sock);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p, "popen %s", cmd);
+	char out[8192];
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "sysq df failed: %s", out);
+	cr_assert(strncmp(out, "Filesystem", 10) == 0 && strstr(out, "Type") &&
+	          strstr(out, "Use%") && strstr(out, "Mounted on"), "header: %s", out);
+	char want[200];
+	snprintf(want, sizeof(want), "%s/fuse mnt (stale: ETIMEDOUT)\n", top);
+	cr_assert(strstr(out, want), "no stale line '%s' in:\n%s", want, out);
+	const char *t = strstr(out, "sysq-tmpfs");
+	cr_assert(t && strstr(t, " tmpfs ") && strstr(t, " 16M "), "tmpfs line:\n%s", out);
 
 	/* fs.stat inside the hung mount: ETIMEDOUT, one more stuck thread, and
 	 * asking again costs none */
