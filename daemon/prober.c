@@ -222,6 +222,32 @@ static bool settle_early(struct item *it, bool *wake)
 	return false;
 }
 
+/* Under mu: may s (an fs.stat) start a path lookup now?  Path lookups are
+ * named by callers, so one caller could otherwise fill every thread with
+ * lookups stuck in a hung file system of its own (a FUSE mount it made):
+ * at most SQ_PROBER_PATH_PER_UID per uid and SQ_PROBER_PATH_MAX in all
+ * may be under way, the rest of the threads stay for fs.list. */
+static bool path_room(struct sq_scan *s)
+{
+	unsigned mine = 0, all = 0;
+	for (struct probe *p = running; p; p = p->next) {
+		if (p->kind != K_PATH)
+			continue;
+		all++;
+		mine += p->id == (int64_t)s->cred.uid;
+	}
+	if (mine < SQ_PROBER_PATH_PER_UID && all < SQ_PROBER_PATH_MAX)
+		return true;
+	if (mine >= SQ_PROBER_PATH_PER_UID)
+		snprintf(s->message, sizeof(s->message),
+		         "%u earlier fs.stat calls of uid %u are still waiting for their "
+		         "file systems", mine, (unsigned)s->cred.uid);
+	else
+		snprintf(s->message, sizeof(s->message),
+		         "%u fs.stat calls are still waiting for their file systems", all);
+	return false;
+}
+
 /* Under mu: the next item this worker must run a probe for, or NULL when
  * the scan has none left (or was answered).  Items whose mount is already
  * being probed join that probe. */
@@ -241,6 +267,12 @@ static struct item *pick(struct worker *w, bool *wake)
 			attach(it, p);
 			continue;
 		}
+		if (s->kind == K_PATH && !path_room(s)) {
+			s->next--; /* it waits: the tick tries again, the deadline ends it */
+			return NULL;
+		}
+		if (s->kind == K_PATH)
+			s->message[0] = '\0'; /* room after all */
 		p = calloc(1, sizeof(*p));
 		if (!p) {
 			*wake |= settle(it, SQ_PROBE_ERROR, -ENOMEM, NULL);
@@ -589,7 +621,9 @@ static void on_tick(uv_timer_t *t)
 			if (w->scan == s && (!w->probe ||
 			    ns_since(w->since_ns) < SQ_PROBER_NUDGE_MS * 1000000ull))
 				healthy++;
-		if (healthy == 0 && dispatch(s) < 0) {
+		if (healthy == 0 && s->kind == K_PATH && !path_room(s)) {
+			/* wait without a thread; the deadline answers ETIMEDOUT */
+		} else if (healthy == 0 && dispatch(s) < 0) {
 			/* no thread to be had: if nothing can settle the rest, stop */
 			bool waiting = false;
 			for (size_t i = 0; i < s->n && !waiting; i++)
@@ -723,7 +757,7 @@ int sq_prober_stat(uv_loop_t *loop, const struct sq_cred *cred, const char *path
 
 	bool wake = false;
 	pthread_mutex_lock(&mu);
-	if (settle_known(s, &wake))
+	if (settle_known(s, &wake) && path_room(s))
 		(void)dispatch(s); /* if none can start, the tick decides */
 	pthread_mutex_unlock(&mu);
 	if (wake)

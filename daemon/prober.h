@@ -23,6 +23,8 @@
 
 #define SQ_PROBER_MAX_THREADS 32
 #define SQ_PROBER_NUDGE_MS    10   /* a worker this long in one call gets a helper */
+#define SQ_PROBER_PATH_MAX    16   /* fs.stat lookups under way, all callers */
+#define SQ_PROBER_PATH_PER_UID 4   /* ... and per caller uid */
 #define SQ_PROBER_IDLE        2    /* finished threads kept parked for the next scan */
 #define SQ_PROBER_SPIN_NS     200000u /* ... of which one stays awake this long first */
 

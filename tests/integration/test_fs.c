@@ -615,6 +615,27 @@ Test(fs, a_hung_fuse_mount_is_stale_in_time_and_costs_one_thread)
 	cr_assert_eq(sq_call(c, "sys.ping", NULL, &r), 0);
 	sysq_reply_free(&r);
 
+	/* other spellings of that path are other lookups, but one caller gets
+	 * SQ_PROBER_PATH_PER_UID of them under way at most: the next one waits
+	 * for its deadline without a thread */
+	static const char *const spellings[] = { "fuse mnt/", "fuse mnt/.", "fuse mnt//",
+	                                         "fuse mnt/./" };
+	cr_assert_eq(SQ_PROBER_PATH_PER_UID, 4, "the spellings below assume 4");
+	for (int i = 0; i < 4; i++) {
+		snprintf(params, sizeof(params), "{\"path\": \"%s/%s\", \"timeout_ms\": 100}",
+		         top, spellings[i]);
+		cr_assert_eq(sq_call(c, "fs.stat", params, &r), SYSQ_REMOTE_ERROR);
+		cr_assert_str_eq(r.code, "ETIMEDOUT", "%s", r.message);
+		if (i == 3)
+			cr_assert(strstr(r.message, "still waiting"), "%s", r.message);
+		sysq_reply_free(&r);
+	}
+	cr_assert_eq(sqd_stat(&d, "prober_threads"), 1 + SQ_PROBER_PATH_PER_UID);
+	list(c, "{\"timeout_ms\": 300}", &r); /* fs.list is not starved */
+	assert_state(entry(r.result, fuse_mp), "stale", "ETIMEDOUT");
+	assert_tmpfs_ok(entry(r.result, tmpfs_mp));
+	sysq_reply_free(&r);
+
 	/* the server wakes up: the stuck calls return, their threads end, and
 	 * the mount is "ok" with the figures fuse_hang.py answers */
 	int fd = open(release_file, O_WRONLY | O_CREAT, 0644);
