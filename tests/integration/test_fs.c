@@ -119,8 +119,9 @@ static void ns_up(void)
 	             "making / private: %s", strerror(errno));
 	/* a /tmp of our own: whatever this test leaves there, even when killed
 	 * on a timeout (no .fini then), goes away with the namespace */
-	cr_assert_eq(mount("sysq-test-tmp", "/tmp", "tmpfs", 0, "size=64m,mode=1777"), 0,
-	             "a private /tmp: %s", strerror(errno));
+	if (mount("sysq-test-tmp", "/tmp", "tmpfs", 0, "size=64m,mode=1777") < 0)
+		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s): no mount privilege here",
+		             strerror(errno));
 	snprintf(top, sizeof(top), "/tmp/sysq-fs-test.XXXXXX");
 	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
 	chmod(top, 0755);

@@ -285,6 +285,9 @@ Test(live, a_new_mount_is_seen_at_once, .fini = ns_cleanup)
 	if (unshare(CLONE_NEWNS) < 0)
 		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	/* our own /tmp: nothing left behind even if this process is killed */
+	cr_assert_eq(mount("sysq-unit-tmp", "/tmp", "tmpfs", 0, "size=1m"), 0, "%s",
+	             strerror(errno));
 
 	struct sq_mount_table *before = NULL;
 	cr_assert_eq(sq_fs_mounts(&before), 0);
