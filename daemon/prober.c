@@ -635,11 +635,14 @@ static void on_tick(uv_timer_t *t)
 				         nthreads);
 		}
 	}
+	/* keep looking while there is work no worker has reached yet (or the
+	 * table, on a slow machine, is still being read) */
+	bool nudge = pending || !s->table_ready;
 	pthread_mutex_unlock(&mu);
 	if (give_up)
 		answer(s);
 	else
-		rearm(s, pending);
+		rearm(s, nudge);
 }
 
 static void ensure_async(uv_loop_t *loop)
