@@ -32,12 +32,13 @@
 #define MP_NAME     "a b\tc\nd\\e"   /* space, tab, newline, backslash */
 
 static struct sqd d;
-static char top[64];          /* private dir for everything below */
+static char top[40];          /* private dir for everything below */
 static char tmpfs_mp[128];
 static char fuse_mp[128];
 static char release_file[128];
 static char fuse_log[128];
 static char bin_mp[128];
+static bool top_mounted;
 static pid_t fuse_pid;
 
 static void sleep_ms(long ms)
@@ -109,6 +110,8 @@ static void teardown(void)
 		unlink(release_file);
 	if (fuse_log[0])
 		unlink(fuse_log);
+	if (top_mounted)
+		umount2(top, MNT_DETACH);
 	if (top[0])
 		rmdir(top);
 }
@@ -122,14 +125,20 @@ static void ns_up(void)
 		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
 	             "making / private: %s", strerror(errno));
-	/* a /tmp of our own: whatever this test leaves there, even when killed
-	 * on a timeout (no .fini then), goes away with the namespace */
-	if (mount("sysq-test-tmp", "/tmp", "tmpfs", 0, "size=64m,mode=1777") < 0)
-		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s): no mount privilege here",
-		             strerror(errno));
+	/* our work area is a tmpfs of this namespace: whatever the test leaves
+	 * there, even when it is killed on a timeout (no .fini then), goes away
+	 * with the namespace; only the empty directory under it can remain.
+	 * (Not a tmpfs over all of /tmp: the tree under test may live there.) */
 	snprintf(top, sizeof(top), "/tmp/sysq-fs-test.XXXXXX");
 	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
-	chmod(top, 0755);
+	if (mount("sysq-test-top", top, "tmpfs", 0, "size=64m,mode=0755") < 0) {
+		int err = errno;
+		rmdir(top);
+		top[0] = '\0';
+		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s): no mount privilege here",
+		             strerror(err));
+	}
+	top_mounted = true;
 	snprintf(tmpfs_mp, sizeof(tmpfs_mp), "%s/%s", top, MP_NAME);
 	cr_assert_eq(mkdir(tmpfs_mp, 0755), 0);
 	cr_assert_eq(mount("sysq-tmpfs", tmpfs_mp, "tmpfs", 0, "size=16m,mode=0755"), 0,
@@ -152,9 +161,8 @@ static void start_sysqd(void)
 {
 	const char *bin = getenv("SQ_SYSQD");
 	cr_assert(bin, "SQ_SYSQD must name the sysqd binary (tests/run-all.sh sets it)");
-	snprintf(d.dir, sizeof(d.dir), "/tmp/sysq-test.XXXXXX");
-	cr_assert(mkdtemp(d.dir));
-	chmod(d.dir, 0755);
+	snprintf(d.dir, sizeof(d.dir), "%s/d", top); /* inside the namespace's tmpfs */
+	cr_assert_eq(mkdir(d.dir, 0755), 0, "mkdir %s: %s", d.dir, strerror(errno));
 	snprintf(d.sock, sizeof(d.sock), "%s/sysqd.sock", d.dir);
 	snprintf(d.log, sizeof(d.log), "%s/sysqd.log", d.dir);
 	pid_t parent = getpid();
