@@ -169,9 +169,10 @@ int main(int argc, char **argv)
 	}
 	(void)sink;
 	double md = median(d, rounds), mr = median(raw, rounds);
-	printf("  fs.list over %d mounts (raw mountinfo read + statfs each: %.1f us)\n",
-	       nmounts, mr);
 	line("fs.list latency", md, "us", md / mr, 2.0);
+	printf("  (medians of %d calls: fs.list {all: true} round trip over %d mounts; raw "
+	       "baseline in-process, read /proc/self/mountinfo + statfs each: %.1f us)\n",
+	       rounds, nmounts, mr);
 
 	/* the CLI against df */
 	int runs = rounds / 10 < 50 ? 50 : rounds / 10 > 300 ? 300 : rounds / 10;
@@ -190,8 +191,9 @@ int main(int argc, char **argv)
 		wd[i] = run_wall_us(df_argv);
 	}
 	double ms = median(ws, runs), mdf = median(wd, runs);
-	printf("  sysq df -a vs df -a over %d runs (df -a: %.0f us)\n", runs, mdf);
 	line("sysq df wall", ms, "us", ms / mdf, 1.0);
+	printf("  (medians of %d runs each, fork+exec+wait: `sysq df -a` against `df -a` "
+	       "%.0f us)\n", runs, mdf);
 
 	for (int i = 0; i < nmounts; i++)
 		free(mounts[i]);
