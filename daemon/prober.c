@@ -14,8 +14,11 @@
  *
  * Threads: at most SQ_PROBER_MAX_THREADS, of which up to SQ_PROBER_IDLE
  * wait parked for the next scan (starting a thread costs more than the
- * statfs calls of a typical fs.list).  At the cap, a scan gets no thread:
- * its mounts are "stale" (ETIMEDOUT) without being probed.
+ * statfs calls of a typical fs.list), and one of those first stays awake
+ * for SQ_PROBER_SPIN_NS (a futex wake-up costs tens of microseconds in a
+ * VM).  fs.stat lookups, which callers aim, get SQ_PROBER_PATH_MAX threads
+ * at most, SQ_PROBER_PATH_PER_UID per uid.  At the cap, a scan gets no
+ * thread: its mounts are "stale" (ETIMEDOUT) without being probed.
  *
  * Locking: one mutex (mu) guards every probe, worker, queue and the scan
  * fields shared with threads.  The loop reads a scan's items without it
