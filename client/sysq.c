@@ -25,6 +25,7 @@ static const struct cli_cmd commands[] = {
 	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it (root)" },
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]",
 	  "copy a file, read as you, to stdout or OUT" },
+	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs on a dead mount" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

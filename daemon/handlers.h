@@ -20,5 +20,8 @@ int m_net_mtu_get(struct sq_req *r);
 int m_net_mtu_set(struct sq_req *r);
 /* m_file.c */
 int m_file_read(struct sq_req *r);
+/* m_fs.c */
+int m_fs_list(struct sq_req *r);
+int m_fs_stat(struct sq_req *r);
 
 #endif

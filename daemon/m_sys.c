@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "handlers.h"
+#include "prober.h"
 #include "request.h"
 #include "server.h"
 #include "sq_os.h"
@@ -145,6 +146,8 @@ static void stats_after(struct sq_req *r)
 	const struct sq_stats *st = &x->st;
 	struct sq_mapbuf m;
 	msgpack_packer *pk;
+	uint64_t prober_threads, stale_mounts;
+	sq_prober_stats(&prober_threads, &stale_mounts);
 
 	sq_mapbuf_init(&m);
 	msgpack_pack_double(sq_mapbuf_key(&m, "uptime_s"), x->uptime_s);
@@ -166,6 +169,8 @@ static void stats_after(struct sq_req *r)
 	I64("threads", x->self.threads);
 	I64("open_fds", x->self.open_fds);
 	U64("rss_bytes", x->self.rss_bytes);
+	U64("prober_threads", prober_threads);
+	U64("stale_mounts", stale_mounts);
 #undef U64
 #undef I64
 	pk = sq_mapbuf_key(&m, "limits");

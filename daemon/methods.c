@@ -36,6 +36,12 @@ const struct sq_method sq_methods[] = {
 	  "stream a regular file, opened as the caller: a response announcing the size, "
 	  "then file.data bin chunks (sendfile), then file.end",
 	  "{path: str, offset?: int, length?: int, nofollow?: bool}" },
+	{ "fs.list", m_fs_list, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
+	  "mounted file systems with usage; a hung one is reported \"stale\" in time",
+	  "{timeout_ms?: int 1..10000 = 1000, all?: bool = false}" },
+	{ "fs.stat", m_fs_stat, SQ_RUN_ASYNC, SQ_ACCESS_AS_CALLER,
+	  "the file system holding a path, looked up as the caller",
+	  "{path: str|bin, timeout_ms?: int 1..10000 = 1000}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 

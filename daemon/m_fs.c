@@ -1,0 +1,235 @@
+/*
+ * m_fs.c - the fs.* methods: fs.list (every mount with its usage) and
+ * fs.stat (the file system holding a path, looked up as the caller).
+ * Params and packing only: the hang-safe probing is prober.c's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "prober.h"
+#include "request.h"
+#include "server.h"
+#include "sq_errno.h"
+
+#define FS_TIMEOUT_DEFAULT_MS 1000
+#define FS_TIMEOUT_MAX_MS     10000
+
+/* Valid UTF-8 (control characters allowed: they are valid str content). */
+static bool utf8_valid(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3
+		             : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+		if (!len || i + len > n)
+			return false;
+		uint32_t cp = c & (0x3fu >> (len - 1));
+		for (unsigned k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* Bytes from the system (mount points, sources, options): str when they
+ * are valid UTF-8, bin otherwise (PROTOCOL: docs/protocol/fs.md). */
+static void pack_bytes(msgpack_packer *pk, const char *p, size_t n)
+{
+	if (utf8_valid(p, n))
+		msgpack_pack_str_with_body(pk, p, n);
+	else
+		msgpack_pack_bin_with_body(pk, p, n);
+}
+
+static void pack_kv_bytes(msgpack_packer *pk, const char *key, const char *p, size_t n)
+{
+	sq_pack_cstr(pk, key);
+	if (p)
+		pack_bytes(pk, p, n);
+	else
+		msgpack_pack_nil(pk);
+}
+
+static void pack_kv_size(msgpack_packer *pk, const char *key, bool known, uint64_t v)
+{
+	sq_pack_cstr(pk, key);
+	if (known)
+		msgpack_pack_uint64(pk, v);
+	else
+		msgpack_pack_nil(pk);
+}
+
+static const char *state_name(enum sq_probe_state st)
+{
+	return st == SQ_PROBE_OK ? "ok" : st == SQ_PROBE_STALE ? "stale" : "error";
+}
+
+/* The map both methods answer with. */
+static void pack_fs(msgpack_packer *pk, const struct sq_probe_item *it)
+{
+	const struct sq_mount *m = it->mount;
+	bool ok = it->state == SQ_PROBE_OK;
+	const struct sq_fs_usage *u = &it->usage;
+
+	msgpack_pack_map(pk, ok ? 12 : 13);
+	pack_kv_bytes(pk, "mountpoint", m ? m->mountpoint : NULL, m ? m->mountpoint_len : 0);
+	pack_kv_bytes(pk, "source", m ? m->source : NULL, m ? m->source_len : 0);
+	pack_kv_bytes(pk, "fstype", m ? m->fstype : NULL, m ? strlen(m->fstype) : 0);
+	sq_pack_cstr(pk, "options");
+	msgpack_pack_array(pk, m ? m->noptions : 0);
+	for (size_t i = 0; m && i < m->noptions; i++)
+		pack_bytes(pk, m->options[i], strlen(m->options[i]));
+	sq_pack_kv_bool(pk, "readonly", (m && m->readonly) || (ok && u->readonly));
+	pack_kv_size(pk, "block_size", ok, u->block_size);
+	pack_kv_size(pk, "total_bytes", ok, u->total_bytes);
+	pack_kv_size(pk, "free_bytes", ok, u->free_bytes);
+	pack_kv_size(pk, "avail_bytes", ok, u->avail_bytes);
+	pack_kv_size(pk, "files", ok, u->files);
+	pack_kv_size(pk, "files_free", ok, u->files_free);
+	sq_pack_kv_str(pk, "state", state_name(it->state));
+	if (!ok)
+		sq_pack_kv_str(pk, "error", sq_errno_name(it->err));
+}
+
+struct fs_ctx {
+	struct sq_req *r;
+	bool all;
+	int64_t timeout_ms;
+	const char *path;
+};
+
+static int get_timeout(struct sq_req *r, int64_t *ms)
+{
+	*ms = FS_TIMEOUT_DEFAULT_MS;
+	int rc = sq_param_int(&r->params, "timeout_ms", false, 1, FS_TIMEOUT_MAX_MS, ms);
+	return rc < 0 ? sq_req_param_error(r, rc) : 0;
+}
+
+/* df leaves out what has no blocks (unless -a); a mount whose size is not
+ * known (stale, error) is always shown: that is news. */
+static bool shown(const struct fs_ctx *x, const struct sq_probe_item *it)
+{
+	return x->all || it->state != SQ_PROBE_OK || it->usage.total_bytes > 0;
+}
+
+static void list_done(struct sq_scan *s, void *arg)
+{
+	struct fs_ctx *x = arg;
+	struct sq_req *r = x->r;
+	const char *msg;
+	int err = sq_scan_error(s, &msg);
+	if (err < 0) {
+		sq_req_done(r, sq_req_fail(r, err, "fs.list: %s", msg));
+		return;
+	}
+	size_t n = sq_scan_count(s), shown_n = 0;
+	for (size_t i = 0; i < n; i++)
+		shown_n += shown(x, sq_scan_item(s, i));
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "mounts");
+	msgpack_pack_array(pk, shown_n);
+	for (size_t i = 0; i < n; i++)
+		if (shown(x, sq_scan_item(s, i)))
+			pack_fs(pk, sq_scan_item(s, i));
+	sq_req_done(r, 0);
+}
+
+int m_fs_list(struct sq_req *r)
+{
+	static const char *const allowed[] = { "timeout_ms", "all", NULL };
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	struct fs_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	if ((rc = get_timeout(r, &x->timeout_ms)) < 0)
+		return rc;
+	rc = sq_param_bool(&r->params, "all", false, &x->all);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	rc = sq_prober_list(r->srv->loop, x->all, (uint64_t)x->timeout_ms, list_done, x);
+	if (rc < 0)
+		return sq_req_fail(r, rc, "fs.list: cannot start the probes: %s", strerror(-rc));
+	return SQ_ASYNC;
+}
+
+/* A path for a message: printable ASCII kept, anything else as '?'. */
+static void printable(char *dst, size_t size, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 4 < size; s++)
+		dst[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	if (*s)
+		dst[n++] = '.', dst[n++] = '.', dst[n++] = '.';
+	dst[n] = '\0';
+}
+
+static void stat_done(struct sq_scan *s, void *arg)
+{
+	struct fs_ctx *x = arg;
+	struct sq_req *r = x->r;
+	const struct sq_probe_item *it = sq_scan_item(s, 0);
+	const char *msg;
+	char p[200];
+	printable(p, sizeof(p), x->path);
+	if (it->state == SQ_PROBE_STALE) {
+		sq_scan_error(s, &msg);
+		sq_req_done(r, sq_req_fail(r, -ETIMEDOUT,
+		            "fs.stat: '%s': no answer within %lld ms (%s)", p,
+		            (long long)x->timeout_ms,
+		            msg[0] ? msg : "the path lookup or statfs is stuck: "
+		                           "a hung file system?"));
+		return;
+	}
+	if (it->state == SQ_PROBE_ERROR) {
+		sq_req_done(r, sq_req_fail(r, it->err, "fs.stat: '%s' (as uid %u): %s", p,
+		                           (unsigned)r->cred->uid, strerror(-it->err)));
+		return;
+	}
+	pack_fs(&r->pk, it);
+	sq_req_done(r, 0);
+}
+
+int m_fs_stat(struct sq_req *r)
+{
+	static const char *const allowed[] = { "path", "timeout_ms", NULL };
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	struct fs_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	rc = sq_param_cstr(&r->params, "path", true, r->zone, &x->path);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (x->path[0] != '/')
+		return sq_req_fail(r, -EINVAL, "fs.stat: param 'path' must be absolute "
+		                   "(sysqd does not know your working directory)");
+	if ((rc = get_timeout(r, &x->timeout_ms)) < 0)
+		return rc;
+	rc = sq_prober_stat(r->srv->loop, r->cred, x->path, (uint64_t)x->timeout_ms,
+	                    stat_done, x);
+	if (rc < 0)
+		return sq_req_fail(r, rc, "fs.stat: cannot start the probe: %s", strerror(-rc));
+	return SQ_ASYNC;
+}
