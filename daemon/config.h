@@ -14,6 +14,7 @@
 #define SQ_DEFAULT_MAX_PER_UID   256u
 #define SQ_DEFAULT_MAX_INFLIGHT  128u
 #define SQ_DEFAULT_MAX_OUTPUT    (4u * 1024u * 1024u)
+#define SQ_DEFAULT_WRITE_TIMEOUT 30u /* seconds */
 
 struct sq_config {
 	char socket_path[108];      /* sizeof(sun_path) on Linux */
@@ -23,6 +24,7 @@ struct sq_config {
 	uint32_t max_per_uid;       /* connections at once from one non-root uid */
 	uint32_t max_inflight;      /* requests in flight per connection */
 	size_t max_output;          /* bytes queued to one connection */
+	uint32_t write_timeout_ms;  /* queued replies not moving: disconnect */
 };
 
 #endif

@@ -164,6 +164,7 @@ static void stats_after(struct sq_req *r)
 	U64("oversize", st->oversize);
 	U64("slow_disconnects", st->slow_disconnects);
 	U64("read_pauses", st->read_pauses);
+	U64("output_pauses", st->output_pauses);
 	U64("bytes_in", st->bytes_in);
 	U64("bytes_out", st->bytes_out);
 	I64("threads", x->self.threads);
@@ -174,7 +175,7 @@ static void stats_after(struct sq_req *r)
 #undef U64
 #undef I64
 	pk = sq_mapbuf_key(&m, "limits");
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
 	sq_pack_kv_u64(pk, "max_message_bytes", x->cfg.limits.max_msg);
 	sq_pack_kv_u64(pk, "max_depth", x->cfg.limits.max_depth);
 	sq_pack_kv_u64(pk, "max_elements", x->cfg.limits.max_elems);
@@ -183,6 +184,7 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_connections_per_user", x->cfg.max_per_uid);
 	sq_pack_kv_u64(pk, "max_inflight", x->cfg.max_inflight);
 	sq_pack_kv_u64(pk, "max_output_bytes", x->cfg.max_output);
+	sq_pack_kv_u64(pk, "write_timeout_ms", x->cfg.write_timeout_ms);
 	pk = sq_mapbuf_key(&m, "transfers"); /* file.read (transfer.c) */
 	msgpack_pack_map(pk, 7);
 	sq_pack_kv_u64(pk, "active", x->xfer.active);

@@ -41,7 +41,10 @@ static void usage(FILE *f)
 "      --max-inflight N     requests in flight per connection (default %u)\n"
 "      --max-message BYTES  largest request (default %u)\n"
 "      --max-output BYTES   replies queued to one client before it is\n"
-"                           disconnected (default %u)\n"
+"                           disconnected (default %u); at half of it, the\n"
+"                           client is not read until they drain\n"
+"      --write-timeout SECS disconnect a client whose queued replies have\n"
+"                           not moved for SECS (default %u)\n"
 "  -p, --policy FILE        policy file (default: " SQ_POLICY_DEFAULT_PATH " if it\n"
 "                           exists, else the built-in policy)\n"
 "  -t, --check-policy       validate the policy, print a summary and exit\n"
@@ -49,7 +52,7 @@ static void usage(FILE *f)
 "  -V, --version            print the version\n",
 	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
 	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_PER_UID, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
-	        SQ_DEFAULT_MAX_OUTPUT);
+	        SQ_DEFAULT_MAX_OUTPUT, SQ_DEFAULT_WRITE_TIMEOUT);
 }
 
 static unsigned long parse_num(const char *opt, const char *arg, unsigned long min,
@@ -71,7 +74,7 @@ static bool check_policy;
 
 static void parse_args(int argc, char **argv, struct sq_config *cfg)
 {
-	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT };
+	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -82,6 +85,7 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		{ "max-inflight", required_argument, NULL, O_INFLIGHT },
 		{ "max-message", required_argument, NULL, O_MAXMSG },
 		{ "max-output", required_argument, NULL, O_MAXOUT },
+		{ "write-timeout", required_argument, NULL, O_WTIMEOUT },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "check-policy", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
@@ -123,6 +127,10 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 			break;
 		case O_MAXMSG:
 			cfg->limits.max_msg = parse_num("--max-message", optarg, 64, 256u << 20);
+			break;
+		case O_WTIMEOUT:
+			cfg->write_timeout_ms = 1000u * (uint32_t)parse_num("--write-timeout", optarg,
+			                                                   1, 3600);
 			break;
 		case O_MAXOUT:
 			cfg->max_output = parse_num("--max-output", optarg, 4096, 1ul << 32);
@@ -197,6 +205,7 @@ int main(int argc, char **argv)
 		.max_per_uid = SQ_DEFAULT_MAX_PER_UID,
 		.max_inflight = SQ_DEFAULT_MAX_INFLIGHT,
 		.max_output = SQ_DEFAULT_MAX_OUTPUT,
+		.write_timeout_ms = 1000u * SQ_DEFAULT_WRITE_TIMEOUT,
 	};
 	parse_args(argc, argv, &cfg);
 	sq_log_init(cfg.verbosity, 0);

@@ -8,7 +8,9 @@
  * connection, so an idle connection holds no buffer at all.  Output: replies
  * are appended to the connection and written once per read batch or loop
  * iteration (uv_try_write first, uv_write for the rest), like Redis's
- * beforeSleep.  Over max_output queued bytes, the connection is dropped.
+ * beforeSleep.  Backpressure: with max_output/2 bytes queued, a connection
+ * is not read until they drain; over max_output it is dropped, and so is one
+ * whose queued bytes have not moved for write_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 
 #define SQ_READ_CHUNK 65536u
 #define SQ_IDLE_BUF_KEEP 4096u   /* buffers above this are freed when empty */
+#define SQ_STALL_CHECK_MS 250u   /* how often backlogged connections are checked */
 
 struct write_req {
 	uv_write_t req;
@@ -36,6 +39,7 @@ struct write_req {
 
 static void conn_close(struct sq_conn *c, const char *why);
 static void conn_resume(struct sq_conn *c);
+static void queue_resume(struct sq_conn *c);
 
 /* ---- lifetime ---------------------------------------------------------- */
 
@@ -105,20 +109,52 @@ static void conn_close_if_drained(struct sq_conn *c)
 
 static void conn_flush(struct sq_conn *c);
 
+/* Bytes queued to c above which it is not read (backpressure). */
+static size_t pause_mark(const struct sq_server *s)
+{
+	return s->cfg.max_output / 2;
+}
+
+/* A client whose queued replies have not moved for write_timeout is gone
+ * or not reading: disconnect it (its reading is already paused). */
+static void on_stall_check(uv_timer_t *t)
+{
+	struct sq_server *s = t->data;
+	uint64_t now = uv_now(s->loop);
+	for (struct sq_conn *c = s->conns; c; c = c->next) {
+		if (c->closing || !c->out_writing || c->out_lent ||
+		    now - c->stall_since < s->cfg.write_timeout_ms)
+			continue;
+		s->stats.slow_disconnects++;
+		sq_log(SQ_LOG_WARN, "connection #%llu (uid %u pid %d): no reply bytes taken for "
+		       "%u ms, disconnecting a client that does not read its replies",
+		       (unsigned long long)c->id, (unsigned)c->cred.uid, (int)c->cred.pid,
+		       s->cfg.write_timeout_ms);
+		conn_close(c, "write stall");
+	}
+}
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
 	struct sq_conn *c = w->conn;
 
+	struct sq_server *s = c->srv;
 	c->out_writing -= w->len;
-	if (status == 0)
-		c->srv->stats.bytes_out += w->len;
+	if (c->out_writing == 0 && --s->backlogged == 0)
+		uv_timer_stop(&s->stall_timer);
+	if (status == 0) {
+		s->stats.bytes_out += w->len;
+		c->stall_since = uv_now(s->loop);
+	}
 	free(w->data);
 	free(w);
-	if (status < 0)
+	if (status < 0) {
 		conn_close(c, uv_strerror(status));
-	else
+	} else {
 		conn_flush(c);
+		conn_resume(c); /* reading may have paused on queued output */
+	}
 	conn_maybe_free(c);
 }
 
@@ -148,6 +184,8 @@ static void conn_flush(struct sq_conn *c)
 			sq_buf_free(&c->out);
 		if (!lend_output(c))
 			conn_close_if_drained(c);
+		if (!c->reading)
+			queue_resume(c); /* it may have paused on queued output */
 		return;
 	}
 	/* the kernel is full: hand the rest to libuv, which owns it until on_write */
@@ -160,11 +198,20 @@ static void conn_flush(struct sq_conn *c)
 	w->data = c->out.data;
 	w->len = c->out.len;
 	sq_buf_init(&c->out);
+	if (c->out_writing == 0) {
+		/* backlogged: the write-stall clock runs until libuv makes progress */
+		c->stall_since = uv_now(c->srv->loop);
+		if (c->srv->backlogged++ == 0)
+			uv_timer_start(&c->srv->stall_timer, on_stall_check,
+			               SQ_STALL_CHECK_MS, SQ_STALL_CHECK_MS);
+	}
 	c->out_writing += w->len;
 	b = uv_buf_init(w->data, (unsigned)w->len);
 	int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write);
 	if (rc < 0) {
 		c->out_writing -= w->len;
+		if (c->out_writing == 0 && --c->srv->backlogged == 0)
+			uv_timer_stop(&c->srv->stall_timer);
 		free(w->data);
 		free(w);
 		conn_close(c, uv_strerror(rc));
@@ -180,18 +227,36 @@ static void queue_flush(struct sq_conn *c)
 	c->srv->flush_list = c;
 }
 
+/* Resume a paused connection from the flusher, outside any read callback. */
+static void queue_resume(struct sq_conn *c)
+{
+	if (c->closing || c->eof || c->processing)
+		return;
+	c->resume_queued = true;
+	queue_flush(c);
+}
+
 static void on_prepare(uv_prepare_t *h)
 {
 	struct sq_server *s = h->data;
-	struct sq_conn *c = s->flush_list;
-	s->flush_list = NULL;
-	while (c) {
-		struct sq_conn *next = c->flush_next;
-		c->flush_queued = false;
-		c->flush_next = NULL;
-		conn_flush(c);
-		conn_maybe_free(c);
-		c = next;
+	/* until empty: resuming a connection can queue it again, and what is
+	 * queued now must not wait for an event to wake the loop.  Each pass
+	 * over one connection ends when the kernel stops taking its bytes. */
+	while (s->flush_list) {
+		struct sq_conn *c = s->flush_list;
+		s->flush_list = NULL;
+		while (c) {
+			struct sq_conn *next = c->flush_next;
+			c->flush_queued = false;
+			c->flush_next = NULL;
+			if (c->resume_queued) {
+				c->resume_queued = false;
+				conn_resume(c);
+			}
+			conn_flush(c);
+			conn_maybe_free(c);
+			c = next;
+		}
 	}
 }
 
@@ -399,7 +464,8 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 
 	c->scan_valid = false;
 	c->processing = true;
-	while (!c->closing && !c->eof && c->inflight < s->cfg.max_inflight) {
+	while (!c->closing && !c->eof && c->inflight < s->cfg.max_inflight &&
+	       sq_conn_pending(c) < pause_mark(s)) {
 		size_t flen;
 		struct sq_scan *st = resume ? c->scan : &local;
 		if (!resume)
@@ -426,10 +492,17 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 		off += flen;
 	}
 	c->processing = false;
-	if (!c->closing && c->inflight >= s->cfg.max_inflight && c->reading) {
+	if (c->closing || !c->reading)
+		return off;
+	if (c->inflight >= s->cfg.max_inflight) {
 		uv_read_stop((uv_stream_t *)&c->pipe);
 		c->reading = false;
 		s->stats.read_pauses++;
+	} else if (sq_conn_pending(c) >= pause_mark(s)) {
+		/* its replies are piling up: read no more until they drain */
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->reading = false;
+		s->stats.output_pauses++;
 	}
 	return off;
 }
@@ -491,7 +564,7 @@ static void conn_resume(struct sq_conn *c)
 {
 	struct sq_server *s = c->srv;
 	if (c->closing || c->eof || c->reading || c->processing ||
-	    c->inflight >= s->cfg.max_inflight)
+	    c->inflight >= s->cfg.max_inflight || sq_conn_pending(c) >= pause_mark(s))
 		return;
 	if (c->in.len) {
 		size_t used = process_frames(c, c->in.data, c->in.len);
@@ -501,7 +574,7 @@ static void conn_resume(struct sq_conn *c)
 		queue_flush(c);
 	}
 	if (c->inflight < s->cfg.max_inflight && !c->eof && !c->closing &&
-	    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
+	    sq_conn_pending(c) < pause_mark(s) && uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
 		c->reading = true;
 }
 
@@ -736,6 +809,8 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	s->accept_check.data = s;
 	uv_idle_init(loop, &s->accept_idle);
 	s->accept_idle.data = s;
+	uv_timer_init(loop, &s->stall_timer);
+	s->stall_timer.data = s;
 }
 
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
@@ -796,6 +871,7 @@ static void maybe_finish_stop(struct sq_server *s)
 	close_if_open((uv_handle_t *)&s->flusher);
 	close_if_open((uv_handle_t *)&s->accept_check);
 	close_if_open((uv_handle_t *)&s->accept_idle);
+	close_if_open((uv_handle_t *)&s->stall_timer);
 	close_if_open((uv_handle_t *)&s->stop_timer);
 	close_if_open((uv_handle_t *)&s->sig_term);
 	close_if_open((uv_handle_t *)&s->sig_int);

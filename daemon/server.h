@@ -30,6 +30,7 @@ struct sq_stats {
 	uint64_t oversize;           /* E2BIG frames */
 	uint64_t slow_disconnects;   /* output cap exceeded */
 	uint64_t read_pauses;        /* in-flight limit reached */
+	uint64_t output_pauses;      /* queued output over the pause mark */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 };
@@ -44,6 +45,7 @@ struct sq_conn {
 	bool scan_valid;             /* scan describes the frame at in.data */
 	struct sq_buf out;           /* replies not yet handed to the kernel */
 	size_t out_writing;          /* bytes in uv_write requests under way */
+	uint64_t stall_since;        /* uv_now of the last output progress */
 	uint32_t inflight;           /* requests dispatched, not yet answered */
 	bool reading;                /* uv_read_start is in effect */
 	bool eof;                    /* peer closed its side; finish and close */
@@ -51,6 +53,7 @@ struct sq_conn {
 	bool closed;                 /* close callback ran */
 	bool counted_closing;        /* counted in srv->conns_closing */
 	bool flush_queued;
+	bool resume_queued;          /* the flusher resumes reading it */
 	bool processing;             /* inside the frame loop: no re-entry */
 	/* output lending (bulk transfers, see sq_conn_output_wait) */
 	bool out_lent;               /* a transfer thread writes to the socket */
@@ -74,6 +77,8 @@ struct sq_server {
 	bool accept_deferred;
 	int accept_ticks;
 	uint64_t conns_closing;      /* counted in conns_now, close under way */
+	uv_timer_t stall_timer;      /* runs while a connection is backlogged */
+	uint32_t backlogged;         /* connections with uv_write under way */
 	struct sq_conn *conns;
 	struct sq_conn *flush_list;
 	uint64_t next_conn_id;

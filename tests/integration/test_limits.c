@@ -24,7 +24,8 @@ static struct sqd d;
 
 /* Small limits for everything but the connection count. */
 static const char *const small[] = {
-	"--max-inflight", "2", "--max-message", "4096", "--max-output", "65536", NULL,
+	"--max-inflight", "2", "--max-message", "4096", "--max-output", "65536",
+	"--write-timeout", "1", NULL,
 };
 
 static void down(void)

@@ -90,7 +90,7 @@ class Hostile(unittest.TestCase):
         cls.asan_options = os.environ.get("ASAN_OPTIONS")
         os.environ["ASAN_OPTIONS"] = (cls.asan_options or "") + ":quarantine_size_mb=1"
         args = ["--max-message", str(MAX_MESSAGE), "--max-output", "262144",
-                "--max-inflight", "8"]
+                "--max-inflight", "8", "--write-timeout", "1"]
         # 1,000 connections from one uid: lift a per-user limit where there is one
         usage = subprocess.run([os.environ["SQ_SYSQD"], "--help"], capture_output=True,
                                text=True, check=True).stdout
