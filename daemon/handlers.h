@@ -14,4 +14,10 @@ int m_sys_uname(struct sq_req *r);
 int m_sys_methods(struct sq_req *r);
 int m_sys_stats(struct sq_req *r);
 
+/* m_xattr.c */
+int m_xattr_list(struct sq_req *r);
+int m_xattr_get(struct sq_req *r);
+int m_xattr_set(struct sq_req *r);
+int m_xattr_remove(struct sq_req *r);
+
 #endif
