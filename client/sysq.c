@@ -21,6 +21,8 @@ static const struct cli_cmd commands[] = {
 	{ "call", cmd_call, "METHOD ['{json params}']", "call any method, print the result as JSON" },
 	{ "methods", cmd_methods, "", "the methods sysqd serves and which you may call" },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
+	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH",
+	  "extended attributes, as you (like macOS's xattr)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
