@@ -1,11 +1,8 @@
 #!/bin/sh
 # bench/b_xattr.sh BUILD_DIR - xattr figures: pipelined xattr.get against
-# pipelined sys.ping (same client, same run, alternating rounds), and the
-# cost of one xattr.get against a raw getxattr(2) loop, with the pieces in
-# between (the daemon's own calls in-process, the identity switch).  As
-# root the client runs as uid 65534, so every request really switches the
-# worker thread's identity.  Starts its own sysqd on a temp socket and
-# removes everything it made in every path.
+# pipelined sys.ping (same client and run), and one xattr.get's cost against
+# raw getxattr(2) with the pieces in between.  As root the client runs as uid
+# 65534, so each request really switches identity.  Cleans up in every path.
 set -u
 out=${1:?usage: bench/b_xattr.sh BUILD_DIR}
 tmp=$(mktemp -d /tmp/sysq-bench-xattr.XXXXXX) || exit 1

@@ -1,16 +1,8 @@
 /*
- * xattr_bench.c - the xattr figures (bench/b_xattr.sh prints them): pipelined
- * xattr.get throughput against pipelined sys.ping throughput in the same run
- * (same client, alternating rounds), and the per-call cost of the pieces:
- * raw getxattr(2), the daemon's own work in-process (sq_xattr_get: O_PATH
- * open, getxattr via /proc/self/fd, close) and the identity switch
- * (sq_ident_enter + sq_ident_leave, measured as root only).
- *
- *   xattr_bench SOCKET FILE NAME [TOTAL [CONNS [PIPELINE [ROUNDS [UID]]]]]
- *
- * With UID (and run as root), the identity switch is measured first, then
- * the process becomes UID, so raw calls and the daemon both run as that user.
- * Prints key=value lines.
+ * xattr_bench.c - the numbers behind bench/b_xattr.sh: pipelined xattr.get
+ * against pipelined sys.ping (same client, alternating rounds), and the
+ * per-call cost of raw getxattr(2), of sq_xattr_get in-process and of the
+ * identity switch.  Prints key=value lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +22,13 @@
 #include "sq_proto.h"
 #include "sq_xattr.h"
 
+/*
+ *   xattr_bench SOCKET FILE NAME [TOTAL [CONNS [PIPELINE [ROUNDS [UID]]]]]
+ *
+ * With UID (and run as root), the identity switch (sq_ident_enter + leave)
+ * is measured first, then the process becomes UID, so the raw calls and the
+ * daemon's requests all run as that user.
+ */
 struct conn {
 	int fd;
 	size_t partial;        /* bytes of the current reply seen so far */

@@ -1,9 +1,8 @@
 /*
- * cmd_xattr.c - `sysq xattr`: list, print, write and delete extended
- * attributes through sysqd, with the options of macOS's xattr(1):
- * [-l] PATH..., -p NAME PATH..., -w NAME VALUE PATH..., -d NAME PATH...,
- * -s for no-follow, -x for hex.  Values are bytes: anything that is not
- * printable text is shown escaped (\xNN), or as hex with -x.
+ * cmd_xattr.c - `sysq xattr`, with the options of macOS's xattr(1): [-l]
+ * PATH..., -p NAME PATH..., -w NAME VALUE PATH..., -d NAME PATH..., -s for
+ * no-follow, -x for hex.  Values are bytes: what is not printable text is
+ * shown escaped (\xNN), or as hex with -x.
  */
 #include <errno.h>
 #include <limits.h>

@@ -1,9 +1,8 @@
 /*
- * m_xattr.c - xattr.list/get/set/remove.  Pool methods with access
- * "as-caller": request.c has already switched the worker thread to the
- * peer's identity, so the kernel decides what the caller may read or change
- * (lib/sq_xattr.h opens the file once and works on the descriptor).
- * Values travel as bin; names as str (bin when they are not UTF-8).
+ * m_xattr.c - xattr.list/get/set/remove: pool methods with access
+ * "as-caller" (request.c has switched the worker to the peer's identity, so
+ * the kernel decides; lib/sq_xattr.h works on a descriptor opened once).
+ * Values travel as bin; names as str, or bin when they are not UTF-8.
  */
 #include <errno.h>
 #include <stdbool.h>

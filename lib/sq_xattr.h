@@ -1,12 +1,8 @@
 /*
- * sq_xattr.h - extended attributes of one file, opened once and then used
- * through its descriptor, so nothing swapped into the path between the open
- * and the call can redirect it.  Call it on a thread that runs as the caller
- * (sq_ident.h): the kernel makes every access decision.
- *
- * Per OS: xattr_linux.c (an O_PATH descriptor, reached through
- * /proc/self/fd/N), xattr_darwin.c (an open descriptor, f*xattr).  The
- * buffer handling common to both lives in xattr.c.
+ * sq_xattr.h - a file's extended attributes, the file opened once and then
+ * used through its descriptor, so nothing swapped into the path meanwhile
+ * can redirect a call.  Call it on a thread running as the caller
+ * (sq_ident.h): the kernel decides.  Per OS: xattr_linux.c, xattr_darwin.c.
  */
 #ifndef SQ_XATTR_H
 #define SQ_XATTR_H

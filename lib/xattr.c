@@ -2,12 +2,6 @@
  * xattr.c - the portable half of sq_xattr.h: open once, read a whole value
  * or name list whatever its size, close.  The per-OS files only wrap the
  * descriptor calls.
- *
- * Reading: first into a 4 KiB inline buffer (most values are small, and
- * Linux allocates and zeroes as much kernel memory as the caller offers);
- * on ERANGE once more with 64 KiB, which holds anything Linux can store;
- * only beyond that (macOS) is the size asked for, with headroom, a few
- * times over if the value keeps growing meanwhile.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +29,11 @@ static size_t min_size(size_t a, size_t b)
 }
 
 /* The value of name (the name list when name is NULL) into b. */
+/* Reading: first into the 4 KiB inline buffer (most values are small, and
+ * Linux allocates and zeroes as much kernel memory as the caller offers);
+ * on ERANGE once more with 64 KiB, which holds anything Linux can store;
+ * only beyond that (macOS) is the size asked for, with headroom, a few
+ * times over if the value keeps growing meanwhile. */
 static int read_all(const struct sq_xattr_file *f, const char *name, size_t max,
                     struct sq_xattr_buf *b)
 {

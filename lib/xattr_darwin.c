@@ -1,13 +1,7 @@
 /*
  * xattr_darwin.c - extended attributes on macOS through an open descriptor
  * and fgetxattr/fsetxattr/fremovexattr/flistxattr (position 0, no options).
- *
- * macOS has no O_PATH: the file is opened read-only (O_NONBLOCK so a FIFO
- * cannot block, O_NOCTTY); with nofollow, O_SYMLINK opens a final symlink
- * itself rather than its target.  To set or remove, a file the caller may
- * write but not read is opened write-only (a directory: O_SEARCH).  The
- * kernel checks the attribute call itself against the thread's credential
- * (pthread_setugid_np), as it would for the caller.
+ * The kernel checks each call against the thread's credential.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +12,10 @@
 
 const int sq_xattr_enoattr = ENOATTR;
 
+/* macOS has no O_PATH: the file is opened read-only (O_NONBLOCK so a FIFO
+ * cannot block, O_NOCTTY); with nofollow, O_SYMLINK opens a final symlink
+ * itself rather than its target.  To set or remove, a file the caller may
+ * write but not read is opened write-only (a directory: O_SEARCH). */
 int sq_xattr_open(struct sq_xattr_file *f, const char *path, int flags)
 {
 	int base = O_CLOEXEC | O_NONBLOCK | O_NOCTTY |

@@ -1,15 +1,7 @@
 /*
- * xattr_linux.c - extended attributes on Linux through an O_PATH descriptor.
- *
- * O_PATH opens nothing: no read or write permission on the file is needed,
- * no device driver's open runs, a FIFO does not block; the attribute call
- * then checks exactly what getxattr(2)/lgetxattr(2) on the path would, as
- * the caller.  Linux refuses f*xattr() on O_PATH descriptors (EBADF), so
- * the calls go to "/proc/self/fd/N": that magic link names the inode the
- * descriptor holds, not a path, so nothing renamed or swapped in meanwhile
- * can redirect it.  On a symlink opened with O_NOFOLLOW it is the link
- * itself that is acted on (Linux lets symlinks carry trusted.* and
- * security.* attributes, never user.*: EPERM to set, ENODATA to read).
+ * xattr_linux.c - extended attributes on Linux through an O_PATH descriptor,
+ * which Linux's f*xattr() refuse (EBADF): the calls name it as
+ * /proc/self/fd/N instead, a magic link to the very inode held open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +12,17 @@
 #include "sq_xattr.h"
 
 const int sq_xattr_enoattr = ENODATA;
+
+/*
+ * O_PATH opens nothing: no read or write permission on the file is needed,
+ * no device driver's open runs, a FIFO does not block; each call then checks
+ * exactly what getxattr(2)/lgetxattr(2) on the path would, as the caller.
+ * /proc/self/fd/N resolves to the descriptor's inode, not a path walked
+ * again, so nothing renamed or swapped in meanwhile can redirect it.  On a
+ * symlink opened with O_NOFOLLOW it is the link itself that is acted on
+ * (Linux lets symlinks carry trusted.* and security.* attributes, never
+ * user.*: EPERM to set, ENODATA to read).
+ */
 
 int sq_xattr_open(struct sq_xattr_file *f, const char *path, int flags)
 {

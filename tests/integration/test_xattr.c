@@ -1,12 +1,8 @@
 /*
- * test_xattr.c - xattr.list/get/set/remove against a real sysqd: bytes
- * round-trip exactly (NULs, non-UTF-8, 64 KiB), create/replace, nofollow
- * on a symlink, the caller's identity (a non-root caller refused on root's
- * file and allowed on its own, trusted.* hidden from it), bad params, and
- * `sysq xattr`.  Every kernel-decided outcome is compared with the raw
- * syscall made by the same user.  As root the files live on a tmpfs in a
- * private mount namespace (gone with the test's processes); otherwise in a
- * temp dir under /tmp.
+ * test_xattr.c - xattr.* against a real sysqd: exact bytes up to 64 KiB,
+ * create/replace, nofollow, the caller's identity (refused on root's file,
+ * allowed on its own, trusted.* hidden), bad params, `sysq xattr`.  Kernel-
+ * decided outcomes are compared with the raw syscall made by the same user.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -28,6 +24,9 @@
 #include "sq_errno.h"
 #include "sq_proto.h"
 
+/* As root the files live on a tmpfs mounted in a private mount namespace
+ * (the mount goes away with the test's processes, whatever happens to them);
+ * otherwise in a temp dir under /tmp. */
 static struct sqd d;
 static char dir[64];          /* the test's files */
 static bool mounted;          /* dir is a private tmpfs */

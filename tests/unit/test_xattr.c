@@ -1,9 +1,8 @@
 /*
- * test_xattr.c - lib/sq_xattr.h on its own, on real files: whole values and
- * name lists of every size class (inline, 64 KiB, over the caller's max),
- * create/replace, a symlink's own attributes with SQ_XATTR_NOFOLLOW, a FIFO
- * that must not be opened, and the OS's errors.  Files go to a fresh dir on
- * /dev/shm (tmpfs) when user.* attributes work there, else under /tmp.
+ * test_xattr.c - lib/sq_xattr.h on its own, on real files: values and name
+ * lists of every size class, create/replace, a symlink's own attributes, a
+ * FIFO that must not be opened, the OS's errors.  Files go to /dev/shm
+ * (tmpfs) when user.* attributes work there, else under /tmp.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
