@@ -24,20 +24,23 @@ struct xargs {
 	int flags;
 };
 
-/* A bounded, printable copy of s for messages. */
+/* A bounded, printable copy of s for messages (ASCII, so the message is
+ * valid UTF-8 whatever the bytes); a long s keeps its end, where a path's
+ * file name is. */
 static const char *shown(char *dst, size_t size, const char *s)
 {
-	size_t n = 0;
-	for (; *s && n + 8 < size; s++) {
+	size_t n = 0, len = strlen(s), keep = size / 2;
+	if (len > keep) {
+		memcpy(dst, "...", 3);
+		n = 3;
+		s += len - keep;
+	}
+	for (; *s && n + 5 < size; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c >= 0x7f)
 			n += (size_t)snprintf(dst + n, size - n, "\\x%02x", c);
 		else
 			dst[n++] = (char)c;
-	}
-	if (*s) {
-		memcpy(dst + n, "...", 3);
-		n += 3;
 	}
 	dst[n] = '\0';
 	return dst;
@@ -74,7 +77,7 @@ static int get_args(struct sq_req *r, const char *const *allowed, bool want_name
  * every OS. */
 static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 {
-	char p[96], n[96];
+	char p[128], n[80];
 	shown(p, sizeof(p), a->path);
 	if (a->name && rc == -sq_xattr_enoattr)
 		return sq_req_fail_code(r, rc, "ENOATTR", "%s has no attribute '%s'", p,
