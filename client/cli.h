@@ -64,5 +64,6 @@ int cmd_net(struct cli *cli, int argc, char **argv);
 int cmd_mtu(struct cli *cli, int argc, char **argv);
 int cmd_get(struct cli *cli, int argc, char **argv);
 int cmd_df(struct cli *cli, int argc, char **argv);
+int cmd_xattr(struct cli *cli, int argc, char **argv);
 
 #endif

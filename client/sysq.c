@@ -26,6 +26,8 @@ static const struct cli_cmd commands[] = {
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]",
 	  "copy a file, read as you, to stdout or OUT" },
 	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs on a dead mount" },
+	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH",
+	  "extended attributes, as you (like macOS's xattr)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

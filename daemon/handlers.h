@@ -23,5 +23,10 @@ int m_file_read(struct sq_req *r);
 /* m_fs.c */
 int m_fs_list(struct sq_req *r);
 int m_fs_stat(struct sq_req *r);
+/* m_xattr.c */
+int m_xattr_list(struct sq_req *r);
+int m_xattr_get(struct sq_req *r);
+int m_xattr_set(struct sq_req *r);
+int m_xattr_remove(struct sq_req *r);
 
 #endif

@@ -42,6 +42,18 @@ const struct sq_method sq_methods[] = {
 	{ "fs.stat", m_fs_stat, SQ_RUN_ASYNC, SQ_ACCESS_AS_CALLER,
 	  "the file system holding a path, looked up as the caller",
 	  "{path: str|bin, timeout_ms?: int 1..10000 = 1000}" },
+	{ "xattr.list", m_xattr_list, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "names of a file's extended attributes, as the caller",
+	  "{path: str, nofollow?: bool}" },
+	{ "xattr.get", m_xattr_get, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "one extended attribute's value (bin), as the caller",
+	  "{path: str, name: str, nofollow?: bool}" },
+	{ "xattr.set", m_xattr_set, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "set an extended attribute, as the caller",
+	  "{path: str, name: str, value: bin|str, mode?: \"create\"|\"replace\", nofollow?: bool}" },
+	{ "xattr.remove", m_xattr_remove, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "remove an extended attribute, as the caller",
+	  "{path: str, name: str, nofollow?: bool}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 

@@ -1,0 +1,215 @@
+/*
+ * m_xattr.c - xattr.list/get/set/remove: pool methods with access
+ * "as-caller" (request.c has switched the worker to the peer's identity, so
+ * the kernel decides; lib/sq_xattr.h works on a descriptor opened once).
+ * Values travel as bin; names as str, or bin when they are not UTF-8.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "request.h"
+#include "sq_xattr.h"
+
+/* The largest value or name list sent back: the protocol's default message
+ * limit, so what xattr.get returns can be given back to xattr.set.  Linux
+ * values stop at 64 KiB; macOS resource forks can be bigger. */
+#define XATTR_REPLY_MAX (1024u * 1024u)
+
+struct xargs {
+	const char *path;
+	const char *name;
+	int flags;
+};
+
+/* A bounded, printable copy of s for messages (ASCII, so the message is
+ * valid UTF-8 whatever the bytes); a long s keeps its end, where a path's
+ * file name is. */
+static const char *shown(char *dst, size_t size, const char *s)
+{
+	size_t n = 0, len = strlen(s), keep = size / 2;
+	if (len > keep) {
+		memcpy(dst, "...", 3);
+		n = 3;
+		s += len - keep;
+	}
+	for (; *s && n + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c >= 0x7f)
+			n += (size_t)snprintf(dst + n, size - n, "\\x%02x", c);
+		else
+			dst[n++] = (char)c;
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+/* path (absolute), name (when want_name) and nofollow. */
+static int get_args(struct sq_req *r, const char *const *allowed, bool want_name,
+                    struct xargs *a)
+{
+	bool nofollow = false;
+	/* getters: 0 found, 1 absent and optional, < 0 bad */
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc >= 0)
+		rc = sq_param_cstr(&r->params, "path", true, r->zone, &a->path);
+	if (rc >= 0)
+		rc = sq_param_bool(&r->params, "nofollow", false, &nofollow);
+	if (rc >= 0 && want_name)
+		rc = sq_param_cstr(&r->params, "name", true, r->zone, &a->name);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (a->path[0] != '/')
+		return sq_req_fail(r, -EINVAL, "param 'path' must be an absolute path");
+	if (want_name) {
+		size_t n = strlen(a->name);
+		if (n == 0 || n > SQ_XATTR_NAME_MAX)
+			return sq_req_fail(r, -EINVAL, "param 'name' must be 1 to %d bytes",
+			                   SQ_XATTR_NAME_MAX);
+	}
+	a->flags = nofollow ? SQ_XATTR_NOFOLLOW : 0;
+	return 0;
+}
+
+/* The OS's answer as a wire error, "no such attribute" named ENOATTR on
+ * every OS. */
+static int xfail(struct sq_req *r, int rc, const struct xargs *a)
+{
+	char p[128], n[80];
+	shown(p, sizeof(p), a->path);
+	if (a->name && rc == -sq_xattr_enoattr)
+		return sq_req_fail_code(r, rc, "ENOATTR", "%s has no attribute '%s'", p,
+		                        shown(n, sizeof(n), a->name));
+	if (rc == -ENOSYS)
+		return sq_req_fail(r, rc, "%s: /proc is not mounted where sysqd runs "
+		                   "(attribute calls go through /proc/self/fd)", p);
+	if (a->name)
+		return sq_req_fail(r, rc, "%s, attribute '%s': %s", p,
+		                   shown(n, sizeof(n), a->name), strerror(-rc));
+	return sq_req_fail(r, rc, "%s: %s", p, strerror(-rc));
+}
+
+/* Valid UTF-8 (any code point but surrogates), as a msgpack str must be. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+		           : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (!len || i + len > n)
+			return false;
+		unsigned cp = len == 1 ? c : c & (0x3fu >> (len - 1));
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static const char *const list_params[] = { "path", "nofollow", NULL };
+
+int m_xattr_list(struct sq_req *r)
+{
+	struct xargs a = { 0 };
+	struct sq_xattr_buf b;
+	int rc = get_args(r, list_params, false, &a);
+	if (rc < 0)
+		return rc;
+	rc = sq_xattr_list(a.path, a.flags, XATTR_REPLY_MAX, &b);
+	if (rc < 0)
+		return xfail(r, rc, &a);
+
+	size_t count = 0;
+	for (size_t i = 0; i < b.len; i++) /* names end with a NUL; skip empty ones */
+		count += b.data[i] != '\0' && (i + 1 == b.len || b.data[i + 1] == '\0');
+
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "names");
+	msgpack_pack_array(pk, count);
+	for (size_t i = 0; i < b.len;) {
+		size_t n = strnlen(b.data + i, b.len - i);
+		if (n) {
+			const char *s = b.data + i;
+			if (utf8_ok((const unsigned char *)s, n))
+				msgpack_pack_str_with_body(pk, s, n);
+			else
+				msgpack_pack_bin_with_body(pk, s, n);
+		}
+		i += n + 1;
+	}
+	sq_xattr_buf_free(&b);
+	return 0;
+}
+
+static const char *const get_params[] = { "path", "name", "nofollow", NULL };
+
+int m_xattr_get(struct sq_req *r)
+{
+	struct xargs a = { 0 };
+	struct sq_xattr_buf b;
+	int rc = get_args(r, get_params, true, &a);
+	if (rc < 0)
+		return rc;
+	rc = sq_xattr_get(a.path, a.name, a.flags, XATTR_REPLY_MAX, &b);
+	if (rc < 0)
+		return xfail(r, rc, &a);
+	msgpack_pack_map(&r->pk, 1);
+	sq_pack_cstr(&r->pk, "value");
+	msgpack_pack_bin_with_body(&r->pk, b.data, b.len);
+	sq_xattr_buf_free(&b);
+	return 0;
+}
+
+static const char *const set_params[] = { "path", "name", "value", "mode", "nofollow", NULL };
+
+int m_xattr_set(struct sq_req *r)
+{
+	struct xargs a = { 0 };
+	const char *value, *mode = NULL;
+	size_t len;
+	enum sq_xattr_mode m = SQ_XATTR_ANY;
+	int rc = get_args(r, set_params, true, &a);
+	if (rc < 0)
+		return rc;
+	rc = sq_param_bytes(&r->params, "value", true, &value, &len);
+	if (rc >= 0)
+		rc = sq_param_cstr(&r->params, "mode", false, r->zone, &mode);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (mode && strcmp(mode, "create") == 0)
+		m = SQ_XATTR_CREATE;
+	else if (mode && strcmp(mode, "replace") == 0)
+		m = SQ_XATTR_REPLACE;
+	else if (mode)
+		return sq_req_fail(r, -EINVAL, "param 'mode' must be \"create\" or \"replace\"");
+	rc = sq_xattr_set(a.path, a.name, value, len, m, a.flags);
+	if (rc < 0)
+		return xfail(r, rc, &a);
+	msgpack_pack_map(&r->pk, 0);
+	return 0;
+}
+
+static const char *const remove_params[] = { "path", "name", "nofollow", NULL };
+
+int m_xattr_remove(struct sq_req *r)
+{
+	struct xargs a = { 0 };
+	int rc = get_args(r, remove_params, true, &a);
+	if (rc < 0)
+		return rc;
+	rc = sq_xattr_remove(a.path, a.name, a.flags);
+	if (rc < 0)
+		return xfail(r, rc, &a);
+	msgpack_pack_map(&r->pk, 0);
+	return 0;
+}
