@@ -18,6 +18,12 @@ const char *sq_harden_summary(void)
 	return "core dumps off; debugger attach denied";
 }
 
+int sq_harden_caps_for_caller(int caller_is_root)
+{
+	(void)caller_is_root; /* no capability sets on macOS */
+	return 0;
+}
+
 int sq_harden_process(char *why, size_t whylen)
 {
 	struct rlimit nocore = { 0, 0 };

@@ -5,7 +5,8 @@
  * friends broadcast a change to every thread, so the raw syscalls are used.
  * The saved set-user-ID stays 0 while switched, which is what allows the
  * way back; effective capabilities are dropped by the kernel while euid is
- * not 0 and restored when it is 0 again.
+ * not 0.  A root caller gets root's capabilities for the call, and the way
+ * back lowers them to sysqd's base set again (lib/harden_linux.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sq_harden.h"
 #include "sq_ident.h"
 
 static uid_t self_uid;
@@ -54,6 +56,15 @@ int sq_ident_enter(const struct sq_cred *c)
 		sq_ident_leave();
 		return -err;
 	}
+	/* a root caller keeps euid 0: give it what root would have itself;
+	 * for anyone else the kernel has just cleared the effective set */
+	if (c->uid == 0) {
+		int rc = sq_harden_caps_for_caller(1);
+		if (rc < 0) {
+			sq_ident_leave();
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -61,9 +72,12 @@ void sq_ident_leave(void)
 {
 	if (!sq_ident_can_switch())
 		return;
+	/* back at euid 0 the kernel makes every permitted capability effective:
+	 * sq_harden_caps_for_caller(0) lowers them to sysqd's own base set */
 	if (sys3(SYS_setresuid, (long)self_uid, (long)self_uid, -1) < 0 ||
 	    sys3(SYS_setresgid, (long)self_gid, (long)self_gid, -1) < 0 ||
-	    syscall(SYS_setgroups, (long)self_ngroups, self_groups) < 0) {
+	    syscall(SYS_setgroups, (long)self_ngroups, self_groups) < 0 ||
+	    sq_harden_caps_for_caller(0) < 0) {
 		perror("sysqd: cannot restore the daemon's identity");
 		abort();
 	}

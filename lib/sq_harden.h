@@ -11,6 +11,10 @@
 
 /* 0, or a negative errno with what failed in why (why may stay empty). */
 int sq_harden_process(char *why, size_t whylen);
+/* On a worker thread about to act for a caller (after sq_harden_process):
+ * the capabilities a root caller would have itself, or only sysqd's base
+ * set.  0, or a negative errno.  No-op where there are no capabilities. */
+int sq_harden_caps_for_caller(int caller_is_root);
 /* A short description of what is kept, for the log ("caps: setuid,...") */
 const char *sq_harden_summary(void);
 
