@@ -21,6 +21,8 @@ static const struct cli_cmd commands[] = {
 	{ "call", cmd_call, "METHOD ['{json params}']", "call any method, print the result as JSON" },
 	{ "methods", cmd_methods, "", "the methods sysqd serves and which you may call" },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
+	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it" },
+	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -14,4 +14,9 @@ int m_sys_uname(struct sq_req *r);
 int m_sys_methods(struct sq_req *r);
 int m_sys_stats(struct sq_req *r);
 
+/* m_proc.c */
+int m_proc_list(struct sq_req *r);
+int m_proc_get(struct sq_req *r);
+int m_proc_signal(struct sq_req *r);
+
 #endif

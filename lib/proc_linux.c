@@ -1,0 +1,431 @@
+/*
+ * proc_linux.c - the process table from /proc, reading only the files the
+ * requested fields need: stat (most fields), status (uid, euid, gid),
+ * cmdline (args) and the exe link.  Each file is one open/read/close into a
+ * stack buffer (no stdio).  Runs with the calling thread's credentials, so
+ * hidepid, ptrace-gated links (exe) and kill(2) are decided for the caller.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sq_proc.h"
+
+#define F(x) SQ_PROC_BIT(SQ_PROC_##x)
+#define NEED_STAT (F(PPID) | F(PGID) | F(SID) | F(STATE) | F(COMM) | F(START_TIME) | \
+                   F(CPU_USER) | F(CPU_SYSTEM) | F(RSS) | F(VSIZE) | F(THREADS) |  \
+                   F(NICE) | F(TTY))
+#define NEED_STATUS (F(UID) | F(EUID) | F(GID))
+
+struct scan {
+	int procfd;
+	unsigned fields;
+	int64_t uid_filter;
+	double boot_time;       /* Unix seconds at boot (CLOCK_BOOTTIME zero) */
+	double tick_ns;         /* nanoseconds per clock tick */
+	uint64_t page;
+	struct sq_proc p;
+	char exe[PATH_MAX + 16];
+};
+
+/* Whole-file read into buf with one read(2) (procfs generates these files
+ * at once).  Bytes read, or a negative errno. */
+static ssize_t read_small(int dirfd, const char *path, char *buf, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ssize_t n;
+	do
+		n = read(fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	int err = errno;
+	close(fd);
+	return n < 0 ? -err : n;
+}
+
+static int gone(ssize_t rc)
+{
+	return rc == -ENOENT || rc == -ESRCH;
+}
+
+/* Unsigned decimal at *pp (skipping one leading space), advancing it. */
+static unsigned long long num(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	unsigned long long v = 0;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (p < end && *p >= '0' && *p <= '9')
+		v = v * 10 + (unsigned long long)(*p++ - '0');
+	*pp = p;
+	return v;
+}
+
+static long long snum(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	int neg = p < end && *p == '-';
+	if (neg)
+		p++;
+	*pp = p;
+	unsigned long long v = num(pp, end);
+	return neg ? -(long long)v : (long long)v;
+}
+
+/* Skip n space-separated fields. */
+static void skip(const char **pp, const char *end, int n)
+{
+	const char *p = *pp;
+	while (n-- > 0) {
+		while (p < end && *p == ' ')
+			p++;
+		while (p < end && *p != ' ')
+			p++;
+	}
+	*pp = p;
+}
+
+/* The name ps gives a tty_nr (Documentation/admin-guide/devices.txt). */
+static void tty_name(unsigned long long nr, char *out, size_t size)
+{
+	unsigned major = (unsigned)((nr >> 8) & 0xfff);
+	unsigned minor = (unsigned)((nr & 0xff) | ((nr >> 12) & 0xfff00));
+	out[0] = '\0';
+	if (nr == 0)
+		return;
+	if (major >= 136 && major <= 143)
+		snprintf(out, size, "pts/%u", ((major - 136) << 8) + minor);
+	else if (major == 4 && minor < 64)
+		snprintf(out, size, "tty%u", minor);
+	else if (major == 4)
+		snprintf(out, size, "ttyS%u", minor - 64);
+	else if (major == 5 && minor == 0)
+		snprintf(out, size, "tty");
+	else if (major == 5 && minor == 1)
+		snprintf(out, size, "console");
+	else if (major == 188)
+		snprintf(out, size, "ttyUSB%u", minor);
+	else if (major == 166)
+		snprintf(out, size, "ttyACM%u", minor);
+	else if (major == 204 && minor >= 64)
+		snprintf(out, size, "ttyAMA%u", minor - 64);
+	else if (major == 229)
+		snprintf(out, size, "hvc%u", minor);
+	else
+		snprintf(out, size, "%u:%u", major, minor);
+}
+
+/*
+ * "pid (comm) S ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+ *  cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
+ *  starttime vsize rss ..."  comm is raw bytes (spaces, ')' and newlines
+ * included), so the fields start after the LAST ')'.
+ */
+static int parse_stat(struct scan *s, const char *buf, size_t len)
+{
+	struct sq_proc *p = &s->p;
+	const char *end = buf + len;
+	const char *open = memchr(buf, '(', len);
+	const char *close = NULL;
+	for (const char *q = end; q > buf; q--)
+		if (q[-1] == ')') {
+			close = q - 1;
+			break;
+		}
+	if (!open || !close || close < open || end - close < 4)
+		return -EIO;
+	size_t clen = (size_t)(close - open - 1);
+	if (clen > sizeof(p->comm))
+		clen = sizeof(p->comm);
+	memcpy(p->comm, open + 1, clen);
+	p->comm_len = clen;
+
+	const char *q = close + 2;
+	p->state = *q++;
+	p->ppid = (int32_t)snum(&q, end);
+	p->pgid = (int32_t)snum(&q, end);
+	p->sid = (int32_t)snum(&q, end);
+	unsigned long long tty = num(&q, end);
+	skip(&q, end, 6); /* tpgid flags minflt cminflt majflt cmajflt */
+	unsigned long long ut = num(&q, end), st = num(&q, end);
+	skip(&q, end, 3); /* cutime cstime priority */
+	p->nice = (int32_t)snum(&q, end);
+	p->threads = (int32_t)snum(&q, end);
+	skip(&q, end, 1); /* itrealvalue */
+	unsigned long long start = num(&q, end);
+	p->vsize_bytes = num(&q, end);
+	p->rss_bytes = num(&q, end) * s->page;
+	if (q >= end)
+		return -EIO; /* cut short: not a stat line we know */
+	p->cpu_user_ns = (uint64_t)((double)ut * s->tick_ns);
+	p->cpu_system_ns = (uint64_t)((double)st * s->tick_ns);
+	p->start_time = s->boot_time + (double)start * s->tick_ns / 1e9;
+	if (s->fields & F(TTY))
+		tty_name(tty, p->tty, sizeof(p->tty));
+	p->have |= NEED_STAT;
+	return 0;
+}
+
+/* Uid:\treal\teffective\tsaved\tfs, Gid: the same.  The Name: line above
+ * them escapes newlines, so the first "\nUid:" is the real one. */
+static int parse_status(struct sq_proc *p, const char *buf, size_t len)
+{
+	const char *end = buf + len;
+	const char *u = memmem(buf, len, "\nUid:", 5);
+	const char *g = memmem(buf, len, "\nGid:", 5);
+	if (!u || !g)
+		return -EIO;
+	u += 5;
+	g += 5;
+	p->uid = (uint32_t)num(&u, end);
+	p->euid = (uint32_t)num(&u, end);
+	p->gid = (uint32_t)num(&g, end);
+	p->have |= NEED_STATUS;
+	return 0;
+}
+
+/* cmdline into p->buf from offset 0; sets args_len/args_cut. */
+static ssize_t read_cmdline(int dirfd, const char *path, struct sq_proc *p)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	p->args_cut = 0;
+	for (;;) {
+		if (len == SQ_PROC_ARGS_MAX) {
+			char c;
+			p->args_cut = read(fd, &c, 1) > 0;
+			break;
+		}
+		size_t want = len + 4096 > SQ_PROC_ARGS_MAX ? SQ_PROC_ARGS_MAX : len + 4096;
+		if (sq_proc_reserve(p, want) < 0) {
+			close(fd);
+			return -ENOMEM;
+		}
+		ssize_t n = read(fd, p->buf + len, want - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	p->args_len = len;
+	return (ssize_t)len;
+}
+
+/*
+ * Fill s->p for pid.  0 when filled, 1 when the process is to be skipped
+ * (gone, or filtered out), -ENOMEM.  check_exists: the pid did not come
+ * from readdir, so make sure it is there even when no file is needed.
+ */
+static int read_one(struct scan *s, pid_t pid, int check_exists)
+{
+	struct sq_proc *p = &s->p;
+	unsigned want = s->fields;
+	char path[48], buf[2048];
+	ssize_t n;
+	int any = 0;
+
+	p->have = F(PID);
+	p->pid = pid;
+	p->args = p->exe = NULL;
+	p->args_len = p->exe_len = 0;
+	p->args_cut = 0;
+
+	if ((want & NEED_STATUS) || s->uid_filter >= 0) {
+		snprintf(path, sizeof(path), "%d/status", (int)pid);
+		n = read_small(s->procfd, path, buf, sizeof(buf));
+		if (gone(n))
+			return 1;
+		if (n >= 0 && parse_status(p, buf, (size_t)n) == 0)
+			any = 1;
+		if (s->uid_filter >= 0 && (!(p->have & F(UID)) || p->uid != s->uid_filter))
+			return 1;
+	}
+	if (want & NEED_STAT) {
+		snprintf(path, sizeof(path), "%d/stat", (int)pid);
+		n = read_small(s->procfd, path, buf, sizeof(buf) - 1);
+		if (gone(n))
+			return 1;
+		if (n > 0 && parse_stat(s, buf, (size_t)n) == 0)
+			any = 1;
+	}
+	size_t exe_len = 0;
+	if (want & F(EXE)) {
+		snprintf(path, sizeof(path), "%d/exe", (int)pid);
+		n = readlinkat(s->procfd, path, s->exe, sizeof(s->exe));
+		if (n >= 0 && (size_t)n < sizeof(s->exe)) {
+			exe_len = (size_t)n;
+			p->have |= F(EXE);
+		}
+	}
+	if (want & F(ARGS)) {
+		snprintf(path, sizeof(path), "%d/cmdline", (int)pid);
+		n = read_cmdline(s->procfd, path, p);
+		if (n == -ENOMEM)
+			return -ENOMEM;
+		if (gone(n))
+			return 1;
+		if (n >= 0) {
+			p->have |= F(ARGS);
+			any = 1;
+		}
+	}
+	if (!any && check_exists) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%d", (int)pid);
+		if (fstatat(s->procfd, path, &st, 0) < 0 && (errno == ENOENT || errno == ESRCH))
+			return 1;
+	}
+	/* exe goes behind the arguments in the owned buffer; pointers last,
+	 * since reserving may move it */
+	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
+	if (p->have & F(EXE)) {
+		if (sq_proc_reserve(p, alen + exe_len + 1) < 0)
+			return -ENOMEM;
+		memcpy(p->buf + alen, s->exe, exe_len);
+		p->exe = p->buf + alen;
+		p->exe_len = exe_len;
+	}
+	if (p->have & F(ARGS))
+		p->args = p->buf;
+	return 0;
+}
+
+static int scan_open(struct scan *s, unsigned fields, int64_t uid_filter)
+{
+	memset(s, 0, offsetof(struct scan, p));
+	memset(&s->p, 0, sizeof(s->p));
+	s->fields = fields | F(PID);
+	s->uid_filter = uid_filter;
+	long tck = sysconf(_SC_CLK_TCK);
+	s->tick_ns = 1e9 / (double)(tck > 0 ? tck : 100);
+	long pg = sysconf(_SC_PAGESIZE);
+	s->page = pg > 0 ? (uint64_t)pg : 4096;
+	struct timespec rt, bt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	s->boot_time = (double)(rt.tv_sec - bt.tv_sec) + (double)(rt.tv_nsec - bt.tv_nsec) / 1e9;
+	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return s->procfd < 0 ? -errno : 0;
+}
+
+static void scan_close(struct scan *s)
+{
+	sq_proc_release(&s->p);
+	if (s->procfd >= 0)
+		close(s->procfd);
+}
+
+/* A /proc entry name that is a pid, or -1. */
+static pid_t pid_of(const char *name)
+{
+	long long v = 0;
+	if (!*name)
+		return -1;
+	for (const char *c = name; *c; c++) {
+		if (*c < '0' || *c > '9' || v > INT_MAX / 10)
+			return -1;
+		v = v * 10 + (*c - '0');
+	}
+	return v > 0 && v <= INT_MAX ? (pid_t)v : -1;
+}
+
+int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
+                 int64_t uid_filter, sq_proc_cb cb, void *arg)
+{
+	struct scan *s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	int rc = scan_open(s, fields, uid_filter);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	if (npids) {
+		pid_t *list = malloc(npids * sizeof(*list));
+		if (!list)
+			rc = -ENOMEM;
+		else
+			memcpy(list, pids, npids * sizeof(*list));
+		size_t n = list ? sq_proc_sort_pids(list, npids) : 0;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (list[i] <= 0)
+				continue;
+			int r1 = read_one(s, list[i], 1);
+			rc = r1 < 0 ? r1 : r1 == 0 ? cb(&s->p, arg) : 0;
+		}
+		free(list);
+	} else {
+		int dfd = dup(s->procfd);
+		DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+		if (!d) {
+			rc = -errno;
+			if (dfd >= 0)
+				close(dfd);
+		}
+		struct dirent *e;
+		while (d && rc == 0 && (e = readdir(d)) != NULL) {
+			pid_t pid = pid_of(e->d_name);
+			if (pid < 0)
+				continue;
+			int r1 = read_one(s, pid, 0);
+			rc = r1 < 0 ? r1 : r1 == 0 ? cb(&s->p, arg) : 0;
+		}
+		if (d)
+			closedir(d);
+	}
+	scan_close(s);
+	free(s);
+	return rc;
+}
+
+int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+{
+	if (pid <= 0)
+		return -EINVAL;
+	struct scan *s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	int rc = scan_open(s, fields, -1);
+	if (rc == 0) {
+		/* reuse the caller's buffer */
+		s->p.buf = p->buf;
+		s->p.cap = p->cap;
+		rc = read_one(s, pid, 1);
+		*p = s->p;
+		s->p.buf = NULL;
+		s->p.cap = 0;
+		if (rc == 1)
+			rc = -ESRCH;
+	}
+	scan_close(s);
+	free(s);
+	return rc;
+}
+
+int sq_proc_kill(pid_t pid, int sig, const struct sq_cred *caller)
+{
+	(void)caller; /* the thread already runs as the caller: the kernel decides */
+	if (pid <= 0)
+		return -EINVAL;
+	return kill(pid, sig) < 0 ? -errno : 0;
+}
