@@ -2,13 +2,15 @@
  * proc_linux.c - the process table from /proc, reading only the files the
  * requested fields need: stat (most fields), status (uid, euid, gid),
  * cmdline (args) and the exe link.  Each file is one open/read/close into a
- * stack buffer (no stdio).  Runs with the calling thread's credentials, so
- * hidepid, ptrace-gated links (exe) and kill(2) are decided for the caller.
+ * stack buffer (no stdio); kernel threads skip cmdline and exe.  Big scans
+ * are split over a few threads.  Runs with the calling thread's credentials,
+ * so hidepid, ptrace-gated links (exe) and kill(2) are decided for the caller.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
                    F(CPU_USER) | F(CPU_SYSTEM) | F(RSS) | F(VSIZE) | F(THREADS) |  \
                    F(NICE) | F(TTY))
 #define NEED_STATUS (F(UID) | F(EUID) | F(GID))
+#define PF_KTHREAD 0x00200000u /* include/linux/sched.h: no mm, no cmdline, no exe */
 
 struct scan {
 	int procfd;
@@ -32,6 +35,7 @@ struct scan {
 	double boot_time;       /* Unix seconds at boot (CLOCK_BOOTTIME zero) */
 	double tick_ns;         /* nanoseconds per clock tick */
 	uint64_t page;
+	int kthread;            /* the last stat parsed was a kernel thread's */
 	struct sq_proc p;
 	char exe[PATH_MAX + 16];
 };
@@ -157,7 +161,9 @@ static int parse_stat(struct scan *s, const char *buf, size_t len)
 	p->pgid = (int32_t)snum(&q, end);
 	p->sid = (int32_t)snum(&q, end);
 	unsigned long long tty = num(&q, end);
-	skip(&q, end, 6); /* tpgid flags minflt cminflt majflt cmajflt */
+	skip(&q, end, 1); /* tpgid */
+	s->kthread = (num(&q, end) & PF_KTHREAD) != 0;
+	skip(&q, end, 4); /* minflt cminflt majflt cmajflt */
 	unsigned long long ut = num(&q, end), st = num(&q, end);
 	skip(&q, end, 3); /* cutime cstime priority */
 	p->nice = (int32_t)snum(&q, end);
@@ -195,7 +201,9 @@ static int parse_status(struct sq_proc *p, const char *buf, size_t len)
 	return 0;
 }
 
-/* cmdline into p->buf from offset 0; sets args_len/args_cut. */
+/* cmdline into p->buf from offset 0; sets args_len/args_cut.  The kernel
+ * fills a read as far as the arguments go (get_mm_cmdline loops over the
+ * pages), so a short read is the end: one read(2) for almost everyone. */
 static ssize_t read_cmdline(int dirfd, const char *path, struct sq_proc *p)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -209,12 +217,12 @@ static ssize_t read_cmdline(int dirfd, const char *path, struct sq_proc *p)
 			p->args_cut = read(fd, &c, 1) > 0;
 			break;
 		}
-		size_t want = len + 4096 > SQ_PROC_ARGS_MAX ? SQ_PROC_ARGS_MAX : len + 4096;
-		if (sq_proc_reserve(p, want) < 0) {
+		if (sq_proc_reserve(p, len + 4096) < 0) {
 			close(fd);
 			return -ENOMEM;
 		}
-		ssize_t n = read(fd, p->buf + len, want - len);
+		size_t room = (p->cap > SQ_PROC_ARGS_MAX ? SQ_PROC_ARGS_MAX : p->cap) - len;
+		ssize_t n = read(fd, p->buf + len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -222,9 +230,9 @@ static ssize_t read_cmdline(int dirfd, const char *path, struct sq_proc *p)
 			close(fd);
 			return -err;
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		if ((size_t)n < room)
+			break; /* short (or empty): that was all */
 	}
 	close(fd);
 	p->args_len = len;
@@ -260,6 +268,7 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 		if (s->uid_filter >= 0 && (!(p->have & F(UID)) || p->uid != s->uid_filter))
 			return 1;
 	}
+	s->kthread = 0;
 	if (want & NEED_STAT) {
 		snprintf(path, sizeof(path), "%d/stat", (int)pid);
 		n = read_small(s->procfd, path, buf, sizeof(buf) - 1);
@@ -267,6 +276,13 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 			return 1;
 		if (n > 0 && parse_stat(s, buf, (size_t)n) == 0)
 			any = 1;
+	}
+	if (s->kthread) { /* known without asking: no arguments, no exe */
+		want &= ~F(EXE);
+		if (want & F(ARGS)) {
+			p->have |= F(ARGS);
+			want &= ~F(ARGS);
+		}
 	}
 	size_t exe_len = 0;
 	if (want & F(EXE)) {
@@ -349,6 +365,217 @@ static pid_t pid_of(const char *name)
 	return v > 0 && v <= INT_MAX ? (pid_t)v : -1;
 }
 
+/*
+ * Big scans are split: the pid list is cut into contiguous slices, each read
+ * by its own thread into records, then replayed to the callback in order by
+ * the calling thread.  /proc reads are mostly the kernel formatting text, so
+ * this scales with cores.  Helper threads are created by the calling thread
+ * and so start with ITS credentials (clone(2) copies the creating task's),
+ * i.e. the caller's when sysqd runs a request as the caller; each checks
+ * that before reading anything.
+ */
+#define SPLIT_MIN 128u  /* processes per thread, at least */
+#define SPLIT_MAX 4u    /* threads per scan, at most */
+
+struct rec {
+	struct sq_proc p;       /* args/exe replaced by offsets into the arena */
+	size_t args_off, exe_off;
+};
+
+struct part {
+	struct scan *s;
+	const pid_t *pids;
+	size_t n;
+	int check_exists;
+	uid_t euid, ruid;       /* the creator's: a helper must match them */
+	struct rec *recs;
+	size_t nrec;
+	char *arena;
+	size_t alen, acap;
+	int rc;
+	pthread_t th;
+	int started;
+};
+
+static int arena_put(struct part *pt, const char *p, size_t n, size_t *off)
+{
+	*off = pt->alen;
+	if (n == 0)
+		return 0;
+	if (pt->alen + n > pt->acap) {
+		size_t cap = pt->acap ? pt->acap : 65536;
+		while (cap < pt->alen + n)
+			cap *= 2;
+		char *a = realloc(pt->arena, cap);
+		if (!a)
+			return -ENOMEM;
+		pt->arena = a;
+		pt->acap = cap;
+	}
+	memcpy(pt->arena + pt->alen, p, n);
+	pt->alen += n;
+	return 0;
+}
+
+static void collect(struct part *pt)
+{
+	struct scan *s = pt->s;
+	pt->recs = malloc((pt->n ? pt->n : 1) * sizeof(*pt->recs));
+	if (!pt->recs) {
+		pt->rc = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < pt->n; i++) {
+		int r1 = read_one(s, pt->pids[i], pt->check_exists);
+		if (r1 < 0) {
+			pt->rc = r1;
+			return;
+		}
+		if (r1 == 1)
+			continue;
+		struct rec *r = &pt->recs[pt->nrec];
+		r->p = s->p;
+		r->p.buf = NULL;
+		r->p.cap = 0;
+		r->p.args = r->p.exe = NULL;
+		if (arena_put(pt, s->p.args, (s->p.have & F(ARGS)) ? s->p.args_len : 0,
+		              &r->args_off) < 0 ||
+		    arena_put(pt, s->p.exe, (s->p.have & F(EXE)) ? s->p.exe_len : 0,
+		              &r->exe_off) < 0) {
+			pt->rc = -ENOMEM;
+			return;
+		}
+		pt->nrec++;
+	}
+}
+
+static void *helper(void *arg)
+{
+	struct part *pt = arg;
+	if (geteuid() != pt->euid || getuid() != pt->ruid) {
+		pt->rc = -EPERM; /* never read as anybody but the caller */
+		return NULL;
+	}
+	collect(pt);
+	return NULL;
+}
+
+static size_t split_count(size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k = cpus > 0 ? (size_t)cpus : 1;
+	if (k > SPLIT_MAX)
+		k = SPLIT_MAX;
+	if (k > n / SPLIT_MIN)
+		k = n / SPLIT_MIN;
+	return k ? k : 1;
+}
+
+static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exists,
+                     sq_proc_cb cb, void *arg)
+{
+	int rc = 0;
+	size_t k = split_count(n);
+	if (k == 1) { /* small: stream straight to the callback */
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			int r1 = read_one(s0, pids[i], check_exists);
+			rc = r1 < 0 ? r1 : r1 == 0 ? cb(&s0->p, arg) : 0;
+		}
+		return rc;
+	}
+	struct part parts[SPLIT_MAX];
+	struct scan *scans[SPLIT_MAX] = { s0 };
+	memset(parts, 0, sizeof(parts));
+	for (size_t j = 0; j < k; j++) {
+		struct part *pt = &parts[j];
+		if (j > 0) {
+			scans[j] = malloc(sizeof(struct scan));
+			if (!scans[j]) {
+				rc = -ENOMEM;
+				k = j;
+				break;
+			}
+			memcpy(scans[j], s0, offsetof(struct scan, p));
+			memset(&scans[j]->p, 0, sizeof(scans[j]->p));
+		}
+		pt->s = scans[j];
+		pt->pids = pids + n * j / k;
+		pt->n = n * (j + 1) / k - n * j / k;
+		pt->check_exists = check_exists;
+		pt->euid = geteuid();
+		pt->ruid = getuid();
+	}
+	for (size_t j = 1; j < k && rc == 0; j++)
+		parts[j].started = pthread_create(&parts[j].th, NULL, helper, &parts[j]) == 0;
+	if (rc == 0)
+		collect(&parts[0]);
+	for (size_t j = 1; j < k; j++) {
+		if (parts[j].started)
+			pthread_join(parts[j].th, NULL);
+		else if (rc == 0)
+			collect(&parts[j]); /* no thread: do it here */
+	}
+	for (size_t j = 0; j < k && rc == 0; j++)
+		rc = parts[j].rc;
+	for (size_t j = 0; j < k && rc == 0; j++) {
+		struct part *pt = &parts[j];
+		for (size_t i = 0; i < pt->nrec && rc == 0; i++) {
+			struct sq_proc *p = &pt->recs[i].p;
+			p->args = pt->arena ? pt->arena + pt->recs[i].args_off : NULL;
+			p->exe = pt->arena ? pt->arena + pt->recs[i].exe_off : NULL;
+			rc = cb(p, arg);
+		}
+	}
+	for (size_t j = 0; j < k; j++) {
+		free(parts[j].recs);
+		free(parts[j].arena);
+		if (j > 0) {
+			sq_proc_release(&scans[j]->p);
+			free(scans[j]);
+		}
+	}
+	return rc;
+}
+
+/* Every pid in /proc, ascending (procfs lists them in pid order). */
+static int list_pids(struct scan *s, pid_t **out, size_t *n)
+{
+	size_t cap = 1024;
+	pid_t *v = malloc(cap * sizeof(*v));
+	int dfd = dup(s->procfd);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!v || !d) {
+		int err = v ? errno : ENOMEM;
+		if (dfd >= 0 && !d)
+			close(dfd);
+		if (d)
+			closedir(d);
+		free(v);
+		return -err;
+	}
+	struct dirent *e;
+	*n = 0;
+	while ((e = readdir(d)) != NULL) {
+		pid_t pid = pid_of(e->d_name);
+		if (pid < 0)
+			continue;
+		if (*n == cap) {
+			pid_t *w = realloc(v, 2 * cap * sizeof(*v));
+			if (!w) {
+				closedir(d);
+				free(v);
+				return -ENOMEM;
+			}
+			v = w;
+			cap *= 2;
+		}
+		v[(*n)++] = pid;
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
+
 int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
                  int64_t uid_filter, sq_proc_cb cb, void *arg)
 {
@@ -360,39 +587,27 @@ int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
 		free(s);
 		return rc;
 	}
+	pid_t *list = NULL;
+	size_t n = 0;
 	if (npids) {
-		pid_t *list = malloc(npids * sizeof(*list));
-		if (!list)
+		list = malloc(npids * sizeof(*list));
+		if (!list) {
 			rc = -ENOMEM;
-		else
+		} else {
 			memcpy(list, pids, npids * sizeof(*list));
-		size_t n = list ? sq_proc_sort_pids(list, npids) : 0;
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			if (list[i] <= 0)
-				continue;
-			int r1 = read_one(s, list[i], 1);
-			rc = r1 < 0 ? r1 : r1 == 0 ? cb(&s->p, arg) : 0;
+			n = sq_proc_sort_pids(list, npids);
+			size_t skip0 = 0; /* pids <= 0 sort first: drop them */
+			while (skip0 < n && list[skip0] <= 0)
+				skip0++;
+			memmove(list, list + skip0, (n - skip0) * sizeof(*list));
+			n -= skip0;
 		}
-		free(list);
 	} else {
-		int dfd = dup(s->procfd);
-		DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-		if (!d) {
-			rc = -errno;
-			if (dfd >= 0)
-				close(dfd);
-		}
-		struct dirent *e;
-		while (d && rc == 0 && (e = readdir(d)) != NULL) {
-			pid_t pid = pid_of(e->d_name);
-			if (pid < 0)
-				continue;
-			int r1 = read_one(s, pid, 0);
-			rc = r1 < 0 ? r1 : r1 == 0 ? cb(&s->p, arg) : 0;
-		}
-		if (d)
-			closedir(d);
+		rc = list_pids(s, &list, &n);
 	}
+	if (rc == 0)
+		rc = scan_list(s, list, n, npids != 0, cb, arg);
+	free(list);
 	scan_close(s);
 	free(s);
 	return rc;

@@ -598,6 +598,64 @@ Test(proc, a_non_root_caller_is_refused_roots_process_and_may_signal_its_own)
 	cr_assert_eq(waitpid(root_kid, NULL, WNOHANG), 0, "still running");
 }
 
+/* As uid 65534: no root process may show its exe link, whichever of the
+ * scan's threads read it (they must all run as the caller).  sysqd itself
+ * is the exception: a task may always look at its own thread group. */
+static int nobody_sees_no_root_exe(void *arg)
+{
+	const struct sqd *dd = arg;
+	char err[256];
+	struct sysq *c = sysq_connect(dd->sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	struct sysq_reply r;
+	msgpack_packer *pk = sysq_begin(c, "proc.list", NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "fields");
+	msgpack_pack_array(pk, 2);
+	sq_pack_cstr(pk, "uid");
+	sq_pack_cstr(pk, "exe");
+	if (sysq_call_end(c, &r) != 0)
+		return 11;
+	const msgpack_object *ps = sq_map_get(r.result, "procs");
+	uint32_t roots = 0;
+	for (uint32_t i = 0; ps && i < ps->via.array.size; i++) {
+		const msgpack_object *p = &ps->via.array.ptr[i];
+		const msgpack_object *uid = sq_map_get(p, "uid");
+		if (!uid || uid->via.u64 != 0)
+			continue;
+		if (sq_map_get(p, "pid")->via.u64 == (uint64_t)dd->pid)
+			continue;
+		roots++;
+		if (sq_map_get(p, "exe"))
+			return 12;
+	}
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return roots >= 300 ? 0 : 13;
+}
+
+Test(proc, a_split_scan_still_runs_as_the_caller)
+{
+	SKIP_UNLESS_ROOT();
+	pid_t parent = getpid();
+	for (int i = 0; i < 300; i++) { /* enough for the scan to be split */
+		pid_t pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		kids[nkids++] = pid;
+	}
+	int rc = run_as(NOBODY_UID, NOBODY_GID, nobody_sees_no_root_exe, &d);
+	cr_assert_eq(rc, 0, "step %d of nobody_sees_no_root_exe failed", rc);
+}
+
 Test(proc, ping_behind_a_list_is_answered_and_both_arrive)
 {
 	struct sysq *c = sqd_connect(&d);

@@ -492,6 +492,47 @@ Test(proc, scan_sees_everything_in_ascending_order)
 	reap(kid);
 }
 
+Test(proc, a_split_scan_reports_everyone_once_in_order)
+{
+	/* enough processes for the scan to be cut over threads */
+	enum { N = 300 };
+	static pid_t many[N];
+	pid_t parent = getpid();
+	for (int i = 0; i < N; i++) {
+		pid_t pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		many[i] = pid;
+	}
+	static struct seen s = { .have_and = ~0u };
+	int rc = sq_proc_scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s);
+	static struct seen t = { .have_and = ~0u, .stop_after = 200 };
+	int rc2 = sq_proc_scan(SQ_PROC_BIT(SQ_PROC_COMM), NULL, 0, -1, collect, &t);
+	static struct seen u = { .have_and = ~0u };
+	int rc3 = sq_proc_scan(SQ_PROC_BIT(SQ_PROC_PPID), many, N, -1, collect, &u);
+	for (int i = 0; i < N; i++)
+		kill(many[i], SIGKILL);
+	for (int i = 0; i < N; i++)
+		waitpid(many[i], NULL, 0);
+	cr_assert_eq(rc, 0);
+	cr_assert_gt(s.n, N);
+	for (size_t i = 1; i < s.n && i < 8192; i++)
+		cr_assert_lt(s.pids[i - 1], s.pids[i], "ascending, no duplicates");
+	for (int i = 0; i < N; i++)
+		cr_assert(contains(&s, many[i]), "child %d listed", many[i]);
+	cr_assert(contains(&s, getpid()));
+	cr_assert_eq(rc2, 7, "the callback stops a split scan too");
+	cr_assert_eq(t.n, 200);
+	cr_assert_eq(rc3, 0);
+	cr_assert_eq(u.n, N, "a long pid list is split as well");
+}
+
 Test(proc, fields_limit_what_is_read)
 {
 	static struct seen s = { .have_and = ~0u };
