@@ -121,28 +121,34 @@ static int get_fields(struct sq_req *r, unsigned *out)
 
 /* The result would not fit the connection's output cap: say so cleanly
  * instead of letting the server drop the connection. */
+static int too_big(struct sq_req *r)
+{
+	return sq_req_fail(r, -E2BIG, "the result is over this connection's output "
+	                   "limit of %zu bytes; narrow it with 'fields', 'uid' or 'pid'",
+	                   r->srv->cfg.max_output);
+}
+
 static int check_size(struct sq_req *r)
 {
 	size_t len = r->out->len - r->out_mark;
-	if (len + 1024 <= r->srv->cfg.max_output)
-		return 0;
-	return sq_req_fail(r, -E2BIG, "the result is %zu bytes, over this connection's "
-	                   "output limit of %zu; narrow it with 'fields', 'uid' or 'pid'",
-	                   len, r->srv->cfg.max_output);
+	return len + 1024 <= r->srv->cfg.max_output ? 0 : too_big(r);
 }
 
 struct list_ctx {
-	msgpack_packer *pk;
+	struct sq_req *r;
 	unsigned want;
 	uint32_t count;
 };
 
+#define LIST_TOO_BIG 1
+
 static int list_one(const struct sq_proc *p, void *arg)
 {
 	struct list_ctx *x = arg;
-	pack_proc(x->pk, p, x->want);
+	pack_proc(&x->r->pk, p, x->want);
 	x->count++;
-	return 0;
+	/* stop as soon as the reply cannot be sent anyway */
+	return x->r->out->len - x->r->out_mark > x->r->srv->cfg.max_output ? LIST_TOO_BIG : 0;
 }
 
 int m_proc_list(struct sq_req *r)
@@ -192,8 +198,16 @@ int m_proc_list(struct sq_req *r)
 	size_t at = r->out->len;
 	if (sq_buf_append(r->out, head, sizeof(head)) < 0)
 		return -ENOMEM;
-	struct list_ctx x = { pk, want, 0 };
-	rc = sq_proc_scan(want, pids, npids, uid, list_one, &x);
+	struct list_ctx x = { r, want, 0 };
+	struct sq_proc_query q = {
+		.fields = want, .pids = pids, .npids = npids,
+		.by_uid = uid >= 0, .uid = uid >= 0 ? (uint32_t)uid : 0,
+		/* records held before packing are a little bigger than packed */
+		.max_held = 2 * r->srv->cfg.max_output,
+	};
+	rc = sq_proc_scan(&q, list_one, &x);
+	if (rc == LIST_TOO_BIG || rc == -E2BIG)
+		return too_big(r);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "cannot read the process table: %s", strerror(-rc));
 	unsigned char *h = (unsigned char *)r->out->data + at + 1;

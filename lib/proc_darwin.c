@@ -221,13 +221,15 @@ static int kinfo_all(int64_t uid, struct kinfo_proc **out, size_t *n)
 	return -EAGAIN;
 }
 
-int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
-                 int64_t uid_filter, sq_proc_cb cb, void *arg)
+int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg)
 {
+	const pid_t *pids = q->pids;
+	size_t npids = q->pids ? q->npids : 0;
+	int64_t uid_filter = q->by_uid ? (int64_t)q->uid : -1;
 	struct scan *s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	int rc = scan_open(s, fields);
+	int rc = scan_open(s, q->fields);
 	if (rc == 0 && npids) {
 		pid_t *list = malloc(npids * sizeof(*list));
 		if (!list)

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,7 @@ struct part {
 	const pid_t *pids;
 	size_t n;
 	int check_exists;
+	size_t budget;          /* bytes this slice may hold (records + arena) */
 	uid_t euid, ruid;       /* the creator's: a helper must match them */
 	struct rec *recs;
 	size_t nrec;
@@ -433,6 +435,10 @@ static void collect(struct part *pt)
 		}
 		if (r1 == 1)
 			continue;
+		if ((pt->nrec + 1) * sizeof(*pt->recs) + pt->alen > pt->budget) {
+			pt->rc = -E2BIG;
+			return;
+		}
 		struct rec *r = &pt->recs[pt->nrec];
 		r->p = s->p;
 		r->p.buf = NULL;
@@ -472,7 +478,7 @@ static size_t split_count(size_t n)
 }
 
 static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exists,
-                     sq_proc_cb cb, void *arg)
+                     size_t max_held, sq_proc_cb cb, void *arg)
 {
 	int rc = 0;
 	size_t k = split_count(n);
@@ -502,6 +508,7 @@ static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exi
 		pt->pids = pids + n * j / k;
 		pt->n = n * (j + 1) / k - n * j / k;
 		pt->check_exists = check_exists;
+		pt->budget = max_held ? max_held / k : SIZE_MAX;
 		pt->euid = geteuid();
 		pt->ruid = getuid();
 	}
@@ -576,13 +583,14 @@ static int list_pids(struct scan *s, pid_t **out, size_t *n)
 	return 0;
 }
 
-int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
-                 int64_t uid_filter, sq_proc_cb cb, void *arg)
+int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg)
 {
+	const pid_t *pids = q->pids;
+	size_t npids = q->pids ? q->npids : 0;
 	struct scan *s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	int rc = scan_open(s, fields, uid_filter);
+	int rc = scan_open(s, q->fields, q->by_uid ? (int64_t)q->uid : -1);
 	if (rc < 0) {
 		free(s);
 		return rc;
@@ -606,7 +614,7 @@ int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
 		rc = list_pids(s, &list, &n);
 	}
 	if (rc == 0)
-		rc = scan_list(s, list, n, npids != 0, cb, arg);
+		rc = scan_list(s, list, n, npids != 0, q->max_held, cb, arg);
 	free(list);
 	scan_close(s);
 	free(s);

@@ -72,16 +72,25 @@ struct sq_proc {
 /* Called once per process; a non-zero return stops the scan and is returned. */
 typedef int (*sq_proc_cb)(const struct sq_proc *p, void *arg);
 
+/* What to scan.  Zero-initialised: every process, no field but pid. */
+struct sq_proc_query {
+	unsigned fields;        /* SQ_PROC_BIT mask of what to read */
+	const pid_t *pids;      /* only these (any order, duplicates once, <= 0 */
+	size_t npids;           /* ignored); npids 0: every process */
+	int by_uid;             /* 1: only processes whose real uid is uid */
+	uint32_t uid;
+	size_t max_held;        /* a scan split over threads holds what it read
+	                         * until it is handed over: past this many bytes
+	                         * it stops with -E2BIG (0: no limit) */
+};
+
 /*
- * Walk the process table, reading only what `fields` (SQ_PROC_BIT mask)
- * needs.  pids/npids: only those processes (reported in ascending order,
- * duplicates once, pids <= 0 ignored), npids 0 for all.  uid_filter >= 0:
- * only processes whose real uid is that.
- * Processes that vanish mid-scan are skipped.  0, the callback's non-zero
- * return, or a negative errno when the table cannot be read at all.
+ * Walk the process table, reading only what q->fields needs, and call cb for
+ * each process in ascending pid order (from the calling thread).  Processes
+ * that vanish mid-scan are skipped.  0, the callback's non-zero return, or a
+ * negative errno (-E2BIG: over max_held).
  */
-int sq_proc_scan(unsigned fields, const pid_t *pids, size_t npids,
-                 int64_t uid_filter, sq_proc_cb cb, void *arg);
+int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg);
 
 /* One process into *p (zero it first, or reuse one already filled);
  * -ESRCH when there is none, -EINVAL for pid <= 0.  Call sq_proc_release. */

@@ -469,6 +469,14 @@ static int collect(const struct sq_proc *p, void *arg)
 	return s->stop_after && (int)s->n >= s->stop_after ? 7 : 0;
 }
 
+static int scan(unsigned fields, const pid_t *pids, size_t n, int64_t uid,
+                sq_proc_cb cb, void *arg)
+{
+	struct sq_proc_query q = { .fields = fields, .pids = pids, .npids = n,
+	                           .by_uid = uid >= 0, .uid = uid >= 0 ? (uint32_t)uid : 0 };
+	return sq_proc_scan(&q, cb, arg);
+}
+
 static int contains(const struct seen *s, pid_t pid)
 {
 	for (size_t i = 0; i < s->n && i < 8192; i++)
@@ -481,7 +489,7 @@ Test(proc, scan_sees_everything_in_ascending_order)
 {
 	static struct seen s = { .have_and = ~0u };
 	pid_t kid = spawn(named_sleeper, (void *)"scanme");
-	cr_assert_eq(sq_proc_scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s), 0);
+	cr_assert_eq(scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s), 0);
 	cr_assert_gt(s.n, 2);
 	cr_assert(contains(&s, getpid()));
 	cr_assert(contains(&s, kid));
@@ -511,11 +519,14 @@ Test(proc, a_split_scan_reports_everyone_once_in_order)
 		many[i] = pid;
 	}
 	static struct seen s = { .have_and = ~0u };
-	int rc = sq_proc_scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s);
+	int rc = scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s);
 	static struct seen t = { .have_and = ~0u, .stop_after = 200 };
-	int rc2 = sq_proc_scan(SQ_PROC_BIT(SQ_PROC_COMM), NULL, 0, -1, collect, &t);
+	int rc2 = scan(SQ_PROC_BIT(SQ_PROC_COMM), NULL, 0, -1, collect, &t);
 	static struct seen u = { .have_and = ~0u };
-	int rc3 = sq_proc_scan(SQ_PROC_BIT(SQ_PROC_PPID), many, N, -1, collect, &u);
+	int rc3 = scan(SQ_PROC_BIT(SQ_PROC_PPID), many, N, -1, collect, &u);
+	static struct seen v = { .have_and = ~0u };
+	struct sq_proc_query q = { .fields = SQ_PROC_ALL, .max_held = 8192 };
+	int rc4 = sq_proc_scan(&q, collect, &v);
 	for (int i = 0; i < N; i++)
 		kill(many[i], SIGKILL);
 	for (int i = 0; i < N; i++)
@@ -531,18 +542,20 @@ Test(proc, a_split_scan_reports_everyone_once_in_order)
 	cr_assert_eq(t.n, 200);
 	cr_assert_eq(rc3, 0);
 	cr_assert_eq(u.n, N, "a long pid list is split as well");
+	cr_assert_eq(rc4, -E2BIG, "what a split scan holds is bounded");
+	cr_assert_eq(v.n, 0, "nothing handed over");
 }
 
 Test(proc, fields_limit_what_is_read)
 {
 	static struct seen s = { .have_and = ~0u };
-	cr_assert_eq(sq_proc_scan(0, NULL, 0, -1, collect, &s), 0);
+	cr_assert_eq(scan(0, NULL, 0, -1, collect, &s), 0);
 	cr_assert_gt(s.n, 2);
 	cr_assert_eq(s.have_or, SQ_PROC_BIT(SQ_PROC_PID), "only pid: %#x", s.have_or);
 
 	static struct seen t = { .have_and = ~0u };
 	unsigned f = SQ_PROC_BIT(SQ_PROC_UID) | SQ_PROC_BIT(SQ_PROC_COMM);
-	cr_assert_eq(sq_proc_scan(f, NULL, 0, -1, collect, &t), 0);
+	cr_assert_eq(scan(f, NULL, 0, -1, collect, &t), 0);
 	/* comm comes with the rest of stat; uid with euid and gid (status) */
 	cr_assert_eq(t.have_or & (SQ_PROC_BIT(SQ_PROC_ARGS) | SQ_PROC_BIT(SQ_PROC_EXE)), 0);
 	cr_assert_eq(t.have_and & f, f);
@@ -553,7 +566,7 @@ Test(proc, pid_lists_skip_the_missing)
 	static struct seen s = { .have_and = ~0u };
 	pid_t kid = spawn(named_sleeper, (void *)"listed");
 	pid_t list[] = { NO_SUCH_PID, kid, getpid(), kid, 0, -5 };
-	cr_assert_eq(sq_proc_scan(0, list, 6, -1, collect, &s), 0);
+	cr_assert_eq(scan(0, list, 6, -1, collect, &s), 0);
 	cr_assert_eq(s.n, 2);
 	pid_t lo = kid < getpid() ? kid : getpid(), hi = kid < getpid() ? getpid() : kid;
 	cr_assert_eq(s.pids[0], lo);
@@ -564,16 +577,16 @@ Test(proc, pid_lists_skip_the_missing)
 Test(proc, uid_filter_matches_the_real_uid)
 {
 	static struct seen s = { .have_and = ~0u }, none = { .have_and = ~0u };
-	cr_assert_eq(sq_proc_scan(SQ_PROC_BIT(SQ_PROC_UID), NULL, 0, getuid(), collect, &s), 0);
+	cr_assert_eq(scan(SQ_PROC_BIT(SQ_PROC_UID), NULL, 0, getuid(), collect, &s), 0);
 	cr_assert(contains(&s, getpid()));
-	cr_assert_eq(sq_proc_scan(0, NULL, 0, 4294967000LL, collect, &none), 0);
+	cr_assert_eq(scan(0, NULL, 0, 4294967000LL, collect, &none), 0);
 	cr_assert_eq(none.n, 0);
 }
 
 Test(proc, callback_stops_the_scan)
 {
 	static struct seen s = { .have_and = ~0u, .stop_after = 2 };
-	cr_assert_eq(sq_proc_scan(0, NULL, 0, -1, collect, &s), 7);
+	cr_assert_eq(scan(0, NULL, 0, -1, collect, &s), 7);
 	cr_assert_eq(s.n, 2);
 }
 
