@@ -9,7 +9,7 @@
 set -u
 out=${1:?usage: bench/b_proc.sh BUILD_DIR}
 children=${SQ_BENCH_PROCS:-1000}
-rounds=${SQ_BENCH_ROUNDS:-11}
+rounds=${SQ_BENCH_ROUNDS:-15}
 
 tmp=$(mktemp -d /tmp/sysq-bench-proc.XXXXXX) || exit 1
 spid="" fg=""
@@ -59,7 +59,8 @@ if /usr/bin/python3 -c 'import psutil' 2>/dev/null; then
 	py=/usr/bin/python3
 fi
 
-echo "  -- $children extra sleeping processes; $rounds alternating rounds, medians"
+echo "  -- $children extra sleeping processes; $rounds alternating rounds; medians of the"
+echo "     times, and of the round-by-round ratios (each pair ran back to back)"
 # in the background and waited for, so a signal reaches our trap at once
 "$out/bench/proc_table" "$tmp/s.sock" "$out/sysq" "$children" "$rounds" $py \
 	>"$tmp/pt.out" 2>"$tmp/pt.err" &

@@ -342,18 +342,29 @@ int main(int argc, char **argv)
 	sysq_close(c);
 	kill_kids();
 
-	double mraw = median(raw, rounds), mlst = median(lst, rounds);
-	double msps = median(sps, rounds), mpps = median(pps, rounds);
-	printf("children=%d\nprocs=%d\nlisted=%d\nrounds=%d\n", n, procs, listed, rounds);
-	double mraw1 = median(raw1, rounds);
-	printf("threads=%d\nraw_ms=%.2f\nraw1_ms=%.2f\n", threads, mraw, mraw1);
-	printf("list_ms=%.2f\nlist_ratio=%.2f\nlist_ratio1=%.2f\n", mlst, mlst / mraw,
-	       mlst / mraw1);
-	printf("sysq_ps_ms=%.2f\nps_ms=%.2f\nps_ratio=%.2f\n", msps, mpps, msps / mpps);
-	if (py) {
-		double mput = median(put, rounds);
-		printf("psutil_ms=%.2f\npsutil_ratio=%.2f\n", mput, msps / mput);
+	/* ratios are taken round by round (each pair ran back to back, so a
+	 * burst of load elsewhere hits both), then the median of those */
+	double *q1 = calloc((size_t)rounds, sizeof(double));
+	double *q2 = calloc((size_t)rounds, sizeof(double));
+	double *q3 = calloc((size_t)rounds, sizeof(double));
+	double *q4 = calloc((size_t)rounds, sizeof(double));
+	if (!q1 || !q2 || !q3 || !q4)
+		die("calloc");
+	for (int r = 0; r < rounds; r++) {
+		q1[r] = lst[r] / raw[r];
+		q2[r] = lst[r] / raw1[r];
+		q3[r] = sps[r] / pps[r];
+		q4[r] = py ? sps[r] / put[r] : 0;
 	}
+	printf("children=%d\nprocs=%d\nlisted=%d\nrounds=%d\nthreads=%d\n", n, procs, listed,
+	       rounds, threads);
+	printf("raw_ms=%.2f\nraw1_ms=%.2f\nlist_ms=%.2f\n", median(raw, rounds),
+	       median(raw1, rounds), median(lst, rounds));
+	printf("list_ratio=%.2f\nlist_ratio1=%.2f\n", median(q1, rounds), median(q2, rounds));
+	printf("sysq_ps_ms=%.2f\nps_ms=%.2f\nps_ratio=%.2f\n", median(sps, rounds),
+	       median(pps, rounds), median(q3, rounds));
+	if (py)
+		printf("psutil_ms=%.2f\npsutil_ratio=%.2f\n", median(put, rounds), median(q4, rounds));
 	fprintf(stderr, "(%zu bytes read)\n", sink);
 	return 0;
 }

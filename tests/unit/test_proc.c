@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 
 static const char hostile[] = "a) b\n(c)) d";   /* 11 bytes < TASK_COMM_LEN */
 
+#ifdef __linux__
 /* Every child, so .fini can kill and reap them when an assertion ends a
  * test early (PR_SET_PDEATHSIG kills them too, but reaping is ours). */
 static pid_t kids[16];
@@ -43,6 +46,94 @@ static void reap_all(void)
 }
 
 TestSuite(proc, .fini = reap_all, .timeout = 30);
+#else
+TestSuite(proc, .timeout = 30);
+#endif
+
+Test(proc, field_names_round_trip)
+{
+	for (unsigned f = 0; f < SQ_PROC_NFIELDS; f++) {
+		const char *n = sq_proc_field_name(f);
+		cr_assert(n, "field %u has a name", f);
+		cr_assert_eq(sq_proc_field_find(n, strlen(n)), (int)f);
+	}
+	cr_assert_null(sq_proc_field_name(SQ_PROC_NFIELDS));
+	cr_assert_eq(sq_proc_field_find("rss", 3), -1);
+	cr_assert_eq(sq_proc_field_find("rss_bytesX", 10), -1);
+	cr_assert_eq(sq_proc_field_find("rss_bytesX", 9), SQ_PROC_RSS);
+	cr_assert_eq(__builtin_popcount(SQ_PROC_ALL), SQ_PROC_NFIELDS);
+}
+
+Test(proc, utf8_check)
+{
+	cr_assert(sq_proc_utf8_valid("", 0));
+	cr_assert(sq_proc_utf8_valid(hostile, strlen(hostile)));
+	cr_assert(sq_proc_utf8_valid("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+	cr_assert(sq_proc_utf8_valid("\x00\x01\x7f", 3), "control bytes are valid UTF-8");
+	cr_assert_not(sq_proc_utf8_valid("\xff", 1));
+	cr_assert_not(sq_proc_utf8_valid("\xc0\xaf", 2), "overlong");
+	cr_assert_not(sq_proc_utf8_valid("\xe0\x80\xaf", 3), "overlong");
+	cr_assert_not(sq_proc_utf8_valid("\xed\xa0\x80", 3), "surrogate");
+	cr_assert_not(sq_proc_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
+	cr_assert_not(sq_proc_utf8_valid("\xe2\x82", 2), "cut short");
+	cr_assert_not(sq_proc_utf8_valid("a\x80", 2), "lone continuation");
+}
+
+Test(proc, pid_lists_are_sorted_and_deduplicated)
+{
+	pid_t v[] = { 9, 3, 9, 1, 3, 7 };
+	size_t n = sq_proc_sort_pids(v, 6);
+	cr_assert_eq(n, 4);
+	cr_assert(v[0] == 1 && v[1] == 3 && v[2] == 7 && v[3] == 9);
+	cr_assert_eq(sq_proc_sort_pids(v, 0), 0);
+}
+
+Test(proc, signal_names)
+{
+	cr_assert_eq(sq_signal_parse("TERM", 4), SIGTERM);
+	cr_assert_eq(sq_signal_parse("SIGTERM", 7), SIGTERM);
+	cr_assert_eq(sq_signal_parse("sigterm", 7), SIGTERM);
+	cr_assert_eq(sq_signal_parse("KILL", 4), SIGKILL);
+	cr_assert_eq(sq_signal_parse("USR1", 4), SIGUSR1);
+	cr_assert_eq(sq_signal_parse("15", 2), 15);
+	cr_assert_eq(sq_signal_parse("0", 1), 0);
+	cr_assert_eq(sq_signal_parse("TERMX", 4), SIGTERM, "only len bytes count");
+	cr_assert_eq(sq_signal_parse("FOO", 3), -EINVAL);
+	cr_assert_eq(sq_signal_parse("SIG", 3), -EINVAL);
+	cr_assert_eq(sq_signal_parse("SIGSIGTERM", 10), -EINVAL);
+	cr_assert_eq(sq_signal_parse("", 0), -EINVAL);
+	cr_assert_eq(sq_signal_parse("-1", 2), -EINVAL);
+	cr_assert_eq(sq_signal_parse("99999", 5), -EINVAL);
+	cr_assert_eq(sq_signal_parse("TERM ", 5), -EINVAL);
+	cr_assert_eq(sq_signal_check(-1), -EINVAL);
+	cr_assert_eq(sq_signal_check(sq_signal_max() + 1), -EINVAL);
+	cr_assert_eq(sq_signal_check(sq_signal_max()), sq_signal_max());
+	char buf[32];
+	for (int s = 1; s < 32; s++) {
+		const char *n = sq_signal_name(s, buf, sizeof(buf));
+		if (n)
+			cr_assert_eq(sq_signal_parse(n, strlen(n)), s, "%s round trip", n);
+	}
+	cr_assert_str_eq(sq_signal_name(SIGTERM, buf, sizeof(buf)), "TERM");
+	cr_assert_str_eq(sq_signal_name(SIGABRT, buf, sizeof(buf)), "ABRT", "not IOT");
+#ifdef SIGRTMIN
+	cr_assert_eq(sq_signal_parse("RTMIN+2", 7), SIGRTMIN + 2);
+	cr_assert_eq(sq_signal_parse("SIGRTMAX-1", 10), SIGRTMAX - 1);
+	cr_assert_eq(sq_signal_parse("RTMIN+99", 8), -EINVAL);
+	cr_assert_str_eq(sq_signal_name(SIGRTMIN + 3, buf, sizeof(buf)), "RTMIN+3");
+#endif
+}
+
+#ifndef __linux__
+
+Test(proc, the_process_table_itself)
+{
+	cr_skip_test("SKIPPED: these tests check lib/proc against Linux's /proc (macOS: "
+	             "make check-darwin compiles proc_darwin.c)");
+}
+
+#else /* Linux: the tests below read /proc and use prctl() */
+
 
 /* Fork a child that dies with us, runs fn, and reports readiness by
  * closing the pipe; returns its pid once it is ready. */
@@ -155,80 +246,6 @@ static void wait_comm(pid_t pid, const char *want)
 		nap();
 	}
 	sq_proc_release(&p);
-}
-
-Test(proc, field_names_round_trip)
-{
-	for (unsigned f = 0; f < SQ_PROC_NFIELDS; f++) {
-		const char *n = sq_proc_field_name(f);
-		cr_assert(n, "field %u has a name", f);
-		cr_assert_eq(sq_proc_field_find(n, strlen(n)), (int)f);
-	}
-	cr_assert_null(sq_proc_field_name(SQ_PROC_NFIELDS));
-	cr_assert_eq(sq_proc_field_find("rss", 3), -1);
-	cr_assert_eq(sq_proc_field_find("rss_bytesX", 10), -1);
-	cr_assert_eq(sq_proc_field_find("rss_bytesX", 9), SQ_PROC_RSS);
-	cr_assert_eq(__builtin_popcount(SQ_PROC_ALL), SQ_PROC_NFIELDS);
-}
-
-Test(proc, utf8_check)
-{
-	cr_assert(sq_proc_utf8_valid("", 0));
-	cr_assert(sq_proc_utf8_valid(hostile, strlen(hostile)));
-	cr_assert(sq_proc_utf8_valid("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
-	cr_assert(sq_proc_utf8_valid("\x00\x01\x7f", 3), "control bytes are valid UTF-8");
-	cr_assert_not(sq_proc_utf8_valid("\xff", 1));
-	cr_assert_not(sq_proc_utf8_valid("\xc0\xaf", 2), "overlong");
-	cr_assert_not(sq_proc_utf8_valid("\xe0\x80\xaf", 3), "overlong");
-	cr_assert_not(sq_proc_utf8_valid("\xed\xa0\x80", 3), "surrogate");
-	cr_assert_not(sq_proc_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
-	cr_assert_not(sq_proc_utf8_valid("\xe2\x82", 2), "cut short");
-	cr_assert_not(sq_proc_utf8_valid("a\x80", 2), "lone continuation");
-}
-
-Test(proc, pid_lists_are_sorted_and_deduplicated)
-{
-	pid_t v[] = { 9, 3, 9, 1, 3, 7 };
-	size_t n = sq_proc_sort_pids(v, 6);
-	cr_assert_eq(n, 4);
-	cr_assert(v[0] == 1 && v[1] == 3 && v[2] == 7 && v[3] == 9);
-	cr_assert_eq(sq_proc_sort_pids(v, 0), 0);
-}
-
-Test(proc, signal_names)
-{
-	cr_assert_eq(sq_signal_parse("TERM", 4), SIGTERM);
-	cr_assert_eq(sq_signal_parse("SIGTERM", 7), SIGTERM);
-	cr_assert_eq(sq_signal_parse("sigterm", 7), SIGTERM);
-	cr_assert_eq(sq_signal_parse("KILL", 4), SIGKILL);
-	cr_assert_eq(sq_signal_parse("USR1", 4), SIGUSR1);
-	cr_assert_eq(sq_signal_parse("15", 2), 15);
-	cr_assert_eq(sq_signal_parse("0", 1), 0);
-	cr_assert_eq(sq_signal_parse("TERMX", 4), SIGTERM, "only len bytes count");
-	cr_assert_eq(sq_signal_parse("FOO", 3), -EINVAL);
-	cr_assert_eq(sq_signal_parse("SIG", 3), -EINVAL);
-	cr_assert_eq(sq_signal_parse("SIGSIGTERM", 10), -EINVAL);
-	cr_assert_eq(sq_signal_parse("", 0), -EINVAL);
-	cr_assert_eq(sq_signal_parse("-1", 2), -EINVAL);
-	cr_assert_eq(sq_signal_parse("99999", 5), -EINVAL);
-	cr_assert_eq(sq_signal_parse("TERM ", 5), -EINVAL);
-	cr_assert_eq(sq_signal_check(-1), -EINVAL);
-	cr_assert_eq(sq_signal_check(sq_signal_max() + 1), -EINVAL);
-	cr_assert_eq(sq_signal_check(sq_signal_max()), sq_signal_max());
-	char buf[32];
-	for (int s = 1; s < 32; s++) {
-		const char *n = sq_signal_name(s, buf, sizeof(buf));
-		if (n)
-			cr_assert_eq(sq_signal_parse(n, strlen(n)), s, "%s round trip", n);
-	}
-	cr_assert_str_eq(sq_signal_name(SIGTERM, buf, sizeof(buf)), "TERM");
-	cr_assert_str_eq(sq_signal_name(SIGABRT, buf, sizeof(buf)), "ABRT", "not IOT");
-#ifdef SIGRTMIN
-	cr_assert_eq(sq_signal_parse("RTMIN+2", 7), SIGRTMIN + 2);
-	cr_assert_eq(sq_signal_parse("SIGRTMAX-1", 10), SIGRTMAX - 1);
-	cr_assert_eq(sq_signal_parse("RTMIN+99", 8), -EINVAL);
-	cr_assert_str_eq(sq_signal_name(SIGRTMIN + 3, buf, sizeof(buf)), "RTMIN+3");
-#endif
 }
 
 static char *slurp_small(const char *path, size_t *len)
@@ -610,3 +627,5 @@ Test(proc, kill_outcomes)
 	forget(kid);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
 }
+
+#endif /* __linux__ */
