@@ -559,8 +559,12 @@ Test(proc, a_split_scan_reports_everyone_once_in_order)
 	cr_assert_eq(t.n, 200);
 	cr_assert_eq(rc3, 0);
 	cr_assert_eq(u.n, N, "a long pid list is split as well");
-	cr_assert_eq(rc4, -E2BIG, "what a split scan holds is bounded");
-	cr_assert_eq(v.n, 0, "nothing handed over");
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) { /* one CPU: scans are not split */
+		cr_assert_eq(rc4, -E2BIG, "what a split scan holds is bounded");
+		cr_assert_eq(v.n, 0, "nothing handed over");
+	} else {
+		cr_assert_eq(rc4, 0);
+	}
 }
 
 Test(proc, fields_limit_what_is_read)
