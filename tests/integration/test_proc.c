@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef __linux__
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #endif
 #include <sys/stat.h>
@@ -665,6 +667,141 @@ Test(proc, a_split_scan_still_runs_as_the_caller)
 	}
 	int rc = run_as(NOBODY_UID, NOBODY_GID, nobody_sees_no_root_exe, &d);
 	cr_assert_eq(rc, 0, "step %d of nobody_sees_no_root_exe failed", rc);
+}
+
+/* A sysqd in its own mount namespace whose /proc is mounted hidepid=1
+ * ("noaccess"): other users' /proc/PID directories are listed but cannot be
+ * read.  Exit status 77 from the child: this system does not allow it. */
+static int start_hidepid_sqd(struct sqd *h)
+{
+	const char *bin = getenv("SQ_SYSQD");
+	cr_assert(bin);
+	snprintf(h->dir, sizeof(h->dir), "/tmp/sysq-hidepid.XXXXXX");
+	cr_assert(mkdtemp(h->dir));
+	chmod(h->dir, 0755);
+	snprintf(h->sock, sizeof(h->sock), "%s/sysqd.sock", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/sysqd.log", h->dir);
+	h->pid = fork();
+	cr_assert_geq(h->pid, 0);
+	if (h->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		          "hidepid=1") < 0) {
+			fprintf(stderr, "hidepid /proc: %s\n", strerror(errno));
+			_exit(77);
+		}
+		execl(bin, bin, "-s", h->sock, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) {
+		struct stat st;
+		if (stat(h->sock, &st) == 0)
+			return 0;
+		int status;
+		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+			h->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		}
+		nap();
+		nap();
+		nap();
+		nap();
+		nap();
+	}
+	return -1;
+}
+
+struct hide_check {
+	const struct sqd *h;
+	pid_t root_pid;
+};
+
+/* As uid 65534 under hidepid=1: root's process is listed with its pid and
+ * nothing else; our own is complete. */
+static int nobody_under_hidepid(void *arg)
+{
+	const struct hide_check *hc = arg;
+	char err[256];
+	/* setuid() from root left us non-dumpable, which hides us even from
+	 * our own uid: undo that, as exec would */
+	if (prctl(PR_SET_DUMPABLE, 1) < 0)
+		return 9;
+	struct sysq *c = sysq_connect(hc->h->sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	struct sysq_reply r;
+	msgpack_packer *pk = sysq_begin(c, "proc.list", NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "fields");
+	msgpack_pack_array(pk, 3);
+	sq_pack_cstr(pk, "comm");
+	sq_pack_cstr(pk, "uid");
+	sq_pack_cstr(pk, "args");
+	if (sysq_call_end(c, &r) != 0)
+		return 11;
+	const msgpack_object *ps = sq_map_get(r.result, "procs");
+	int saw_root = 0, saw_me = 0;
+	for (uint32_t i = 0; ps && i < ps->via.array.size; i++) {
+		const msgpack_object *p = &ps->via.array.ptr[i];
+		uint64_t pid = sq_map_get(p, "pid")->via.u64;
+		if (pid == (uint64_t)hc->root_pid) {
+			saw_root = 1;
+			if (p->via.map.size != 1)
+				return 12; /* hidden fields are absent, not made up */
+		} else if (pid == (uint64_t)getpid()) {
+			saw_me = 1;
+			if (!sq_map_get(p, "comm") || !sq_map_get(p, "args") ||
+			    sq_map_get(p, "uid")->via.u64 != NOBODY_UID)
+				return 13;
+		}
+	}
+	sysq_reply_free(&r);
+	/* and proc.get agrees */
+	pk = sysq_begin(c, "proc.get", NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_kv_i64(pk, "pid", hc->root_pid);
+	if (sysq_call_end(c, &r) != 0 || r.result->via.map.size != 1)
+		return 14;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return saw_root && saw_me ? 0 : 15;
+}
+
+Test(proc, what_hidepid_hides_from_the_caller_is_absent)
+{
+	SKIP_UNLESS_ROOT();
+	struct sqd h;
+	memset(&h, 0, sizeof(h));
+	int rc = start_hidepid_sqd(&h);
+	if (rc == 77) {
+		char *log = slurp(h.log);
+		unlink(h.log);
+		rmdir(h.dir);
+		cr_skip_test("SKIPPED: cannot mount a hidepid /proc in a mount namespace: %s", log);
+	}
+	cr_assert_eq(rc, 0, "sysqd with a hidepid /proc did not start (%d)", rc);
+	struct hide_check hc = { &h, getpid() };
+	int st = run_as(NOBODY_UID, NOBODY_GID, nobody_under_hidepid, &hc);
+
+	/* root still sees everything of itself */
+	struct sysq *c = sqd_connect(&h);
+	struct sysq_reply r;
+	char js[64];
+	snprintf(js, sizeof(js), "{\"pid\": %d}", (int)getpid());
+	int rc2 = sq_call(c, "proc.get", js, &r);
+	int full = rc2 == 0 && sq_map_get(r.result, "comm") && sq_map_get(r.result, "exe");
+	sysq_reply_free(&r);
+	sysq_close(c);
+	sqd_stop_clean(&h);
+	cr_assert_eq(st, 0, "step %d of nobody_under_hidepid failed", st);
+	cr_assert(full, "root's own process is complete");
 }
 
 Test(proc, ping_behind_a_list_is_answered_and_both_arrive)
