@@ -27,6 +27,7 @@ int main(void)
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,12 @@ static size_t raw_one(int dfd, pid_t pid, char *big, size_t bigsize)
 	return got;
 }
 
+/* Threads take chunks of 32 pids as they are free, as sysqd's scan does. */
 struct slice {
 	int dfd;
 	const pid_t *pids;
 	size_t n;
+	atomic_size_t *next;
 	size_t got;
 	char big[256 * 1024];
 };
@@ -136,17 +139,23 @@ struct slice {
 static void *raw_slice(void *arg)
 {
 	struct slice *sl = arg;
-	for (size_t i = 0; i < sl->n; i++)
-		sl->got += raw_one(sl->dfd, sl->pids[i], sl->big, sizeof(sl->big));
-	return NULL;
+	for (;;) {
+		size_t lo = atomic_fetch_add(sl->next, 32);
+		if (lo >= sl->n)
+			return NULL;
+		size_t hi = lo + 32 < sl->n ? lo + 32 : sl->n;
+		for (size_t i = lo; i < hi; i++)
+			sl->got += raw_one(sl->dfd, sl->pids[i], sl->big, sizeof(sl->big));
+	}
 }
 
-/* readdir /proc, then read every process with `threads` threads on
- * contiguous slices (as sysqd splits a scan).  Returns the process count. */
+/* readdir /proc, then read every process with `threads` threads (as sysqd
+ * shares out a scan).  Returns the process count. */
 static int raw_scan(int threads)
 {
 	static pid_t pids[1 << 20];
 	static struct slice sl[4];
+	atomic_size_t next;
 	size_t n = 0;
 	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -159,11 +168,13 @@ static int raw_scan(int threads)
 		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
 			pids[n++] = (pid_t)atoi(e->d_name);
 	closedir(d);
+	atomic_init(&next, 0);
 	pthread_t th[4];
 	for (int j = 0; j < threads; j++) {
 		sl[j].dfd = dfd;
-		sl[j].pids = pids + n * (size_t)j / (size_t)threads;
-		sl[j].n = n * (size_t)(j + 1) / (size_t)threads - n * (size_t)j / (size_t)threads;
+		sl[j].pids = pids;
+		sl[j].n = n;
+		sl[j].next = &next;
 		sl[j].got = 0;
 		if (j > 0 && pthread_create(&th[j], NULL, raw_slice, &sl[j]) != 0)
 			die("pthread_create");

@@ -3,7 +3,7 @@
  * requested fields need: stat (most fields), status (uid, euid, gid),
  * cmdline (args) and the exe link.  Each file is one open/read/close into a
  * stack buffer (no stdio); kernel threads skip cmdline and exe.  Big scans
- * are split over a few threads.  Runs with the calling thread's credentials,
+ * are shared out over a few threads.  Runs with the calling thread's credentials,
  * so hidepid, ptrace-gated links (exe) and kill(2) are decided for the caller.
  */
 #include <dirent.h>
@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,102 +368,122 @@ static pid_t pid_of(const char *name)
 }
 
 /*
- * Big scans are split: the pid list is cut into contiguous slices, each read
- * by its own thread into records, then replayed to the callback in order by
- * the calling thread.  /proc reads are mostly the kernel formatting text, so
- * this scales with cores.  Helper threads are created by the calling thread
- * and so start with ITS credentials (clone(2) copies the creating task's),
- * i.e. the caller's when sysqd runs a request as the caller; each checks
- * that before reading anything.
+ * Big scans are shared out: the pid list is cut into chunks of CHUNK pids,
+ * and a few threads take the next chunk whenever they are free (so a slow
+ * process, or a thread the machine is not running right now, does not hold
+ * up the rest), read them into records, and the calling thread then replays
+ * the records chunk by chunk: the callback still sees ascending pids, from
+ * one thread.  /proc reads are mostly the kernel formatting text, so this
+ * scales with cores.  Helper threads are created by the calling thread and
+ * so start with ITS credentials (clone(2) copies the creating task's), i.e.
+ * the caller's when sysqd runs a request as the caller; each checks that
+ * before reading anything.
  */
+#define CHUNK 32u       /* pids a thread takes at a time */
 #define SPLIT_MIN 128u  /* processes per thread, at least */
 #define SPLIT_MAX 4u    /* threads per scan, at most */
 
 struct rec {
-	struct sq_proc p;       /* args/exe replaced by offsets into the arena */
+	struct sq_proc p;       /* args/exe replaced by offsets into an arena */
 	size_t args_off, exe_off;
+	unsigned worker;        /* whose arena */
 };
 
-struct part {
-	struct scan *s;
+struct shared {
 	const pid_t *pids;
 	size_t n;
 	int check_exists;
-	size_t budget;          /* bytes this slice may hold (records + arena) */
-	uid_t euid, ruid;       /* the creator's: a helper must match them */
-	struct rec *recs;
-	size_t nrec;
+	struct rec *recs;       /* n slots: chunk c fills from c * CHUNK */
+	uint32_t *count;        /* records per chunk */
+	atomic_size_t next;     /* the next chunk to take */
+	atomic_int stop;        /* someone failed: everyone stops */
+	size_t budget;          /* bytes each worker may hold */
+};
+
+struct worker {
+	struct shared *sh;
+	struct scan *s;
 	char *arena;
-	size_t alen, acap;
+	size_t alen, acap, held;
+	unsigned idx;
 	int rc;
+	uid_t euid, ruid;       /* the creator's: a helper must match them */
 	pthread_t th;
 	int started;
 };
 
-static int arena_put(struct part *pt, const char *p, size_t n, size_t *off)
+static int arena_put(struct worker *w, const char *p, size_t n, size_t *off)
 {
-	*off = pt->alen;
+	*off = w->alen;
 	if (n == 0)
 		return 0;
-	if (pt->alen + n > pt->acap) {
-		size_t cap = pt->acap ? pt->acap : 65536;
-		while (cap < pt->alen + n)
+	if (w->alen + n > w->acap) {
+		size_t cap = w->acap ? w->acap : 65536;
+		while (cap < w->alen + n)
 			cap *= 2;
-		char *a = realloc(pt->arena, cap);
+		char *a = realloc(w->arena, cap);
 		if (!a)
 			return -ENOMEM;
-		pt->arena = a;
-		pt->acap = cap;
+		w->arena = a;
+		w->acap = cap;
 	}
-	memcpy(pt->arena + pt->alen, p, n);
-	pt->alen += n;
+	memcpy(w->arena + w->alen, p, n);
+	w->alen += n;
 	return 0;
 }
 
-static void collect(struct part *pt)
+static int keep(struct worker *w, struct rec *r)
 {
-	struct scan *s = pt->s;
-	pt->recs = malloc((pt->n ? pt->n : 1) * sizeof(*pt->recs));
-	if (!pt->recs) {
-		pt->rc = -ENOMEM;
-		return;
-	}
-	for (size_t i = 0; i < pt->n; i++) {
-		int r1 = read_one(s, pt->pids[i], pt->check_exists);
-		if (r1 < 0) {
-			pt->rc = r1;
+	const struct sq_proc *p = &w->s->p;
+	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
+	size_t elen = (p->have & F(EXE)) ? p->exe_len : 0;
+	w->held += sizeof(*r) + alen + elen;
+	if (w->held > w->sh->budget)
+		return -E2BIG;
+	r->p = *p;
+	r->p.buf = NULL;
+	r->p.cap = 0;
+	r->p.args = r->p.exe = NULL;
+	r->worker = w->idx;
+	if (arena_put(w, p->args, alen, &r->args_off) < 0 ||
+	    arena_put(w, p->exe, elen, &r->exe_off) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void work(struct worker *w)
+{
+	struct shared *sh = w->sh;
+	size_t nchunks = (sh->n + CHUNK - 1) / CHUNK;
+	for (;;) {
+		size_t c = atomic_fetch_add(&sh->next, 1);
+		if (c >= nchunks || atomic_load(&sh->stop))
 			return;
+		size_t lo = c * CHUNK, hi = lo + CHUNK < sh->n ? lo + CHUNK : sh->n;
+		uint32_t k = 0;
+		for (size_t i = lo; i < hi; i++) {
+			int r1 = read_one(w->s, sh->pids[i], sh->check_exists);
+			if (r1 == 0)
+				r1 = keep(w, &sh->recs[lo + k++]);
+			if (r1 < 0) {
+				w->rc = r1;
+				atomic_store(&sh->stop, 1);
+				return;
+			}
 		}
-		if (r1 == 1)
-			continue;
-		if ((pt->nrec + 1) * sizeof(*pt->recs) + pt->alen > pt->budget) {
-			pt->rc = -E2BIG;
-			return;
-		}
-		struct rec *r = &pt->recs[pt->nrec];
-		r->p = s->p;
-		r->p.buf = NULL;
-		r->p.cap = 0;
-		r->p.args = r->p.exe = NULL;
-		if (arena_put(pt, s->p.args, (s->p.have & F(ARGS)) ? s->p.args_len : 0,
-		              &r->args_off) < 0 ||
-		    arena_put(pt, s->p.exe, (s->p.have & F(EXE)) ? s->p.exe_len : 0,
-		              &r->exe_off) < 0) {
-			pt->rc = -ENOMEM;
-			return;
-		}
-		pt->nrec++;
+		sh->count[c] = k;
 	}
 }
 
 static void *helper(void *arg)
 {
-	struct part *pt = arg;
-	if (geteuid() != pt->euid || getuid() != pt->ruid) {
-		pt->rc = -EPERM; /* never read as anybody but the caller */
+	struct worker *w = arg;
+	if (geteuid() != w->euid || getuid() != w->ruid) {
+		w->rc = -EPERM; /* never read as anybody but the caller */
+		atomic_store(&w->sh->stop, 1);
 		return NULL;
 	}
-	collect(pt);
+	work(w);
 	return NULL;
 }
 
@@ -489,58 +510,65 @@ static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exi
 		}
 		return rc;
 	}
-	struct part parts[SPLIT_MAX];
-	struct scan *scans[SPLIT_MAX] = { s0 };
-	memset(parts, 0, sizeof(parts));
-	for (size_t j = 0; j < k; j++) {
-		struct part *pt = &parts[j];
-		if (j > 0) {
-			scans[j] = malloc(sizeof(struct scan));
-			if (!scans[j]) {
-				rc = -ENOMEM;
-				k = j;
-				break;
-			}
-			memcpy(scans[j], s0, offsetof(struct scan, p));
-			memset(&scans[j]->p, 0, sizeof(scans[j]->p));
+	size_t nchunks = (n + CHUNK - 1) / CHUNK;
+	struct shared sh = {
+		.pids = pids, .n = n, .check_exists = check_exists,
+		.recs = malloc(n * sizeof(struct rec)),
+		.count = calloc(nchunks, sizeof(uint32_t)),
+		.budget = max_held ? max_held / k : SIZE_MAX,
+	};
+	atomic_init(&sh.next, 0);
+	atomic_init(&sh.stop, 0);
+	struct worker ws[SPLIT_MAX];
+	memset(ws, 0, sizeof(ws));
+	size_t nw = 0;
+	if (!sh.recs || !sh.count)
+		rc = -ENOMEM;
+	for (; nw < k && rc == 0; nw++) {
+		struct worker *w = &ws[nw];
+		w->sh = &sh;
+		w->idx = (unsigned)nw;
+		w->euid = geteuid();
+		w->ruid = getuid();
+		if (nw == 0) {
+			w->s = s0;
+			continue;
 		}
-		pt->s = scans[j];
-		pt->pids = pids + n * j / k;
-		pt->n = n * (j + 1) / k - n * j / k;
-		pt->check_exists = check_exists;
-		pt->budget = max_held ? max_held / k : SIZE_MAX;
-		pt->euid = geteuid();
-		pt->ruid = getuid();
+		w->s = malloc(sizeof(struct scan));
+		if (!w->s)
+			break; /* fewer helpers, that is all */
+		memcpy(w->s, s0, offsetof(struct scan, p));
+		memset(&w->s->p, 0, sizeof(w->s->p));
+		w->started = pthread_create(&w->th, NULL, helper, w) == 0;
+		if (!w->started) {
+			free(w->s);
+			break;
+		}
 	}
-	for (size_t j = 1; j < k && rc == 0; j++)
-		parts[j].started = pthread_create(&parts[j].th, NULL, helper, &parts[j]) == 0;
 	if (rc == 0)
-		collect(&parts[0]);
-	for (size_t j = 1; j < k; j++) {
-		if (parts[j].started)
-			pthread_join(parts[j].th, NULL);
-		else if (rc == 0)
-			collect(&parts[j]); /* no thread: do it here */
-	}
-	for (size_t j = 0; j < k && rc == 0; j++)
-		rc = parts[j].rc;
-	for (size_t j = 0; j < k && rc == 0; j++) {
-		struct part *pt = &parts[j];
-		for (size_t i = 0; i < pt->nrec && rc == 0; i++) {
-			struct sq_proc *p = &pt->recs[i].p;
-			p->args = pt->arena ? pt->arena + pt->recs[i].args_off : NULL;
-			p->exe = pt->arena ? pt->arena + pt->recs[i].exe_off : NULL;
-			rc = cb(p, arg);
+		work(&ws[0]);
+	for (size_t j = 1; j < nw; j++)
+		pthread_join(ws[j].th, NULL);
+	for (size_t j = 0; j < nw && rc == 0; j++)
+		rc = ws[j].rc;
+	for (size_t c = 0; c < nchunks && rc == 0; c++) {
+		for (uint32_t i = 0; i < sh.count[c] && rc == 0; i++) {
+			struct rec *r = &sh.recs[c * CHUNK + i];
+			const char *arena = ws[r->worker].arena;
+			r->p.args = arena ? arena + r->args_off : NULL;
+			r->p.exe = arena ? arena + r->exe_off : NULL;
+			rc = cb(&r->p, arg);
 		}
 	}
-	for (size_t j = 0; j < k; j++) {
-		free(parts[j].recs);
-		free(parts[j].arena);
+	for (size_t j = 0; j < nw; j++) {
+		free(ws[j].arena);
 		if (j > 0) {
-			sq_proc_release(&scans[j]->p);
-			free(scans[j]);
+			sq_proc_release(&ws[j].s->p);
+			free(ws[j].s);
 		}
 	}
+	free(sh.recs);
+	free(sh.count);
 	return rc;
 }
 
