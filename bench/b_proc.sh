@@ -78,8 +78,8 @@ r=$tmp/pt.out
 echo "    processes: $(kv "$r" procs) in /proc, $(kv "$r" listed) listed by proc.list"
 echo "    raw C scan of status+stat+exe+cmdline: $(kv "$r" raw_ms) ms on $(kv "$r" threads)" \
 	"thread(s) as sysqd splits it, $(kv "$r" raw1_ms) ms on one"
-echo "    proc.list (all fields, send to decoded reply): $(kv "$r" list_ms) ms;" \
-	"vs the one-thread scan: $(kv "$r" list_ratio1)x"
+echo "    proc.list (all fields, request sent to last reply byte): $(kv "$r" list_ms) ms;" \
+	"vs the one-thread scan: $(kv "$r" list_ratio1)x; then client decoding: $(kv "$r" decode_ms) ms"
 echo "    ps -eo pid,ppid,user,stat,rss,time,args: $(kv "$r" ps_ms) ms;" \
 	"sysq ps: $(kv "$r" sysq_ps_ms) ms"
 fig proc.list "$(kv "$r" list_ms)" ms "$(kv "$r" list_ratio)" "<=" 1.2 \

@@ -4,7 +4,9 @@
  *   raw    a plain C scan of the /proc files proc.list reads for every field
  *          (status, stat, exe link, cmdline; open/read/close, no stdio), on
  *          as many threads as sysqd splits the scan over (and on one, too)
- *   list   proc.list with every field, through libsysq (send to decoded reply)
+ *   list   proc.list with every field: request written to the last byte of
+ *          the reply read (the daemon's latency); the client's msgpack
+ *          decoding after that is timed apart
  *   sysqps `sysq ps` as a program, output to /dev/null
  *   ps     `ps -eo pid,ppid,user,stat,rss,time,args`, output to /dev/null
  *   psutil python3 psutil.process_iter with the same columns (when asked)
@@ -36,7 +38,11 @@ int main(void)
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "libsysq.h"
+#include "sq_proto.h"
 
 static pid_t *kids;
 static volatile sig_atomic_t nkids;
@@ -202,23 +208,79 @@ static int split_count(int n)
 
 /* ---- the daemon ----------------------------------------------------------- */
 
-static int list_once(struct sysq *c)
+/*
+ * One proc.list (every field) on the raw socket: *wire_ms is request sent to
+ * the last byte of the reply received (what the daemon costs), *decode_ms
+ * the client's msgpack decoding after that.  Returns the process count.
+ */
+static int list_once(int fd, double *wire_ms, double *decode_ms)
 {
-	struct sysq_reply r;
-	msgpack_packer *pk = sysq_begin(c, "proc.list", NULL);
-	msgpack_pack_array(pk, 0);
-	if (sysq_call_end(c, &r) != 0) {
-		fprintf(stderr, "proc_table: proc.list: %s %s\n", r.code, r.message);
-		sysq_reply_free(&r);
+	static uint32_t msgid;
+	static struct sq_buf in;
+	struct sq_buf out;
+	msgpack_packer pk;
+	sq_buf_init(&out);
+	sq_packer_init(&pk, &out);
+	sq_pack_request_head(&pk, ++msgid, "proc.list");
+	msgpack_pack_array(&pk, 0);
+	struct sq_limits lim = sq_default_limits;
+	lim.max_msg = 256u << 20;
+	lim.max_elems = 1u << 24;
+	lim.max_total = 1u << 26;
+
+	double t0 = now_ms();
+	for (size_t off = 0; off < out.len;) {
+		ssize_t w = write(fd, out.data + off, out.len - off);
+		if (w < 0 && errno != EINTR)
+			die("write");
+		off += w > 0 ? (size_t)w : 0;
+	}
+	size_t flen = 0;
+	in.len = 0;
+	for (;;) {
+		int rc = sq_frame_scan(in.data, in.len, &lim, &flen);
+		if (rc == 0)
+			break;
+		if (rc != -EAGAIN || sq_buf_reserve(&in, 65536) < 0)
+			die("reply");
+		ssize_t n = read(fd, in.data + in.len, in.cap - in.len);
+		if (n == 0)
+			die("sysqd closed the connection");
+		if (n < 0 && errno != EINTR)
+			die("read");
+		in.len += n > 0 ? (size_t)n : 0;
+	}
+	*wire_ms = now_ms() - t0;
+
+	t0 = now_ms();
+	msgpack_zone *z = msgpack_zone_new(65536);
+	struct sq_msg m;
+	const char *why;
+	if (!z || sq_msg_parse(in.data, flen, z, &m, &why) < 0 || m.error.type != MSGPACK_OBJECT_NIL) {
+		fprintf(stderr, "proc_table: a bad proc.list reply\n");
 		kill_kids();
 		exit(1);
 	}
-	const msgpack_object *ps = NULL;
-	for (uint32_t i = 0; r.result->type == MSGPACK_OBJECT_MAP && i < r.result->via.map.size; i++)
-		ps = &r.result->via.map.ptr[i].val;
+	const msgpack_object *ps = sq_map_get(&m.result, "procs");
 	int n = ps && ps->type == MSGPACK_OBJECT_ARRAY ? (int)ps->via.array.size : -1;
-	sysq_reply_free(&r);
+	*decode_ms = now_ms() - t0;
+	msgpack_zone_free(z);
+	sq_buf_free(&out);
 	return n;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /* ---- programs ------------------------------------------------------------- */
@@ -308,13 +370,10 @@ int main(int argc, char **argv)
 		nkids = nkids + 1;
 	}
 
-	char err[256];
-	struct sysq *c = sysq_connect(sock, err, sizeof(err));
-	if (!c) {
-		fprintf(stderr, "proc_table: %s\n", err);
-		kill_kids();
-		return 1;
-	}
+	int c = connect_to(sock);
+	if (c < 0)
+		die(sock);
+	double wire, dec;
 	char *sysq_ps[] = { argv[2], (char *)"-s", (char *)sock, (char *)"ps", NULL };
 	char *ps[] = { (char *)"ps", (char *)"-eo", (char *)"pid,ppid,user,stat,rss,time,args",
 	               NULL };
@@ -322,7 +381,7 @@ int main(int argc, char **argv)
 
 	/* warm the caches once (dentries, libraries) */
 	int threads = split_count(raw_scan(1));
-	list_once(c);
+	list_once(c, &wire, &dec);
 	run_prog(sysq_ps);
 	run_prog(ps);
 
@@ -332,7 +391,8 @@ int main(int argc, char **argv)
 	double *pps = calloc((size_t)rounds, sizeof(double));
 	double *put = calloc((size_t)rounds, sizeof(double));
 	double *raw1 = calloc((size_t)rounds, sizeof(double));
-	if (!raw || !lst || !sps || !pps || !put || !raw1)
+	double *decs = calloc((size_t)rounds, sizeof(double));
+	if (!raw || !lst || !sps || !pps || !put || !raw1 || !decs)
 		die("calloc");
 	int procs = 0, listed = 0;
 	for (int r = 0; r < rounds; r++) {
@@ -342,15 +402,13 @@ int main(int argc, char **argv)
 		t0 = now_ms();
 		raw_scan(1);
 		raw1[r] = now_ms() - t0;
-		t0 = now_ms();
-		listed = list_once(c);
-		lst[r] = now_ms() - t0;
+		listed = list_once(c, &lst[r], &decs[r]);
 		sps[r] = run_prog(sysq_ps);
 		pps[r] = run_prog(ps);
 		if (py)
 			put[r] = run_prog(psutil);
 	}
-	sysq_close(c);
+	close(c);
 	kill_kids();
 
 	/* ratios are taken round by round (each pair ran back to back, so a
@@ -372,6 +430,7 @@ int main(int argc, char **argv)
 	printf("raw_ms=%.2f\nraw1_ms=%.2f\nlist_ms=%.2f\n", median(raw, rounds),
 	       median(raw1, rounds), median(lst, rounds));
 	printf("list_ratio=%.2f\nlist_ratio1=%.2f\n", median(q1, rounds), median(q2, rounds));
+	printf("decode_ms=%.2f\n", median(decs, rounds));
 	printf("sysq_ps_ms=%.2f\nps_ms=%.2f\nps_ratio=%.2f\n", median(sps, rounds),
 	       median(pps, rounds), median(q3, rounds));
 	if (py)

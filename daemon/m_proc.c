@@ -2,11 +2,14 @@
  * m_proc.c - the proc.* methods: list, get, signal.  Pool methods run as
  * the caller (SQ_ACCESS_AS_CALLER), so /proc visibility and kill(2) are the
  * caller's own; this file only validates params and packs lib/sq_proc.h
- * structs straight into the reply.  comm, args and exe are arbitrary bytes:
- * str when valid UTF-8, bin otherwise (docs/protocol/proc.md).
+ * structs straight into the reply (proc.list: on the scan's own threads).
+ * comm, args and exe are arbitrary bytes: str when valid UTF-8, bin
+ * otherwise (docs/protocol/proc.md).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -134,21 +137,57 @@ static int check_size(struct sq_req *r)
 	return len + 1024 <= r->srv->cfg.max_output ? 0 : too_big(r);
 }
 
-struct list_ctx {
-	struct sq_req *r;
-	unsigned want;
+/*
+ * proc.list packs on the scan's threads: each chunk of pids (lib/sq_proc.h,
+ * sq_proc_scan_chunked) gets its own buffer, filled by whichever thread
+ * reads that chunk; the buffers are joined in chunk order, which is pid
+ * order.  The running total stops the scan once the reply cannot be sent.
+ */
+struct chunk_out {
+	struct sq_buf b;
 	uint32_t count;
+};
+
+struct list_ctx {
+	unsigned want;
+	size_t limit;
+	struct chunk_out *chunks;
+	size_t nchunks;
+	atomic_size_t bytes;
 };
 
 #define LIST_TOO_BIG 1
 
-static int list_one(const struct sq_proc *p, void *arg)
+static int list_begin(size_t nchunks, void *arg)
 {
 	struct list_ctx *x = arg;
-	pack_proc(&x->r->pk, p, x->want);
-	x->count++;
-	/* stop as soon as the reply cannot be sent anyway */
-	return x->r->out->len - x->r->out_mark > x->r->srv->cfg.max_output ? LIST_TOO_BIG : 0;
+	x->chunks = calloc(nchunks ? nchunks : 1, sizeof(*x->chunks));
+	if (!x->chunks)
+		return -ENOMEM;
+	x->nchunks = nchunks;
+	for (size_t i = 0; i < nchunks; i++)
+		sq_buf_init(&x->chunks[i].b);
+	return 0;
+}
+
+static int list_one(const struct sq_proc *p, size_t chunk, void *arg)
+{
+	struct list_ctx *x = arg;
+	struct chunk_out *c = &x->chunks[chunk];
+	msgpack_packer pk;
+	size_t before = c->b.len;
+	sq_packer_init(&pk, &c->b);
+	pack_proc(&pk, p, x->want);
+	c->count++;
+	size_t added = c->b.len - before;
+	return atomic_fetch_add(&x->bytes, added) + added > x->limit ? LIST_TOO_BIG : 0;
+}
+
+static void list_free(struct list_ctx *x)
+{
+	for (size_t i = 0; x->chunks && i < x->nchunks; i++)
+		sq_buf_free(&x->chunks[i].b);
+	free(x->chunks);
 }
 
 int m_proc_list(struct sq_req *r)
@@ -193,28 +232,27 @@ int m_proc_list(struct sq_req *r)
 		msgpack_pack_array(pk, 0);
 		return 0;
 	}
-	/* array32 header, patched with the count once the scan is done */
-	static const char head[5] = { (char)0xdd, 0, 0, 0, 0 };
-	size_t at = r->out->len;
-	if (sq_buf_append(r->out, head, sizeof(head)) < 0)
-		return -ENOMEM;
-	struct list_ctx x = { r, want, 0 };
+	struct list_ctx x = { .want = want, .limit = r->srv->cfg.max_output };
+	atomic_init(&x.bytes, 0);
 	struct sq_proc_query q = {
 		.fields = want, .pids = pids, .npids = npids,
 		.by_uid = uid >= 0, .uid = uid >= 0 ? (uint32_t)uid : 0,
-		/* records held before packing are a little bigger than packed */
-		.max_held = 2 * r->srv->cfg.max_output,
 	};
-	rc = sq_proc_scan(&q, list_one, &x);
-	if (rc == LIST_TOO_BIG || rc == -E2BIG)
+	struct sq_proc_sink sink = { list_begin, list_one, &x, 1 };
+	rc = sq_proc_scan_chunked(&q, &sink);
+	if (rc == 0) {
+		uint32_t n = 0;
+		for (size_t i = 0; i < x.nchunks; i++)
+			n += x.chunks[i].count;
+		msgpack_pack_array(pk, n);
+		for (size_t i = 0; i < x.nchunks && rc == 0; i++)
+			rc = sq_buf_append(r->out, x.chunks[i].b.data, x.chunks[i].b.len);
+	}
+	list_free(&x);
+	if (rc == LIST_TOO_BIG)
 		return too_big(r);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "cannot read the process table: %s", strerror(-rc));
-	unsigned char *h = (unsigned char *)r->out->data + at + 1;
-	h[0] = (unsigned char)(x.count >> 24);
-	h[1] = (unsigned char)(x.count >> 16);
-	h[2] = (unsigned char)(x.count >> 8);
-	h[3] = (unsigned char)x.count;
 	return check_size(r);
 }
 

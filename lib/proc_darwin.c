@@ -265,6 +265,20 @@ int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg)
 	return rc;
 }
 
+/* One thread here: everything is chunk 0 (sq_proc.h allows that). */
+static int to_sink(const struct sq_proc *p, void *arg)
+{
+	const struct sq_proc_sink *sink = arg;
+	return sink->proc(p, 0, sink->arg);
+}
+
+int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sink *sink)
+{
+	struct sq_proc_sink copy = *sink;
+	int rc = copy.begin ? copy.begin(1, copy.arg) : 0;
+	return rc ? rc : sq_proc_scan(q, to_sink, &copy);
+}
+
 int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
 {
 	if (pid <= 0)

@@ -368,110 +368,58 @@ static pid_t pid_of(const char *name)
 }
 
 /*
- * Big scans are shared out: the pid list is cut into chunks of CHUNK pids,
- * and a few threads take the next chunk whenever they are free (so a slow
- * process, or a thread the machine is not running right now, does not hold
- * up the rest), read them into records, and the calling thread then replays
- * the records chunk by chunk: the callback still sees ascending pids, from
- * one thread.  /proc reads are mostly the kernel formatting text, so this
- * scales with cores.  Helper threads are created by the calling thread and
- * so start with ITS credentials (clone(2) copies the creating task's), i.e.
- * the caller's when sysqd runs a request as the caller; each checks that
- * before reading anything.
+ * Big scans are shared out: the pid list is cut into chunks of SQ_PROC_CHUNK
+ * pids, and a few threads take the next chunk whenever they are free (so a
+ * slow process, or a thread the machine is not running right now, does not
+ * hold up the rest) and hand each process to the sink from that thread.
+ * /proc reads are mostly the kernel formatting text, so this scales with
+ * cores.  Helper threads are created by the calling thread and so start with
+ * ITS credentials (clone(2) copies the creating task's), i.e. the caller's
+ * when sysqd runs a request as the caller; each checks that before reading.
  */
-#define CHUNK 32u       /* pids a thread takes at a time */
 #define SPLIT_MIN 128u  /* processes per thread, at least */
 #define SPLIT_MAX 4u    /* threads per scan, at most */
-
-struct rec {
-	struct sq_proc p;       /* args/exe replaced by offsets into an arena */
-	size_t args_off, exe_off;
-	unsigned worker;        /* whose arena */
-};
 
 struct shared {
 	const pid_t *pids;
 	size_t n;
 	int check_exists;
-	struct rec *recs;       /* n slots: chunk c fills from c * CHUNK */
-	uint32_t *count;        /* records per chunk */
+	const struct sq_proc_sink *sink;
 	atomic_size_t next;     /* the next chunk to take */
-	atomic_int stop;        /* someone failed: everyone stops */
-	size_t budget;          /* bytes each worker may hold */
+	atomic_int stop;        /* someone failed or the sink said stop */
 };
 
 struct worker {
 	struct shared *sh;
 	struct scan *s;
-	char *arena;
-	size_t alen, acap, held;
-	unsigned idx;
 	int rc;
 	uid_t euid, ruid;       /* the creator's: a helper must match them */
 	pthread_t th;
 	int started;
 };
 
-static int arena_put(struct worker *w, const char *p, size_t n, size_t *off)
-{
-	*off = w->alen;
-	if (n == 0)
-		return 0;
-	if (w->alen + n > w->acap) {
-		size_t cap = w->acap ? w->acap : 65536;
-		while (cap < w->alen + n)
-			cap *= 2;
-		char *a = realloc(w->arena, cap);
-		if (!a)
-			return -ENOMEM;
-		w->arena = a;
-		w->acap = cap;
-	}
-	memcpy(w->arena + w->alen, p, n);
-	w->alen += n;
-	return 0;
-}
-
-static int keep(struct worker *w, struct rec *r)
-{
-	const struct sq_proc *p = &w->s->p;
-	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
-	size_t elen = (p->have & F(EXE)) ? p->exe_len : 0;
-	w->held += sizeof(*r) + alen + elen;
-	if (w->held > w->sh->budget)
-		return -E2BIG;
-	r->p = *p;
-	r->p.buf = NULL;
-	r->p.cap = 0;
-	r->p.args = r->p.exe = NULL;
-	r->worker = w->idx;
-	if (arena_put(w, p->args, alen, &r->args_off) < 0 ||
-	    arena_put(w, p->exe, elen, &r->exe_off) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
 static void work(struct worker *w)
 {
 	struct shared *sh = w->sh;
-	size_t nchunks = (sh->n + CHUNK - 1) / CHUNK;
+	size_t nchunks = (sh->n + SQ_PROC_CHUNK - 1) / SQ_PROC_CHUNK;
 	for (;;) {
 		size_t c = atomic_fetch_add(&sh->next, 1);
 		if (c >= nchunks || atomic_load(&sh->stop))
 			return;
-		size_t lo = c * CHUNK, hi = lo + CHUNK < sh->n ? lo + CHUNK : sh->n;
-		uint32_t k = 0;
+		size_t lo = c * SQ_PROC_CHUNK;
+		size_t hi = lo + SQ_PROC_CHUNK < sh->n ? lo + SQ_PROC_CHUNK : sh->n;
 		for (size_t i = lo; i < hi; i++) {
 			int r1 = read_one(w->s, sh->pids[i], sh->check_exists);
 			if (r1 == 0)
-				r1 = keep(w, &sh->recs[lo + k++]);
-			if (r1 < 0) {
+				r1 = sh->sink->proc(&w->s->p, c, sh->sink->arg);
+			else if (r1 == 1)
+				r1 = 0;
+			if (r1 != 0) {
 				w->rc = r1;
 				atomic_store(&sh->stop, 1);
 				return;
 			}
 		}
-		sh->count[c] = k;
 	}
 }
 
@@ -499,35 +447,21 @@ static size_t split_count(size_t n)
 }
 
 static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exists,
-                     size_t max_held, sq_proc_cb cb, void *arg)
+                     const struct sq_proc_sink *sink)
 {
-	int rc = 0;
-	size_t k = split_count(n);
-	if (k == 1) { /* small: stream straight to the callback */
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			int r1 = read_one(s0, pids[i], check_exists);
-			rc = r1 < 0 ? r1 : r1 == 0 ? cb(&s0->p, arg) : 0;
-		}
+	size_t nchunks = (n + SQ_PROC_CHUNK - 1) / SQ_PROC_CHUNK;
+	int rc = sink->begin ? sink->begin(nchunks, sink->arg) : 0;
+	if (rc != 0)
 		return rc;
-	}
-	size_t nchunks = (n + CHUNK - 1) / CHUNK;
-	struct shared sh = {
-		.pids = pids, .n = n, .check_exists = check_exists,
-		.recs = malloc(n * sizeof(struct rec)),
-		.count = calloc(nchunks, sizeof(uint32_t)),
-		.budget = max_held ? max_held / k : SIZE_MAX,
-	};
+	struct shared sh = { .pids = pids, .n = n, .check_exists = check_exists, .sink = sink };
 	atomic_init(&sh.next, 0);
 	atomic_init(&sh.stop, 0);
 	struct worker ws[SPLIT_MAX];
 	memset(ws, 0, sizeof(ws));
-	size_t nw = 0;
-	if (!sh.recs || !sh.count)
-		rc = -ENOMEM;
-	for (; nw < k && rc == 0; nw++) {
+	size_t k = sink->parallel ? split_count(n) : 1, nw = 0;
+	for (; nw < k; nw++) {
 		struct worker *w = &ws[nw];
 		w->sh = &sh;
-		w->idx = (unsigned)nw;
 		w->euid = geteuid();
 		w->ruid = getuid();
 		if (nw == 0) {
@@ -545,30 +479,131 @@ static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exi
 			break;
 		}
 	}
-	if (rc == 0)
-		work(&ws[0]);
-	for (size_t j = 1; j < nw; j++)
+	work(&ws[0]);
+	for (size_t j = 1; j < nw; j++) {
 		pthread_join(ws[j].th, NULL);
+		sq_proc_release(&ws[j].s->p);
+		free(ws[j].s);
+	}
 	for (size_t j = 0; j < nw && rc == 0; j++)
 		rc = ws[j].rc;
-	for (size_t c = 0; c < nchunks && rc == 0; c++) {
-		for (uint32_t i = 0; i < sh.count[c] && rc == 0; i++) {
-			struct rec *r = &sh.recs[c * CHUNK + i];
-			const char *arena = ws[r->worker].arena;
-			r->p.args = arena ? arena + r->args_off : NULL;
-			r->p.exe = arena ? arena + r->exe_off : NULL;
-			rc = cb(&r->p, arg);
+	return rc;
+}
+
+/*
+ * sq_proc_scan on top of the chunked scan: processes are kept as records
+ * per chunk (args and exe copied into per-chunk arenas), then replayed in
+ * chunk order from the calling thread.  Small scans run on this thread
+ * alone and go straight to the callback.
+ */
+struct rec {
+	struct sq_proc p;       /* args/exe replaced by offsets into the arena */
+	size_t args_off, exe_off;
+};
+
+struct chunk {
+	struct rec *recs;
+	size_t nrec;
+	char *arena;
+	size_t alen, acap;
+};
+
+struct ordered {
+	sq_proc_cb cb;
+	void *arg;
+	size_t max_held;
+	atomic_size_t held;
+	struct chunk *chunks;
+	size_t nchunks;
+};
+
+static int ordered_begin(size_t nchunks, void *arg)
+{
+	struct ordered *o = arg;
+	o->nchunks = nchunks;
+	o->chunks = calloc(nchunks ? nchunks : 1, sizeof(*o->chunks));
+	return o->chunks ? 0 : -ENOMEM;
+}
+
+static int arena_put(struct chunk *ch, const char *p, size_t n, size_t *off)
+{
+	*off = ch->alen;
+	if (n == 0)
+		return 0;
+	if (ch->alen + n > ch->acap) {
+		size_t cap = ch->acap ? ch->acap : 4096;
+		while (cap < ch->alen + n)
+			cap *= 2;
+		char *a = realloc(ch->arena, cap);
+		if (!a)
+			return -ENOMEM;
+		ch->arena = a;
+		ch->acap = cap;
+	}
+	memcpy(ch->arena + ch->alen, p, n);
+	ch->alen += n;
+	return 0;
+}
+
+static int ordered_keep(const struct sq_proc *p, size_t chunk, void *arg)
+{
+	struct ordered *o = arg;
+	struct chunk *ch = &o->chunks[chunk];
+	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
+	size_t elen = (p->have & F(EXE)) ? p->exe_len : 0;
+	size_t held = atomic_fetch_add(&o->held, sizeof(struct rec) + alen + elen);
+	if (o->max_held && held + sizeof(struct rec) + alen + elen > o->max_held)
+		return -E2BIG;
+	if (!ch->recs) {
+		ch->recs = malloc(SQ_PROC_CHUNK * sizeof(*ch->recs));
+		if (!ch->recs)
+			return -ENOMEM;
+	}
+	struct rec *r = &ch->recs[ch->nrec];
+	r->p = *p;
+	r->p.buf = NULL;
+	r->p.cap = 0;
+	r->p.args = r->p.exe = NULL;
+	if (arena_put(ch, p->args, alen, &r->args_off) < 0 ||
+	    arena_put(ch, p->exe, elen, &r->exe_off) < 0)
+		return -ENOMEM;
+	ch->nrec++;
+	return 0;
+}
+
+static int direct(const struct sq_proc *p, size_t chunk, void *arg)
+{
+	struct ordered *o = arg;
+	(void)chunk;
+	return o->cb(p, o->arg);
+}
+
+static int scan_ordered(struct scan *s, const pid_t *pids, size_t n, int check_exists,
+                        size_t max_held, sq_proc_cb cb, void *arg)
+{
+	struct ordered o = { .cb = cb, .arg = arg, .max_held = max_held };
+	atomic_init(&o.held, 0);
+	if (split_count(n) == 1) {
+		struct sq_proc_sink one = { .proc = direct, .arg = &o };
+		return scan_list(s, pids, n, check_exists, &one);
+	}
+	struct sq_proc_sink keep = { .begin = ordered_begin, .proc = ordered_keep, .arg = &o,
+	                             .parallel = 1 };
+	int rc = scan_list(s, pids, n, check_exists, &keep);
+	for (size_t c = 0; c < o.nchunks && rc == 0; c++) {
+		struct chunk *ch = &o.chunks[c];
+		for (size_t i = 0; i < ch->nrec && rc == 0; i++) {
+			struct sq_proc *p = &ch->recs[i].p;
+			p->args = ch->arena ? ch->arena + ch->recs[i].args_off : NULL;
+			p->exe = ch->arena ? ch->arena + ch->recs[i].exe_off : NULL;
+			rc = cb(p, arg);
 		}
 	}
-	for (size_t j = 0; j < nw; j++) {
-		free(ws[j].arena);
-		if (j > 0) {
-			sq_proc_release(&ws[j].s->p);
-			free(ws[j].s);
-		}
+	for (size_t c = 0; c < o.nchunks; c++) {
+		free(o.chunks[c].recs);
+		free(o.chunks[c].arena);
 	}
-	free(sh.recs);
-	free(sh.count);
+	free(o.chunks);
 	return rc;
 }
 
@@ -611,42 +646,56 @@ static int list_pids(struct scan *s, pid_t **out, size_t *n)
 	return 0;
 }
 
-int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg)
+/* The pid list to scan, sorted (q->pids, or every pid in /proc). */
+static int pid_list(struct scan *s, const struct sq_proc_query *q, pid_t **list, size_t *n)
 {
-	const pid_t *pids = q->pids;
 	size_t npids = q->pids ? q->npids : 0;
+	*list = NULL;
+	*n = 0;
+	if (!npids)
+		return list_pids(s, list, n);
+	pid_t *v = malloc(npids * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, q->pids, npids * sizeof(*v));
+	size_t k = sq_proc_sort_pids(v, npids), skip0 = 0;
+	while (skip0 < k && v[skip0] <= 0) /* pids <= 0 sort first: drop them */
+		skip0++;
+	memmove(v, v + skip0, (k - skip0) * sizeof(*v));
+	*list = v;
+	*n = k - skip0;
+	return 0;
+}
+
+static int scan_run(const struct sq_proc_query *q, const struct sq_proc_sink *sink,
+                    sq_proc_cb cb, void *arg)
+{
 	struct scan *s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	int rc = scan_open(s, q->fields, q->by_uid ? (int64_t)q->uid : -1);
-	if (rc < 0) {
-		free(s);
-		return rc;
-	}
 	pid_t *list = NULL;
 	size_t n = 0;
-	if (npids) {
-		list = malloc(npids * sizeof(*list));
-		if (!list) {
-			rc = -ENOMEM;
-		} else {
-			memcpy(list, pids, npids * sizeof(*list));
-			n = sq_proc_sort_pids(list, npids);
-			size_t skip0 = 0; /* pids <= 0 sort first: drop them */
-			while (skip0 < n && list[skip0] <= 0)
-				skip0++;
-			memmove(list, list + skip0, (n - skip0) * sizeof(*list));
-			n -= skip0;
-		}
-	} else {
-		rc = list_pids(s, &list, &n);
-	}
 	if (rc == 0)
-		rc = scan_list(s, list, n, npids != 0, q->max_held, cb, arg);
+		rc = pid_list(s, q, &list, &n);
+	int check = q->pids && q->npids;
+	if (rc == 0)
+		rc = sink ? scan_list(s, list, n, check, sink)
+		          : scan_ordered(s, list, n, check, q->max_held, cb, arg);
 	free(list);
 	scan_close(s);
 	free(s);
 	return rc;
+}
+
+int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg)
+{
+	return scan_run(q, NULL, cb, arg);
+}
+
+int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sink *sink)
+{
+	return scan_run(q, sink, NULL, NULL);
 }
 
 int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)

@@ -79,9 +79,9 @@ struct sq_proc_query {
 	size_t npids;           /* ignored); npids 0: every process */
 	int by_uid;             /* 1: only processes whose real uid is uid */
 	uint32_t uid;
-	size_t max_held;        /* a scan split over threads holds what it read
-	                         * until it is handed over: past this many bytes
-	                         * it stops with -E2BIG (0: no limit) */
+	size_t max_held;        /* sq_proc_scan split over threads holds what it
+	                         * read until it is handed over: past this many
+	                         * bytes it stops with -E2BIG (0: no limit) */
 };
 
 /*
@@ -91,6 +91,25 @@ struct sq_proc_query {
  * negative errno (-E2BIG: over max_held).
  */
 int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg);
+
+/*
+ * The same scan without the wait for order: the pids are cut into chunks of
+ * SQ_PROC_CHUNK (ascending: chunk 0 has the lowest), and when `parallel` is
+ * set several threads of the scan take chunks at once and call proc from
+ * themselves.  All calls for one chunk come from one thread, in pid order,
+ * so output kept per chunk and joined in chunk order is in pid order.  begin
+ * (optional) is called first, from the calling thread, with the number of
+ * chunks.  A non-zero return from either stops the scan and is returned.
+ * (macOS: one chunk, read by the calling thread.)
+ */
+#define SQ_PROC_CHUNK 32u
+struct sq_proc_sink {
+	int (*begin)(size_t nchunks, void *arg);
+	int (*proc)(const struct sq_proc *p, size_t chunk, void *arg);
+	void *arg;
+	int parallel;           /* proc may be called from several threads at once */
+};
+int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sink *sink);
 
 /* One process into *p (zero it first, or reuse one already filled);
  * -ESRCH when there is none, -EINVAL for pid <= 0.  Call sq_proc_release. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,6 +566,75 @@ Test(proc, a_split_scan_reports_everyone_once_in_order)
 	} else {
 		cr_assert_eq(rc4, 0);
 	}
+}
+
+/* sq_proc_scan_chunked: chunks in ascending pid ranges, each chunk from one
+ * thread in order, several threads at once allowed. */
+struct chunks {
+	size_t n;
+	pid_t pids[64][SQ_PROC_CHUNK];
+	size_t len[64];
+	pthread_t who[64];
+	int mixed;            /* a chunk was fed by two threads */
+};
+
+static int chunks_begin(size_t n, void *arg)
+{
+	struct chunks *c = arg;
+	c->n = n;
+	return n <= 64 ? 0 : -ENOSPC;
+}
+
+static int chunks_proc(const struct sq_proc *p, size_t chunk, void *arg)
+{
+	struct chunks *c = arg;
+	if (chunk >= c->n || c->len[chunk] >= SQ_PROC_CHUNK)
+		return -ERANGE;
+	if (c->len[chunk] == 0)
+		c->who[chunk] = pthread_self();
+	else if (!pthread_equal(c->who[chunk], pthread_self()))
+		c->mixed = 1;
+	c->pids[chunk][c->len[chunk]++] = p->pid;
+	return 0;
+}
+
+Test(proc, a_chunked_scan_keeps_order_within_and_across_chunks)
+{
+	enum { N = 300 };
+	static pid_t many[N];
+	pid_t parent = getpid();
+	for (int i = 0; i < N; i++) {
+		pid_t pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		many[i] = pid;
+	}
+	static struct chunks c;
+	struct sq_proc_query q = { .fields = SQ_PROC_BIT(SQ_PROC_PPID) };
+	struct sq_proc_sink sink = { chunks_begin, chunks_proc, &c, 1 };
+	int rc = sq_proc_scan_chunked(&q, &sink);
+	for (int i = 0; i < N; i++)
+		kill(many[i], SIGKILL);
+	for (int i = 0; i < N; i++)
+		waitpid(many[i], NULL, 0);
+	cr_assert_eq(rc, 0);
+	cr_assert_geq(c.n, (size_t)(N / SQ_PROC_CHUNK));
+	cr_assert_not(c.mixed, "one thread per chunk");
+	pid_t last = 0;
+	size_t total = 0;
+	for (size_t k = 0; k < c.n; k++)
+		for (size_t i = 0; i < c.len[k]; i++) {
+			cr_assert_gt(c.pids[k][i], last, "ascending within and across chunks");
+			last = c.pids[k][i];
+			total++;
+		}
+	cr_assert_gt(total, N);
 }
 
 Test(proc, fields_limit_what_is_read)
