@@ -28,6 +28,8 @@ static const struct cli_cmd commands[] = {
 	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs on a dead mount" },
 	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH",
 	  "extended attributes, as you (like macOS's xattr)" },
+	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it" },
+	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

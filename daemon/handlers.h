@@ -28,5 +28,9 @@ int m_xattr_list(struct sq_req *r);
 int m_xattr_get(struct sq_req *r);
 int m_xattr_set(struct sq_req *r);
 int m_xattr_remove(struct sq_req *r);
+/* m_proc.c */
+int m_proc_list(struct sq_req *r);
+int m_proc_get(struct sq_req *r);
+int m_proc_signal(struct sq_req *r);
 
 #endif

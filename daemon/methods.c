@@ -54,6 +54,13 @@ const struct sq_method sq_methods[] = {
 	{ "xattr.remove", m_xattr_remove, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
 	  "remove an extended attribute, as the caller",
 	  "{path: str, name: str, nofollow?: bool}" },
+	{ "proc.list", m_proc_list, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "the process table as the caller may see it",
+	  "{pid?: [int], uid?: int, fields?: [str]}" },
+	{ "proc.get", m_proc_get, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "one process (ESRCH when there is none)", "{pid: int, fields?: [str]}" },
+	{ "proc.signal", m_proc_signal, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
+	  "kill(2) as the caller; pid <= 0 is refused", "{pid: int, signal: str|int}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 

@@ -1,0 +1,351 @@
+/*
+ * m_proc.c - the proc.* methods: list, get, signal.  Pool methods run as
+ * the caller (SQ_ACCESS_AS_CALLER), so /proc visibility and kill(2) are the
+ * caller's own; this file only validates params and packs lib/sq_proc.h
+ * structs straight into the reply (proc.list: on the scan's own threads).
+ * comm, args and exe are arbitrary bytes: str when valid UTF-8, bin
+ * otherwise (docs/protocol/proc.md).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "request.h"
+#include "server.h"
+#include "sq_proc.h"
+#include "sq_signame.h"
+
+#define PID_MAX_PARAM INT32_MAX
+#define UID_MAX_PARAM 4294967294LL /* (uid_t)-1 means "no uid" to the kernel */
+
+static void pack_bytes(msgpack_packer *pk, const char *p, size_t n)
+{
+	if (sq_proc_utf8_valid(p, n))
+		msgpack_pack_str_with_body(pk, p, n);
+	else
+		msgpack_pack_bin_with_body(pk, p, n);
+}
+
+/* args are NUL-terminated strings back to back; a last one without its NUL
+ * (a process that rewrote its argument area) still counts. */
+static void pack_args(msgpack_packer *pk, const char *a, size_t len)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += a[i] == '\0';
+	if (len && a[len - 1] != '\0')
+		n++;
+	msgpack_pack_array(pk, n);
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len && (len == 0 || a[len - 1] == '\0'))
+			break;
+		if (i == len || a[i] == '\0') {
+			pack_bytes(pk, a + start, i - start);
+			start = i + 1;
+		}
+	}
+}
+
+static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want)
+{
+	unsigned have = (p->have & want) | SQ_PROC_BIT(SQ_PROC_PID);
+	size_t n = (size_t)__builtin_popcount(have);
+	int cut = (have & SQ_PROC_BIT(SQ_PROC_ARGS)) && p->args_cut;
+	msgpack_pack_map(pk, n + (size_t)cut);
+	for (unsigned f = 0; f < SQ_PROC_NFIELDS; f++) {
+		if (!(have & SQ_PROC_BIT(f)))
+			continue;
+		sq_pack_cstr(pk, sq_proc_field_name(f));
+		switch ((enum sq_proc_field)f) {
+		case SQ_PROC_PID: msgpack_pack_int64(pk, p->pid); break;
+		case SQ_PROC_PPID: msgpack_pack_int64(pk, p->ppid); break;
+		case SQ_PROC_PGID: msgpack_pack_int64(pk, p->pgid); break;
+		case SQ_PROC_SID: msgpack_pack_int64(pk, p->sid); break;
+		case SQ_PROC_UID: msgpack_pack_uint64(pk, p->uid); break;
+		case SQ_PROC_EUID: msgpack_pack_uint64(pk, p->euid); break;
+		case SQ_PROC_GID: msgpack_pack_uint64(pk, p->gid); break;
+		case SQ_PROC_STATE: msgpack_pack_str_with_body(pk, &p->state, 1); break;
+		case SQ_PROC_COMM: pack_bytes(pk, p->comm, p->comm_len); break;
+		case SQ_PROC_ARGS: pack_args(pk, p->args, p->args_len); break;
+		case SQ_PROC_EXE: pack_bytes(pk, p->exe, p->exe_len); break;
+		case SQ_PROC_START_TIME: msgpack_pack_double(pk, p->start_time); break;
+		case SQ_PROC_CPU_USER: msgpack_pack_uint64(pk, p->cpu_user_ns); break;
+		case SQ_PROC_CPU_SYSTEM: msgpack_pack_uint64(pk, p->cpu_system_ns); break;
+		case SQ_PROC_RSS: msgpack_pack_uint64(pk, p->rss_bytes); break;
+		case SQ_PROC_VSIZE: msgpack_pack_uint64(pk, p->vsize_bytes); break;
+		case SQ_PROC_THREADS: msgpack_pack_int64(pk, p->threads); break;
+		case SQ_PROC_NICE: msgpack_pack_int64(pk, p->nice); break;
+		case SQ_PROC_TTY:
+			if (p->tty[0])
+				pack_bytes(pk, p->tty, strlen(p->tty));
+			else
+				msgpack_pack_nil(pk);
+			break;
+		case SQ_PROC_NFIELDS: break;
+		}
+	}
+	if (cut)
+		sq_pack_kv_bool(pk, "args_truncated", true);
+}
+
+/* `fields`: an array of field names; absent means all. */
+static int get_fields(struct sq_req *r, unsigned *out)
+{
+	const msgpack_object_array *a;
+	int rc = sq_param_array(&r->params, "fields", false, &a);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	*out = SQ_PROC_ALL;
+	if (rc == 1)
+		return 0;
+	unsigned f = SQ_PROC_BIT(SQ_PROC_PID);
+	for (uint32_t i = 0; i < a->size; i++) {
+		const msgpack_object *o = &a->ptr[i];
+		if (o->type != MSGPACK_OBJECT_STR)
+			return sq_req_fail(r, -EINVAL, "param 'fields': element %u must be a "
+			                   "string (a field name)", (unsigned)i);
+		int k = sq_proc_field_find(o->via.str.ptr, o->via.str.size);
+		if (k < 0)
+			return sq_req_fail(r, -EINVAL, "param 'fields': unknown field '%.*s' "
+			                   "(pid ppid pgid sid uid euid gid state comm args exe "
+			                   "start_time cpu_user_ns cpu_system_ns rss_bytes "
+			                   "vsize_bytes threads nice tty)",
+			                   (int)(o->via.str.size > 40 ? 40 : o->via.str.size),
+			                   o->via.str.ptr);
+		f |= SQ_PROC_BIT((unsigned)k);
+	}
+	*out = f;
+	return 0;
+}
+
+/* The result would not fit the connection's output cap: say so cleanly
+ * instead of letting the server drop the connection. */
+static int too_big(struct sq_req *r)
+{
+	return sq_req_fail(r, -E2BIG, "the result is over this connection's output "
+	                   "limit of %zu bytes; narrow it with 'fields', 'uid' or 'pid'",
+	                   r->srv->cfg.max_output);
+}
+
+static int check_size(struct sq_req *r)
+{
+	size_t len = r->out->len - r->out_mark;
+	return len + 1024 <= r->srv->cfg.max_output ? 0 : too_big(r);
+}
+
+/*
+ * proc.list packs on the scan's threads: each chunk of pids (lib/sq_proc.h,
+ * sq_proc_scan_chunked) gets its own buffer, filled by whichever thread
+ * reads that chunk; the buffers are joined in chunk order, which is pid
+ * order.  The running total stops the scan once the reply cannot be sent.
+ */
+struct chunk_out {
+	struct sq_buf b;
+	uint32_t count;
+};
+
+struct list_ctx {
+	unsigned want;
+	size_t limit;
+	struct chunk_out *chunks;
+	size_t nchunks;
+	atomic_size_t bytes;
+};
+
+#define LIST_TOO_BIG 1
+
+static int list_begin(size_t nchunks, void *arg)
+{
+	struct list_ctx *x = arg;
+	x->chunks = calloc(nchunks ? nchunks : 1, sizeof(*x->chunks));
+	if (!x->chunks)
+		return -ENOMEM;
+	x->nchunks = nchunks;
+	for (size_t i = 0; i < nchunks; i++)
+		sq_buf_init(&x->chunks[i].b);
+	return 0;
+}
+
+static int list_one(const struct sq_proc *p, size_t chunk, void *arg)
+{
+	struct list_ctx *x = arg;
+	struct chunk_out *c = &x->chunks[chunk];
+	msgpack_packer pk;
+	size_t before = c->b.len;
+	sq_packer_init(&pk, &c->b);
+	pack_proc(&pk, p, x->want);
+	c->count++;
+	size_t added = c->b.len - before;
+	return atomic_fetch_add(&x->bytes, added) + added > x->limit ? LIST_TOO_BIG : 0;
+}
+
+static void list_free(struct list_ctx *x)
+{
+	for (size_t i = 0; x->chunks && i < x->nchunks; i++)
+		sq_buf_free(&x->chunks[i].b);
+	free(x->chunks);
+}
+
+int m_proc_list(struct sq_req *r)
+{
+	static const char *const allowed[] = { "pid", "uid", "fields", NULL };
+	const msgpack_object_array *pa = NULL;
+	int64_t uid = -1;
+	pid_t *pids = NULL;
+	size_t npids = 0;
+	unsigned want;
+
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if ((rc = get_fields(r, &want)) < 0)
+		return rc;
+	rc = sq_param_int(&r->params, "uid", false, 0, UID_MAX_PARAM, &uid);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	rc = sq_param_array(&r->params, "pid", false, &pa);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (pa && pa->size) {
+		pids = msgpack_zone_malloc(r->zone, pa->size * sizeof(*pids));
+		if (!pids)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < pa->size; i++) {
+			const msgpack_object *o = &pa->ptr[i];
+			if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 == 0 ||
+			    o->via.u64 > PID_MAX_PARAM)
+				return sq_req_fail(r, -EINVAL, "param 'pid': element %u must be a "
+				                   "pid (an integer from 1 to %d)", (unsigned)i,
+				                   PID_MAX_PARAM);
+			pids[npids++] = (pid_t)o->via.u64;
+		}
+	}
+
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "procs");
+	if (pa && pa->size == 0) { /* an empty pid list selects nothing */
+		msgpack_pack_array(pk, 0);
+		return 0;
+	}
+	struct list_ctx x = { .want = want, .limit = r->srv->cfg.max_output };
+	atomic_init(&x.bytes, 0);
+	struct sq_proc_query q = {
+		.fields = want, .pids = pids, .npids = npids,
+		.by_uid = uid >= 0, .uid = uid >= 0 ? (uint32_t)uid : 0,
+	};
+	struct sq_proc_sink sink = { list_begin, list_one, &x, 1 };
+	rc = sq_proc_scan_chunked(&q, &sink);
+	if (rc == 0) {
+		uint32_t n = 0;
+		for (size_t i = 0; i < x.nchunks; i++)
+			n += x.chunks[i].count;
+		msgpack_pack_array(pk, n);
+		for (size_t i = 0; i < x.nchunks && rc == 0; i++)
+			rc = sq_buf_append(r->out, x.chunks[i].b.data, x.chunks[i].b.len);
+	}
+	list_free(&x);
+	if (rc == LIST_TOO_BIG)
+		return too_big(r);
+	if (rc < 0)
+		return sq_req_fail(r, rc, "cannot read the process table: %s", strerror(-rc));
+	return check_size(r);
+}
+
+static int get_pid(struct sq_req *r, pid_t *pid)
+{
+	int64_t v;
+	const msgpack_object *o = sq_param(&r->params, "pid");
+	if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return sq_req_fail(r, -EINVAL, "param 'pid' must be > 0: process groups and "
+		                   "broadcast (kill(2) with pid <= 0) are refused");
+	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 == 0)
+		return sq_req_fail(r, -EINVAL, "param 'pid' must be > 0: pid 0 (the caller's "
+		                   "process group) is refused");
+	int rc = sq_param_int(&r->params, "pid", true, 1, PID_MAX_PARAM, &v);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int m_proc_get(struct sq_req *r)
+{
+	static const char *const allowed[] = { "pid", "fields", NULL };
+	unsigned want;
+	pid_t pid;
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if ((rc = get_pid(r, &pid)) < 0 || (rc = get_fields(r, &want)) < 0)
+		return rc;
+	struct sq_proc p;
+	memset(&p, 0, sizeof(p));
+	rc = sq_proc_get(pid, want, &p);
+	if (rc == 0) {
+		pack_proc(&r->pk, &p, want);
+		rc = check_size(r);
+	} else if (rc == -ESRCH) {
+		rc = sq_req_fail(r, rc, "no process with pid %d", (int)pid);
+	} else {
+		rc = sq_req_fail(r, rc, "cannot read process %d: %s", (int)pid, strerror(-rc));
+	}
+	sq_proc_release(&p);
+	return rc;
+}
+
+int m_proc_signal(struct sq_req *r)
+{
+	static const char *const allowed[] = { "pid", "signal", NULL };
+	pid_t pid;
+	int sig;
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if ((rc = get_pid(r, &pid)) < 0)
+		return rc;
+	const msgpack_object *o = sq_param(&r->params, "signal");
+	if (!o)
+		return sq_req_fail(r, -EINVAL, "missing required param 'signal' (a name "
+		                   "like \"TERM\" or a number)");
+	if (o->type == MSGPACK_OBJECT_STR) {
+		sig = sq_signal_parse(o->via.str.ptr, o->via.str.size);
+		if (sig < 0)
+			return sq_req_fail(r, -EINVAL, "param 'signal': unknown signal '%.*s' "
+			                   "on this system", (int)(o->via.str.size > 32 ? 32
+			                   : o->via.str.size), o->via.str.ptr);
+	} else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		sig = o->via.u64 > INT32_MAX ? -EINVAL : sq_signal_check((long long)o->via.u64);
+		if (sig < 0)
+			return sq_req_fail(r, -EINVAL, "param 'signal': %llu is not a signal "
+			                   "number on this system (0..%d)",
+			                   (unsigned long long)o->via.u64, sq_signal_max());
+	} else {
+		return sq_req_fail(r, -EINVAL, "param 'signal' must be a signal name (\"TERM\", "
+		                   "\"SIGTERM\") or a number from 0 to %d", sq_signal_max());
+	}
+	rc = sq_proc_kill(pid, sig, r->cred);
+	if (rc == -ESRCH)
+		return sq_req_fail(r, rc, "no process with pid %d", (int)pid);
+	if (rc == -EPERM)
+		return sq_req_fail(r, rc, "uid %u may not signal pid %d",
+		                   (unsigned)r->cred->uid, (int)pid);
+	if (rc < 0)
+		return sq_req_fail(r, rc, "kill(%d, %d): %s", (int)pid, sig, strerror(-rc));
+	char name[32];
+	msgpack_packer *pk = &r->pk;
+	msgpack_pack_map(pk, 3);
+	sq_pack_kv_i64(pk, "pid", pid);
+	sq_pack_kv_i64(pk, "signal", sig);
+	sq_pack_cstr(pk, "name");
+	const char *nm = sq_signal_name(sig, name, sizeof(name));
+	if (nm)
+		sq_pack_cstr(pk, nm);
+	else
+		msgpack_pack_nil(pk);
+	return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * proc.c - the portable half of the process layer (sq_proc.h): field
+ * names as the wire spells them, the UTF-8 check that decides str or bin
+ * for comm/args/exe, pid list normalising and the owned buffer.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sq_proc.h"
+
+static const char *const names[SQ_PROC_NFIELDS] = {
+	[SQ_PROC_PID] = "pid",
+	[SQ_PROC_PPID] = "ppid",
+	[SQ_PROC_PGID] = "pgid",
+	[SQ_PROC_SID] = "sid",
+	[SQ_PROC_UID] = "uid",
+	[SQ_PROC_EUID] = "euid",
+	[SQ_PROC_GID] = "gid",
+	[SQ_PROC_STATE] = "state",
+	[SQ_PROC_COMM] = "comm",
+	[SQ_PROC_ARGS] = "args",
+	[SQ_PROC_EXE] = "exe",
+	[SQ_PROC_START_TIME] = "start_time",
+	[SQ_PROC_CPU_USER] = "cpu_user_ns",
+	[SQ_PROC_CPU_SYSTEM] = "cpu_system_ns",
+	[SQ_PROC_RSS] = "rss_bytes",
+	[SQ_PROC_VSIZE] = "vsize_bytes",
+	[SQ_PROC_THREADS] = "threads",
+	[SQ_PROC_NICE] = "nice",
+	[SQ_PROC_TTY] = "tty",
+};
+
+const char *sq_proc_field_name(unsigned field)
+{
+	return field < SQ_PROC_NFIELDS ? names[field] : NULL;
+}
+
+int sq_proc_field_find(const char *name, size_t len)
+{
+	for (int i = 0; i < SQ_PROC_NFIELDS; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
+int sq_proc_utf8_valid(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		unsigned len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+		             : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (!len || n - i < len)
+			return 0;
+		uint32_t cp = c & (0x7fu >> len);
+		for (unsigned k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+size_t sq_proc_sort_pids(pid_t *pids, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(pids, n, sizeof(*pids), cmp_pid);
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (pids[i] != pids[k - 1])
+			pids[k++] = pids[i];
+	return k;
+}
+
+int sq_proc_reserve(struct sq_proc *p, size_t n)
+{
+	if (n <= p->cap)
+		return 0;
+	size_t cap = p->cap ? p->cap : 4096;
+	while (cap < n)
+		cap *= 2;
+	char *b = realloc(p->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	p->buf = b;
+	p->cap = cap;
+	return 0;
+}
+
+void sq_proc_release(struct sq_proc *p)
+{
+	free(p->buf);
+	p->buf = NULL;
+	p->cap = 0;
+	p->args = p->exe = NULL;
+	p->args_len = p->exe_len = 0;
+}
