@@ -222,7 +222,8 @@ int main(int argc, char **argv)
 		if (cfg.socket_path[0] && strcmp(cfg.socket_path, act.path) != 0)
 			sq_log(SQ_LOG_NOTICE, "serving the socket %s passed by %s; -s %s is not used",
 			       act.path[0] ? act.path : "(unnamed)", act.manager, cfg.socket_path);
-		snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s", act.path);
+		snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s",
+		         act.path[0] ? act.path : "(an unnamed socket)");
 	} else if (cfg.socket_path[0] == '\0') {
 		if (sq_default_socket_path(cfg.socket_path, sizeof(cfg.socket_path)) < 0) {
 			sq_log(SQ_LOG_ERR, "default socket path too long; use -s");

@@ -66,6 +66,9 @@ static void teardown(void)
  * in the runner whenever suites with different timeouts run in parallel. */
 TestSuite(service, .init = setup, .fini = teardown, .timeout = 60);
 
+/* cr_skip_test ends the test without running .fini: clean up first */
+#define SKIP(...) do { teardown(); cr_skip_test(__VA_ARGS__); } while (0)
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -319,7 +322,7 @@ static void expect_log_has(const char *log, const char *needle)
 #define SKIP_UNLESS_LINUX() do { } while (0)
 #else
 #define SKIP_UNLESS_LINUX() \
-	cr_skip_test("SKIPPED: LISTEN_FDS and NOTIFY_SOCKET are systemd's (Linux only)")
+	SKIP("SKIPPED: LISTEN_FDS and NOTIFY_SOCKET are systemd's (Linux only)")
 #endif
 
 /* ---- socket activation ------------------------------------------------- */
@@ -363,7 +366,7 @@ Test(service, systemd_socket_activate_starts_sysqd_at_the_first_connection)
 	SKIP_UNLESS_LINUX();
 	const char *tool = "/usr/bin/systemd-socket-activate";
 	if (access(tool, X_OK) != 0)
-		cr_skip_test("SKIPPED: %s not installed (Debian package systemd)", tool);
+		SKIP("SKIPPED: %s not installed (Debian package systemd)", tool);
 	char sock[108], log[108], note[108], notify_env[160], seen[2048] = "";
 	in_dir(sock, sizeof(sock), "sa.sock");
 	in_dir(log, sizeof(log), "sysqd.log");
@@ -660,7 +663,7 @@ Test(service, a_privileged_call_leaves_a_notice_line_with_the_caller)
 	if (!name[0]) {
 		sysq_close(c);
 		sqd_stop_clean(&d);
-		cr_skip_test("SKIPPED: no method with access 'root' in this build");
+		SKIP("SKIPPED: no method with access 'root' in this build");
 	}
 	/* an unknown param: every handler refuses it (EINVAL) before acting,
 	 * and the attempt is still a privileged call worth a line */
@@ -694,7 +697,9 @@ static int count_files(const char *dir)
 
 Test(service, make_install_puts_each_file_in_place_and_uninstall_removes_them)
 {
-	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQD");
+	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQD_REAL");
+	if (!bin) /* set when SQ_SYSQD is tests/service/sandboxed-sysqd.sh */
+		bin = getenv("SQ_SYSQD");
 	cr_assert(top && bin, "SQ_TOP and SQ_SYSQD come from tests/run-all.sh");
 	/* the build variant is the directory the tested sysqd lives in */
 	char variant[64];
