@@ -60,7 +60,7 @@ DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 CLIENT_OBJS := $(call obj,$(CLIENTLIB_SRCS))
 
 .PHONY: all build deps run test check unit integration interop bench fuzz \
-        test-bins bench-bins valgrind install uninstall clean lint check-darwin help
+        test-bins bench-bins valgrind install install-files uninstall clean lint check-darwin help
 
 all:
 	@mk/deps.sh build
@@ -170,13 +170,103 @@ fuzz:
 	done
 
 # ---- install -------------------------------------------------------------
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 build/rel/sysqd $(DESTDIR)$(PREFIX)/sbin/sysqd
-	install -m 0755 build/rel/sysq $(DESTDIR)$(PREFIX)/bin/sysq
+# `make install` builds the release binaries, then copies; `make install-files`
+# only copies what build/$(BUILD) holds (packagers after `make`; the install
+# test).  DESTDIR is prepended to every path; PREFIX is where things run from.
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+LAUNCHDDIR  ?= /Library/LaunchDaemons
+# Service files: systemd units on Linux, the launchd plist on macOS, or none.
+ifeq ($(OS),darwin)
+  SERVICE ?= launchd
+else
+  SERVICE ?= systemd
+endif
+# Hook for the default policy (security issue): set POLICY_SRC to its file in
+# the tree.  It goes to $(SYSCONFDIR)/sysq/, never over an existing (edited)
+# copy, and uninstall removes it only while it is unchanged.
+POLICY_SRC  ?= etc/policy.conf
+MAN_PAGES   := $(wildcard man/*.[1-9])
+# The unit and the plist name the default path; install rewrites it.
+SQ_SHIPPED_SYSQD := /usr/local/sbin/sysqd
 
+install: all
+	@$(MAKE) --no-print-directory BUILD=rel install-files
+
+install-files:
+	@test -x $(OUT)/sysqd -a -x $(OUT)/sysq || \
+	  { echo "install: no binaries in $(OUT); run make first" >&2; exit 1; }
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(OUT)/sysqd $(DESTDIR)$(SBINDIR)/sysqd
+	install -m 0755 $(OUT)/sysq $(DESTDIR)$(BINDIR)/sysq
+	@set -e; for m in $(MAN_PAGES); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+	  echo "install -m 0644 $$m $$d/"; install -d $$d; install -m 0644 $$m $$d/; \
+	done
+ifeq ($(SERVICE),systemd)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|$(SQ_SHIPPED_SYSQD)|$(SBINDIR)/sysqd|g' systemd/sysqd.service \
+	  > $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service
+	install -m 0644 systemd/sysqd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.socket
+endif
+ifeq ($(SERVICE),launchd)
+	install -d $(DESTDIR)$(LAUNCHDDIR)
+	sed 's|$(SQ_SHIPPED_SYSQD)|$(SBINDIR)/sysqd|g' launchd/com.sysq.sysqd.plist \
+	  > $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist
+	chmod 0644 $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist
+endif
+ifneq ($(POLICY_SRC),)
+	install -d $(DESTDIR)$(SYSCONFDIR)/sysq
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sysq/$(notdir $(POLICY_SRC)) ]; then \
+	  echo "install: keeping the existing $(SYSCONFDIR)/sysq/$(notdir $(POLICY_SRC))"; \
+	else \
+	  install -m 0644 $(POLICY_SRC) $(DESTDIR)$(SYSCONFDIR)/sysq/$(notdir $(POLICY_SRC)); \
+	fi
+endif
+	@case "$(SERVICE)" in \
+	systemd) echo "installed; start it with: systemctl daemon-reload && systemctl enable --now sysqd.socket" ;; \
+	launchd) echo "installed; start it with: sudo launchctl bootstrap system $(LAUNCHDDIR)/com.sysq.sysqd.plist" ;; \
+	esac
+
+# Stop the service first (systemctl disable --now sysqd.socket sysqd.service,
+# or launchctl bootout system/com.sysq.sysqd).
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/sysqd $(DESTDIR)$(PREFIX)/bin/sysq
+	rm -f $(DESTDIR)$(SBINDIR)/sysqd $(DESTDIR)$(BINDIR)/sysq
+	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+ifeq ($(SERVICE),systemd)
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.socket
+endif
+ifeq ($(SERVICE),launchd)
+	rm -f $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist
+endif
+ifneq ($(POLICY_SRC),)
+	@f=$(DESTDIR)$(SYSCONFDIR)/sysq/$(notdir $(POLICY_SRC)); \
+	if cmp -s $(POLICY_SRC) $$f; then rm -f $$f; rmdir $(DESTDIR)$(SYSCONFDIR)/sysq 2>/dev/null || true; \
+	elif [ -e $$f ]; then echo "uninstall: keeping the edited $$f"; fi
+endif
+
+# ---- lint ----------------------------------------------------------------
+# Man pages (mandoc), the launchd plist (well-formed plist XML), and the
+# systemd units (systemd-analyze verify, where systemd is installed, on a
+# copy whose ExecStart= names an existing program; man pages not checked).
+# Any message fails: verify itself exits 0 on settings it ignores.
+lint:
+	@mk/deps.sh lint
+	mandoc -T lint -W warning $(MAN_PAGES)
+	python3 -c 'import plistlib, sys; plistlib.load(open(sys.argv[1], "rb"))' \
+	  launchd/com.sysq.sysqd.plist
+	@if command -v systemd-analyze >/dev/null 2>&1; then \
+	  echo "systemd-analyze verify systemd/sysqd.socket systemd/sysqd.service"; \
+	  t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && \
+	  sed 's|$(SQ_SHIPPED_SYSQD)|/bin/true|' systemd/sysqd.service > $$t/sysqd.service && \
+	  cp systemd/sysqd.socket $$t/ && \
+	  out=$$(cd $$t && systemd-analyze verify --man=no sysqd.socket sysqd.service 2>&1); \
+	  rc=$$?; [ -n "$$out" ] && echo "$$out" >&2; [ $$rc = 0 ] && [ -z "$$out" ]; \
+	fi
 
 clean:
 	rm -rf build
@@ -187,7 +277,9 @@ help:
 	@echo "make test       build with ASan+UBSan and run unit, integration and interop tests"
 	@echo "make bench      speed and memory figures against raw baselines"
 	@echo "make check-darwin  compile the macOS code for arm64 and x86_64"
-	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured)"
+	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured): binaries,"
+	@echo "                man pages, systemd units or the launchd plist; make uninstall"
+	@echo "make lint       check the man pages, the plist and the systemd units"
 
 -include mk/darwin.mk
 -include $(wildcard $(OUT)/*/*.d $(OUT)/*/*/*.d)

@@ -1,7 +1,9 @@
 /*
  * main.c - sysqd's entry point: command line, embedded defaults, the
- * listening socket, signals (TERM/INT stop cleanly, HUP reloads), and the
- * libuv loop that runs everything else.
+ * listening socket (its own, or the one systemd or launchd passed: the same
+ * binary serves all three), readiness for the service manager, signals
+ * (TERM/INT stop cleanly, HUP reloads), and the libuv loop that runs
+ * everything else.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
 
+#include "activation.h"
 #include "config.h"
 #include "log.h"
 #include "policy.h"
@@ -35,6 +39,7 @@ static void usage(FILE *f)
 "\n"
 "  -s, --socket PATH        listen on PATH (default: %s)\n"
 "  -v, --verbose            log more (-v connections, -vv every error)\n"
+"      --log WHERE          auto (default), stderr or syslog\n"
 "      --max-connections N  connections at once (default %u)\n"
 "      --max-per-user N     connections at once from one non-root uid\n"
 "                           (default %u)\n"
@@ -71,10 +76,11 @@ static unsigned long parse_num(const char *opt, const char *arg, unsigned long m
 
 static const char *policy_path;   /* --policy, or NULL */
 static bool check_policy;
+static enum sq_log_dest log_dest = SQ_LOG_AUTO;
 
 static void parse_args(int argc, char **argv, struct sq_config *cfg)
 {
-	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT };
+	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT, O_LOG };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -88,6 +94,7 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		{ "write-timeout", required_argument, NULL, O_WTIMEOUT },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "check-policy", no_argument, NULL, 't' },
+		{ "log", required_argument, NULL, O_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -135,6 +142,19 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		case O_MAXOUT:
 			cfg->max_output = parse_num("--max-output", optarg, 4096, 1ul << 32);
 			break;
+		case O_LOG:
+			if (strcmp(optarg, "auto") == 0)
+				log_dest = SQ_LOG_AUTO;
+			else if (strcmp(optarg, "stderr") == 0)
+				log_dest = SQ_LOG_STDERR;
+			else if (strcmp(optarg, "syslog") == 0)
+				log_dest = SQ_LOG_SYSLOG;
+			else {
+				fprintf(stderr, "sysqd: --log wants auto, stderr or syslog, "
+				        "not '%s'\n", optarg);
+				exit(2);
+			}
+			break;
 		default:
 			usage(stderr);
 			exit(2);
@@ -164,27 +184,42 @@ static struct sq_policy *load_policy(void)
 	return p;
 }
 
-static void reload_policy(void)
+/* SIGHUP: re-read what may change while sysqd runs, the policy.  The
+ * listening socket, open connections and requests in flight are left alone;
+ * a file that does not validate leaves the policy in force unchanged. */
+static void on_sighup(void)
 {
+	struct timespec now;
+	char state[64];
+
+	/* systemd's reload protocol: RELOADING=1 with the monotonic time, then
+	 * READY=1 once done (systemctl reload waits for it with Type=notify-reload) */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	         (unsigned long long)now.tv_sec * 1000000ull +
+	         (unsigned long long)now.tv_nsec / 1000ull);
+	sq_notify(state);
 	struct sq_policy *p = load_policy();
 	if (!p) {
 		sq_log(SQ_LOG_ERR, "SIGHUP: keeping the policy in force (%s)",
 		       sq_policy_source(sq_policy_current()));
-		return;
+	} else {
+		sq_log(SQ_LOG_NOTICE, "SIGHUP: policy reloaded from %s (%zu rules)",
+		       sq_policy_source(p), sq_policy_rules(p));
+		sq_policy_set(p);
 	}
-	sq_log(SQ_LOG_NOTICE, "SIGHUP: policy reloaded from %s (%zu rules)",
-	       sq_policy_source(p), sq_policy_rules(p));
-	sq_policy_set(p);
+	sq_notify("READY=1");
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sq_server *s = h->data;
 	if (signum == SIGHUP) {
-		reload_policy();
+		on_sighup();
 		return;
 	}
 	sq_log(SQ_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	sq_notify("STOPPING=1\nSTATUS=stopping");
 	sq_server_stop(s);
 }
 
@@ -208,7 +243,20 @@ int main(int argc, char **argv)
 		.write_timeout_ms = 1000u * SQ_DEFAULT_WRITE_TIMEOUT,
 	};
 	parse_args(argc, argv, &cfg);
-	sq_log_init(cfg.verbosity, 0);
+
+	/* before any thread exists: both read and clean up the environment */
+	struct sq_activation act;
+	char act_err[256];
+	sq_notify_init();
+	int act_rc = sq_activation_get(&act, act_err, sizeof(act_err));
+	bool launchd = act.manager && strcmp(act.manager, "launchd") == 0;
+	sq_log_init(cfg.verbosity, log_dest, launchd);
+	if (act_rc < 0) {
+		sq_log(SQ_LOG_ERR, "not starting: %s", act_err);
+		return 1;
+	}
+	if (act.note[0])
+		sq_log(SQ_LOG_INFO, "%s", act.note);
 	sq_ident_init();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -230,8 +278,14 @@ int main(int argc, char **argv)
 	}
 	sq_log(SQ_LOG_INFO, "%s", sq_harden_summary());
 
-	bool default_path = cfg.socket_path[0] == '\0';
-	if (default_path) {
+	if (act.fd >= 0) {
+		/* the manager owns the socket file: the server will not unlink it */
+		if (cfg.socket_path[0] && strcmp(cfg.socket_path, act.path) != 0)
+			sq_log(SQ_LOG_NOTICE, "serving the socket %s passed by %s; -s %s is not used",
+			       act.path[0] ? act.path : "(unnamed)", act.manager, cfg.socket_path);
+		snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s",
+		         act.path[0] ? act.path : "(an unnamed socket)");
+	} else if (cfg.socket_path[0] == '\0') {
 		if (sq_default_socket_path(cfg.socket_path, sizeof(cfg.socket_path)) < 0) {
 			sq_log(SQ_LOG_ERR, "default socket path too long; use -s");
 			return 1;
@@ -250,12 +304,21 @@ int main(int argc, char **argv)
 	watch_signal(&srv, &srv.sig_term, SIGTERM);
 	watch_signal(&srv, &srv.sig_int, SIGINT);
 	watch_signal(&srv, &srv.sig_hup, SIGHUP);
-	if (sq_server_init(&srv, loop, &cfg, -1) < 0) {
+	if (sq_server_init(&srv, loop, &cfg, act.fd) < 0) {
 		sq_log(SQ_LOG_ERR, "not starting: cannot listen on %s", cfg.socket_path);
+		sq_notify_status("cannot listen on %s", cfg.socket_path);
 		return 1;
 	}
-	sq_log(SQ_LOG_NOTICE, "sysqd %s listening on %s (uid %u)",
-	       SQ_VERSION, cfg.socket_path, (unsigned)geteuid());
+	sq_log(SQ_LOG_NOTICE, "sysqd %s listening on %s (uid %u, socket %s %s, logging to %s)",
+	       SQ_VERSION, cfg.socket_path, (unsigned)geteuid(),
+	       act.fd >= 0 ? "passed by" : "bound by", act.fd >= 0 ? act.manager : "sysqd",
+	       sq_log_where());
+	/* listening: connections from now on are accepted (or queue in the backlog) */
+	int nrc = sq_notify("READY=1");
+	if (nrc < 0)
+		sq_log(SQ_LOG_WARN, "cannot notify the service manager (NOTIFY_SOCKET): %s",
+		       strerror(-nrc));
+	sq_notify_status("serving on %s", cfg.socket_path);
 
 	uv_run(loop, UV_RUN_DEFAULT);
 

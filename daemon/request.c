@@ -49,9 +49,30 @@ int sq_req_param_error(struct sq_req *r, int rc)
 	return sq_req_fail(r, rc, "%s", r->params.err);
 }
 
+/* A privileged act (access "root") leaves one NOTICE line whatever its
+ * outcome: who (uid, pid, connection), what (method, params), the result. */
+static void log_act(const struct sq_req *r, int rc)
+{
+	char params[192] = "{}";
+	if (r->params.map) {
+		msgpack_object o = { .type = MSGPACK_OBJECT_MAP };
+		o.via.map = *r->params.map;
+		/* cut short when long; sq_log keeps control bytes out of the line */
+		if (msgpack_object_print_buffer(params, sizeof(params), o) <= 0)
+			memcpy(params + sizeof(params) - 4, "...", 4);
+	}
+	sq_log(SQ_LOG_NOTICE, "privileged: uid %u pid %d (conn #%llu) %s %s: %s%s%s",
+	       (unsigned)r->cred->uid, (int)r->cred->pid, (unsigned long long)r->conn->id,
+	       r->m->name, params,
+	       rc >= 0 ? "ok" : r->code[0] ? r->code : sq_errno_name(rc),
+	       rc >= 0 ? "" : " ", rc >= 0 ? "" : r->message);
+}
+
 /* Replace whatever the handler packed with the reply for outcome rc. */
 static void seal_reply(struct sq_req *r, int rc)
 {
+	if (r->m && r->m->access == SQ_ACCESS_ROOT)
+		log_act(r, rc);
 	if (rc >= 0)
 		return;
 	r->out->len = r->out_mark;
