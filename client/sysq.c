@@ -16,20 +16,18 @@
 #endif
 
 static const struct cli_cmd commands[] = {
-	{ "hello", cmd_hello, "", "who the daemon is and who you are to it" },
-	{ "ping", cmd_ping, "[-c COUNT]", "round trips: min/median/max" },
-	{ "call", cmd_call, "METHOD ['{json params}']", "call any method, print the result as JSON" },
-	{ "methods", cmd_methods, "", "the methods sysqd serves and which you may call" },
-	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
-	{ "net", cmd_net, "", "network interfaces: NAME MTU FLAGS MAC ADDRESSES" },
-	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it (root)" },
-	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]",
-	  "copy a file, read as you, to stdout or OUT" },
-	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs on a dead mount" },
-	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH",
-	  "extended attributes, as you (like macOS's xattr)" },
 	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it" },
 	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself" },
+	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs" },
+	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH", "extended attributes, as you" },
+	{ "net", cmd_net, "", "interfaces: NAME MTU FLAGS MAC ADDRESSES" },
+	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it" },
+	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]", "copy a file, read as you" },
+	{ "hello", cmd_hello, "", "who the daemon is and who you are to it" },
+	{ "ping", cmd_ping, "[-c COUNT]", "round trips: min/median/max" },
+	{ "methods", cmd_methods, "", "the methods sysqd serves, which you may call" },
+	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
+	{ "call", cmd_call, "METHOD ['{json params}']", "any method; the result as JSON" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -42,10 +40,14 @@ static void usage(FILE *f)
 	           "  -j, --json         print results as JSON\n"
 	           "  -h, --help         this text\n"
 	           "  -V, --version      print the version\n\ncommands:\n");
+	enum { WIDTH = 32 }; /* a longer synopsis puts its summary on the next line */
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		char left[64];
+		char left[128];
 		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].synopsis);
-		fprintf(f, "  %-34s %s\n", left, commands[i].summary);
+		if (strlen(left) > WIDTH)
+			fprintf(f, "  %s\n  %-*s  %s\n", left, WIDTH, "", commands[i].summary);
+		else
+			fprintf(f, "  %-*s  %s\n", WIDTH, left, commands[i].summary);
 	}
 	fprintf(f, "\nexit status: 0 ok, 1 the daemon answered an error, 2 usage, "
 	           "3 cannot connect\n");
