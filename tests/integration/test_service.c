@@ -698,11 +698,11 @@ static int count_files(const char *dir)
 
 Test(service, make_install_puts_each_file_in_place_and_uninstall_removes_them)
 {
-	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQD_REAL");
-	if (!bin) /* set when SQ_SYSQD is tests/service/sandboxed-sysqd.sh */
-		bin = getenv("SQ_SYSQD");
-	cr_assert(top && bin, "SQ_TOP and SQ_SYSQD come from tests/run-all.sh");
-	/* the build variant is the directory the tested sysqd lives in */
+	/* SQ_SYSQ, the CLI, lives in the build directory under test even when
+	 * sysqd is wrapped (make valgrind, tests/service/sandboxed-sysqd.sh) */
+	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQ");
+	cr_assert(top && bin, "SQ_TOP and SQ_SYSQ come from tests/run-all.sh");
+	/* the build variant is the directory the tested binaries live in */
 	char variant[64];
 	const char *end = strrchr(bin, '/');
 	const char *start = end;
