@@ -30,6 +30,8 @@ static const struct cli_cmd commands[] = {
 	  "extended attributes, as you (like macOS's xattr)" },
 	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it" },
 	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself" },
+	{ "metrics", cmd_metrics, "[--textfile DIR | --listen [ADDR:PORT]]",
+	  "Prometheus metrics: print, write for node_exporter, or serve" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
