@@ -81,12 +81,17 @@ $(OUT)/sysqd: $(DAEMON_OBJS) $(CORE_OBJS)
 	$(say) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
+# Only the sysq CLI speaks HTTP (sysq metrics --listen); sysqd never does.
+MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+$(OUT)/client/metrics_http.o: CFLAGS += $(MHD_CFLAGS)
+
 $(OUT)/sysq: $(call obj,$(CLI_SRCS)) $(OUT)/libsysq.a
 	$(say) LINK $@
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) -lm -lpthread
 
 # ---- tests ---------------------------------------------------------------
-$(OUT)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(CORE_OBJS) $(CLIENT_OBJS)
+$(OUT)/tests/unit-tests: $(call obj,$(UNIT_SRCS) client/metrics.c) $(CORE_OBJS) $(CLIENT_OBJS)
 	$(say) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 

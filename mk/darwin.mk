@@ -57,7 +57,8 @@ DARWIN_SRCS ?= $(sort $(wildcard lib/*_darwin.c daemon/*_darwin.c) \
 # Host headers copied into $(DARWIN_INC). Never -I/usr/include: that would
 # pull glibc's headers over Apple's.
 DARWIN_HOST_HEADERS := /usr/include/uv.h /usr/include/uv \
-                       /usr/include/msgpack.h /usr/include/msgpack
+                       /usr/include/msgpack.h /usr/include/msgpack \
+                       /usr/include/microhttpd.h
 
 .PHONY: check-darwin darwin-zig darwin-include darwin-clean
 
@@ -124,11 +125,11 @@ if [ -n "$$missing" ]; then \
     echo "check-darwin: missing$$missing; running: apt-get install -y libuv1-dev libmsgpack-c-dev (or libmsgpack-dev)"; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update -qq; \
-    apt-get install -y -qq libuv1-dev >/dev/null; \
+    apt-get install -y -qq libuv1-dev libmicrohttpd-dev >/dev/null; \
     apt-get install -y -qq libmsgpack-c-dev >/dev/null 2>&1 || apt-get install -y -qq libmsgpack-dev >/dev/null; \
   else \
     echo "check-darwin: missing$$missing; install with:" >&2; \
-    echo "    apt-get install -y libuv1-dev libmsgpack-dev      (as root; libmsgpack-c-dev on Debian 13+)" >&2; \
+    echo "    apt-get install -y libuv1-dev libmsgpack-dev libmicrohttpd-dev (as root; libmsgpack-c-dev on Debian 13+)" >&2; \
     exit 1; \
   fi; \
 fi; \

@@ -5,9 +5,9 @@
 # Otherwise: prints the exact command to run, and fails.
 set -eu
 
-build="libuv1-dev libmsgpack-dev pkg-config"
-test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod"
-bench="$build redis-server redis-tools procps"
+build="libuv1-dev libmsgpack-dev libmicrohttpd-dev pkg-config"
+test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus"
+bench="$build redis-server redis-tools procps prometheus-node-exporter curl"
 fuzz="$build clang"
 lint="mandoc"
 

@@ -1,0 +1,155 @@
+/*
+ * cmd_metrics.c - `sysq metrics`: sysqd's answers in Prometheus text
+ * format, on stdout, into DIR/sysq.prom for node_exporter's textfile
+ * collector (temporary file, fsync, rename: readers never see half a
+ * file), or served over HTTP with --listen (metrics_http.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "metrics.h"
+
+static const char metrics_usage[] =
+	"usage: sysq metrics [--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]\n"
+	"  (no option)         print the exposition (Prometheus text format 0.0.4)\n"
+	"  --textfile DIR      write DIR/sysq.prom atomically (node_exporter textfile collector)\n"
+	"  --listen [ADDR:PORT] serve GET /metrics (default 127.0.0.1:9393)\n"
+	"  --timeout T         deadline per scrape: seconds, or Nms / Ns (default 5s)\n"
+	"  --per-uid           add process counts per uid (sysq_user_processes)\n";
+
+/* "5", "2.5", "5s", "500ms" -> milliseconds (1..300000), or -1. */
+static int parse_timeout(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (*end && strcmp(end, "s") != 0)
+		return -1;
+	if (!(v >= 0.001 && v <= 300))
+		return -1;
+	return (int)(v * 1000 + 0.5);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* DIR/.sysq.prom.XXXXXX (node_exporter reads only *.prom), fsync, rename
+ * over DIR/sysq.prom, fsync DIR. */
+static int write_textfile(const char *dir, const struct sq_buf *b)
+{
+	char tmp[4096], dst[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.sysq.prom.XXXXXX", dir) >= sizeof(tmp) ||
+	    (size_t)snprintf(dst, sizeof(dst), "%s/sysq.prom", dir) >= sizeof(dst))
+		return -ENAMETOOLONG;
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	int rc = write_all(fd, b->data ? b->data : "", b->len);
+	if (rc == 0 && fchmod(fd, 0644) < 0)
+		rc = -errno;
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+int cmd_metrics(struct cli *cli, int argc, char **argv)
+{
+	struct sq_scrape_opts o = { .socket = cli->socket,
+	                            .timeout_ms = SQ_METRICS_DEFAULT_TIMEOUT_MS };
+	const char *textfile = NULL, *listen = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--per-uid") == 0) {
+			o.per_uid = true;
+		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+			o.timeout_ms = parse_timeout(argv[++i]);
+			if (o.timeout_ms < 0) {
+				fprintf(stderr, "sysq metrics: --timeout wants 1ms..300s (got '%s')\n",
+				        argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(a, "--textfile") == 0 && i + 1 < argc) {
+			textfile = argv[++i];
+		} else if (strncmp(a, "--listen=", 9) == 0) {
+			listen = a + 9;
+		} else if (strcmp(a, "--listen") == 0) {
+			listen = i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i] : "127.0.0.1:9393";
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(metrics_usage, stdout);
+			return EXIT_OK;
+		} else {
+			fputs(metrics_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (textfile && listen) {
+		fprintf(stderr, "sysq metrics: --textfile and --listen do not go together\n");
+		return EXIT_USAGE;
+	}
+	if (listen)
+		return sq_metrics_listen(listen, &o);
+
+	struct sq_buf out;
+	char err[600] = "";
+	sq_buf_init(&out);
+	int rc = sq_metrics_scrape(&o, &out, err, sizeof(err));
+	int st = EXIT_OK;
+	if (rc < 0) {
+		fprintf(stderr, "sysq metrics: %s\n", err);
+		st = rc == -ENOMEM ? EXIT_REMOTE : EXIT_CONNECT;
+	} else if (textfile) {
+		if (rc > 0) {
+			fprintf(stderr, "sysq metrics: %s; %s/sysq.prom left as it was\n", err, textfile);
+			st = EXIT_REMOTE;
+		} else if ((rc = write_textfile(textfile, &out)) < 0) {
+			fprintf(stderr, "sysq metrics: writing %s/sysq.prom: %s\n", textfile,
+			        strerror(-rc));
+			st = EXIT_REMOTE;
+		}
+	} else {
+		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+		if (fflush(stdout) != 0)
+			st = EXIT_REMOTE;
+		if (rc > 0) {
+			fprintf(stderr, "sysq metrics: %s\n", err);
+			st = EXIT_REMOTE;
+		}
+	}
+	sq_buf_free(&out);
+	return st;
+}

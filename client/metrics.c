@@ -1,0 +1,667 @@
+/*
+ * metrics.c - sysqd's answers as Prometheus text (exposition format 0.0.4):
+ * the families, their names (sysq_ + node_exporter's name where the meaning
+ * is the same), label escaping (UTF-8 guaranteed), and the scrape itself:
+ * four pipelined calls on one connection under one socket-level deadline.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "libsysq.h"
+#include "metrics.h"
+
+static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "proc" };
+
+/* ---- text helpers ---------------------------------------------------- */
+
+/* Set when an append ran out of memory: a cut exposition is never served. */
+static _Thread_local bool render_oom;
+
+static void app(struct sq_buf *b, const void *p, size_t n)
+{
+	if (sq_buf_append(b, p, n) < 0)
+		render_oom = true;
+}
+
+static void put(struct sq_buf *b, const char *s)
+{
+	app(b, s, strlen(s));
+}
+
+static void putf(struct sq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct sq_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		app(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 if the byte there starts none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+void sq_metrics_label_value(struct sq_buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (k == 0) {
+			putf(out, "\\\\x%02x", p[i]);
+			i++;
+		} else if (k > 1) {
+			app(out, s + i, k);
+			i += k;
+		} else {
+			switch (p[i]) {
+			case '\\': put(out, "\\\\"); break;
+			case '"': put(out, "\\\""); break;
+			case '\n': put(out, "\\n"); break;
+			default: app(out, s + i, 1); break;
+			}
+			i++;
+		}
+	}
+}
+
+/* A str or bin field's bytes ("" when absent or nil). */
+static const char *bytes_of(const msgpack_object *map, const char *key, size_t *n)
+{
+	const msgpack_object *o = map ? sq_map_get(map, key) : NULL;
+	if (o && (o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN) &&
+	    o->via.str.size) {
+		*n = o->via.str.size;
+		return o->via.str.ptr;
+	}
+	*n = 0;
+	return "";
+}
+
+static void label(struct sq_buf *b, bool first, const char *key, const char *v, size_t n)
+{
+	putf(b, "%s%s=\"", first ? "" : ",", key);
+	sq_metrics_label_value(b, v, n);
+	put(b, "\"");
+}
+
+static void family(struct sq_buf *b, const char *name, const char *type, const char *help)
+{
+	putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{labels} value; labels is the inside of the braces ("" for none). */
+static void sample_u(struct sq_buf *b, const char *name, const char *labels, size_t ln,
+                     unsigned long long v)
+{
+	put(b, name);
+	if (ln) {
+		put(b, "{");
+		app(b, labels, ln);
+		put(b, "}");
+	}
+	putf(b, " %llu\n", v);
+}
+
+static void sample_d(struct sq_buf *b, const char *name, const char *labels, size_t ln,
+                     double v)
+{
+	put(b, name);
+	if (ln) {
+		put(b, "{");
+		app(b, labels, ln);
+		put(b, "}");
+	}
+	putf(b, " %.15g\n", v);
+}
+
+static bool as_u64(const msgpack_object *o, unsigned long long *v)
+{
+	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		*v = o->via.u64;
+		return true;
+	}
+	return false;
+}
+
+static bool as_double(const msgpack_object *o, double *v)
+{
+	if (!o)
+		return false;
+	if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+		*v = o->via.f64;
+	else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		*v = (double)o->via.u64;
+	else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		*v = (double)o->via.i64;
+	else
+		return false;
+	return true;
+}
+
+static const msgpack_object *array_of(const msgpack_object *res, const char *key)
+{
+	const msgpack_object *a = res ? sq_map_get(res, key) : NULL;
+	return a && a->type == MSGPACK_OBJECT_ARRAY ? a : NULL;
+}
+
+static bool is_str(const msgpack_object *o, const char *s)
+{
+	size_t n = strlen(s);
+	return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+	       memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+/* ---- series label sets, rendered once, duplicates dropped ----------------
+ * Two items with the same labels (e.g. two mount points that differ only in
+ * bytes that render alike) would make one series twice, which Prometheus
+ * refuses; the first one wins. */
+struct lset {
+	struct sq_buf *l;   /* rendered labels per item */
+	bool *keep;
+	size_t n;
+};
+
+static int lset_init(struct lset *s, size_t n)
+{
+	s->n = n;
+	s->l = calloc(n ? n : 1, sizeof(*s->l));
+	s->keep = calloc(n ? n : 1, sizeof(*s->keep));
+	return s->l && s->keep ? 0 : -ENOMEM;
+}
+
+static void lset_done(struct lset *s)
+{
+	for (size_t i = 0; s->l && i < s->n; i++)
+		sq_buf_free(&s->l[i]);
+	free(s->l);
+	free(s->keep);
+}
+
+static void lset_dedup(struct lset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		s->keep[i] = true;
+		for (size_t j = 0; j < i && s->keep[i]; j++)
+			if (s->keep[j] && s->l[j].len == s->l[i].len &&
+			    memcmp(s->l[j].data, s->l[i].data, s->l[i].len) == 0)
+				s->keep[i] = false;
+	}
+}
+
+/* ---- sys.stats ----------------------------------------------------------- */
+
+static const struct {
+	const char *sub, *key, *name, *type, *help;
+} stats_map[] = {
+	{ NULL, "uptime_s", "sysq_uptime_seconds", "gauge", "Seconds since sysqd started." },
+	{ NULL, "connections", "sysq_connections", "gauge", "Client connections open now." },
+	{ NULL, "connections_total", "sysq_connections_total", "counter",
+	  "Client connections accepted since sysqd started." },
+	{ NULL, "connections_rejected", "sysq_connections_rejected_total", "counter",
+	  "Connections refused at the connection limit." },
+	{ NULL, "connections_rejected_per_user", "sysq_connections_rejected_per_user_total",
+	  "counter", "Connections refused at the per-user connection limit." },
+	{ NULL, "requests", "sysq_requests_total", "counter", "Requests dispatched." },
+	{ NULL, "errors", "sysq_errors_total", "counter", "Error responses sent." },
+	{ NULL, "inflight", "sysq_inflight_requests", "gauge",
+	  "Requests being worked on now (this scrape's own included)." },
+	{ NULL, "proto_errors", "sysq_protocol_errors_total", "counter",
+	  "Malformed frames received (EPROTO)." },
+	{ NULL, "oversize", "sysq_oversize_messages_total", "counter",
+	  "Messages over a size, depth or count limit (E2BIG)." },
+	{ NULL, "slow_disconnects", "sysq_slow_disconnects_total", "counter",
+	  "Connections closed for exceeding the output limit or not reading." },
+	{ NULL, "read_pauses", "sysq_read_pauses_total", "counter",
+	  "Times a connection was paused at the in-flight limit." },
+	{ NULL, "output_pauses", "sysq_output_pauses_total", "counter",
+	  "Times a connection was paused at the queued-output mark." },
+	{ NULL, "bytes_in", "sysq_received_bytes_total", "counter",
+	  "Bytes read from client sockets." },
+	{ NULL, "bytes_out", "sysq_sent_bytes_total", "counter",
+	  "Bytes written to client sockets." },
+	{ NULL, "threads", "sysq_threads", "gauge", "Threads of the sysqd process." },
+	{ NULL, "open_fds", "sysq_open_fds", "gauge", "Open file descriptors of sysqd." },
+	{ NULL, "rss_bytes", "sysq_resident_memory_bytes", "gauge",
+	  "Resident memory of the sysqd process in bytes." },
+	{ NULL, "prober_threads", "sysq_prober_threads", "gauge",
+	  "File system prober threads at work (probing or stuck)." },
+	{ NULL, "stale_mounts", "sysq_stale_mounts", "gauge",
+	  "Mounts whose probe outlived a deadline and has not returned." },
+	{ "transfers", "active", "sysq_transfers", "gauge", "file.read transfers under way." },
+	{ "transfers", "total", "sysq_transfers_total", "counter",
+	  "file.read transfers started." },
+	{ "transfers", "rejected", "sysq_transfers_rejected_total", "counter",
+	  "file.read transfers refused at the limit." },
+	{ "transfers", "failed", "sysq_transfers_failed_total", "counter",
+	  "file.read transfers that ended in an error." },
+	{ "transfers", "bytes", "sysq_transferred_bytes_total", "counter",
+	  "File bytes sent by file.read." },
+};
+
+static void render_stats(struct sq_buf *b, const msgpack_object *st)
+{
+	for (size_t i = 0; i < sizeof(stats_map) / sizeof(stats_map[0]); i++) {
+		const msgpack_object *m = st;
+		if (stats_map[i].sub)
+			m = sq_map_get(st, stats_map[i].sub);
+		if (!m || m->type != MSGPACK_OBJECT_MAP)
+			continue;
+		double v;
+		if (!as_double(sq_map_get(m, stats_map[i].key), &v))
+			continue;
+		family(b, stats_map[i].name, stats_map[i].type, stats_map[i].help);
+		const msgpack_object *o = sq_map_get(m, stats_map[i].key);
+		unsigned long long u;
+		if (as_u64(o, &u))
+			sample_u(b, stats_map[i].name, "", 0, u);
+		else
+			sample_d(b, stats_map[i].name, "", 0, v);
+	}
+	const msgpack_object *lim = sq_map_get(st, "limits");
+	if (lim && lim->type == MSGPACK_OBJECT_MAP && lim->via.map.size) {
+		family(b, "sysq_limit", "gauge",
+		       "sysqd's configured limits (sys.stats limits), in the unit the name says.");
+		struct sq_buf l;
+		sq_buf_init(&l);
+		for (uint32_t i = 0; i < lim->via.map.size; i++) {
+			const msgpack_object_kv *kv = &lim->via.map.ptr[i];
+			unsigned long long u;
+			if (kv->key.type != MSGPACK_OBJECT_STR || !as_u64(&kv->val, &u))
+				continue;
+			l.len = 0;
+			label(&l, true, "limit", kv->key.via.str.ptr, kv->key.via.str.size);
+			sample_u(b, "sysq_limit", l.data, l.len, u);
+		}
+		sq_buf_free(&l);
+	}
+}
+
+/* ---- fs.list --------------------------------------------------------------- */
+
+static const struct {
+	const char *key, *name, *help;
+} fs_sizes[] = {
+	{ "total_bytes", "sysq_filesystem_size_bytes", "Filesystem size in bytes." },
+	{ "free_bytes", "sysq_filesystem_free_bytes",
+	  "Filesystem free space in bytes (including space reserved for root)." },
+	{ "avail_bytes", "sysq_filesystem_avail_bytes",
+	  "Filesystem space available to non-root users in bytes." },
+	{ "files", "sysq_filesystem_files", "Filesystem total file nodes." },
+	{ "files_free", "sysq_filesystem_files_free", "Filesystem total free file nodes." },
+};
+
+static int render_fs(struct sq_buf *b, const msgpack_object *res)
+{
+	const msgpack_object *ms = array_of(res, "mounts");
+	size_t n = ms ? ms->via.array.size : 0;
+	struct lset s;
+	if (lset_init(&s, n) < 0) {
+		lset_done(&s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *m = &ms->via.array.ptr[i];
+		const char *v;
+		size_t vn;
+		sq_buf_init(&s.l[i]);
+		v = bytes_of(m, "mountpoint", &vn);
+		label(&s.l[i], true, "mountpoint", v, vn);
+		v = bytes_of(m, "fstype", &vn);
+		label(&s.l[i], false, "fstype", v, vn);
+		v = bytes_of(m, "source", &vn);
+		label(&s.l[i], false, "source", v, vn);
+	}
+	lset_dedup(&s);
+	for (size_t f = 0; f < sizeof(fs_sizes) / sizeof(fs_sizes[0]); f++) {
+		family(b, fs_sizes[f].name, "gauge", fs_sizes[f].help);
+		for (size_t i = 0; i < n; i++) {
+			unsigned long long u;
+			const msgpack_object *m = &ms->via.array.ptr[i];
+			if (s.keep[i] && is_str(sq_map_get(m, "state"), "ok") &&
+			    as_u64(sq_map_get(m, fs_sizes[f].key), &u))
+				sample_u(b, fs_sizes[f].name, s.l[i].data, s.l[i].len, u);
+		}
+	}
+	family(b, "sysq_filesystem_readonly", "gauge", "Filesystem read-only status.");
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *ro = sq_map_get(&ms->via.array.ptr[i], "readonly");
+		if (s.keep[i])
+			sample_u(b, "sysq_filesystem_readonly", s.l[i].data, s.l[i].len,
+			         ro && ro->type == MSGPACK_OBJECT_BOOLEAN && ro->via.boolean);
+	}
+	family(b, "sysq_filesystem_stale", "gauge",
+	       "1 when the filesystem did not answer statfs by the deadline (hung).");
+	for (size_t i = 0; i < n; i++)
+		if (s.keep[i])
+			sample_u(b, "sysq_filesystem_stale", s.l[i].data, s.l[i].len,
+			         is_str(sq_map_get(&ms->via.array.ptr[i], "state"), "stale"));
+	family(b, "sysq_filesystem_device_error", "gauge",
+	       "1 when statfs on the filesystem answered an error.");
+	for (size_t i = 0; i < n; i++)
+		if (s.keep[i])
+			sample_u(b, "sysq_filesystem_device_error", s.l[i].data, s.l[i].len,
+			         is_str(sq_map_get(&ms->via.array.ptr[i], "state"), "error"));
+	lset_done(&s);
+	return 0;
+}
+
+/* ---- net.list -------------------------------------------------------------- */
+
+static bool has_flag(const msgpack_object *ifp, const char *flag)
+{
+	const msgpack_object *fl = array_of(ifp, "flags");
+	for (uint32_t k = 0; fl && k < fl->via.array.size; k++)
+		if (is_str(&fl->via.array.ptr[k], flag))
+			return true;
+	return false;
+}
+
+static int render_net(struct sq_buf *b, const msgpack_object *res)
+{
+	const msgpack_object *ifs = array_of(res, "interfaces");
+	size_t n = ifs ? ifs->via.array.size : 0;
+	struct lset s;
+	if (lset_init(&s, n) < 0) {
+		lset_done(&s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t vn;
+		const char *v = bytes_of(&ifs->via.array.ptr[i], "name", &vn);
+		sq_buf_init(&s.l[i]);
+		label(&s.l[i], true, "interface", v, vn);
+	}
+	lset_dedup(&s);
+	family(b, "sysq_network_mtu_bytes", "gauge", "Network interface MTU in bytes.");
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long u;
+		if (s.keep[i] && as_u64(sq_map_get(&ifs->via.array.ptr[i], "mtu"), &u))
+			sample_u(b, "sysq_network_mtu_bytes", s.l[i].data, s.l[i].len, u);
+	}
+	family(b, "sysq_network_up", "gauge",
+	       "1 when the interface is administratively up (IFF_UP).");
+	for (size_t i = 0; i < n; i++)
+		if (s.keep[i])
+			sample_u(b, "sysq_network_up", s.l[i].data, s.l[i].len,
+			         has_flag(&ifs->via.array.ptr[i], "up"));
+	family(b, "sysq_network_running", "gauge",
+	       "1 when the interface is operational (IFF_RUNNING: carrier, link up).");
+	for (size_t i = 0; i < n; i++)
+		if (s.keep[i])
+			sample_u(b, "sysq_network_running", s.l[i].data, s.l[i].len,
+			         has_flag(&ifs->via.array.ptr[i], "running"));
+	family(b, "sysq_network_address_info", "gauge",
+	       "An address of an interface (value always 1).");
+	struct sq_buf l, seen;
+	sq_buf_init(&l);
+	sq_buf_init(&seen); /* NUL-separated label sets already written */
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *as = array_of(&ifs->via.array.ptr[i], "addrs");
+		for (uint32_t k = 0; s.keep[i] && as && k < as->via.array.size; k++) {
+			size_t an, fn;
+			const char *a = bytes_of(&as->via.array.ptr[k], "addr", &an);
+			const char *fam = bytes_of(&as->via.array.ptr[k], "family", &fn);
+			l.len = 0;
+			app(&l, s.l[i].data, s.l[i].len);
+			label(&l, false, "address", a, an);
+			label(&l, false, "family", fam, fn);
+			bool dup = false;
+			for (size_t off = 0; off < seen.len && !dup;) {
+				size_t len = strlen(seen.data + off);
+				dup = len == l.len && memcmp(seen.data + off, l.data, l.len) == 0;
+				off += len + 1;
+			}
+			if (dup)
+				continue;
+			app(&seen, l.data, l.len);
+			app(&seen, "", 1);
+			sample_u(b, "sysq_network_address_info", l.data, l.len, 1);
+		}
+	}
+	sq_buf_free(&l);
+	sq_buf_free(&seen);
+	lset_done(&s);
+	return 0;
+}
+
+/* ---- proc.list ------------------------------------------------------------- */
+
+struct uidcount {
+	unsigned long long uid, n;
+};
+
+static int cmp_uid(const void *a, const void *b)
+{
+	const struct uidcount *x = a, *y = b;
+	return (x->uid > y->uid) - (x->uid < y->uid);
+}
+
+static int render_proc(struct sq_buf *b, const msgpack_object *res, bool per_uid)
+{
+	const msgpack_object *ps = array_of(res, "procs");
+	size_t n = ps ? ps->via.array.size : 0;
+	unsigned long long by_state[128] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *st = sq_map_get(&ps->via.array.ptr[i], "state");
+		if (st && st->type == MSGPACK_OBJECT_STR && st->via.str.size == 1) {
+			unsigned char c = (unsigned char)st->via.str.ptr[0];
+			if (c > 0x20 && c < 0x7f)
+				by_state[c]++;
+		}
+	}
+	family(b, "sysq_processes", "gauge",
+	       "Processes the scraping user can see (hidepid hides others).");
+	sample_u(b, "sysq_processes", "", 0, n);
+	family(b, "sysq_processes_state", "gauge",
+	       "Processes in each state (ps letters: R running, S sleeping, D disk wait, "
+	       "Z zombie, T stopped, ...).");
+	for (unsigned c = 0x21; c < 0x7f; c++) {
+		if (!by_state[c] && !strchr("DRSTZ", (int)c))
+			continue; /* the common states always, others when present */
+		char lv[48];
+		int ln = snprintf(lv, sizeof(lv), "state=\"%c\"", (char)c);
+		if (c == '"' || c == '\\')
+			ln = snprintf(lv, sizeof(lv), "state=\"\\%c\"", (char)c);
+		sample_u(b, "sysq_processes_state", lv, (size_t)ln, by_state[c]);
+	}
+	if (!per_uid)
+		return 0;
+	struct uidcount *u = calloc(n ? n : 1, sizeof(*u));
+	size_t nu = 0;
+	if (!u)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long uid;
+		if (!as_u64(sq_map_get(&ps->via.array.ptr[i], "uid"), &uid))
+			continue;
+		size_t k = 0;
+		while (k < nu && u[k].uid != uid)
+			k++;
+		if (k == nu)
+			u[nu++] = (struct uidcount){ uid, 0 };
+		u[k].n++;
+	}
+	qsort(u, nu, sizeof(*u), cmp_uid);
+	family(b, "sysq_user_processes", "gauge",
+	       "Processes per real uid (only with sysq metrics --per-uid).");
+	for (size_t k = 0; k < nu; k++) {
+		char lv[48];
+		int ln = snprintf(lv, sizeof(lv), "uid=\"%llu\"", u[k].uid);
+		sample_u(b, "sysq_user_processes", lv, (size_t)ln, u[k].n);
+	}
+	free(u);
+	return 0;
+}
+
+/* ---- the whole exposition ------------------------------------------------- */
+
+int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in)
+{
+	int rc = 0;
+	render_oom = false;
+	if (in->res[SQ_MC_STATS])
+		render_stats(out, in->res[SQ_MC_STATS]);
+	if (in->res[SQ_MC_FS] && rc == 0)
+		rc = render_fs(out, in->res[SQ_MC_FS]);
+	if (in->res[SQ_MC_NET] && rc == 0)
+		rc = render_net(out, in->res[SQ_MC_NET]);
+	if (in->res[SQ_MC_PROC] && rc == 0)
+		rc = render_proc(out, in->res[SQ_MC_PROC], in->per_uid);
+	family(out, "sysq_scrape_collector_success", "gauge",
+	       "1 when the collector's sysqd call answered in time without error.");
+	for (int c = 0; c < SQ_MC_N; c++) {
+		char lv[40];
+		int ln = snprintf(lv, sizeof(lv), "collector=\"%s\"", coll_name[c]);
+		sample_u(out, "sysq_scrape_collector_success", lv, (size_t)ln, in->res[c] != NULL);
+	}
+	family(out, "sysq_scrape_collector_duration_seconds", "gauge",
+	       "Seconds from sending the collector's call to reading its answer.");
+	for (int c = 0; c < SQ_MC_N; c++) {
+		char lv[40];
+		int ln = snprintf(lv, sizeof(lv), "collector=\"%s\"", coll_name[c]);
+		sample_d(out, "sysq_scrape_collector_duration_seconds", lv, (size_t)ln,
+		         in->seconds[c]);
+	}
+	return rc < 0 || render_oom ? -ENOMEM : 0;
+}
+
+/* ---- the scrape -------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_timeo(int fd, int opt, double secs)
+{
+	if (secs < 0.001)
+		secs = 0.001;
+	struct timeval tv = { (time_t)secs, (suseconds_t)((secs - (double)(time_t)secs) * 1e6) };
+	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
+                      size_t errlen)
+{
+	int tmo = o->timeout_ms > 0 ? o->timeout_ms : SQ_METRICS_DEFAULT_TIMEOUT_MS;
+	struct sysq *c = sysq_connect(o->socket, err, errlen);
+	if (!c)
+		return -ECONNREFUSED;
+	double t0 = now_s(), deadline = t0 + tmo / 1000.0;
+	int fd = sysq_fd(c);
+	set_timeo(fd, SO_SNDTIMEO, tmo / 1000.0);
+
+	/* fs.list gets most of the deadline: a hung mount answers "stale" in
+	 * time, and the other three calls run meanwhile */
+	long fs_ms = (long)tmo * 4 / 5;
+	fs_ms = fs_ms < 1 ? 1 : fs_ms > 10000 ? 10000 : fs_ms;
+	uint32_t id[SQ_MC_N];
+	msgpack_packer *pk = sysq_begin(c, "sys.stats", &id[SQ_MC_STATS]);
+	msgpack_pack_array(pk, 0);
+	pk = sysq_begin(c, "fs.list", &id[SQ_MC_FS]);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_kv_i64(pk, "timeout_ms", fs_ms);
+	pk = sysq_begin(c, "net.list", &id[SQ_MC_NET]);
+	msgpack_pack_array(pk, 0);
+	pk = sysq_begin(c, "proc.list", &id[SQ_MC_PROC]);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_cstr(pk, "fields");
+	msgpack_pack_array(pk, o->per_uid ? 2 : 1);
+	sq_pack_cstr(pk, "state");
+	if (o->per_uid)
+		sq_pack_cstr(pk, "uid");
+
+	struct sysq_reply rep[SQ_MC_N];
+	struct sq_metrics_in in = { .per_uid = o->per_uid };
+	memset(rep, 0, sizeof(rep));
+	int pending = SQ_MC_N, rc = sysq_flush(c);
+	while (rc == 0 && pending > 0) {
+		double left = deadline - now_s();
+		if (left <= 0)
+			break;
+		set_timeo(fd, SO_RCVTIMEO, left);
+		struct sysq_reply r;
+		if (sysq_read(c, &r) < 0)
+			break; /* timed out (EAGAIN) or the connection is gone */
+		int k = -1;
+		for (int i = 0; i < SQ_MC_N; i++)
+			if (r.type == 1 && r.msgid == id[i] && !rep[i].zone)
+				k = i;
+		if (k < 0) {
+			bool closing = r.type == 2 && strcmp(r.method, "sys.error") == 0;
+			sysq_reply_free(&r);
+			if (closing)
+				break;
+			continue;
+		}
+		in.seconds[k] = now_s() - t0;
+		rep[k] = r;
+		pending--;
+		if (!r.is_error)
+			in.res[k] = r.result;
+	}
+	for (int i = 0; i < SQ_MC_N; i++)
+		if (!rep[i].zone)
+			in.seconds[i] = now_s() - t0;
+	int failed = 0;
+	for (int i = 0; i < SQ_MC_N; i++)
+		failed += in.res[i] == NULL;
+	rc = sq_metrics_render(out, &in);
+	for (int i = 0; i < SQ_MC_N; i++) {
+		if (rep[i].is_error)
+			snprintf(err, errlen, "%s: %s: %s", coll_name[i], rep[i].code,
+			         rep[i].message);
+		else if (!rep[i].zone)
+			snprintf(err, errlen, "%s: no answer within %d ms", coll_name[i], tmo);
+		sysq_reply_free(&rep[i]);
+	}
+	sysq_close(c);
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	return failed;
+}

@@ -1,0 +1,59 @@
+/*
+ * metrics.h - the Prometheus text exposition (format 0.0.4) built from
+ * sysqd's own answers (sys.stats, fs.list, net.list, proc.list), and the
+ * scrape that fetches them: one connection, four pipelined calls, one
+ * deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
+ */
+#ifndef SQ_METRICS_H
+#define SQ_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "sq_proto.h"
+
+#define SQ_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define SQ_METRICS_DEFAULT_TIMEOUT_MS 5000
+
+/* The four calls a scrape makes ("collectors", as node_exporter says). */
+enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_PROC, SQ_MC_N };
+
+/* What the exposition is built from: each collector's result (NULL when
+ * its call failed: the family is then left out and
+ * sysq_scrape_collector_success{collector=...} is 0). */
+struct sq_metrics_in {
+	const msgpack_object *res[SQ_MC_N];
+	double seconds[SQ_MC_N];   /* each call's time, request sent to reply read */
+	bool per_uid;              /* sysq_user_processes{uid=...} (proc.list had "uid") */
+};
+
+/* Append the whole exposition to out.  0 or -ENOMEM. */
+int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in);
+
+/* Append bytes as a label value's inside (no quotes): backslash -> \\,
+ * double quote -> \", newline -> \n; every byte that is not part of a
+ * valid UTF-8 sequence becomes the four characters \xNN (lower-case hex,
+ * its backslash written escaped, "\\xNN"), so the value is always valid
+ * UTF-8 and distinct byte strings stay distinct in practice. */
+void sq_metrics_label_value(struct sq_buf *out, const char *p, size_t n);
+
+struct sq_scrape_opts {
+	const char *socket;   /* NULL: the default socket */
+	int timeout_ms;       /* deadline for the whole scrape (connect excluded) */
+	bool per_uid;
+};
+
+/* Query sysqd and append the exposition to out.  Returns the number of
+ * collectors that failed (0..SQ_MC_N; the exposition says which), or a
+ * negative errno when sysqd could not be reached at all (err says why;
+ * nothing is appended then). */
+int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
+                      size_t errlen);
+
+/* Serve GET /metrics on addr ("HOST:PORT", "[V6]:PORT"), each request one
+ * scrape, until SIGINT/SIGTERM.  Returns an exit status. */
+int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o);
+
+#endif

@@ -1,0 +1,585 @@
+/*
+ * test_metrics.c - `sysq metrics` against a real sysqd and real Prometheus
+ * tools: promtool checks the exposition (tmpfs of known size on a mount
+ * point with a space, a double quote, a backslash, a newline, and one with
+ * invalid UTF-8, in a private mount namespace); a Prometheus server scrapes
+ * `--listen` on loopback; --textfile is read while rewritten; 404/405/503
+ * and the scrape deadline.  Every child dies with the test (PDEATHSIG) and
+ * is killed in .fini; temp files live in the namespace's own tmpfs.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TMPFS_BYTES 16777216ull             /* size=16m */
+#define MP_NAME     "a b\"c\\d\ne"          /* space, quote, backslash, newline */
+#define MP_LABEL    "a b\\\"c\\\\d\\ne"     /* ... as the label value is written */
+#define MP_JSON     "a b\\\"c\\\\d\\ne"     /* ... and as JSON writes it: the same */
+#define BIN_NAME    "x\xff\xfey"            /* not UTF-8 */
+#define BIN_LABEL   "x\\\\xff\\\\xfey"      /* each bad byte as \xNN, escaped */
+
+static struct sqd d;
+static char top[48];          /* the namespace's private tmpfs (or a plain dir) */
+static bool top_mounted;
+static char tmpfs_mp[160], bin_mp[160];
+static pid_t kids[4];         /* sysq --listen, prometheus, ... killed in .fini */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void kill_kids(void)
+{
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+			kids[i] = 0;
+		}
+	}
+}
+
+/* What the tests below put in a harness (non-namespace) dir. */
+static void rm_extras(const char *dir)
+{
+	static const char *const names[] = { "m.out", "m.err", "listen.err", "s.sock",
+	                                     "textfile/sysq.prom", "textfile" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char p[200];
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		if (unlink(p) < 0 && errno == EISDIR)
+			rmdir(p);
+	}
+}
+
+static void teardown(void)
+{
+	kill_kids();
+	if (d.dir[0] && !top[0]) {
+		rm_extras(d.dir);
+		if (d.pid > 0) {
+			sqd_stop_clean(&d);
+		} else {
+			unlink(d.log);
+			rmdir(d.dir);
+		}
+	} else if (d.pid > 0) {
+		sqd_stop_clean(&d);
+	}
+	if (bin_mp[0]) {
+		umount2(bin_mp, MNT_DETACH);
+		rmdir(bin_mp);
+	}
+	if (tmpfs_mp[0]) {
+		umount2(tmpfs_mp, MNT_DETACH);
+		rmdir(tmpfs_mp);
+	}
+	if (top_mounted)
+		umount2(top, MNT_DETACH);
+	if (top[0])
+		rmdir(top);
+}
+
+/* Private mount namespace; top is a tmpfs of it (anything left there goes
+ * with the namespace), with the two test tmpfs mounts below it. */
+static void ns_up(void)
+{
+	SKIP_UNLESS_ROOT();
+	if (unshare(CLONE_NEWNS) < 0)
+		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
+	             "making / private: %s", strerror(errno));
+	snprintf(top, sizeof(top), "/tmp/sysq-metrics-test.XXXXXX");
+	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
+	if (mount("sysq-test-top", top, "tmpfs", 0, "size=64m,mode=0755") < 0) {
+		int err = errno;
+		rmdir(top);
+		top[0] = '\0';
+		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s)", strerror(err));
+	}
+	top_mounted = true;
+	snprintf(tmpfs_mp, sizeof(tmpfs_mp), "%s/%s", top, MP_NAME);
+	cr_assert_eq(mkdir(tmpfs_mp, 0755), 0);
+	cr_assert_eq(mount("sysq-tmpfs", tmpfs_mp, "tmpfs", 0, "size=16m,mode=0755"), 0,
+	             "mount tmpfs: %s", strerror(errno));
+	snprintf(bin_mp, sizeof(bin_mp), "%s/%s", top, BIN_NAME);
+	cr_assert_eq(mkdir(bin_mp, 0755), 0);
+	cr_assert_eq(mount("sysq-bin", bin_mp, "tmpfs", 0, "size=8m,mode=0755"), 0,
+	             "mount tmpfs: %s", strerror(errno));
+}
+
+static bool connectable(const char *sock)
+{
+	char err[200];
+	struct sysq *c = sysq_connect(sock, err, sizeof(err));
+	if (!c)
+		return false;
+	sysq_close(c);
+	return true;
+}
+
+/* Fork and exec argv with stdout/stderr to files (NULL: /dev/null); the
+ * child dies with this process. */
+static pid_t spawn(const char *const *argv, const char *out, const char *err)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		int fi = open("/dev/null", O_RDONLY);
+		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fi < 0 || o < 0 || e < 0)
+			_exit(126);
+		dup2(fi, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static const char *sysq_bin(void)
+{
+	const char *bin = getenv("SQ_SYSQ");
+	cr_assert(bin, "SQ_SYSQ must name the sysq binary (tests/run-all.sh sets it)");
+	return bin;
+}
+
+/* sysqd inside the namespace (its socket dir under top). */
+static void start_sysqd_ns(void)
+{
+	const char *bin = getenv("SQ_SYSQD");
+	cr_assert(bin, "SQ_SYSQD must name the sysqd binary (tests/run-all.sh sets it)");
+	snprintf(d.dir, sizeof(d.dir), "%s/d", top);
+	cr_assert_eq(mkdir(d.dir, 0755), 0);
+	snprintf(d.sock, sizeof(d.sock), "%s/sysqd.sock", d.dir);
+	snprintf(d.log, sizeof(d.log), "%s/sysqd.log", d.dir);
+	const char *argv[] = { bin, "-s", d.sock, "-vv", NULL };
+	d.pid = spawn(argv, NULL, d.log);
+	for (int i = 0; i < 1000; i++) {
+		if (connectable(d.sock))
+			return;
+		if (waitpid(d.pid, NULL, WNOHANG) == d.pid) {
+			d.pid = 0;
+			cr_assert_fail("sysqd exited at start: %s", slurp(d.log));
+		}
+		sleep_ms(10);
+	}
+	cr_assert_fail("sysqd did not listen on %s within 10 s", d.sock);
+}
+
+/* `sysq -s SOCK metrics ...` into dir/m.out, dir/m.err; the exit status. */
+static int run_metrics(const char *sock, const char *dir, const char *a1, const char *a2,
+                       const char *a3)
+{
+	char out[200], err[200];
+	snprintf(out, sizeof(out), "%s/m.out", dir);
+	snprintf(err, sizeof(err), "%s/m.err", dir);
+	const char *argv[] = { sysq_bin(), "-s", sock, "metrics", a1, a2, a3, NULL };
+	return wait_status(spawn(argv, out, err));
+}
+
+static char *dir_file(const char *dir, const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return slurp(p);
+}
+
+static bool have_prog(const char *path, const char *pkg)
+{
+	if (access(path, X_OK) == 0)
+		return true;
+	cr_skip_test("SKIPPED: %s missing (apt-get install %s; mk/deps.sh test does it)", path,
+	             pkg);
+	return false;
+}
+
+/* ---- HTTP on loopback, just enough for a test --------------------------- */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* Request to 127.0.0.1:port; returns the status (-1: no connection), the
+ * whole response (headers and body) malloc'd in *resp. */
+static int http(int port, const char *method, const char *path, char **resp)
+{
+	*resp = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 20, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	char req[2048];
+	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	cr_assert_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+	size_t len = 0, cap = 65536;
+	char *b = malloc(cap);
+	for (;;) {
+		if (cap - len < 4096)
+			b = realloc(b, cap *= 2);
+		ssize_t r = recv(fd, b + len, cap - len - 1, 0);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	b[len] = '\0';
+	*resp = b;
+	int status = -1;
+	sscanf(b, "HTTP/1.%*d %d", &status);
+	return status;
+}
+
+/* Start `sysq metrics --listen 127.0.0.1:0 ...` as kids[0]; its port. */
+static int start_listen(const char *sock, const char *dir, const char *extra1,
+                        const char *extra2)
+{
+	char err[200];
+	snprintf(err, sizeof(err), "%s/listen.err", dir);
+	const char *argv[] = { sysq_bin(), "-s", sock, "metrics", "--listen", "127.0.0.1:0",
+	                       extra1, extra2, NULL };
+	kids[0] = spawn(argv, NULL, err);
+	for (int i = 0; i < 1000; i++) {
+		char *e = slurp(err);
+		int port = 0;
+		const char *p = strstr(e, "http://127.0.0.1:");
+		if (p)
+			port = atoi(p + strlen("http://127.0.0.1:"));
+		free(e);
+		if (port > 0)
+			return port;
+		if (waitpid(kids[0], NULL, WNOHANG) == kids[0]) {
+			kids[0] = 0;
+			cr_assert_fail("sysq metrics --listen exited: %s", slurp(err));
+		}
+		sleep_ms(10);
+	}
+	cr_assert_fail("sysq metrics --listen did not start within 10 s");
+	return -1;
+}
+
+TestSuite(metrics, .fini = teardown, .timeout = 120);
+
+/* ---- promtool on the exposition, tricky mount points included ----------- */
+
+Test(metrics, promtool_accepts_escaped_mountpoints)
+{
+	have_prog("/usr/bin/promtool", "prometheus");
+	ns_up();
+	start_sysqd_ns();
+	cr_assert_eq(run_metrics(d.sock, top, "--per-uid", NULL, NULL), 0, "sysq metrics: %s",
+	             dir_file(top, "m.err"));
+	char *text = dir_file(top, "m.out");
+
+	/* the tmpfs: one series per family, labels escaped, exact size */
+	char want[512];
+	snprintf(want, sizeof(want),
+	         "\nsysq_filesystem_size_bytes{mountpoint=\"%s/" MP_LABEL
+	         "\",fstype=\"tmpfs\",source=\"sysq-tmpfs\"} %llu\n",
+	         top, TMPFS_BYTES);
+	cr_assert(strstr(text, want), "no line %s in:\n%s", want, text);
+	snprintf(want, sizeof(want),
+	         "\nsysq_filesystem_stale{mountpoint=\"%s/" MP_LABEL
+	         "\",fstype=\"tmpfs\",source=\"sysq-tmpfs\"} 0\n", top);
+	cr_assert(strstr(text, want), "no line %s", want);
+	/* the non-UTF-8 mount point: bad bytes as \xNN */
+	snprintf(want, sizeof(want),
+	         "\nsysq_filesystem_size_bytes{mountpoint=\"%s/" BIN_LABEL
+	         "\",fstype=\"tmpfs\",source=\"sysq-bin\"} %llu\n", top, 8ull << 20);
+	cr_assert(strstr(text, want), "no line %s", want);
+	cr_assert(strstr(text, "\nsysq_network_up{interface=\"lo\"} "));
+	cr_assert(strstr(text, "\nsysq_processes_state{state=\"R\"} "));
+	cr_assert(strstr(text, "\nsysq_user_processes{uid=\"0\"} "));
+	cr_assert(strstr(text, "\nsysq_scrape_collector_success{collector=\"fs\"} 1\n"));
+	cr_assert(strstr(text, "# TYPE sysq_requests_total counter\n"));
+	free(text);
+
+	/* promtool: exit 0 and not a word (lint warnings are printed) */
+	char in[200], out[200];
+	snprintf(in, sizeof(in), "%s/m.out", top);
+	snprintf(out, sizeof(out), "%s/promtool.out", top);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		int fi = open(in, O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fi < 0 || fo < 0)
+			_exit(126);
+		dup2(fi, 0);
+		dup2(fo, 1);
+		dup2(fo, 2);
+		execl("/usr/bin/promtool", "promtool", "check", "metrics", (char *)NULL);
+		_exit(127);
+	}
+	int st = wait_status(pid);
+	char *said = slurp(out);
+	cr_assert_eq(st, 0, "promtool check metrics failed (%d): %s", st, said);
+	cr_assert_str_empty(said, "promtool warned: %s", said);
+	free(said);
+}
+
+/* ---- a real Prometheus server scrapes --listen --------------------------- */
+
+Test(metrics, prometheus_scrapes_listen_endpoint)
+{
+	have_prog("/usr/bin/prometheus", "prometheus");
+	ns_up();
+	start_sysqd_ns();
+	int mport = start_listen(d.sock, top, NULL, NULL);
+	int pport = free_port();
+
+	char cfg[200], tsdb[200], log[200], listen[64];
+	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", top);
+	snprintf(tsdb, sizeof(tsdb), "%s/tsdb", top);
+	snprintf(log, sizeof(log), "%s/prometheus.log", top);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", pport);
+	FILE *f = fopen(cfg, "w");
+	cr_assert(f);
+	fprintf(f, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+	           "scrape_configs:\n  - job_name: sysq\n    static_configs:\n"
+	           "      - targets: ['127.0.0.1:%d']\n", mport);
+	fclose(f);
+	char a_cfg[240], a_tsdb[240], a_web[100];
+	snprintf(a_cfg, sizeof(a_cfg), "--config.file=%s", cfg);
+	snprintf(a_tsdb, sizeof(a_tsdb), "--storage.tsdb.path=%s", tsdb);
+	snprintf(a_web, sizeof(a_web), "--web.listen-address=%s", listen);
+	const char *argv[] = { "/usr/bin/prometheus", a_cfg, a_tsdb, a_web, NULL };
+	kids[1] = spawn(argv, log, log);
+
+	/* ask until it has scraped (a few seconds), the query URL-encoded:
+	 * sysq_filesystem_size_bytes{source="sysq-tmpfs"} */
+	const char *q = "/api/v1/query?query=sysq_filesystem_size_bytes%7Bsource%3D%22sysq-tmpfs%22%7D";
+	char *resp = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(resp);
+		int st = http(pport, "GET", q, &resp);
+		if (st == 200 && strstr(resp, "\"value\""))
+			break;
+		if (waitpid(kids[1], NULL, WNOHANG) == kids[1]) {
+			kids[1] = 0;
+			cr_assert_fail("prometheus exited: %s", slurp(log));
+		}
+		sleep_ms(100);
+	}
+	cr_assert(resp && strstr(resp, "\"value\""), "no sample after 30 s: %s\nlog: %s",
+	          resp ? resp : "(no answer)", slurp(log));
+	char want[300];
+	snprintf(want, sizeof(want), "\"mountpoint\":\"%s/" MP_JSON "\"", top);
+	cr_assert(strstr(resp, want), "no %s in %s", want, resp);
+	snprintf(want, sizeof(want), "\"%llu\"]", TMPFS_BYTES);
+	cr_assert(strstr(resp, want), "no value %s in %s", want, resp);
+	cr_assert(strstr(resp, "\"fstype\":\"tmpfs\""));
+	/* exactly one series */
+	const char *p = strstr(resp, "\"metric\"");
+	cr_assert(p && !strstr(p + 1, "\"metric\""), "more than one series: %s", resp);
+	free(resp);
+	kill_kids();
+}
+
+/* ---- --listen: 404, 405, 503, and the deadline ---------------------------- */
+
+Test(metrics, listen_paths_methods_and_unreachable_daemon)
+{
+	sqd_start(&d, NULL);
+	int port = start_listen(d.sock, d.dir, "--timeout", "3s");
+	char *r;
+	cr_assert_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
+	cr_assert(strstr(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), "%s", r);
+	cr_assert(strstr(r, "\nsysq_connections "), "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "GET", "/", &r), 404, "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "GET", "/metrics/x", &r), 404, "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "POST", "/metrics", &r), 405, "%s", r);
+	cr_assert(strstr(r, "Allow: GET, HEAD\r\n"), "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "DELETE", "/metrics", &r), 405, "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "HEAD", "/metrics", &r), 200, "%s", r);
+	free(r);
+	/* sysqd gone: 503, and the endpoint itself lives on */
+	cr_assert_eq(sqd_stop(&d), 0);
+	d.pid = 0;
+	cr_assert_eq(http(port, "GET", "/metrics", &r), 503, "%s", r);
+	free(r);
+	cr_assert_eq(waitpid(kids[0], NULL, WNOHANG), 0, "the endpoint died");
+	/* SIGTERM stops it cleanly */
+	kill(kids[0], SIGTERM);
+	cr_assert_eq(wait_status(kids[0]), 0);
+	kids[0] = 0;
+}
+
+/* A "daemon" that accepts and never answers: the scrape still ends by its
+ * deadline, with every collector marked failed. */
+Test(metrics, scrape_deadline_with_silent_daemon)
+{
+	snprintf(d.dir, sizeof(d.dir), "/tmp/sysq-metrics-silent.XXXXXX");
+	cr_assert(mkdtemp(d.dir));
+	const char *dir = d.dir;
+	char sock[100];
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 8), 0); /* connects succeed; nobody reads */
+
+	int st = run_metrics(sock, dir, "--timeout", "300ms", NULL);
+	char *out = dir_file(dir, "m.out"), *err = dir_file(dir, "m.err");
+	cr_expect_eq(st, 1, "exit %d: %s", st, err);
+	cr_expect(strstr(out, "sysq_scrape_collector_success{collector=\"stats\"} 0\n"), "%s", out);
+	cr_expect(strstr(out, "sysq_scrape_collector_success{collector=\"fs\"} 0\n"), "%s", out);
+	cr_expect(strstr(err, "no answer within 300 ms"), "%s", err);
+	cr_expect(!strstr(out, "sysq_filesystem_size_bytes"));
+	free(out);
+	free(err);
+
+	int port = start_listen(sock, dir, "--timeout", "300ms");
+	char *r;
+	cr_expect_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
+	cr_expect(strstr(r, "sysq_scrape_collector_success{collector=\"net\"} 0\n"), "%s", r);
+	free(r);
+	close(lfd);
+}
+
+/* ---- --textfile: atomic replacement -------------------------------------- */
+
+struct poller {
+	char path[240];
+	volatile int stop;
+	long reads, partial, missing;
+	char bad[256];
+};
+
+static void *poll_file(void *arg)
+{
+	struct poller *p = arg;
+	static const char last[] = "sysq_scrape_collector_duration_seconds{collector=\"proc\"} ";
+	while (!p->stop) {
+		char *t = slurp(p->path);
+		size_t n = strlen(t);
+		if (n == 0) {
+			p->missing++;
+		} else {
+			p->reads++;
+			/* whole: starts with the first family, ends with the last line */
+			const char *l = strstr(t, last);
+			if (strncmp(t, "# HELP sysq_", 12) != 0 || !l || t[n - 1] != '\n' ||
+			    strchr(l, '\n') != t + n - 1) {
+				if (!p->partial++)
+					snprintf(p->bad, sizeof(p->bad), "%zu bytes, ends '%s'", n,
+					         n > 60 ? t + n - 60 : t);
+			}
+		}
+		free(t);
+	}
+	return NULL;
+}
+
+Test(metrics, textfile_is_replaced_atomically)
+{
+	sqd_start(&d, NULL);
+	char tdir[200];
+	snprintf(tdir, sizeof(tdir), "%s/textfile", d.dir);
+	cr_assert_eq(mkdir(tdir, 0755), 0);
+	cr_assert_eq(run_metrics(d.sock, d.dir, "--textfile", tdir, NULL), 0, "%s",
+	             dir_file(d.dir, "m.err"));
+
+	struct poller p = { 0 };
+	snprintf(p.path, sizeof(p.path), "%s/sysq.prom", tdir);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, poll_file, &p), 0);
+	int fails = 0;
+	for (int i = 0; i < 40; i++)
+		fails += run_metrics(d.sock, d.dir, "--textfile", tdir, NULL) != 0;
+	p.stop = 1;
+	pthread_join(th, NULL);
+	cr_assert_eq(fails, 0, "%s", dir_file(d.dir, "m.err"));
+	cr_assert_gt(p.reads, 0);
+	cr_assert_eq(p.missing, 0, "the file was missing %ld times", p.missing);
+	cr_assert_eq(p.partial, 0, "%ld of %ld reads saw a partial file: %s", p.partial, p.reads,
+	             p.bad);
+
+	/* nothing but sysq.prom in DIR: temporary files are renamed or removed */
+	DIR *dh = opendir(tdir);
+	struct dirent *e;
+	int others = 0;
+	while ((e = readdir(dh)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "sysq.prom"))
+			others++;
+	closedir(dh);
+	cr_assert_eq(others, 0);
+	struct stat sb;
+	cr_assert_eq(stat(p.path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0644);
+
+	/* an unwritable DIR: exit 1, nothing written */
+	char nodir[240];
+	snprintf(nodir, sizeof(nodir), "%s/nonexistent", tdir);
+	cr_assert_eq(run_metrics(d.sock, d.dir, "--textfile", nodir, NULL), 1);
+	char *msg = dir_file(d.dir, "m.err");
+	cr_assert(strstr(msg, "nonexistent/sysq.prom"), "%s", msg);
+	free(msg);
+
+	/* a failed query leaves the previous file and exits non-zero */
+	char *before = slurp(p.path);
+	cr_assert_eq(sqd_stop(&d), 0);
+	d.pid = 0;
+	int st = run_metrics(d.sock, d.dir, "--textfile", tdir, NULL);
+	cr_assert_eq(st, 3, "exit %d (want 3: cannot connect)", st);
+	char *after = slurp(p.path);
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
