@@ -197,6 +197,8 @@ POLICY_SRC  ?= etc/policy.conf
 MAN_PAGES   := $(wildcard man/*.[1-9])
 # The unit and the plist name the default path; install rewrites it.
 SQ_SHIPPED_SYSQD := /usr/local/sbin/sysqd
+SQ_SHIPPED_SYSQ  := /usr/local/bin/sysq
+METRICS_UNITS    := sysq-metrics.service sysq-metrics.timer sysq-metrics-http.service
 
 install: all
 	@$(MAKE) --no-print-directory BUILD=rel install-files
@@ -217,12 +219,20 @@ ifeq ($(SERVICE),systemd)
 	  > $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service
 	install -m 0644 systemd/sysqd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.socket
+	@set -e; for u in $(METRICS_UNITS); do \
+	  echo "install systemd/$$u -> $(SYSTEMDUNITDIR)/$$u"; \
+	  sed 's|$(SQ_SHIPPED_SYSQ)|$(BINDIR)/sysq|g' systemd/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+	done
 endif
 ifeq ($(SERVICE),launchd)
 	install -d $(DESTDIR)$(LAUNCHDDIR)
 	sed 's|$(SQ_SHIPPED_SYSQD)|$(SBINDIR)/sysqd|g' launchd/com.sysq.sysqd.plist \
 	  > $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist
 	chmod 0644 $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist
+	sed 's|$(SQ_SHIPPED_SYSQ)|$(BINDIR)/sysq|g' launchd/com.sysq.metrics.plist \
+	  > $(DESTDIR)$(LAUNCHDDIR)/com.sysq.metrics.plist
+	chmod 0644 $(DESTDIR)$(LAUNCHDDIR)/com.sysq.metrics.plist
 endif
 ifneq ($(POLICY_SRC),)
 	install -d $(DESTDIR)$(SYSCONFDIR)/sysq
@@ -244,9 +254,10 @@ uninstall:
 	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 ifeq ($(SERVICE),systemd)
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.socket
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(METRICS_UNITS))
 endif
 ifeq ($(SERVICE),launchd)
-	rm -f $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist
+	rm -f $(DESTDIR)$(LAUNCHDDIR)/com.sysq.sysqd.plist $(DESTDIR)$(LAUNCHDDIR)/com.sysq.metrics.plist
 endif
 ifneq ($(POLICY_SRC),)
 	@f=$(DESTDIR)$(SYSCONFDIR)/sysq/$(notdir $(POLICY_SRC)); \
@@ -262,14 +273,15 @@ endif
 lint:
 	@mk/deps.sh lint
 	mandoc -T lint -W warning $(MAN_PAGES)
-	python3 -c 'import plistlib, sys; plistlib.load(open(sys.argv[1], "rb"))' \
-	  launchd/com.sysq.sysqd.plist
+	python3 -c 'import plistlib, sys; [plistlib.load(open(f, "rb")) for f in sys.argv[1:]]' \
+	  launchd/com.sysq.sysqd.plist launchd/com.sysq.metrics.plist
 	@if command -v systemd-analyze >/dev/null 2>&1; then \
-	  echo "systemd-analyze verify systemd/sysqd.socket systemd/sysqd.service"; \
+	  echo "systemd-analyze verify systemd/sysqd.socket systemd/sysqd.service $(METRICS_UNITS)"; \
 	  t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && \
 	  sed 's|$(SQ_SHIPPED_SYSQD)|/bin/true|' systemd/sysqd.service > $$t/sysqd.service && \
 	  cp systemd/sysqd.socket $$t/ && \
-	  out=$$(cd $$t && systemd-analyze verify --man=no sysqd.socket sysqd.service 2>&1); \
+	  for u in $(METRICS_UNITS); do sed 's|$(SQ_SHIPPED_SYSQ)|/bin/true|' systemd/$$u > $$t/$$u; done && \
+	  out=$$(cd $$t && systemd-analyze verify --man=no sysqd.socket sysqd.service $(METRICS_UNITS) 2>&1); \
 	  rc=$$?; [ -n "$$out" ] && echo "$$out" >&2; [ $$rc = 0 ] && [ -z "$$out" ]; \
 	fi
 

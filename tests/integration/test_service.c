@@ -730,9 +730,13 @@ Test(service, make_install_puts_each_file_in_place_and_uninstall_removes_them)
 		{ "/etc/sysq/policy.conf", 0644 },
 #ifdef __APPLE__
 		{ "/Library/LaunchDaemons/com.sysq.sysqd.plist", 0644 },
+		{ "/Library/LaunchDaemons/com.sysq.metrics.plist", 0644 },
 #else
 		{ "/usr/lib/systemd/system/sysqd.service", 0644 },
 		{ "/usr/lib/systemd/system/sysqd.socket", 0644 },
+		{ "/usr/lib/systemd/system/sysq-metrics.service", 0644 },
+		{ "/usr/lib/systemd/system/sysq-metrics.timer", 0644 },
+		{ "/usr/lib/systemd/system/sysq-metrics-http.service", 0644 },
 #endif
 	};
 	size_t nwant = sizeof(want) / sizeof(want[0]);
