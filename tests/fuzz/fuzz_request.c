@@ -58,7 +58,7 @@ static void setup(void)
 		.max_inflight = 8,
 		.max_output = 1u << 20,
 	};
-	sq_log_init(-2, 0); /* errors only */
+	sq_log_init(-2, SQ_LOG_STDERR, false); /* errors only */
 	sq_ident_init();
 	install_policy();
 	sq_server_setup(&srv, uv_default_loop(), &cfg);
