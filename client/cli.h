@@ -67,5 +67,6 @@ int cmd_df(struct cli *cli, int argc, char **argv);
 int cmd_xattr(struct cli *cli, int argc, char **argv);
 int cmd_ps(struct cli *cli, int argc, char **argv);
 int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_watch(struct cli *cli, int argc, char **argv);
 
 #endif

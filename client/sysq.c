@@ -30,6 +30,8 @@ static const struct cli_cmd commands[] = {
 	  "extended attributes, as you (like macOS's xattr)" },
 	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it" },
 	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself" },
+	{ "watch", cmd_watch, "[mounts] [net] [pid PID...]",
+	  "print mount, interface and process-exit events as they happen" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
