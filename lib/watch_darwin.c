@@ -1,7 +1,7 @@
 /*
  * watch_darwin.c - kernel change notices on macOS: a kqueue with EVFILT_FS
  * (VQ_MOUNT / VQ_UNMOUNT) for the mount table, a PF_ROUTE socket for
- * interfaces (RTM_IFINFO, RTM_IFANNOUNCE, RTM_NEWADDR / RTM_DELADDR), and a
+ * interfaces (RTM_IFINFO, RTM_NEWADDR / RTM_DELADDR), and a
  * kqueue per process with EVFILT_PROC NOTE_EXIT.  A kqueue descriptor polls
  * readable while it has events, so the daemon's loop polls it like any fd.
  */
@@ -148,19 +148,14 @@ static void on_msg(struct sq_netw *w, const struct rt_msghdr *rtm, size_t len,
 		const struct if_msghdr *h = (const struct if_msghdr *)(const void *)rtm;
 		if (len < sizeof(*h))
 			return;
-		if (!if_indextoname(h->ifm_index, name))
-			name[0] = '\0';
+		/* macOS has no RTM_IFANNOUNCE: an interface whose index no longer
+		 * has a name has been detached */
+		if (!if_indextoname(h->ifm_index, name)) {
+			sq_netw_link_gone(w, h->ifm_index, emit, arg);
+			return;
+		}
 		sq_netw_link(w, h->ifm_index, name, sq_net_flags_from_iff((unsigned)h->ifm_flags),
 		             (int)h->ifm_data.ifi_mtu, emit, arg);
-		break;
-	}
-	case RTM_IFANNOUNCE: {
-		const struct if_announcemsghdr *h = (const struct if_announcemsghdr *)(const void *)rtm;
-		if (len < sizeof(*h))
-			return;
-		if (h->ifan_what == IFAN_DEPARTURE)
-			sq_netw_link_gone(w, h->ifan_index, emit, arg);
-		/* an arrival is followed by RTM_IFINFO, which has the flags */
 		break;
 	}
 	case RTM_NEWADDR:
