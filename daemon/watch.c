@@ -52,9 +52,13 @@ struct wpid {
 
 struct msrc {
 	uv_poll_t poll;
+	uv_idle_t idle;                  /* these two: the settling re-read */
+	uv_check_t check;
+	int settle;                      /* checks left before it */
 	int fd;
 	unsigned refs;
-	bool busy, dirty, closing, handle_open;
+	bool busy, dirty, closing;
+	int handles;                     /* open libuv handles */
 	uv_work_t work;
 	struct sq_mount_table *table, *fresh;
 	int rc;
@@ -77,6 +81,7 @@ static struct {
 	struct msrc *mounts;
 	struct nsrc *net;
 	uv_check_t drain;
+	uv_idle_t spin;                  /* the next poll must not block */
 	bool drain_init, drain_on;
 	int walking;                     /* > 0 while the list is walked */
 	bool reap;                       /* dead subscriptions to free */
@@ -234,10 +239,15 @@ static void broadcast(unsigned topic_bit, const char *topic, const struct sq_buf
 /* Move held events out as the connection's output drains; then say how
  * many did not fit.  Runs after each loop iteration's I/O while any
  * subscription holds events. */
+static void on_spin(uv_idle_t *h)
+{
+	(void)h;
+}
+
 static void on_drain(uv_check_t *h)
 {
 	(void)h;
-	bool more = false;
+	bool more = false, spin = false;
 	walk_begin();
 	for (struct wsub *s = W.subs; s; s = s->next) {
 		if (s->dead || (!s->qn && !s->dropped))
@@ -268,10 +278,19 @@ static void on_drain(uv_check_t *h)
 			}
 			sq_buf_free(&body);
 		}
-		if (!c->closing && (s->qn || s->dropped))
+		if (!c->closing && (s->qn || s->dropped)) {
 			more = true;
+			/* with no uv_write under way, the flusher (before the next
+			 * poll) writes what is queued, and no I/O would wake us to
+			 * send the rest: keep that poll from blocking */
+			spin |= c->out_writing == 0;
+		}
 	}
 	walk_end();
+	if (spin)
+		uv_idle_start(&W.spin, on_spin);
+	else
+		uv_idle_stop(&W.spin);
 	if (!more) {
 		uv_check_stop(&W.drain);
 		W.drain_on = false;
@@ -285,9 +304,12 @@ static void drain_start(void)
 	if (!W.drain_init) {
 		uv_check_init(W.loop, &W.drain);
 		uv_unref((uv_handle_t *)&W.drain); /* connections keep the loop alive */
+		uv_idle_init(W.loop, &W.spin);
+		uv_unref((uv_handle_t *)&W.spin);
 		W.drain_init = true;
 	}
 	uv_check_start(&W.drain, on_drain);
+	uv_idle_start(&W.spin, on_spin); /* see on_drain */
 	W.drain_on = true;
 }
 
@@ -333,7 +355,7 @@ static void mount_emit(void *arg, enum sq_mount_change what, const struct sq_mou
 
 static void msrc_maybe_free(struct msrc *m)
 {
-	if (!m->closing || m->busy || m->handle_open)
+	if (!m->closing || m->busy || m->handles)
 		return;
 	sq_fs_mounts_release(m->table);
 	free(m);
@@ -342,8 +364,9 @@ static void msrc_maybe_free(struct msrc *m)
 static void on_msrc_closed(uv_handle_t *h)
 {
 	struct msrc *m = h->data;
-	m->handle_open = false;
-	close(m->fd);
+	if (h == (uv_handle_t *)&m->poll)
+		close(m->fd);
+	m->handles--;
 	msrc_maybe_free(m);
 }
 
@@ -415,6 +438,32 @@ static void mounts_unref(void)
 	W.mounts = NULL;
 	m->closing = true;
 	uv_close((uv_handle_t *)&m->poll, on_msrc_closed);
+	uv_close((uv_handle_t *)&m->idle, on_msrc_closed);
+	uv_close((uv_handle_t *)&m->check, on_msrc_closed);
+}
+
+/*
+ * mountinfo's poll is consumed by being polled: the kernel reports a change
+ * to the first ->poll call after it.  epoll polls a descriptor once when it
+ * is added and again when it collects events, so a change between our read
+ * of the table and libuv's (lazy, next iteration) epoll_ctl is swallowed.
+ * Hence one more read once the descriptor is surely registered: after the
+ * check phase of the iteration following uv_poll_start (the idle handle
+ * keeps that iteration's poll from blocking).
+ */
+static void on_settle_idle(uv_idle_t *h)
+{
+	(void)h;
+}
+
+static void on_settle_check(uv_check_t *h)
+{
+	struct msrc *m = h->data;
+	if (--m->settle > 0)
+		return;
+	uv_idle_stop(&m->idle);
+	uv_check_stop(&m->check);
+	mounts_queue(m);
 }
 
 /* ---- interface source -------------------------------------------------------- */
@@ -748,9 +797,14 @@ static int take_sources(struct sq_watch_prep *p)
 		m->fd = p->mounts_fd;
 		m->table = p->table;
 		uv_poll_init(W.loop, &m->poll, m->fd);
-		m->poll.data = m;
-		m->handle_open = true;
+		uv_idle_init(W.loop, &m->idle);
+		uv_check_init(W.loop, &m->check);
+		m->poll.data = m->idle.data = m->check.data = m;
+		m->handles = 3;
 		uv_poll_start(&m->poll, uv_events(p->mounts_how), on_mounts_poll);
+		m->settle = 2;
+		uv_idle_start(&m->idle, on_settle_idle);
+		uv_check_start(&m->check, on_settle_check);
 		p->mounts_fd = -1;
 		p->table = NULL;
 		W.mounts = m;
