@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -402,6 +403,32 @@ Test(watch, anyone_may_watch_what_they_may_see)
 	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, nobody_subscribes, &d), 0);
 }
 
+/* A second subscriber that keeps reading, until the sentinel's event: once
+ * it has it, sysqd has dealt every earlier event to the slow one too (one
+ * diff is broadcast to all subscribers at once). */
+struct reader {
+	struct sysq *c;
+	const char *sentinel;
+	bool seen;
+};
+
+static void *read_to_sentinel(void *arg)
+{
+	struct reader *rd = arg;
+	while (!rd->seen) {
+		struct sysq_reply r;
+		if (sysq_read(rd->c, &r) != 0)
+			return NULL; /* the deadline: the main thread fails */
+		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
+		    r.result->via.array.size == 1) {
+			const msgpack_object *e = &r.result->via.array.ptr[0];
+			rd->seen = is(e, "mountpoint", rd->sentinel) && is(e, "event", "mounted");
+		}
+		sysq_reply_free(&r);
+	}
+	return NULL;
+}
+
 /* A client that does not read: events wait in the subscription's bounded
  * queue, the rest are counted, and one "dropped" notice says how many.
  * Every mount is accounted for: told, or counted as dropped. */
@@ -411,6 +438,12 @@ Test(watch, a_slow_subscriber_gets_a_dropped_count)
 	ns_up(args);
 	struct sysq *c = connect_deadline();
 	uint64_t sub = subscribe(c, "{\"topics\": [\"mounts\"]}");
+	char sentinel[128];
+	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
+	struct reader rd = { connect_deadline(), sentinel, false };
+	subscribe(rd.c, "{\"topics\": [\"mounts\"]}");
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
 
 	/* a long mount point makes each event big, so that the socket buffers
 	 * fill with fewer of them */
@@ -433,10 +466,11 @@ Test(watch, a_slow_subscriber_gets_a_dropped_count)
 	for (int i = 0; i < mounts; i++)
 		cr_assert_eq(mount("sq-slow", mp, "tmpfs", 0, "size=64k"), 0, "mount %d: %s", i,
 		             strerror(errno));
-	char sentinel[128];
-	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
 	cr_assert_eq(mkdir(sentinel, 0755), 0);
 	cr_assert_eq(mount("sq-sentinel", sentinel, "tmpfs", 0, "size=64k"), 0);
+	pthread_join(th, NULL);
+	cr_assert(rd.seen, "the reading subscriber saw every event in time");
+	sysq_close(rd.c);
 
 	/* now read until every event is told or counted (the sentinel's too) */
 	long long told = 0, dropped = 0;
