@@ -23,6 +23,7 @@ static const struct cli_cmd commands[] = {
 	{ "net", cmd_net, "", "interfaces: NAME MTU FLAGS MAC ADDRESSES" },
 	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it" },
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]", "copy a file, read as you" },
+	{ "watch", cmd_watch, "[mounts] [net] [pid PID...]", "events as they happen" },
 	{ "metrics", cmd_metrics, "[--textfile DIR | --listen [ADDR:PORT]]",
 	  "Prometheus metrics: print, write, or serve" },
 	{ "hello", cmd_hello, "", "who the daemon is and who you are to it" },

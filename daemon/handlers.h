@@ -32,5 +32,8 @@ int m_xattr_remove(struct sq_req *r);
 int m_proc_list(struct sq_req *r);
 int m_proc_get(struct sq_req *r);
 int m_proc_signal(struct sq_req *r);
+/* m_watch.c */
+int m_watch_subscribe(struct sq_req *r);
+int m_watch_unsubscribe(struct sq_req *r);
 
 #endif

@@ -61,6 +61,12 @@ const struct sq_method sq_methods[] = {
 	  "one process (ESRCH when there is none)", "{pid: int, fields?: [str]}" },
 	{ "proc.signal", m_proc_signal, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER,
 	  "kill(2) as the caller; pid <= 0 is refused", "{pid: int, signal: str|int}" },
+	{ "watch.subscribe", m_watch_subscribe, SQ_RUN_ASYNC, SQ_ACCESS_ANY,
+	  "push watch.event notifications on this connection: mounts, interfaces, "
+	  "exits of pids the caller may see", "{topics: [\"mounts\"|\"interfaces\"|"
+	  "\"proc.exit\"], pids?: [int] (proc.exit, max 1024)}" },
+	{ "watch.unsubscribe", m_watch_unsubscribe, SQ_RUN_LOOP, SQ_ACCESS_ANY,
+	  "end a subscription of this connection", "{subscription: int}" },
 };
 const size_t sq_nmethods = sizeof(sq_methods) / sizeof(sq_methods[0]);
 

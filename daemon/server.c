@@ -25,6 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "server.h"
+#include "watch.h"
 
 #define SQ_READ_CHUNK 65536u
 #define SQ_IDLE_BUF_KEEP 4096u   /* buffers above this are freed when empty */
@@ -94,6 +95,8 @@ static void conn_close(struct sq_conn *c, const char *why)
 	sq_buf_free(&c->out);
 	sq_buf_free(&c->in);
 	cancel_lenders(c);
+	if (c->watch)
+		sq_watch_conn_closed(c);
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 

@@ -1,0 +1,193 @@
+/*
+ * m_watch.c - watch.subscribe and watch.unsubscribe.  Subscribing checks
+ * the params on the loop, opens what it needs on a worker (the shared
+ * sources as the daemon, each pid's watcher as the caller, so it only sees
+ * the processes the caller may see), then hands them to daemon/watch.c.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handlers.h"
+#include "request.h"
+#include "server.h"
+#include "sq_ident.h"
+#include "watch.h"
+
+static const struct { const char *name; unsigned bit; } topics[] = {
+	{ "mounts", SQ_TOPIC_MOUNTS },
+	{ "interfaces", SQ_TOPIC_NET },
+	{ "proc.exit", SQ_TOPIC_PROC },
+};
+
+static int parse_topics(struct sq_req *r, unsigned *out)
+{
+	const msgpack_object_array *a;
+	int rc = sq_param_array(&r->params, "topics", true, &a);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (a->size == 0)
+		return sq_req_fail(r, -EINVAL, "'topics' is empty: name one or more of "
+		                   "\"mounts\", \"interfaces\", \"proc.exit\"");
+	*out = 0;
+	for (uint32_t i = 0; i < a->size; i++) {
+		const msgpack_object *o = &a->ptr[i];
+		unsigned bit = 0;
+		for (size_t k = 0; k < sizeof(topics) / sizeof(topics[0]) && !bit; k++)
+			if (o->type == MSGPACK_OBJECT_STR && sq_obj_streq(o, topics[k].name))
+				bit = topics[k].bit;
+		if (!bit)
+			return sq_req_fail(r, -EINVAL, "'topics'[%u] is not one of \"mounts\", "
+			                   "\"interfaces\", \"proc.exit\"", i);
+		*out |= bit;
+	}
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* pids: ints 1..INT32_MAX, at most SQ_WATCH_MAX_PIDS, duplicates merged. */
+static int parse_pids(struct sq_req *r, unsigned t, pid_t **out, size_t *n)
+{
+	const msgpack_object_array *a;
+	int rc = sq_param_array(&r->params, "pids", false, &a);
+	*out = NULL;
+	*n = 0;
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (rc == 1 || a->size == 0) {
+		if (t & SQ_TOPIC_PROC)
+			return sq_req_fail(r, -EINVAL, "topic \"proc.exit\" needs 'pids' "
+			                   "(the processes to watch)");
+		return 0;
+	}
+	if (!(t & SQ_TOPIC_PROC))
+		return sq_req_fail(r, -EINVAL, "'pids' is only for topic \"proc.exit\"");
+	if (a->size > SQ_WATCH_MAX_PIDS)
+		return sq_req_fail(r, -E2BIG, "'pids' has %u entries (max %d)", a->size,
+		                   SQ_WATCH_MAX_PIDS);
+	pid_t *v = msgpack_zone_malloc(r->zone, a->size * sizeof(*v));
+	if (!v)
+		return sq_req_fail(r, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < a->size; i++) {
+		const msgpack_object *o = &a->ptr[i];
+		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 < 1 ||
+		    o->via.u64 > INT32_MAX)
+			return sq_req_fail(r, -EINVAL, "'pids'[%u] must be an integer 1..%d", i,
+			                   INT32_MAX);
+		v[i] = (pid_t)o->via.u64;
+	}
+	qsort(v, a->size, sizeof(*v), cmp_pid);
+	size_t k = 0;
+	for (uint32_t i = 0; i < a->size; i++)
+		if (k == 0 || v[k - 1] != v[i])
+			v[k++] = v[i];
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static void subscribe_work(struct sq_req *r)
+{
+	struct sq_watch_prep *p = r->ctx;
+	sq_watch_prep_sources(p);
+	if (p->rc || !p->npids)
+		return;
+	/* pids as the caller: the kernel decides which processes it may see */
+	bool as_caller = sq_ident_can_switch();
+	if (as_caller) {
+		int rc = sq_ident_enter(r->cred);
+		if (rc < 0) {
+			p->rc = rc;
+			snprintf(p->msg, sizeof(p->msg), "cannot act as uid %u: %s",
+			         (unsigned)r->cred->uid, strerror(-rc));
+			return;
+		}
+	}
+	sq_watch_prep_pids(p);
+	if (as_caller)
+		sq_ident_leave();
+}
+
+static void subscribe_after(struct sq_req *r)
+{
+	struct sq_watch_prep *p = r->ctx;
+	uint64_t id;
+	r->ctx = NULL;
+	if (p->rc) {
+		int rc = sq_req_fail(r, p->rc, "%s", p->msg);
+		sq_watch_prep_free(p);
+		sq_req_done(r, rc);
+		return;
+	}
+	if (r->conn->closing) {
+		sq_watch_prep_free(p);
+		sq_req_done(r, -ECANCELED);
+		return;
+	}
+	int rc = sq_watch_subscribe(r->conn, p, &id);
+	if (rc == -EMFILE)
+		rc = sq_req_fail(r, rc, "this connection has %d subscriptions already (the most)",
+		                 SQ_WATCH_MAX_SUBS);
+	else if (rc == -EAGAIN)
+		rc = sq_req_fail(r, rc, "a watcher closed while this subscription was being "
+		                 "set up; subscribe again");
+	if (rc == 0) {
+		msgpack_pack_map(&r->pk, 1);
+		sq_pack_kv_u64(&r->pk, "subscription", id);
+	}
+	sq_req_done(r, rc);
+}
+
+int m_watch_subscribe(struct sq_req *r)
+{
+	static const char *const allowed[] = { "topics", "pids", NULL };
+	unsigned t = 0;
+	pid_t *pids = NULL;
+	size_t npids = 0;
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if ((rc = parse_topics(r, &t)) < 0 || (rc = parse_pids(r, t, &pids, &npids)) < 0)
+		return rc;
+	if (sq_watch_count(r->conn) >= SQ_WATCH_MAX_SUBS)
+		return sq_req_fail(r, -EMFILE, "this connection has %d subscriptions already "
+		                   "(the most)", SQ_WATCH_MAX_SUBS);
+	/* as for the other process methods: a daemon that cannot become the
+	 * caller serves only its own uid */
+	if (npids && !sq_ident_can_switch() && r->cred->uid != geteuid())
+		return sq_req_fail(r, -EPERM, "this sysqd is not root and watches processes "
+		                   "only for its own uid");
+	struct sq_watch_prep *p = sq_watch_prep_new(t, pids, npids);
+	if (!p)
+		return sq_req_fail(r, -ENOMEM, "out of memory");
+	r->ctx = p;
+	rc = sq_req_offload(r, subscribe_work, subscribe_after);
+	if (rc < 0) {
+		r->ctx = NULL;
+		sq_watch_prep_free(p);
+	}
+	return rc;
+}
+
+int m_watch_unsubscribe(struct sq_req *r)
+{
+	static const char *const allowed[] = { "subscription", NULL };
+	int64_t id;
+	int rc = sq_params_only(&r->params, allowed);
+	if (rc < 0 || (rc = sq_param_int(&r->params, "subscription", true, 1, INT64_MAX, &id)) < 0)
+		return sq_req_param_error(r, rc);
+	if (sq_watch_unsubscribe(r->conn, (uint64_t)id) < 0)
+		return sq_req_fail(r, -ENOENT, "no subscription %lld on this connection",
+		                   (long long)id);
+	msgpack_pack_map(&r->pk, 1);
+	sq_pack_kv_u64(&r->pk, "subscription", (uint64_t)id);
+	return 0;
+}

@@ -1,0 +1,956 @@
+/*
+ * watch.c - subscriptions and event delivery (see watch.h).  Sources are
+ * libuv polls on the descriptors lib/sq_watch.h opens; a mount table change
+ * is re-read and diffed on a worker, interface notices are read without
+ * blocking on the loop.  The shared sources exist while someone subscribes.
+ * Loop thread only, except the sq_watch_prep_* halves that run on workers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "log.h"
+#include "server.h"
+#include "sq_signame.h"
+#include "watch.h"
+
+struct qent {
+	size_t len;
+	char data[];
+};
+
+struct wpid;
+
+struct wsub {
+	struct wsub *prev, *next;        /* every subscription */
+	struct wsub *cnext;              /* the connection's */
+	struct sq_conn *conn;
+	uint64_t id;
+	unsigned topics;
+	bool dead;                       /* its connection closed during a walk */
+	struct wpid **pids;
+	size_t npids;
+	struct qent **q;                 /* ring of SQ_WATCH_QUEUE frames */
+	size_t qhead, qn;
+	uint64_t dropped;
+};
+
+struct wpid {
+	uv_poll_t poll;
+	uv_timer_t timer;
+	struct wsub *sub;                /* NULL once the subscription is gone */
+	pid_t pid;
+	int fd;
+	size_t slot;                     /* in sub->pids */
+	int handles;                     /* open libuv handles */
+	bool exited, done;
+};
+
+struct msrc {
+	uv_poll_t poll;
+	uv_idle_t idle;                  /* these two: the settling re-read */
+	uv_check_t check;
+	int settle;                      /* checks left before it */
+	int fd;
+	unsigned refs;
+	bool busy, dirty, closing;
+	int handles;                     /* open libuv handles */
+	uv_work_t work;
+	struct sq_mount_table *table, *fresh;
+	int rc;
+};
+
+struct nsrc {
+	uv_poll_t poll;
+	struct sq_netw w;
+	unsigned refs;
+	bool busy, closing, handle_open;
+	uv_work_t work;
+	struct sq_net_list fresh;
+	int rc;
+};
+
+static struct {
+	uv_loop_t *loop;
+	struct wsub *subs;
+	uint64_t next_id;
+	struct msrc *mounts;
+	struct nsrc *net;
+	uv_check_t drain;
+	uv_idle_t spin;                  /* the next poll must not block */
+	bool drain_init, drain_on;
+	int walking;                     /* > 0 while the list is walked */
+	bool reap;                       /* dead subscriptions to free */
+} W;
+
+static int uv_events(int how)
+{
+	return (how & SQ_WATCH_PRIORITY ? UV_PRIORITIZED : 0) |
+	       (how & SQ_WATCH_READABLE ? UV_READABLE : 0);
+}
+
+/* ---- packing --------------------------------------------------------------- */
+
+static bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i], min;
+		size_t k;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			k = 1, min = 0x80, c &= 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			k = 2, min = 0x800, c &= 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			k = 3, min = 0x10000, c &= 0x07;
+		else
+			return false;
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i + j] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* System bytes (paths, names): str when UTF-8, else bin. */
+static void pack_bytes(msgpack_packer *pk, const char *p, size_t n)
+{
+	if (utf8_valid(p, n))
+		msgpack_pack_str_with_body(pk, p, n);
+	else
+		msgpack_pack_bin_with_body(pk, p, n);
+}
+
+/* [2, "watch.event", [{subscription, topic, <body>}]] for one subscriber;
+ * body holds nkeys packed key/value pairs. */
+static int pack_frame(struct sq_buf *b, uint64_t id, const char *topic,
+                      const struct sq_buf *body, uint32_t nkeys)
+{
+	msgpack_packer pk;
+	sq_buf_init(b);
+	sq_packer_init(&pk, b);
+	sq_pack_notify_head(&pk, "watch.event");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, nkeys + 2);
+	sq_pack_kv_u64(&pk, "subscription", id);
+	sq_pack_kv_str(&pk, "topic", topic);
+	if (body && body->len && sq_buf_append(b, body->data, body->len) < 0) {
+		sq_buf_free(b);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- delivery -------------------------------------------------------------- */
+
+/* Queued output above which events wait in the subscription's queue. */
+static size_t hold_mark(const struct sq_conn *c)
+{
+	size_t m = c->srv->cfg.max_output / 4;
+	return m > (256u << 10) ? (256u << 10) : m;
+}
+
+static void drain_start(void);
+
+static void sub_send(struct wsub *s, const char *data, size_t len)
+{
+	if (!s->qn && sq_conn_pending(s->conn) < hold_mark(s->conn)) {
+		sq_conn_send(s->conn, data, len);
+		return;
+	}
+	if (s->qn == SQ_WATCH_QUEUE) {
+		s->dropped++;
+		return;
+	}
+	struct qent *e = malloc(sizeof(*e) + len);
+	if (!s->q)
+		s->q = calloc(SQ_WATCH_QUEUE, sizeof(*s->q));
+	if (!e || !s->q) {
+		free(e);
+		s->dropped++;
+		drain_start();
+		return;
+	}
+	e->len = len;
+	memcpy(e->data, data, len);
+	s->q[(s->qhead + s->qn++) % SQ_WATCH_QUEUE] = e;
+	drain_start();
+}
+
+static void deliver(struct wsub *s, const char *topic, const struct sq_buf *body,
+                    uint32_t nkeys)
+{
+	struct sq_buf b;
+	if (s->dead || s->conn->closing)
+		return;
+	if (pack_frame(&b, s->id, topic, body, nkeys) < 0) {
+		s->dropped++;
+		drain_start();
+		return;
+	}
+	sub_send(s, b.data, b.len);
+	sq_buf_free(&b);
+}
+
+static void sub_free(struct wsub *s);
+
+static void walk_begin(void)
+{
+	W.walking++;
+}
+
+static void walk_end(void)
+{
+	if (--W.walking > 0 || !W.reap)
+		return;
+	W.reap = false;
+	for (struct wsub *s = W.subs, *next; s; s = next) {
+		next = s->next;
+		if (s->dead)
+			sub_free(s);
+	}
+}
+
+static void broadcast(unsigned topic_bit, const char *topic, const struct sq_buf *body,
+                      uint32_t nkeys)
+{
+	walk_begin();
+	for (struct wsub *s = W.subs; s; s = s->next)
+		if (s->topics & topic_bit)
+			deliver(s, topic, body, nkeys);
+	walk_end();
+}
+
+/* Move held events out as the connection's output drains; then say how
+ * many did not fit.  Runs after each loop iteration's I/O while any
+ * subscription holds events. */
+static void on_spin(uv_idle_t *h)
+{
+	(void)h;
+}
+
+static void on_drain(uv_check_t *h)
+{
+	(void)h;
+	bool more = false, spin = false;
+	walk_begin();
+	for (struct wsub *s = W.subs; s; s = s->next) {
+		if (s->dead || (!s->qn && !s->dropped))
+			continue;
+		struct sq_conn *c = s->conn;
+		while (s->qn && !c->closing && sq_conn_pending(c) < hold_mark(c)) {
+			struct qent *e = s->q[s->qhead];
+			s->q[s->qhead] = NULL;
+			s->qhead = (s->qhead + 1) % SQ_WATCH_QUEUE;
+			s->qn--;
+			sq_conn_send(c, e->data, e->len);
+			free(e);
+		}
+		if (!s->qn && s->dropped && !c->closing && sq_conn_pending(c) < hold_mark(c)) {
+			struct sq_buf body, b;
+			msgpack_packer pk;
+			sq_buf_init(&body);
+			sq_packer_init(&pk, &body);
+			sq_pack_kv_u64(&pk, "count", s->dropped);
+			if (pack_frame(&b, s->id, "dropped", &body, 1) == 0) {
+				sq_log(SQ_LOG_INFO, "connection #%llu: subscription %llu dropped %llu "
+				       "events (the client reads too slowly)",
+				       (unsigned long long)c->id, (unsigned long long)s->id,
+				       (unsigned long long)s->dropped);
+				s->dropped = 0;
+				sq_conn_send(c, b.data, b.len);
+				sq_buf_free(&b);
+			}
+			sq_buf_free(&body);
+		}
+		if (!c->closing && (s->qn || s->dropped)) {
+			more = true;
+			/* with no uv_write under way, the flusher (before the next
+			 * poll) writes what is queued, and no I/O would wake us to
+			 * send the rest: keep that poll from blocking */
+			spin |= c->out_writing == 0;
+		}
+	}
+	walk_end();
+	if (spin)
+		uv_idle_start(&W.spin, on_spin);
+	else
+		uv_idle_stop(&W.spin);
+	if (!more) {
+		uv_check_stop(&W.drain);
+		W.drain_on = false;
+	}
+}
+
+static void drain_start(void)
+{
+	if (W.drain_on)
+		return;
+	if (!W.drain_init) {
+		uv_check_init(W.loop, &W.drain);
+		uv_unref((uv_handle_t *)&W.drain); /* connections keep the loop alive */
+		uv_idle_init(W.loop, &W.spin);
+		uv_unref((uv_handle_t *)&W.spin);
+		W.drain_init = true;
+	}
+	uv_check_start(&W.drain, on_drain);
+	uv_idle_start(&W.spin, on_spin); /* see on_drain */
+	W.drain_on = true;
+}
+
+/* ---- mount source ------------------------------------------------------------ */
+
+static void mount_emit(void *arg, enum sq_mount_change what, const struct sq_mount *m,
+                       const struct sq_mount *old)
+{
+	static const char *const words[] = { "mounted", "unmounted", "changed" };
+	struct sq_buf body;
+	msgpack_packer pk;
+	uint32_t n = 6;
+	(void)arg;
+	sq_buf_init(&body);
+	sq_packer_init(&pk, &body);
+	sq_pack_kv_str(&pk, "event", words[what]);
+	sq_pack_cstr(&pk, "mountpoint");
+	pack_bytes(&pk, m->mountpoint, m->mountpoint_len);
+	sq_pack_cstr(&pk, "source");
+	pack_bytes(&pk, m->source, m->source_len);
+	sq_pack_cstr(&pk, "fstype");
+	pack_bytes(&pk, m->fstype, strlen(m->fstype));
+	sq_pack_kv_bool(&pk, "readonly", m->readonly);
+	sq_pack_cstr(&pk, "options");
+	msgpack_pack_array(&pk, m->noptions);
+	for (size_t i = 0; i < m->noptions; i++)
+		pack_bytes(&pk, m->options[i], strlen(m->options[i]));
+	if (m->mount_id >= 0) {
+		sq_pack_kv_i64(&pk, "mount_id", m->mount_id);
+		n++;
+	}
+	if (old) {
+		sq_pack_kv_bool(&pk, "old_readonly", old->readonly);
+		sq_pack_cstr(&pk, "old_options");
+		msgpack_pack_array(&pk, old->noptions);
+		for (size_t i = 0; i < old->noptions; i++)
+			pack_bytes(&pk, old->options[i], strlen(old->options[i]));
+		n += 2;
+	}
+	broadcast(SQ_TOPIC_MOUNTS, "mounts", &body, n);
+	sq_buf_free(&body);
+}
+
+static void msrc_maybe_free(struct msrc *m)
+{
+	if (!m->closing || m->busy || m->handles)
+		return;
+	sq_fs_mounts_release(m->table);
+	free(m);
+}
+
+static void on_msrc_closed(uv_handle_t *h)
+{
+	struct msrc *m = h->data;
+	if (h == (uv_handle_t *)&m->poll)
+		close(m->fd);
+	m->handles--;
+	msrc_maybe_free(m);
+}
+
+static void mounts_reread(uv_work_t *w)
+{
+	struct msrc *m = w->data;
+	m->fresh = NULL;
+	m->rc = sq_fs_mounts(&m->fresh);
+}
+
+static void mounts_queue(struct msrc *m);
+
+static void mounts_reread_done(uv_work_t *w, int status)
+{
+	struct msrc *m = w->data;
+	m->busy = false;
+	if (m->closing) {
+		sq_fs_mounts_release(m->fresh);
+		msrc_maybe_free(m);
+		return;
+	}
+	if (status == 0 && m->rc == 0 && m->fresh) {
+		if (sq_mount_diff(m->table, m->fresh, mount_emit, NULL) == 0) {
+			sq_fs_mounts_release(m->table);
+			m->table = m->fresh;
+		} else {
+			sq_fs_mounts_release(m->fresh);
+		}
+	} else {
+		sq_log(SQ_LOG_WARN, "watch: cannot re-read the mount table: %s",
+		       strerror(m->rc < 0 ? -m->rc : ECANCELED));
+		sq_fs_mounts_release(m->fresh);
+	}
+	m->fresh = NULL;
+	if (m->dirty)
+		mounts_queue(m);
+}
+
+static void mounts_queue(struct msrc *m)
+{
+	if (m->busy) {
+		m->dirty = true;
+		return;
+	}
+	m->dirty = false;
+	m->busy = true;
+	m->work.data = m;
+	if (uv_queue_work(W.loop, &m->work, mounts_reread, mounts_reread_done) < 0)
+		m->busy = false;
+}
+
+static void on_mounts_poll(uv_poll_t *h, int status, int events)
+{
+	struct msrc *m = h->data;
+	(void)events;
+	if (status < 0) {
+		sq_log(SQ_LOG_WARN, "watch: polling the mount table: %s", uv_strerror(status));
+		return;
+	}
+	sq_watch_mounts_ack(m->fd);
+	mounts_queue(m);
+}
+
+static void mounts_unref(void)
+{
+	struct msrc *m = W.mounts;
+	if (!m || (m->refs && --m->refs))
+		return;
+	W.mounts = NULL;
+	m->closing = true;
+	uv_close((uv_handle_t *)&m->poll, on_msrc_closed);
+	uv_close((uv_handle_t *)&m->idle, on_msrc_closed);
+	uv_close((uv_handle_t *)&m->check, on_msrc_closed);
+}
+
+/*
+ * mountinfo's poll is consumed by being polled: the kernel reports a change
+ * to the first ->poll call after it.  epoll polls a descriptor once when it
+ * is added and again when it collects events, so a change between our read
+ * of the table and libuv's (lazy, next iteration) epoll_ctl is swallowed.
+ * Hence one more read once the descriptor is surely registered: after the
+ * check phase of the iteration following uv_poll_start (the idle handle
+ * keeps that iteration's poll from blocking).
+ */
+static void on_settle_idle(uv_idle_t *h)
+{
+	(void)h;
+}
+
+static void on_settle_check(uv_check_t *h)
+{
+	struct msrc *m = h->data;
+	if (--m->settle > 0)
+		return;
+	uv_idle_stop(&m->idle);
+	uv_check_stop(&m->check);
+	mounts_queue(m);
+}
+
+/* ---- interface source -------------------------------------------------------- */
+
+static const char *family_word(int family)
+{
+	return family == AF_INET ? "inet" : family == AF_INET6 ? "inet6" : "other";
+}
+
+static void net_emit(void *arg, const struct sq_net_event *ev)
+{
+	static const char *const words[] = {
+		"added", "removed", "changed", "addr_added", "addr_removed",
+	};
+	struct sq_buf body;
+	msgpack_packer pk;
+	uint32_t n = 7;
+	(void)arg;
+	sq_buf_init(&body);
+	sq_packer_init(&pk, &body);
+	sq_pack_kv_str(&pk, "event", words[ev->what]);
+	sq_pack_cstr(&pk, "name");
+	pack_bytes(&pk, ev->name, strlen(ev->name));
+	sq_pack_kv_u64(&pk, "index", ev->index);
+	sq_pack_kv_bool(&pk, "up", (ev->flags & SQ_NET_UP) != 0);
+	sq_pack_kv_bool(&pk, "running", (ev->flags & SQ_NET_RUNNING) != 0);
+	sq_pack_kv_i64(&pk, "mtu", ev->mtu);
+	unsigned nf = 0;
+	for (unsigned i = 0; i < SQ_NET_NFLAGS; i++)
+		nf += (ev->flags >> i) & 1;
+	sq_pack_cstr(&pk, "flags");
+	msgpack_pack_array(&pk, nf);
+	for (unsigned i = 0; i < SQ_NET_NFLAGS; i++)
+		if (ev->flags & (1u << i))
+			sq_pack_cstr(&pk, sq_net_flag_name(1u << i));
+	if (ev->what == SQ_NETEV_CHANGED) {
+		static const char *const ch[] = { "up", "running", "mtu", "name", "flags" };
+		unsigned nc = 0;
+		for (unsigned i = 0; i < 5; i++)
+			nc += (ev->changes >> i) & 1;
+		sq_pack_cstr(&pk, "changes");
+		msgpack_pack_array(&pk, nc);
+		for (unsigned i = 0; i < 5; i++)
+			if (ev->changes & (1u << i))
+				sq_pack_cstr(&pk, ch[i]);
+		n++;
+		if (ev->changes & SQ_NETCH_MTU) {
+			sq_pack_kv_i64(&pk, "old_mtu", ev->old_mtu);
+			n++;
+		}
+		if (ev->changes & SQ_NETCH_NAME) {
+			sq_pack_cstr(&pk, "old_name");
+			pack_bytes(&pk, ev->old_name, strlen(ev->old_name));
+			n++;
+		}
+	}
+	if (ev->what == SQ_NETEV_ADDR_ADDED || ev->what == SQ_NETEV_ADDR_REMOVED) {
+		sq_pack_cstr(&pk, "addr");
+		msgpack_pack_map(&pk, 3);
+		sq_pack_kv_str(&pk, "family", family_word(ev->addr.family));
+		sq_pack_kv_str(&pk, "addr", ev->addr.addr);
+		sq_pack_kv_u64(&pk, "prefixlen", ev->addr.prefixlen);
+		n++;
+	}
+	broadcast(SQ_TOPIC_NET, "interfaces", &body, n);
+	sq_buf_free(&body);
+}
+
+static void nsrc_maybe_free(struct nsrc *s)
+{
+	if (!s->closing || s->busy || s->handle_open)
+		return;
+	sq_netw_free(&s->w);
+	free(s);
+}
+
+static void on_nsrc_closed(uv_handle_t *h)
+{
+	struct nsrc *s = h->data;
+	s->handle_open = false;
+	nsrc_maybe_free(s);
+}
+
+static void net_relist(uv_work_t *w)
+{
+	struct nsrc *s = w->data;
+	memset(&s->fresh, 0, sizeof(s->fresh));
+	s->rc = sq_net_list(&s->fresh);
+}
+
+static void net_relist_done(uv_work_t *w, int status)
+{
+	struct nsrc *s = w->data;
+	s->busy = false;
+	if (!s->closing && status == 0 && s->rc == 0)
+		sq_netw_sync(&s->w, &s->fresh, net_emit, NULL);
+	if (s->rc == 0)
+		sq_net_list_free(&s->fresh);
+	if (s->closing) {
+		nsrc_maybe_free(s);
+		return;
+	}
+	if (s->w.resync) { /* lost notices again meanwhile */
+		s->w.resync = false;
+		s->busy = true;
+		if (uv_queue_work(W.loop, &s->work, net_relist, net_relist_done) < 0)
+			s->busy = false;
+	}
+}
+
+static void on_net_poll(uv_poll_t *h, int status, int events)
+{
+	struct nsrc *s = h->data;
+	(void)events;
+	if (status < 0) {
+		sq_log(SQ_LOG_WARN, "watch: polling the interface notices: %s", uv_strerror(status));
+		return;
+	}
+	int rc = sq_watch_net_read(&s->w, net_emit, NULL);
+	if (rc < 0)
+		sq_log(SQ_LOG_WARN, "watch: reading interface notices: %s", strerror(-rc));
+	if (s->w.resync && !s->busy) {
+		sq_log(SQ_LOG_INFO, "watch: the kernel dropped interface notices; listing again");
+		s->w.resync = false;
+		s->busy = true;
+		s->work.data = s;
+		if (uv_queue_work(W.loop, &s->work, net_relist, net_relist_done) < 0)
+			s->busy = false;
+	}
+}
+
+static void net_unref(void)
+{
+	struct nsrc *s = W.net;
+	if (!s || (s->refs && --s->refs))
+		return;
+	W.net = NULL;
+	s->closing = true;
+	uv_close((uv_handle_t *)&s->poll, on_nsrc_closed);
+}
+
+/* ---- pid watchers ------------------------------------------------------------- */
+
+static void on_wpid_closed(uv_handle_t *h)
+{
+	struct wpid *p = h->data;
+	if (--p->handles == 0)
+		free(p);
+}
+
+static void wpid_close(struct wpid *p)
+{
+	if (p->done)
+		return;
+	p->done = true;
+	if (p->sub)
+		p->sub->pids[p->slot] = NULL;
+	p->sub = NULL;
+	uv_close((uv_handle_t *)&p->poll, on_wpid_closed);
+	uv_close((uv_handle_t *)&p->timer, on_wpid_closed);
+	close(p->fd);
+}
+
+static void wpid_report(struct wpid *p)
+{
+	struct sq_exit_status st;
+	if (sq_watch_pid_status(p->fd, &st) < 0)
+		st.known = false;
+	struct wsub *s = p->sub;
+	if (s) {
+		struct sq_buf body;
+		msgpack_packer pk;
+		uint32_t n = 2;
+		sq_buf_init(&body);
+		sq_packer_init(&pk, &body);
+		sq_pack_kv_str(&pk, "event", "exited");
+		sq_pack_kv_i64(&pk, "pid", p->pid);
+		if (st.known && !st.signaled) {
+			sq_pack_kv_i64(&pk, "exit_code", st.code);
+			n++;
+		} else if (st.known) {
+			char buf[32];
+			const char *name = sq_signal_name(st.code, buf, sizeof(buf));
+			if (name) {
+				sq_pack_kv_str(&pk, "signal", name);
+				n++;
+			}
+			sq_pack_kv_i64(&pk, "signum", st.code);
+			sq_pack_kv_bool(&pk, "core", st.core);
+			n += 2;
+		}
+		walk_begin();
+		deliver(s, "proc.exit", &body, n);
+		walk_end();
+		sq_buf_free(&body);
+	}
+	wpid_close(p);
+}
+
+static void on_wpid_timer(uv_timer_t *t)
+{
+	wpid_report(t->data); /* not reaped in time: no status */
+}
+
+static void on_wpid_poll(uv_poll_t *h, int status, int events)
+{
+	struct wpid *p = h->data;
+	if (status < 0 || p->exited || (events & UV_DISCONNECT)) {
+		wpid_report(p);
+		return;
+	}
+	p->exited = true;
+	struct sq_exit_status st;
+	if (!sq_watch_pid_status_on_reap() ||
+	    (sq_watch_pid_status(p->fd, &st) == 0 && st.known)) {
+		wpid_report(p);
+		return;
+	}
+	/* exited but not reaped yet: the status comes with the reap, which
+	 * the pidfd tells as a hang-up; wait for it only briefly */
+	uv_poll_start(&p->poll, UV_DISCONNECT, on_wpid_poll);
+	uv_timer_start(&p->timer, on_wpid_timer, SQ_WATCH_REAP_GRACE_MS, 0);
+}
+
+/* ---- subscriptions ------------------------------------------------------------- */
+
+struct sq_watch_prep *sq_watch_prep_new(unsigned topics, const pid_t *pids, size_t npids)
+{
+	struct sq_watch_prep *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->topics = topics;
+	p->mounts_fd = -1;
+	p->net.fd = -1;
+	p->open_mounts = (topics & SQ_TOPIC_MOUNTS) && !W.mounts;
+	p->open_net = (topics & SQ_TOPIC_NET) && !W.net;
+	if (npids) {
+		p->pids = malloc(npids * sizeof(*p->pids));
+		p->pid_fds = malloc(npids * sizeof(*p->pid_fds));
+		if (!p->pids || !p->pid_fds) {
+			sq_watch_prep_free(p);
+			return NULL;
+		}
+		memcpy(p->pids, pids, npids * sizeof(*pids));
+		for (size_t i = 0; i < npids; i++)
+			p->pid_fds[i] = -1;
+		p->npids = npids;
+	}
+	return p;
+}
+
+static void prep_fail(struct sq_watch_prep *p, int rc, const char *what)
+{
+	if (p->rc)
+		return;
+	p->rc = rc;
+	snprintf(p->msg, sizeof(p->msg), "%s: %s", what, strerror(-rc));
+}
+
+void sq_watch_prep_sources(struct sq_watch_prep *p)
+{
+	int rc;
+	if (p->open_mounts) {
+		/* the descriptor first: a change during the read is then told */
+		if ((rc = sq_watch_mounts_open(&p->mounts_fd, &p->mounts_how)) < 0)
+			return prep_fail(p, rc, "cannot watch the mount table");
+		if ((rc = sq_fs_mounts(&p->table)) < 0)
+			return prep_fail(p, rc, "cannot read the mount table");
+	}
+	if (p->open_net) {
+		if ((rc = sq_watch_net_open(&p->net, &p->net_how)) < 0)
+			return prep_fail(p, rc, "cannot watch the network interfaces");
+		struct sq_net_list l;
+		memset(&l, 0, sizeof(l));
+		if ((rc = sq_net_list(&l)) < 0)
+			return prep_fail(p, rc, "cannot list the network interfaces");
+		rc = sq_netw_sync(&p->net, &l, NULL, NULL);
+		sq_net_list_free(&l);
+		if (rc < 0)
+			return prep_fail(p, rc, "cannot list the network interfaces");
+	}
+}
+
+void sq_watch_prep_pids(struct sq_watch_prep *p)
+{
+	for (size_t i = 0; i < p->npids && !p->rc; i++) {
+		int rc = sq_watch_pid_open(p->pids[i], &p->pid_fds[i], &p->pid_how);
+		if (rc < 0) {
+			p->rc = rc;
+			snprintf(p->msg, sizeof(p->msg), rc == -ESRCH
+			         ? "pid %d: no such process (that you may see)"
+			         : "pid %d: cannot watch it: %s", (int)p->pids[i], strerror(-rc));
+		}
+	}
+}
+
+void sq_watch_prep_free(struct sq_watch_prep *p)
+{
+	if (!p)
+		return;
+	if (p->mounts_fd >= 0)
+		close(p->mounts_fd);
+	sq_fs_mounts_release(p->table);
+	sq_netw_free(&p->net);
+	for (size_t i = 0; i < p->npids; i++)
+		if (p->pid_fds[i] >= 0)
+			close(p->pid_fds[i]);
+	free(p->pids);
+	free(p->pid_fds);
+	free(p);
+}
+
+unsigned sq_watch_count(const struct sq_conn *c)
+{
+	unsigned n = 0;
+	for (const struct wsub *s = c->watch; s; s = s->cnext)
+		n++;
+	return n;
+}
+
+/* Adopt p's freshly opened shared sources unless others were opened
+ * meanwhile; take a reference on each the subscription uses. */
+static int take_sources(struct sq_watch_prep *p)
+{
+	if ((p->topics & SQ_TOPIC_MOUNTS) && !W.mounts) {
+		if (p->mounts_fd < 0)
+			return -EAGAIN; /* closed while this one was being prepared */
+		struct msrc *m = calloc(1, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		m->fd = p->mounts_fd;
+		m->table = p->table;
+		uv_poll_init(W.loop, &m->poll, m->fd);
+		uv_idle_init(W.loop, &m->idle);
+		uv_check_init(W.loop, &m->check);
+		m->poll.data = m->idle.data = m->check.data = m;
+		m->handles = 3;
+		uv_poll_start(&m->poll, uv_events(p->mounts_how), on_mounts_poll);
+		m->settle = 2;
+		uv_idle_start(&m->idle, on_settle_idle);
+		uv_check_start(&m->check, on_settle_check);
+		p->mounts_fd = -1;
+		p->table = NULL;
+		W.mounts = m;
+	}
+	if ((p->topics & SQ_TOPIC_NET) && !W.net) {
+		if (p->net.fd < 0)
+			return -EAGAIN;
+		struct nsrc *s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->w = p->net;
+		memset(&p->net, 0, sizeof(p->net));
+		p->net.fd = -1;
+		uv_poll_init(W.loop, &s->poll, s->w.fd);
+		s->poll.data = s;
+		s->handle_open = true;
+		uv_poll_start(&s->poll, uv_events(p->net_how), on_net_poll);
+		W.net = s;
+	}
+	if (p->topics & SQ_TOPIC_MOUNTS)
+		W.mounts->refs++;
+	if (p->topics & SQ_TOPIC_NET)
+		W.net->refs++;
+	return 0;
+}
+
+int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
+{
+	W.loop = c->srv->loop;
+	if (sq_watch_count(c) >= SQ_WATCH_MAX_SUBS) {
+		sq_watch_prep_free(p);
+		return -EMFILE;
+	}
+	struct wsub *s = calloc(1, sizeof(*s));
+	if (!s || (p->npids && !(s->pids = calloc(p->npids, sizeof(*s->pids))))) {
+		free(s);
+		sq_watch_prep_free(p);
+		return -ENOMEM;
+	}
+	int rc = take_sources(p);
+	if (rc < 0) {
+		/* a source made here and used by nobody closes again */
+		if (W.mounts && !W.mounts->refs)
+			mounts_unref();
+		if (W.net && !W.net->refs)
+			net_unref();
+		free(s->pids);
+		free(s);
+		sq_watch_prep_free(p);
+		return rc;
+	}
+	s->conn = c;
+	s->id = ++W.next_id;
+	s->topics = p->topics;
+	for (size_t i = 0; i < p->npids; i++) {
+		struct wpid *w = calloc(1, sizeof(*w));
+		if (!w)
+			break; /* out of memory: fewer pids watched; never a crash */
+		w->sub = s;
+		w->pid = p->pids[i];
+		w->fd = p->pid_fds[i];
+		p->pid_fds[i] = -1;
+		uv_poll_init(W.loop, &w->poll, w->fd);
+		uv_timer_init(W.loop, &w->timer);
+		w->poll.data = w->timer.data = w;
+		w->handles = 2;
+		w->slot = s->npids;
+		uv_poll_start(&w->poll, uv_events(p->pid_how), on_wpid_poll);
+		s->pids[s->npids++] = w;
+	}
+	sq_watch_prep_free(p);
+	s->next = W.subs;
+	if (W.subs)
+		W.subs->prev = s;
+	W.subs = s;
+	s->cnext = c->watch;
+	c->watch = s;
+	*id = s->id;
+	return 0;
+}
+
+static void sub_free(struct wsub *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (W.subs == s)
+		W.subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->topics & SQ_TOPIC_MOUNTS)
+		mounts_unref();
+	if (s->topics & SQ_TOPIC_NET)
+		net_unref();
+	for (size_t i = 0; i < s->npids; i++)
+		if (s->pids[i])
+			wpid_close(s->pids[i]);
+	free(s->pids);
+	for (size_t i = 0; s->q && i < s->qn; i++)
+		free(s->q[(s->qhead + i) % SQ_WATCH_QUEUE]);
+	free(s->q);
+	free(s);
+}
+
+/* Unlink s from its connection's list. */
+static void conn_unlink(struct wsub *s)
+{
+	struct wsub *prev = NULL;
+	for (struct wsub *x = s->conn->watch; x && x != s; x = x->cnext)
+		prev = x;
+	if (prev)
+		prev->cnext = s->cnext;
+	else
+		s->conn->watch = s->cnext;
+	s->cnext = NULL;
+}
+
+int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id)
+{
+	for (struct wsub *s = c->watch; s; s = s->cnext) {
+		if (s->id != id)
+			continue;
+		conn_unlink(s);
+		if (W.walking) {
+			s->dead = true;
+			W.reap = true;
+		} else {
+			sub_free(s);
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void sq_watch_conn_closed(struct sq_conn *c)
+{
+	struct wsub *s = c->watch;
+	c->watch = NULL;
+	while (s) {
+		struct wsub *next = s->cnext;
+		s->cnext = NULL;
+		if (W.walking) {
+			s->dead = true; /* freed when the walk ends */
+			W.reap = true;
+		} else {
+			sub_free(s);
+		}
+		s = next;
+	}
+}

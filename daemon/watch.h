@@ -1,0 +1,64 @@
+/*
+ * watch.h - the subscription engine behind watch.subscribe: event sources
+ * on the loop (shared mount and interface watchers, one watcher per
+ * watched pid), subscriptions owned by their connection, and delivery with
+ * a bounded queue per subscription for clients that read slowly.
+ */
+#ifndef SQ_WATCH_ENGINE_H
+#define SQ_WATCH_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sq_watch.h"
+
+struct sq_conn;
+
+enum {
+	SQ_TOPIC_MOUNTS = 1u << 0,
+	SQ_TOPIC_NET    = 1u << 1,
+	SQ_TOPIC_PROC   = 1u << 2,
+};
+#define SQ_WATCH_MAX_PIDS 1024   /* pids per subscription */
+#define SQ_WATCH_MAX_SUBS 64     /* subscriptions per connection */
+#define SQ_WATCH_QUEUE 1024      /* events held per subscription */
+#define SQ_WATCH_REAP_GRACE_MS 50 /* wait this long for a reap to learn the status */
+
+/* What a subscription needs opened, prepared on a worker thread: the
+ * shared sources when none is open yet, and one descriptor per pid. */
+struct sq_watch_prep {
+	unsigned topics;
+	bool open_mounts, open_net;      /* decided on the loop */
+	int mounts_fd, mounts_how;
+	struct sq_mount_table *table;
+	struct sq_netw net;
+	int net_how;
+	size_t npids;
+	pid_t *pids;
+	int *pid_fds;
+	int pid_how;
+	int rc;                          /* the first failure */
+	char msg[200];
+};
+
+/* Loop: a prep for topics (and pids, copied), with open_* filled in. */
+struct sq_watch_prep *sq_watch_prep_new(unsigned topics, const pid_t *pids, size_t npids);
+/* Worker, as the daemon: open the shared sources and read their state. */
+void sq_watch_prep_sources(struct sq_watch_prep *p);
+/* Worker, as the caller: open a watcher for every pid. */
+void sq_watch_prep_pids(struct sq_watch_prep *p);
+/* Close and free whatever p still holds. */
+void sq_watch_prep_free(struct sq_watch_prep *p);
+
+/* Loop: subscriptions on c now. */
+unsigned sq_watch_count(const struct sq_conn *c);
+/* Loop: turn p (consumed) into a subscription of c.  0 with *id, or
+ * -EMFILE when c has SQ_WATCH_MAX_SUBS already. */
+int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id);
+/* Loop: 0, or -ENOENT when c has no subscription id. */
+int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id);
+/* Loop, from the server when c closes: drop its subscriptions. */
+void sq_watch_conn_closed(struct sq_conn *c);
+
+#endif

@@ -1,0 +1,499 @@
+/*
+ * test_watch.c - watch.subscribe against a real sysqd started inside this
+ * test process's private mount and network namespaces (Criterion runs each
+ * test in its own process; the namespaces, their mounts and the daemon go
+ * with it).  Every event is checked to come exactly once: after the changes
+ * a sentinel change is made, and its event closes the count.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sq_proto.h"
+
+static struct sqd d;
+static char top[64];
+static bool top_mounted;
+
+static void down(void)
+{
+	if (d.pid > 0)
+		sqd_stop_clean(&d);
+	if (top_mounted)
+		umount2(top, MNT_DETACH);
+	if (top[0])
+		rmdir(top);
+}
+
+TestSuite(watch, .fini = down, .timeout = 60);
+
+/* Private mount + network namespaces with a tmpfs work area, then sysqd. */
+static void ns_up(const char *const *args)
+{
+	SKIP_UNLESS_ROOT();
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS|CLONE_NEWNET): %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	snprintf(top, sizeof(top), "/tmp/sysq-watch-test.XXXXXX");
+	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
+	if (mount("sysq-watch-top", top, "tmpfs", 0, "size=8m,mode=0755") < 0) {
+		int err = errno;
+		rmdir(top);
+		top[0] = '\0';
+		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s)", strerror(err));
+	}
+	top_mounted = true;
+	sqd_start(&d, args);
+}
+
+/* Reads give up after 5 s: a deadline for events that never come. */
+static struct sysq *connect_deadline(void)
+{
+	struct sysq *c = sqd_connect(&d);
+	struct timeval tv = { 5, 0 };
+	setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return c;
+}
+
+static uint64_t subscribe(struct sysq *c, const char *json)
+{
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "watch.subscribe", json, &r), 0, "%s: %s %s", json, r.code,
+	             r.message);
+	const msgpack_object *id = sq_map_get(r.result, "subscription");
+	cr_assert(id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+	uint64_t v = id->via.u64;
+	sysq_reply_free(&r);
+	return v;
+}
+
+static void expect_error(struct sysq *c, const char *method, const char *json,
+                         const char *code, const char *needle)
+{
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, method, json, &r), SYSQ_REMOTE_ERROR, "%s %s", method, json);
+	cr_assert_str_eq(r.code, code, "%s %s: %s %s", method, json, r.code, r.message);
+	cr_assert(strstr(r.message, needle), "'%s' lacks '%s'", r.message, needle);
+	sysq_reply_free(&r);
+}
+
+/* The next watch.event (its map), or a failed assertion at the deadline. */
+static const msgpack_object *next_event(struct sysq *c, struct sysq_reply *r, uint64_t sub)
+{
+	for (;;) {
+		int rc = sysq_read(c, r);
+		if (rc) {
+			char *log = slurp(d.log);
+			size_t n = strlen(log);
+			cr_assert_fail("no event within the deadline (%s); sysqd's log ends:\n%s",
+			               strerror(-rc), log + (n > 1500 ? n - 1500 : 0));
+		}
+		if (r->type == 2 && strcmp(r->method, "watch.event") == 0) {
+			cr_assert(r->result->type == MSGPACK_OBJECT_ARRAY &&
+			          r->result->via.array.size == 1);
+			const msgpack_object *e = &r->result->via.array.ptr[0];
+			const msgpack_object *s = sq_map_get(e, "subscription");
+			cr_assert(s && s->via.u64 == sub, "the event names its subscription");
+			return e;
+		}
+		sysq_reply_free(r);
+	}
+}
+
+static bool is(const msgpack_object *e, const char *key, const char *val)
+{
+	return sq_obj_streq(sq_map_get(e, key), val);
+}
+
+static long long num(const msgpack_object *e, const char *key)
+{
+	const msgpack_object *o = sq_map_get(e, key);
+	cr_assert(o, "no '%s'", key);
+	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
+}
+
+static bool truth(const msgpack_object *e, const char *key)
+{
+	const msgpack_object *o = sq_map_get(e, key);
+	cr_assert(o && o->type == MSGPACK_OBJECT_BOOLEAN, "no bool '%s'", key);
+	return o->via.boolean;
+}
+
+static bool has_word(const msgpack_object *a, const char *w)
+{
+	for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++)
+		if (sq_obj_streq(&a->via.array.ptr[i], w))
+			return true;
+	return false;
+}
+
+static void set_lo(bool up, int mtu)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags = (short)(up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
+	cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "%s", strerror(errno));
+	if (mtu > 0) {
+		ifr.ifr_mtu = mtu;
+		cr_assert_eq(ioctl(s, SIOCSIFMTU, &ifr), 0, "%s", strerror(errno));
+	}
+	close(s);
+}
+
+Test(watch, a_tmpfs_mounted_and_unmounted_once_each)
+{
+	ns_up(NULL);
+	struct sysq *c = connect_deadline();
+	uint64_t sub = subscribe(c, "{\"topics\": [\"mounts\"]}");
+	char mp[128], sentinel[128];
+	snprintf(mp, sizeof(mp), "%s/mnt", top);
+	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
+	cr_assert_eq(mkdir(mp, 0755), 0);
+	cr_assert_eq(mkdir(sentinel, 0755), 0);
+
+	/* each change is awaited: events are differences between successive
+	 * reads of the table, so a mount that comes and goes between two reads
+	 * is not seen (docs/protocol/watch.md) */
+	int mounted = 0, unmounted = 0;
+	long long id = -1;
+	cr_assert_eq(mount("sq-watch-tmpfs", mp, "tmpfs", 0, "size=1m"), 0, "%s", strerror(errno));
+	for (int step = 0; step < 3; step++) {
+		for (;;) {
+			struct sysq_reply r;
+			const msgpack_object *e = next_event(c, &r, sub);
+			cr_assert(is(e, "topic", "mounts"));
+			bool done = step == 2 && is(e, "mountpoint", sentinel) &&
+			            is(e, "event", "mounted");
+			if (is(e, "mountpoint", mp)) {
+				cr_assert(is(e, "fstype", "tmpfs"));
+				cr_assert(is(e, "source", "sq-watch-tmpfs"));
+				cr_assert(!truth(e, "readonly"));
+				cr_assert(has_word(sq_map_get(e, "options"), "size=1024k"));
+				if (id < 0)
+					id = num(e, "mount_id");
+				cr_assert_eq(num(e, "mount_id"), id, "one mount, one id");
+				if (is(e, "event", "mounted")) {
+					cr_assert_eq(step, 0, "mounted once, first");
+					mounted++;
+					done = true;
+				} else if (is(e, "event", "unmounted")) {
+					cr_assert_eq(step, 1, "unmounted once, after");
+					unmounted++;
+					done = true;
+				} else {
+					cr_assert_fail("unexpected mount event for %s", mp);
+				}
+			}
+			sysq_reply_free(&r);
+			if (done)
+				break;
+		}
+		if (step == 0)
+			cr_assert_eq(umount(mp), 0);
+		else if (step == 1)
+			cr_assert_eq(mount("sq-sentinel", sentinel, "tmpfs", 0, "size=1m"), 0);
+	}
+	cr_assert_eq(mounted, 1);
+	cr_assert_eq(unmounted, 1);
+	umount(sentinel);
+	sysq_close(c);
+}
+
+/* Events on lo until one satisfying want arrives; counts what matches. */
+struct lo_count {
+	int up, down, mtu9000;
+};
+
+static void count_lo(const msgpack_object *e, struct lo_count *n)
+{
+	if (!is(e, "name", "lo") || !is(e, "event", "changed"))
+		return;
+	cr_assert_eq(num(e, "index"), 1);
+	const msgpack_object *ch = sq_map_get(e, "changes");
+	if (has_word(ch, "up")) {
+		if (truth(e, "up"))
+			n->up++;
+		else
+			n->down++;
+	}
+	if (has_word(ch, "mtu")) {
+		cr_assert_neq(num(e, "old_mtu"), num(e, "mtu"));
+		if (num(e, "mtu") == 9000)
+			n->mtu9000++;
+	}
+}
+
+Test(watch, lo_up_mtu_down_once_each)
+{
+	ns_up(NULL);
+	struct sysq *c = connect_deadline();
+	uint64_t sub = subscribe(c, "{\"topics\": [\"interfaces\"]}");
+	set_lo(true, 0);
+	set_lo(true, 9000);
+	set_lo(false, 0);
+	set_lo(false, 1280); /* the sentinel */
+
+	struct lo_count n = { 0 };
+	bool addr_seen = false;
+	for (;;) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(c, &r, sub);
+		cr_assert(is(e, "topic", "interfaces"));
+		count_lo(e, &n);
+		if (is(e, "event", "addr_added") && is(e, "name", "lo")) {
+			const msgpack_object *a = sq_map_get(e, "addr");
+			if (is(a, "addr", "::1")) {
+				cr_assert(is(a, "family", "inet6"));
+				cr_assert_eq(num(a, "prefixlen"), 128);
+				addr_seen = true;
+			}
+		}
+		bool done = is(e, "name", "lo") && has_word(sq_map_get(e, "changes"), "mtu") &&
+		            num(e, "mtu") == 1280;
+		sysq_reply_free(&r);
+		if (done)
+			break;
+	}
+	cr_assert_eq(n.up, 1, "lo came up once (%d)", n.up);
+	cr_assert_eq(n.mtu9000, 1);
+	cr_assert_eq(n.down, 1);
+	struct stat st;
+	if (stat("/proc/sys/net/ipv6", &st) == 0)
+		cr_assert(addr_seen, "lo's ::1 appears when it comes up");
+	sysq_close(c);
+}
+
+static pid_t sleeper(void)
+{
+	pid_t p = fork();
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		die_with_parent();
+		pause();
+		_exit(0);
+	}
+	return p;
+}
+
+static bool kernel_tells_status(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 15));
+}
+
+Test(watch, a_killed_child_exits_once)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	struct sysq *c = connect_deadline();
+	pid_t a = sleeper(), b = sleeper();
+	char json[160];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exit\"], \"pids\": [%d, %d, %d]}",
+	         (int)a, (int)a, (int)b);
+	uint64_t sub = subscribe(c, json);
+	int st;
+	kill(a, SIGKILL);
+	cr_assert_eq(waitpid(a, &st, 0), a);
+	kill(b, SIGTERM); /* the sentinel */
+	cr_assert_eq(waitpid(b, &st, 0), b);
+
+	int seen_a = 0;
+	for (;;) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(c, &r, sub);
+		cr_assert(is(e, "topic", "proc.exit"));
+		cr_assert(is(e, "event", "exited"));
+		pid_t pid = (pid_t)num(e, "pid");
+		cr_assert(pid == a || pid == b, "pid %d", (int)pid);
+		if (kernel_tells_status()) /* and we reaped at once */
+			cr_assert(is(e, "signal", pid == a ? "KILL" : "TERM"));
+		if (sq_map_get(e, "signal"))
+			cr_assert_eq(num(e, "signum"), pid == a ? SIGKILL : SIGTERM);
+		cr_assert(!sq_map_get(e, "exit_code"));
+		seen_a += pid == a;
+		sysq_reply_free(&r);
+		if (pid == b)
+			break;
+	}
+	cr_assert_eq(seen_a, 1, "the first child's exit came once, before the second's");
+
+	/* unsubscribe, twice */
+	struct sysq_reply r;
+	snprintf(json, sizeof(json), "{\"subscription\": %llu}", (unsigned long long)sub);
+	cr_assert_eq(sq_call(c, "watch.unsubscribe", json, &r), 0, "%s", r.message);
+	sysq_reply_free(&r);
+	expect_error(c, "watch.unsubscribe", json, "ENOENT", "no subscription");
+	sysq_close(c);
+}
+
+Test(watch, bad_params_and_gone_pids)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	struct sysq *c = connect_deadline();
+	expect_error(c, "watch.subscribe", NULL, "EINVAL", "topics");
+	expect_error(c, "watch.subscribe", "{\"topics\": []}", "EINVAL", "empty");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"disks\"]}", "EINVAL", "'topics'[0]");
+	expect_error(c, "watch.subscribe", "{\"topics\": [1]}", "EINVAL", "'topics'[0]");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"]}", "EINVAL", "pids");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"mounts\"], \"pids\": [1]}",
+	             "EINVAL", "only for");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"], \"pids\": [0]}",
+	             "EINVAL", "'pids'[0]");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"], \"pids\": [-5]}",
+	             "EINVAL", "'pids'[0]");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"mounts\"], \"every\": 1}",
+	             "EINVAL", "every");
+	expect_error(c, "watch.unsubscribe", "{\"subscription\": 99}", "ENOENT", "99");
+	expect_error(c, "watch.unsubscribe", "{}", "EINVAL", "subscription");
+
+	pid_t gone = sleeper();
+	kill(gone, SIGKILL);
+	int st;
+	waitpid(gone, &st, 0);
+	char json[128];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exit\"], \"pids\": [%d]}", (int)gone);
+	expect_error(c, "watch.subscribe", json, "ESRCH", "no such process");
+	/* the connection still works, and a good subscription still does */
+	subscribe(c, "{\"topics\": [\"mounts\", \"interfaces\"]}");
+	sysq_close(c);
+}
+
+/* As nobody: the shared topics are anyone's; pid 1 is visible (no hidepid). */
+static int nobody_subscribes(void *arg)
+{
+	const struct sqd *dd = arg;
+	char err[200];
+	struct sysq *c = sysq_connect(dd->sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	struct sysq_reply r;
+	int rc = sq_call(c, "watch.subscribe",
+	                 "{\"topics\": [\"mounts\", \"interfaces\", \"proc.exit\"], \"pids\": [1]}", &r);
+	int st = rc == 0 && sq_map_get(r.result, "subscription") ? 0 : 11;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return st;
+}
+
+Test(watch, anyone_may_watch_what_they_may_see)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, nobody_subscribes, &d), 0);
+}
+
+/* A second subscriber that keeps reading, until the sentinel's event: once
+ * it has it, sysqd has dealt every earlier event to the slow one too (one
+ * diff is broadcast to all subscribers at once). */
+struct reader {
+	struct sysq *c;
+	const char *sentinel;
+	bool seen;
+};
+
+static void *read_to_sentinel(void *arg)
+{
+	struct reader *rd = arg;
+	while (!rd->seen) {
+		struct sysq_reply r;
+		if (sysq_read(rd->c, &r) != 0)
+			return NULL; /* the deadline: the main thread fails */
+		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
+		    r.result->via.array.size == 1) {
+			const msgpack_object *e = &r.result->via.array.ptr[0];
+			rd->seen = is(e, "mountpoint", rd->sentinel) && is(e, "event", "mounted");
+		}
+		sysq_reply_free(&r);
+	}
+	return NULL;
+}
+
+/* A client that does not read: events wait in the subscription's bounded
+ * queue, the rest are counted, and one "dropped" notice says how many.
+ * Every mount is accounted for: told, or counted as dropped. */
+Test(watch, a_slow_subscriber_gets_a_dropped_count)
+{
+	const char *const args[] = { "--max-output", "4096", NULL };
+	ns_up(args);
+	struct sysq *c = connect_deadline();
+	uint64_t sub = subscribe(c, "{\"topics\": [\"mounts\"]}");
+	char sentinel[128];
+	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
+	struct reader rd = { connect_deadline(), sentinel, false };
+	subscribe(rd.c, "{\"topics\": [\"mounts\"]}");
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
+
+	/* a long mount point makes each event big, so that the socket buffers
+	 * fill with fewer of them */
+	char mp[1600];
+	int n = snprintf(mp, sizeof(mp), "%s", top);
+	while (n < 1400) { /* components of 200 bytes (NAME_MAX is 255) */
+		mp[n++] = '/';
+		for (int k = 0; k < 200; k++)
+			mp[n++] = 'm';
+		mp[n] = '\0';
+		cr_assert_eq(mkdir(mp, 0755), 0, "%s", strerror(errno));
+	}
+	long wmem = 212992;
+	char *t = slurp("/proc/sys/net/core/wmem_default");
+	if (atol(t) > wmem)
+		wmem = atol(t);
+	free(t);
+	/* the kernel's buffers, the daemon's queue and then some more */
+	int mounts = (int)(2 * wmem / 1400) + 1024 + 200;
+	for (int i = 0; i < mounts; i++)
+		cr_assert_eq(mount("sq-slow", mp, "tmpfs", 0, "size=64k"), 0, "mount %d: %s", i,
+		             strerror(errno));
+	cr_assert_eq(mkdir(sentinel, 0755), 0);
+	cr_assert_eq(mount("sq-sentinel", sentinel, "tmpfs", 0, "size=64k"), 0);
+	pthread_join(th, NULL);
+	cr_assert(rd.seen, "the reading subscriber saw every event in time");
+	sysq_close(rd.c);
+
+	/* now read until every event is told or counted (the sentinel's too) */
+	long long told = 0, dropped = 0;
+	int sentinel_seen = 0;
+	while (told + dropped + sentinel_seen < mounts + 1) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(c, &r, sub);
+		if (is(e, "topic", "dropped")) {
+			cr_assert_eq(dropped, 0, "one notice");
+			dropped = num(e, "count");
+			cr_assert_gt(dropped, 0);
+		} else if (is(e, "mountpoint", mp) && is(e, "event", "mounted")) {
+			told++;
+		} else if (is(e, "mountpoint", sentinel) && is(e, "event", "mounted")) {
+			sentinel_seen++;
+		}
+		sysq_reply_free(&r);
+	}
+	cr_assert_gt(dropped, 0, "a client that did not read lost events");
+	cr_assert_leq(told, 1024 + 2 * wmem / 1400 + 64, "held events are bounded");
+	cr_assert_eq(told + dropped + sentinel_seen, mounts + 1,
+	             "every event told or counted: %lld told, %lld dropped, %d made",
+	             told, dropped, mounts + 1);
+	sysq_close(c);
+	umount2(mp, MNT_DETACH);
+}
