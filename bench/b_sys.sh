@@ -1,0 +1,167 @@
+#!/bin/sh
+# bench/b_sys.sh BUILD_DIR - the foundation's figures (docs/bench.md explains
+# them): sys.ping round trip vs a raw AF_UNIX ping-pong, pipelined throughput
+# vs redis-server on a UNIX socket, and sysqd's idle and per-connection RSS.
+# Starts its own daemons on temp sockets and removes everything in every path.
+# Exit status: 0 when every figure was measured (OK or MISS), 1 otherwise.
+set -u
+out=${1:?usage: bench/b_sys.sh BUILD_DIR}
+bin=$out/bench
+
+tmp=$(mktemp -d /tmp/sysq-bench-sys.XXXXXX) || exit 1
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	pids=""
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+status=0
+broken() { # name why
+	echo "  $1: not measured: $2"
+	status=1
+}
+
+# fig NAME FIGURE UNIT RATIO OP LIMIT TARGET_TEXT: one figure line, OK when
+# "RATIO OP LIMIT" holds (OP is <, <= or >=).
+fig() {
+	if awk -v a="$4" -v op="$5" -v b="$6" 'BEGIN {
+		if (op == "<") exit !(a < b); if (op == "<=") exit !(a <= b); exit !(a >= b) }'
+	then verdict=OK; else verdict=MISS; fi
+	echo "  $1: $2 $3  ratio $4 (target $7) $verdict"
+}
+
+# kv FILE KEY: the value of a key=value line the bench programs print.
+kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+
+# start_sysqd NAME: a release sysqd on $tmp/NAME.sock; sets $spid.
+start_sysqd() {
+	# 1,000 idle connections need descriptors: raise the soft limit if we can
+	(if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+		ulimit -n 4096 2>/dev/null
+	fi
+	exec "$out/sysqd" -s "$tmp/$1.sock") 2>"$tmp/$1.log" &
+	spid=$!
+	pids="$pids $spid"
+	i=0
+	while ! "$out/sysq" -s "$tmp/$1.sock" hello >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$spid" 2>/dev/null; then
+			sed 's/^/    sysqd: /' "$tmp/$1.log"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+stop() { # PID
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+for b in sysqd sysq bench/sys_rtt bench/sys_tput bench/sys_mem; do
+	if [ ! -x "$out/$b" ]; then
+		echo "  b_sys: $out/$b is missing (run make bench)"
+		exit 1
+	fi
+done
+
+# ---- memory: a fresh daemon, idle, then with 1,000 idle connections -------
+echo "  -- memory (fresh sysqd: VmRSS after one sys.hello, then 1000 idle connections)"
+if start_sysqd mem && "$bin/sys_mem" "$tmp/mem.sock" "$spid" 1000 >"$tmp/mem.out" 2>&1; then
+	idle=$(kv "$tmp/mem.out" idle_kib)
+	busy=$(kv "$tmp/mem.out" conns_kib)
+	per=$(kv "$tmp/mem.out" per_conn_kib)
+	echo "    VmRSS idle $idle KiB, with 1000 idle connections $busy KiB"
+	mib=$(awk -v k="$idle" 'BEGIN { printf "%.2f", k / 1024 }')
+	fig sysqd.rss_idle "$mib" MiB "$(awk -v m="$mib" 'BEGIN { printf "%.2f", m / 4 }')" \
+		"<" 1 "< 4 MiB"
+	fig sysqd.rss_per_idle_conn "$per" KiB "$(awk -v k="$per" 'BEGIN { printf "%.2f", k / 16 }')" \
+		"<" 1 "< 16 KiB"
+else
+	sed 's/^/    /' "$tmp/mem.out" 2>/dev/null
+	broken sysqd.rss_idle "the memory bench did not run"
+	broken sysqd.rss_per_idle_conn "the memory bench did not run"
+fi
+[ -n "${spid:-}" ] && stop "$spid"
+
+# ---- round trip: sys.ping vs raw AF_UNIX, one connection, no pipelining ----
+spid=""
+if ! start_sysqd main; then
+	broken sys.ping.rtt "sysqd did not start"
+	broken sys.ping.pipelined "sysqd did not start"
+	exit 1
+fi
+sq=$spid
+echo "  -- round trip (1 connection, no pipelining; 50000 each, alternating blocks)"
+if "$bin/sys_rtt" "$tmp/main.sock" 50000 >"$tmp/rtt.out" 2>&1; then
+	echo "    raw AF_UNIX ping-pong ($(kv "$tmp/rtt.out" request_bytes)+$(kv "$tmp/rtt.out" reply_bytes) bytes):" \
+		"median $(kv "$tmp/rtt.out" raw_median_us) us, p99 $(kv "$tmp/rtt.out" raw_p99_us) us"
+	echo "    sysqd sys.ping: median $(kv "$tmp/rtt.out" sysqd_median_us) us," \
+		"p99 $(kv "$tmp/rtt.out" sysqd_p99_us) us"
+	fig sys.ping.rtt "$(kv "$tmp/rtt.out" sysqd_median_us)" us \
+		"$(kv "$tmp/rtt.out" ratio)" "<=" 1.15 "<= 1.15x raw"
+else
+	sed 's/^/    /' "$tmp/rtt.out"
+	broken sys.ping.rtt "sys_rtt failed"
+fi
+
+# ---- throughput: 50 connections x 16 pipelined, vs redis-server -----------
+echo "  -- throughput (50 connections x 16 pipelined, 2000000 requests, best of 2)"
+n=2000000
+redis=""
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then
+	broken sys.ping.pipelined "redis-server/redis-benchmark not installed (mk/deps.sh bench)"
+else
+	redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' --appendonly no \
+		--daemonize no >"$tmp/redis.log" 2>&1 &
+	redis=$!
+	pids="$pids $redis"
+	i=0
+	while [ ! -S "$tmp/redis.sock" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+	best() { # current candidate -> max
+		awk -v a="$1" -v b="$2" 'BEGIN { print (b != "" && (a == "" || b + 0 > a + 0)) ? b : a }'
+	}
+	s_rps="" r_rps="" rc_rps="" r_inline="" ok=1
+	for round in 1 2; do
+		if "$bin/sys_tput" sysq "$tmp/main.sock" $n 50 16 >"$tmp/tput.out" 2>&1; then
+			s_rps=$(best "$s_rps" "$(kv "$tmp/tput.out" rps)")
+		else
+			sed 's/^/    /' "$tmp/tput.out"; ok=0
+		fi
+		if redis-benchmark -s "$tmp/redis.sock" -c 50 -P 16 -n $n -t ping --csv \
+			>"$tmp/rb.out" 2>&1; then
+			r_rps=$(best "$r_rps" "$(awk -F'"' '$2 == "PING_MBULK" { print $4 }' "$tmp/rb.out")")
+			r_inline=$(best "$r_inline" "$(awk -F'"' '$2 == "PING_INLINE" { print $4 }' "$tmp/rb.out")")
+		else
+			sed 's/^/    /' "$tmp/rb.out"; ok=0
+		fi
+		if "$bin/sys_tput" redis "$tmp/redis.sock" $n 50 16 >"$tmp/tput.out" 2>&1; then
+			rc_rps=$(best "$rc_rps" "$(kv "$tmp/tput.out" rps)")
+		else
+			sed 's/^/    /' "$tmp/tput.out"; ok=0
+		fi
+	done
+	if [ $ok = 1 ] && [ -n "$s_rps" ] && [ -n "$r_rps" ] && [ -n "$rc_rps" ]; then
+		r_rps=$(printf '%.0f' "$r_rps")
+		r_inline=$(printf '%.0f' "${r_inline:-0}")
+		echo "    redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')," \
+			"redis-benchmark -s SOCK -c 50 -P 16 -n $n -t ping:" \
+			"PING_MBULK $r_rps req/s, PING_INLINE $r_inline req/s"
+		echo "    same client (bench/sys_tput) against redis-server: $rc_rps req/s;" \
+			"sysqd/redis with the same client: $(awk -v a="$s_rps" -v b="$rc_rps" \
+			'BEGIN { printf "%.2f", a / b }')x"
+		fig sys.ping.pipelined "$s_rps" req/s \
+			"$(awk -v a="$s_rps" -v b="$r_rps" 'BEGIN { printf "%.2f", a / b }')" \
+			">=" 1.0 ">= 1.0x redis PING_MBULK"
+	else
+		broken sys.ping.pipelined "a throughput run failed"
+	fi
+	stop "$redis"
+fi
+stop "$sq"
+exit $status
