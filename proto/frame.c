@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "plain_req.h"
 #include "sq_proto.h"
 
 const struct sq_limits sq_default_limits = {
@@ -82,6 +83,17 @@ int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
 	unsigned depth = 0;
 	uint64_t total = 0;
 	size_t pos = 0;
+
+	/* [0, msgid, "method", []]: 5 objects, depth 1, 4 elements; the walk
+	 * below would accept it whole whenever the limits allow those */
+	uint32_t id, mlen;
+	const char *meth;
+	size_t plain = sq_plain_request(buf, len, &id, &meth, &mlen);
+	if (plain && plain <= lim->max_msg && lim->max_depth >= 1 &&
+	    lim->max_elems >= 4 && lim->max_total >= 5) {
+		*frame_len = plain;
+		return 0;
+	}
 
 	remaining[0] = 1;
 	for (;;) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "plain_req.h"
 #include "sq_proto.h"
 
 static bool as_u32(const msgpack_object *o, uint32_t *out)
@@ -29,6 +30,13 @@ int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
 
 	memset(m, 0, sizeof(*m));
 	*why = NULL;
+	/* a request without params needs no decoder and no zone */
+	if (len && sq_plain_request(frame, len, &m->msgid, &m->method, &m->method_len) == len) {
+		m->type = SQ_MSG_REQUEST;
+		m->has_msgid = true;
+		m->params.type = MSGPACK_OBJECT_ARRAY;
+		return 0;
+	}
 	msgpack_unpack_return ur = msgpack_unpack(frame, len, &off, zone, &root);
 	if (ur != MSGPACK_UNPACK_SUCCESS || off != len)
 		return fail(why, "frame is not one msgpack object");
