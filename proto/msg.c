@@ -89,10 +89,30 @@ void sq_pack_cstr(msgpack_packer *pk, const char *s)
 
 void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid)
 {
-	msgpack_pack_array(pk, 4);
-	msgpack_pack_uint8(pk, SQ_MSG_RESPONSE);
-	msgpack_pack_uint32(pk, msgid);
-	msgpack_pack_nil(pk);
+	/* [1, msgid, nil, in one write: the bytes msgpack_pack_array(4),
+	 * _uint8(1), _uint32(msgid) and _nil() would write one by one */
+	unsigned char h[8];
+	size_t n = 0;
+	h[n++] = 0x94;
+	h[n++] = SQ_MSG_RESPONSE;
+	if (msgid < 0x80) {
+		h[n++] = (unsigned char)msgid;
+	} else if (msgid < 0x100) {
+		h[n++] = 0xcc;
+		h[n++] = (unsigned char)msgid;
+	} else if (msgid < 0x10000) {
+		h[n++] = 0xcd;
+		h[n++] = (unsigned char)(msgid >> 8);
+		h[n++] = (unsigned char)msgid;
+	} else {
+		h[n++] = 0xce;
+		h[n++] = (unsigned char)(msgid >> 24);
+		h[n++] = (unsigned char)(msgid >> 16);
+		h[n++] = (unsigned char)(msgid >> 8);
+		h[n++] = (unsigned char)msgid;
+	}
+	h[n++] = 0xc0;
+	pk->callback(pk->data, (const char *)h, n);
 }
 
 void sq_pack_error_response(msgpack_packer *pk, uint32_t msgid,

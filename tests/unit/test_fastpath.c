@@ -1,8 +1,9 @@
 /*
- * test_plain.c - the shortcut for requests without params ([0, id, "m", []]):
- * the frame scanner and the message parser must give exactly what the general
- * walk and msgpack_unpack give, for every msgid and method encoding, every
- * split point, frames behind it, tight limits and near-miss shapes.
+ * test_fastpath.c - proto/'s shortcuts must give exactly what the general
+ * code gives.  Requests without params ([0, id, "m", []]): the scanner and
+ * parser vs the general walk and msgpack_unpack, for every msgid and method
+ * encoding, split point, frame behind it, tight limit and near-miss shape.
+ * The response head and sq_buf_write vs msgpack-c's own packing.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -173,4 +174,56 @@ Test(plain, near_misses_take_the_general_path)
 	static const char tail[] = "\x94\x00\x05\xa1x\x90\x01";
 	cr_assert_eq(sq_msg_parse(tail, 7, &z, &m, &why), -EPROTO);
 	msgpack_zone_destroy(&z);
+}
+
+/* The bytes msgpack-c's own calls make, one by one. */
+static void ref_head(struct sq_buf *b, uint32_t id)
+{
+	msgpack_packer pk;
+	sq_packer_init(&pk, b);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint8(&pk, SQ_MSG_RESPONSE);
+	msgpack_pack_uint32(&pk, id);
+	msgpack_pack_nil(&pk);
+}
+
+Test(head, response_head_is_what_msgpack_packs)
+{
+	static const uint32_t ids[] = { 0, 1, 127, 128, 200, 255, 256, 4660, 65535,
+	                                65536, 0x123456, UINT32_MAX - 1, UINT32_MAX };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct sq_buf a, b;
+		msgpack_packer pk;
+		sq_buf_init(&a);
+		sq_buf_init(&b);
+		ref_head(&a, ids[i]);
+		sq_packer_init(&pk, &b);
+		sq_pack_response_head(&pk, ids[i]);
+		cr_assert_eq(b.len, a.len, "msgid %u", ids[i]);
+		cr_assert_eq(memcmp(a.data, b.data, a.len), 0, "msgid %u", ids[i]);
+		sq_buf_free(&a);
+		sq_buf_free(&b);
+	}
+}
+
+Test(head, byte_writes_grow_the_buffer)
+{
+	struct sq_buf b;
+	sq_buf_init(&b);
+	for (int i = 0; i < 5000; i++) {
+		char c = (char)(i * 7);
+		cr_assert_eq(sq_buf_write(&b, &c, 1), 0);
+		cr_assert_eq(sq_buf_write(&b, "xy", i % 3 == 0 ? 2 : 0), 0);
+	}
+	size_t at = 0;
+	for (int i = 0; i < 5000; i++) {
+		cr_assert_eq(b.data[at++], (char)(i * 7), "byte %d", i);
+		if (i % 3 == 0) {
+			cr_assert_eq(memcmp(b.data + at, "xy", 2), 0);
+			at += 2;
+		}
+	}
+	cr_assert_eq(at, b.len);
+	cr_assert_leq(b.len, b.cap);
+	sq_buf_free(&b);
 }
