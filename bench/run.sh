@@ -17,8 +17,17 @@ if [ ! -x "$out/sysqd" ]; then
 fi
 
 work=$(mktemp -d /tmp/sysq-bench-run.XXXXXX) || exit 1
+child="" teepid=""
+# on a signal, stop the running section (its own trap stops its daemons)
+# and wait for it, so nothing outlives the driver
+on_signal() {
+	[ -n "$child" ] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
+	[ -n "$teepid" ] && wait "$teepid" 2>/dev/null
+	exit 130
+}
 trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM HUP
+trap on_signal INT TERM HUP
+mkfifo "$work/fifo" || exit 1
 
 figures=$work/figures
 : >"$figures"
@@ -33,8 +42,15 @@ section() { # TITLE SCRIPT
 	echo
 	echo "== $1 ($2)"
 	t0=$(date +%s)
-	{ sh "$2" "$out" 2>&1; echo $? >"$work/rc"; } | tee "$work/section"
-	rc=$(cat "$work/rc")
+	tee "$work/section" <"$work/fifo" &
+	teepid=$!
+	sh "$2" "$out" >"$work/fifo" 2>&1 &
+	child=$!
+	wait "$child"
+	rc=$?
+	child=""
+	wait "$teepid"
+	teepid=""
 	grep -E ' (OK|MISS)$' "$work/section" >>"$figures"
 	if [ "$rc" -ne 0 ]; then
 		broken="$broken $(basename "$2")"

@@ -16,7 +16,7 @@
 
 #include "sys_common.h"
 
-#define ROUNDS 10
+#define ROUNDS 100
 #define WARMUP 5000
 
 static struct bn_ping ping;
