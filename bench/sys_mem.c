@@ -8,6 +8,14 @@
  * sys.ping, read the reply and stay open doing nothing, and reads VmRSS again.
  * Prints key=value lines (KiB) including the growth per connection.
  */
+#ifndef __linux__
+#include <stdio.h>
+int main(void)
+{
+	fprintf(stderr, "sys_mem: Linux only (/proc/PID/status)\n");
+	return 1;
+}
+#else
 #include <signal.h>
 
 #include "libsysq.h"
@@ -96,3 +104,4 @@ int main(int argc, char **argv)
 	printf("per_conn_kib=%.2f\n", (double)(busy - idle) / (double)n);
 	return 0;
 }
+#endif

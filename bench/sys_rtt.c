@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	bn_ping_init(&ping, "sys.ping", 1);
 
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		bn_die("socketpair");
 	pid_t pid = fork();
 	if (pid < 0)
