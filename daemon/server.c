@@ -310,7 +310,8 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 	size_t off = 0;
 
 	c->processing = true;
-	while (!c->closing && !c->eof && c->inflight < s->cfg.max_inflight) {
+	while (off < len && !c->closing && !c->eof &&
+	       c->inflight < s->cfg.max_inflight) {
 		size_t flen;
 		int rc = sq_frame_scan(data + off, len - off, &s->cfg.limits, &flen);
 		if (rc == -EAGAIN)
