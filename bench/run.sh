@@ -37,6 +37,12 @@ start=$(date +%s)
 echo "sysq bench: $(uname -sr), $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "figure lines: <name>: <figure> <unit>  ratio <x> (target <t>) OK|MISS  (see docs/bench.md)"
+# the figures compare against baselines measured alongside, but a busy
+# machine still moves them: say so rather than let a reader trust them
+busy=$(awk -v n="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)" \
+	'{ if ($1 > n / 2) print $1 }' /proc/loadavg 2>/dev/null)
+[ -n "$busy" ] && echo "note: load average $busy when starting: other work shares these CPUs," \
+	"so expect noisy figures; rerun on a quiet machine"
 
 section() { # TITLE SCRIPT
 	echo
