@@ -120,8 +120,40 @@ if ! start_sysqd main; then
 	exit 1
 fi
 sq=$spid
+# Nothing is pinned.  On a quiet 2-vCPU VM the scheduler keeps a ping-pong
+# pair wherever it finds it: the raw server (the client's child) shares the
+# client's vCPU, while sysqd, placed at exec, often sits on the other one for
+# the whole run, and a wakeup across vCPUs costs ~30 us each way here.  Such a
+# run compares placements, not servers; sys_rtt reports the share of blocks
+# each server spent on the client's vCPU, and up to 4 runs (fresh client, so a
+# fresh placement) are tried until both sides were placed alike in at least
+# 90% of blocks.  The kept run is the first such, else the most alike.
 echo "  -- round trip (1 connection, no pipelining; 50000 each, alternating blocks)"
-if run 60 "$bin/sys_rtt" "$tmp/main.sock" 50000 >"$tmp/rtt.out" 2>&1; then
+attempt=0 best=-1 rtt_ok=0
+while [ $attempt -lt 4 ]; do
+	attempt=$((attempt + 1))
+	if ! run 60 "$bin/sys_rtt" "$tmp/main.sock" 50000 "$sq" >"$tmp/rtt.try" 2>&1; then
+		sed 's/^/    /' "$tmp/rtt.try"
+		continue
+	fi
+	rtt_ok=1
+	r=$(kv "$tmp/rtt.try" raw_same_cpu_pct)
+	q=$(kv "$tmp/rtt.try" sysqd_same_cpu_pct)
+	# how alike: both on the client's vCPU, or both away from it
+	alike=$(awk -v r="${r:-100}" -v q="${q:-100}" 'BEGIN {
+		a = r < q ? r : q; b = 100 - (r > q ? r : q); print (a > b ? a : b) }')
+	echo "    run $attempt: raw $(kv "$tmp/rtt.try" raw_median_us) us," \
+		"sysqd $(kv "$tmp/rtt.try" sysqd_median_us) us," \
+		"ratio $(kv "$tmp/rtt.try" ratio); on the client's vCPU: raw ${r:-?}%, sysqd ${q:-?}% of blocks"
+	if [ "$alike" -gt "$best" ]; then
+		best=$alike
+		cp "$tmp/rtt.try" "$tmp/rtt.out"
+	fi
+	[ "$alike" -ge 90 ] && break
+done
+if [ $rtt_ok = 1 ]; then
+	[ "$best" -lt 90 ] && echo "    note: no run placed both servers alike (best $best% of blocks);" \
+		"the ratio below mixes placements (docs/bench.md)"
 	echo "    raw AF_UNIX ping-pong ($(kv "$tmp/rtt.out" request_bytes)+$(kv "$tmp/rtt.out" reply_bytes) bytes):" \
 		"median $(kv "$tmp/rtt.out" raw_median_us) us, p99 $(kv "$tmp/rtt.out" raw_p99_us) us"
 	echo "    sysqd sys.ping: median $(kv "$tmp/rtt.out" sysqd_median_us) us," \
@@ -129,7 +161,6 @@ if run 60 "$bin/sys_rtt" "$tmp/main.sock" 50000 >"$tmp/rtt.out" 2>&1; then
 	fig sys.ping.rtt "$(kv "$tmp/rtt.out" sysqd_median_us)" us \
 		"$(kv "$tmp/rtt.out" ratio)" "<=" 1.15 "<= 1.15x raw"
 else
-	sed 's/^/    /' "$tmp/rtt.out"
 	broken sys.ping.rtt "sys_rtt failed"
 fi
 

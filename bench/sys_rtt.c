@@ -1,16 +1,20 @@
 /*
  * sys_rtt.c - sys.ping round trip against sysqd vs a raw AF_UNIX ping-pong.
  *
- *   sys_rtt SOCKET [ROUND_TRIPS]
+ *   sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID]]
  *
  * The baseline is a forked process doing blocking read/write echo of exactly
  * the bytes of a sys.ping request and its reply over a socketpair; sysqd gets
  * the same pre-encoded bytes over a raw blocking socket, so the client side is
- * identical.  Both run in alternating blocks in this one process run (the
- * machine is shared: alternation spreads any noise over both), and the
- * program prints key=value lines: medians and p99 in microseconds and the
- * ratio of the medians.
+ * identical.  Both run in 100 alternating blocks in this one process run (the
+ * machine is shared: alternation spreads any noise over both).  Nothing is
+ * pinned, but after each block the program notes whether the server last ran
+ * on the client's CPU (Linux: /proc/PID/stat), because on a small VM a
+ * wakeup across CPUs costs more than everything else in a round trip.
+ * Prints key=value lines: medians and p99 in microseconds, the ratio of the
+ * medians, and the share of blocks each server spent on the client's CPU.
  */
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -30,6 +34,40 @@ static void raw_server(int fd)
 		if (bn_write_full(fd, ping.rep, ping.rep_len) < 0)
 			_exit(1);
 	}
+}
+
+/* The CPU pid last ran on, or -1 (not Linux, or it cannot be read). */
+static int last_cpu(pid_t pid)
+{
+#ifdef __linux__
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p)
+		return -1;
+	/* after ")": field 3 (state) ... field 39 (processor) */
+	for (int field = 2; field < 39 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+static int my_cpu(void)
+{
+#ifdef __linux__
+	return sched_getcpu();
+#else
+	return -1;
+#endif
 }
 
 /* n round trips on fd; latencies (ns) go to lat[0..n) when lat is set. */
@@ -53,11 +91,12 @@ static void run(int fd, uint64_t *lat, size_t n, const char *who)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: sys_rtt SOCKET [ROUND_TRIPS]\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID]]\n");
 		return 2;
 	}
-	size_t n = argc == 3 ? strtoul(argv[2], NULL, 10) : 50000;
+	size_t n = argc >= 3 ? strtoul(argv[2], NULL, 10) : 50000;
+	pid_t sq_pid = argc >= 4 ? (pid_t)strtol(argv[3], NULL, 10) : 0;
 	if (n < ROUNDS * 10) {
 		fprintf(stderr, "sys_rtt: at least %d round trips\n", ROUNDS * 10);
 		return 2;
@@ -91,14 +130,17 @@ int main(int argc, char **argv)
 	run(raw, NULL, WARMUP, "raw");
 	run(sq, NULL, WARMUP, "sysqd");
 	size_t per = n / ROUNDS;
+	int raw_local = 0, sq_local = 0;
 	uint64_t t0 = bn_now_ns();
 	for (size_t r = 0; r < ROUNDS; r++) {
-		if (r & 1) {
-			run(sq, lsq + r * per, per, "sysqd");
-			run(raw, lraw + r * per, per, "raw");
-		} else {
-			run(raw, lraw + r * per, per, "raw");
-			run(sq, lsq + r * per, per, "sysqd");
+		for (int k = 0; k < 2; k++) {
+			if ((k == 0) == ((r & 1) == 0)) {
+				run(raw, lraw + r * per, per, "raw");
+				raw_local += last_cpu(pid) == my_cpu();
+			} else {
+				run(sq, lsq + r * per, per, "sysqd");
+				sq_local += sq_pid > 0 && last_cpu(sq_pid) == my_cpu();
+			}
 		}
 	}
 	double secs = (double)(bn_now_ns() - t0) / 1e9;
@@ -115,6 +157,11 @@ int main(int argc, char **argv)
 	printf("raw_median_us=%.2f\nraw_p99_us=%.2f\n", raw_med, raw_p99);
 	printf("sysqd_median_us=%.2f\nsysqd_p99_us=%.2f\n", sq_med, sq_p99);
 	printf("ratio=%.3f\n", sq_med / raw_med);
+	if (my_cpu() >= 0) {
+		printf("raw_same_cpu_pct=%d\n", raw_local * 100 / ROUNDS);
+		if (sq_pid > 0)
+			printf("sysqd_same_cpu_pct=%d\n", sq_local * 100 / ROUNDS);
+	}
 	printf("seconds=%.2f\n", secs);
 	free(lraw);
 	free(lsq);
