@@ -137,9 +137,9 @@ bench:
 
 BENCH_SRCS := $(wildcard bench/*.c)
 bench-bins: $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
-$(OUT)/bench/%: bench/%.c $(OUT)/libsysq.a
+$(OUT)/bench/%: bench/%.c $(OUT)/libsysq.a $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $(filter-out %.h,$^) $(PKG_LIBS) -lpthread -lm
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------
 # make fuzz [FUZZ_TIME=60]: each harness in tests/fuzz/ runs FUZZ_TIME seconds,

@@ -467,7 +467,7 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 
 	c->scan_valid = false;
 	c->processing = true;
-	while (!c->closing && !c->eof && c->inflight < s->cfg.max_inflight &&
+	while (off < len && !c->closing && !c->eof && c->inflight < s->cfg.max_inflight &&
 	       sq_conn_pending(c) < pause_mark(s)) {
 		size_t flen;
 		struct sq_scan *st = resume ? c->scan : &local;

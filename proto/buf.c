@@ -46,9 +46,11 @@ int sq_buf_append(struct sq_buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return 0;
-	int rc = sq_buf_reserve(b, n);
-	if (rc < 0)
-		return rc;
+	if (b->cap - b->len < n) {
+		int rc = sq_buf_reserve(b, n);
+		if (rc < 0)
+			return rc;
+	}
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return 0;
@@ -66,7 +68,13 @@ void sq_buf_consume(struct sq_buf *b, size_t n)
 
 int sq_buf_write(void *data, const char *buf, size_t len)
 {
-	return sq_buf_append(data, buf, len) == 0 ? 0 : -1;
+	struct sq_buf *b = data;
+	/* the packer writes a byte or a few at a time: do those in place */
+	if (len == 1 && b->len < b->cap) {
+		b->data[b->len++] = buf[0];
+		return 0;
+	}
+	return sq_buf_append(b, buf, len) == 0 ? 0 : -1;
 }
 
 void sq_packer_init(msgpack_packer *pk, struct sq_buf *b)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "plain_req.h"
 #include "sq_proto.h"
 
 const struct sq_limits sq_default_limits = {
@@ -92,6 +93,18 @@ int sq_frame_scan_resume(struct sq_scan *st, const char *buf, size_t len,
 	const unsigned char *p = (const unsigned char *)buf;
 	unsigned max_depth = lim->max_depth < SQ_MAX_DEPTH_LIMIT ? lim->max_depth
 	                                                         : SQ_MAX_DEPTH_LIMIT;
+	/* [0, msgid, "method", []]: 5 objects, depth 1, 4 elements; the walk
+	 * below would accept it whole whenever the limits allow those */
+	if (st->pos == 0 && st->total == 0) {
+		uint32_t id, mlen;
+		const char *meth;
+		size_t plain = sq_plain_request(buf, len, &id, &meth, &mlen);
+		if (plain && plain <= lim->max_msg && lim->max_depth >= 1 &&
+		    lim->max_elems >= 4 && lim->max_total >= 5) {
+			*frame_len = plain;
+			return 0;
+		}
+	}
 	for (;;) {
 		if (st->pos > len)
 			return -EAGAIN; /* the last payload is not all here yet */

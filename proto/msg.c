@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "plain_req.h"
 #include "sq_proto.h"
 
 static bool as_u32(const msgpack_object *o, uint32_t *out)
@@ -29,6 +30,13 @@ int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
 
 	memset(m, 0, sizeof(*m));
 	*why = NULL;
+	/* a request without params needs no decoder and no zone */
+	if (len && sq_plain_request(frame, len, &m->msgid, &m->method, &m->method_len) == len) {
+		m->type = SQ_MSG_REQUEST;
+		m->has_msgid = true;
+		m->params.type = MSGPACK_OBJECT_ARRAY;
+		return 0;
+	}
 	msgpack_unpack_return ur = msgpack_unpack(frame, len, &off, zone, &root);
 	if (ur != MSGPACK_UNPACK_SUCCESS || off != len)
 		return fail(why, "frame is not one msgpack object");
@@ -81,10 +89,30 @@ void sq_pack_cstr(msgpack_packer *pk, const char *s)
 
 void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid)
 {
-	msgpack_pack_array(pk, 4);
-	msgpack_pack_uint8(pk, SQ_MSG_RESPONSE);
-	msgpack_pack_uint32(pk, msgid);
-	msgpack_pack_nil(pk);
+	/* [1, msgid, nil, in one write: the bytes msgpack_pack_array(4),
+	 * _uint8(1), _uint32(msgid) and _nil() would write one by one */
+	unsigned char h[8];
+	size_t n = 0;
+	h[n++] = 0x94;
+	h[n++] = SQ_MSG_RESPONSE;
+	if (msgid < 0x80) {
+		h[n++] = (unsigned char)msgid;
+	} else if (msgid < 0x100) {
+		h[n++] = 0xcc;
+		h[n++] = (unsigned char)msgid;
+	} else if (msgid < 0x10000) {
+		h[n++] = 0xcd;
+		h[n++] = (unsigned char)(msgid >> 8);
+		h[n++] = (unsigned char)msgid;
+	} else {
+		h[n++] = 0xce;
+		h[n++] = (unsigned char)(msgid >> 24);
+		h[n++] = (unsigned char)(msgid >> 16);
+		h[n++] = (unsigned char)(msgid >> 8);
+		h[n++] = (unsigned char)msgid;
+	}
+	h[n++] = 0xc0;
+	pk->callback(pk->data, (const char *)h, n);
 }
 
 void sq_pack_error_response(msgpack_packer *pk, uint32_t msgid,

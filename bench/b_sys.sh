@@ -1,0 +1,226 @@
+#!/bin/sh
+# bench/b_sys.sh BUILD_DIR - the foundation's figures (docs/bench.md explains
+# them): sys.ping round trip vs a raw AF_UNIX ping-pong, pipelined throughput
+# vs redis-server on a UNIX socket, and sysqd's idle and per-connection RSS.
+# Starts its own daemons on temp sockets and removes everything in every path.
+# Exit status: 0 when every figure was measured (OK or MISS), 1 otherwise.
+set -u
+out=${1:?usage: bench/b_sys.sh BUILD_DIR}
+bin=$out/bench
+
+tmp=$(mktemp -d /tmp/sysq-bench-sys.XXXXXX) || exit 1
+pids="" fg="" dog=""
+cleanup() {
+	for p in $dog $fg $pids; do kill "$p" 2>/dev/null; done
+	for p in $dog $fg $pids; do wait "$p" 2>/dev/null; done
+	pids="" fg="" dog=""
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# run SECONDS CMD...: CMD in the background, waited for, so a signal to this
+# script is handled at once (a shell defers traps while a foreground child
+# runs) and a CMD that hangs (redis-benchmark whose server died) is killed.
+run() {
+	limit=$1
+	shift
+	"$@" &
+	fg=$!
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		sleep "$limit" &
+		nap=$!
+		wait "$nap" && kill "$fg" 2>/dev/null
+	) >/dev/null 2>&1 &
+	dog=$!
+	wait "$fg"
+	rc=$?
+	kill "$dog" 2>/dev/null
+	wait "$dog" 2>/dev/null
+	fg="" dog=""
+	return $rc
+}
+
+status=0
+broken() { # name why
+	echo "  $1: not measured: $2"
+	status=1
+}
+
+# fig NAME FIGURE UNIT RATIO OP LIMIT TARGET_TEXT: one figure line, OK when
+# "RATIO OP LIMIT" holds (OP is <, <= or >=).
+fig() {
+	if awk -v a="$4" -v op="$5" -v b="$6" 'BEGIN {
+		if (op == "<") exit !(a < b); if (op == "<=") exit !(a <= b); exit !(a >= b) }'
+	then verdict=OK; else verdict=MISS; fi
+	echo "  $1: $2 $3  ratio $4 (target $7) $verdict"
+}
+
+# kv FILE KEY: the value of a key=value line the bench programs print.
+kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+
+# start_sysqd NAME: a release sysqd on $tmp/NAME.sock; sets $spid.
+start_sysqd() {
+	# 1,000 idle connections need descriptors: raise the soft limit if we can
+	(if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+		ulimit -n 4096 2>/dev/null
+	fi
+	exec "$out/sysqd" -s "$tmp/$1.sock") 2>"$tmp/$1.log" &
+	spid=$!
+	pids="$pids $spid"
+	i=0
+	while ! "$out/sysq" -s "$tmp/$1.sock" hello >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$spid" 2>/dev/null; then
+			sed 's/^/    sysqd: /' "$tmp/$1.log"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+stop() { # PID
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	pids=$(echo "$pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+for b in sysqd sysq bench/sys_rtt bench/sys_tput bench/sys_mem; do
+	if [ ! -x "$out/$b" ]; then
+		echo "  b_sys: $out/$b is missing (run make bench)"
+		exit 1
+	fi
+done
+
+# ---- memory: a fresh daemon, idle, then with 1,000 idle connections -------
+echo "  -- memory (fresh sysqd: VmRSS after one sys.hello, then 1000 idle connections)"
+if start_sysqd mem && run 60 "$bin/sys_mem" "$tmp/mem.sock" "$spid" 1000 >"$tmp/mem.out" 2>&1; then
+	idle=$(kv "$tmp/mem.out" idle_kib)
+	busy=$(kv "$tmp/mem.out" conns_kib)
+	per=$(kv "$tmp/mem.out" per_conn_kib)
+	echo "    VmRSS idle $idle KiB, with 1000 idle connections $busy KiB"
+	mib=$(awk -v k="$idle" 'BEGIN { printf "%.2f", k / 1024 }')
+	fig sysqd.rss_idle "$mib" MiB "$(awk -v m="$mib" 'BEGIN { printf "%.2f", m / 4 }')" \
+		"<" 1 "< 4 MiB"
+	fig sysqd.rss_per_idle_conn "$per" KiB "$(awk -v k="$per" 'BEGIN { printf "%.2f", k / 16 }')" \
+		"<" 1 "< 16 KiB"
+else
+	sed 's/^/    /' "$tmp/mem.out" 2>/dev/null
+	broken sysqd.rss_idle "the memory bench did not run"
+	broken sysqd.rss_per_idle_conn "the memory bench did not run"
+fi
+[ -n "${spid:-}" ] && stop "$spid"
+
+# ---- round trip: sys.ping vs raw AF_UNIX, one connection, no pipelining ----
+spid=""
+if ! start_sysqd main; then
+	broken sys.ping.rtt "sysqd did not start"
+	broken sys.ping.pipelined "sysqd did not start"
+	exit 1
+fi
+sq=$spid
+# Nothing is pinned.  On a quiet 2-vCPU VM the scheduler keeps a ping-pong
+# pair wherever it finds it: the raw server (the client's child) shares the
+# client's vCPU, while sysqd, placed at exec, often sits on the other one for
+# the whole run, and a wakeup across vCPUs costs ~30 us each way here.  Such a
+# run compares placements, not servers; sys_rtt reports the share of blocks
+# each server spent on the client's vCPU, and up to 4 runs (fresh client, so a
+# fresh placement) are tried until both sides were placed alike in at least
+# 90% of blocks.  The kept run is the first such, else the most alike.
+echo "  -- round trip (1 connection, no pipelining; 50000 each, alternating blocks)"
+attempt=0 best=-1 rtt_ok=0
+while [ $attempt -lt 4 ]; do
+	attempt=$((attempt + 1))
+	if ! run 60 "$bin/sys_rtt" "$tmp/main.sock" 50000 "$sq" >"$tmp/rtt.try" 2>&1; then
+		sed 's/^/    /' "$tmp/rtt.try"
+		continue
+	fi
+	rtt_ok=1
+	r=$(kv "$tmp/rtt.try" raw_same_cpu_pct)
+	q=$(kv "$tmp/rtt.try" sysqd_same_cpu_pct)
+	# how alike: both on the client's vCPU, or both away from it
+	alike=$(awk -v r="${r:-100}" -v q="${q:-100}" 'BEGIN {
+		a = r < q ? r : q; b = 100 - (r > q ? r : q); print (a > b ? a : b) }')
+	echo "    run $attempt: raw $(kv "$tmp/rtt.try" raw_median_us) us," \
+		"sysqd $(kv "$tmp/rtt.try" sysqd_median_us) us," \
+		"ratio $(kv "$tmp/rtt.try" ratio); on the client's vCPU: raw ${r:-?}%, sysqd ${q:-?}% of blocks"
+	if [ "$alike" -gt "$best" ]; then
+		best=$alike
+		cp "$tmp/rtt.try" "$tmp/rtt.out"
+	fi
+	[ "$alike" -ge 90 ] && break
+done
+if [ $rtt_ok = 1 ]; then
+	[ "$best" -lt 90 ] && echo "    note: no run placed both servers alike (best $best% of blocks);" \
+		"the ratio below mixes placements (docs/bench.md)"
+	echo "    raw AF_UNIX ping-pong ($(kv "$tmp/rtt.out" request_bytes)+$(kv "$tmp/rtt.out" reply_bytes) bytes):" \
+		"median $(kv "$tmp/rtt.out" raw_median_us) us, p99 $(kv "$tmp/rtt.out" raw_p99_us) us"
+	echo "    sysqd sys.ping: median $(kv "$tmp/rtt.out" sysqd_median_us) us," \
+		"p99 $(kv "$tmp/rtt.out" sysqd_p99_us) us"
+	fig sys.ping.rtt "$(kv "$tmp/rtt.out" sysqd_median_us)" us \
+		"$(kv "$tmp/rtt.out" ratio)" "<=" 1.15 "<= 1.15x raw"
+else
+	broken sys.ping.rtt "sys_rtt failed"
+fi
+
+# ---- throughput: 50 connections x 16 pipelined, vs redis-server -----------
+# The three runs alternate, three rounds, best of each: the machine is shared,
+# and a run that lost the CPU to someone else says nothing about the server.
+n=2000000
+rounds=3
+echo "  -- throughput (50 connections x 16 pipelined, $n requests a run, best of $rounds)"
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then
+	broken sys.ping.pipelined "redis-server/redis-benchmark not installed (mk/deps.sh bench)"
+	stop "$sq"
+	exit $status
+fi
+redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' --appendonly no \
+	--daemonize no >"$tmp/redis.log" 2>&1 &
+redis=$!
+pids="$pids $redis"
+i=0
+while [ ! -S "$tmp/redis.sock" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+
+s_all="" r_all="" ri_all="" c_all="" ok=1
+round=0
+while [ $round -lt $rounds ]; do
+	round=$((round + 1))
+	if run 60 "$bin/sys_tput" sysq "$tmp/main.sock" $n 50 16 >"$tmp/tput.out" 2>&1; then
+		s_all="$s_all $(kv "$tmp/tput.out" rps)"
+	else
+		sed 's/^/    /' "$tmp/tput.out"; ok=0
+	fi
+	if run 60 redis-benchmark -s "$tmp/redis.sock" -c 50 -P 16 -n $n -t ping --csv \
+		>"$tmp/rb.out" 2>&1; then
+		r_all="$r_all $(awk -F'"' '$2 == "PING_MBULK" { printf "%.0f", $4 }' "$tmp/rb.out")"
+		ri_all="$ri_all $(awk -F'"' '$2 == "PING_INLINE" { printf "%.0f", $4 }' "$tmp/rb.out")"
+	else
+		sed 's/^/    /' "$tmp/rb.out"; ok=0
+	fi
+	if run 60 "$bin/sys_tput" redis "$tmp/redis.sock" $n 50 16 >"$tmp/tput.out" 2>&1; then
+		c_all="$c_all $(kv "$tmp/tput.out" rps)"
+	else
+		sed 's/^/    /' "$tmp/tput.out"; ok=0
+	fi
+done
+stop "$redis"
+stop "$sq"
+
+max() { echo "$@" | tr ' ' '\n' | awk 'NF && ($1 + 0 > m + 0 || m == "") { m = $1 } END { print m }'; }
+s_rps=$(max $s_all) r_rps=$(max $r_all) ri_rps=$(max $ri_all) c_rps=$(max $c_all)
+if [ $ok = 1 ] && [ -n "$s_rps" ] && [ -n "$r_rps" ] && [ -n "$c_rps" ]; then
+	echo "    sysqd, bench/sys_tput:$s_all req/s"
+	echo "    redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')," \
+		"redis-benchmark -s SOCK -c 50 -P 16 -n $n -t ping: PING_MBULK$r_all req/s" \
+		"(PING_INLINE$ri_all)"
+	echo "    redis-server, the same client as sysqd (bench/sys_tput):$c_all req/s;" \
+		"best sysqd/best redis with the same client:" \
+		"$(awk -v a="$s_rps" -v b="$c_rps" 'BEGIN { printf "%.2f", a / b }')x"
+	fig sys.ping.pipelined "$s_rps" req/s \
+		"$(awk -v a="$s_rps" -v b="$r_rps" 'BEGIN { printf "%.2f", a / b }')" \
+		">=" 1.0 ">= 1.0x redis-benchmark PING_MBULK"
+else
+	broken sys.ping.pipelined "a throughput run failed"
+fi
+exit $status
