@@ -65,11 +65,13 @@ static double time_calls(struct sysq *c, const char *method, const char *name, d
 	return median(v, n);
 }
 
+/* The net issue sets no speed target: these are figures, not pass/fail
+ * (so no OK/MISS, which bench/run.sh would count). */
 static void line(const char *name, double figure, const char *unit, double ratio,
                  double target)
 {
-	printf("  %s: %.1f %s  ratio %.2f (target %.1f) %s\n", name, figure, unit, ratio,
-	       target, ratio <= target ? "OK" : "MISS");
+	(void)target;
+	printf("  %s: %.1f %s  ratio %.2f (no target)\n", name, figure, unit, ratio);
 }
 
 int main(int argc, char **argv)
