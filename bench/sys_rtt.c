@@ -1,7 +1,7 @@
 /*
  * sys_rtt.c - sys.ping round trip against sysqd vs a raw AF_UNIX ping-pong.
  *
- *   sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID]]
+ *   sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID [pin]]]
  *
  * The baseline is a forked process doing blocking read/write echo of exactly
  * the bytes of a sys.ping request and its reply over a socketpair; sysqd gets
@@ -13,6 +13,8 @@
  * wakeup across CPUs costs more than everything else in a round trip.
  * Prints key=value lines: medians and p99 in microseconds, the ratio of the
  * medians, and the share of blocks each server spent on the client's CPU.
+ * "pin" (diagnosis only, Linux) confines the client, the raw server and
+ * sysqd to one CPU for the run, then gives sysqd its old mask back.
  */
 #include <sched.h>
 #include <signal.h>
@@ -70,6 +72,39 @@ static int my_cpu(void)
 #endif
 }
 
+/* Diagnosis mode: confine this process (and so the raw server it forks) and
+ * sysqd to the CPU this process is on, remembering sysqd's own mask in *old
+ * for unpin_sysqd.  0, or -1 when not possible (not Linux, no permission). */
+static int pin_here(pid_t sq, void *old, size_t oldsize)
+{
+#ifdef __linux__
+	cpu_set_t one;
+	int cpu = my_cpu();
+	if (cpu < 0 || oldsize < sizeof(cpu_set_t) ||
+	    sched_getaffinity(sq, sizeof(cpu_set_t), old) < 0)
+		return -1;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		return -1;
+	if (sched_setaffinity(sq, sizeof(one), &one) < 0)
+		return -1;
+	return 0;
+#else
+	(void)sq, (void)old, (void)oldsize;
+	return -1;
+#endif
+}
+
+static void unpin_sysqd(pid_t sq, const void *old)
+{
+#ifdef __linux__
+	sched_setaffinity(sq, sizeof(cpu_set_t), old);
+#else
+	(void)sq, (void)old;
+#endif
+}
+
 /* n round trips on fd; latencies (ns) go to lat[0..n) when lat is set. */
 static void run(int fd, uint64_t *lat, size_t n, const char *who)
 {
@@ -91,8 +126,8 @@ static void run(int fd, uint64_t *lat, size_t n, const char *who)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID]]\n");
+	if (argc < 2 || argc > 5) {
+		fprintf(stderr, "usage: sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID [pin]]]\n");
 		return 2;
 	}
 	size_t n = argc >= 3 ? strtoul(argv[2], NULL, 10) : 50000;
@@ -105,6 +140,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	bn_ping_init(&ping, "sys.ping", 1);
 
+	/* cpu_set_t only exists on Linux: keep its bytes in a plain buffer */
+	static unsigned long sq_mask[128 / sizeof(unsigned long)];
+	bool pinned = false;
+	if (argc == 5) {
+		if (strcmp(argv[4], "pin") != 0 || sq_pid <= 0) {
+			fprintf(stderr, "sys_rtt: the 4th argument can only be 'pin'\n");
+			return 2;
+		}
+		if (pin_here(sq_pid, sq_mask, sizeof(sq_mask)) < 0)
+			bn_die("pinning to one CPU");
+		pinned = true;
+	}
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		bn_die("socketpair");
@@ -147,6 +194,8 @@ int main(int argc, char **argv)
 	close(raw);
 	close(sq);
 	waitpid(pid, NULL, 0);
+	if (pinned)
+		unpin_sysqd(sq_pid, sq_mask);
 
 	double raw_p99 = bn_quantile_us(lraw, n, 0.99);
 	double raw_med = bn_quantile_us(lraw, n, 0.50);
