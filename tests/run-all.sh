@@ -12,6 +12,22 @@ mkdir -p "$logdir"
 
 export SQ_SYSQD="${SQ_SYSQD_OVERRIDE:-$top/$out/sysqd}"
 export SQ_SYSQ="$top/$out/sysq"
+
+# Tests run pieces as uid 65534.  A checkout under a private home (/root is
+# 0700) would hide the binaries from that user: then run copies of them from
+# a world-readable directory (the build variant's name is kept, test_service
+# reads it from the path).
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+   ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SQ_SYSQ" 2>/dev/null; then
+	bindir=$(mktemp -d /tmp/sysq-bin.XXXXXX) || exit 1
+	trap 'rm -rf "$bindir"' EXIT
+	mkdir -p "$bindir/$(basename "$out")"
+	cp "$SQ_SYSQ" "$top/$out/sysqd" "$bindir/$(basename "$out")/"
+	chmod 755 "$bindir" "$bindir/$(basename "$out")"
+	export SQ_SYSQ="$bindir/$(basename "$out")/sysq"
+	[ -n "${SQ_SYSQD_OVERRIDE:-}" ] || export SQ_SYSQD="$bindir/$(basename "$out")/sysqd"
+	echo "tests: $top is not reachable by uid 65534; running copies from $bindir"
+fi
 export SQ_TOP="$top"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
