@@ -117,8 +117,7 @@ unit integration interop:
 # valgrind; any memory error or definite leak makes sysqd exit 99, which the
 # harness reports as a failed test.
 valgrind:
-	@mk/deps.sh test
-	@command -v valgrind >/dev/null || { echo "install valgrind (apt-get install -y valgrind)"; exit 1; }
+	@mk/deps.sh valgrind
 	@$(MAKE) --no-print-directory BUILD=rel test-bins
 	@mkdir -p build/valgrind && chmod 1777 build/valgrind
 	@printf '#!/bin/sh\nexec valgrind -q --sim-hints=fuse-compatible --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=%s/build/valgrind/sysqd.%%p.log %s/build/rel/sysqd "$$@"\n' "$(CURDIR)" "$(CURDIR)" >build/valgrind/sysqd

@@ -1,19 +1,21 @@
 #!/bin/sh
 # mk/deps.sh - make sure the packages a make target needs are installed.
-# Usage: mk/deps.sh build|test|bench|fuzz|lint
+# Usage: mk/deps.sh build|test|valgrind|bench|fuzz|lint
 # On Debian as root: installs what is missing (apt-get update once first).
 # Otherwise: prints the exact command to run, and fails.
 set -eu
 
 build="libuv1-dev libmsgpack-dev libmicrohttpd-dev pkg-config"
-test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus"
+test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus systemd"
+valgrind="$test valgrind"
 bench="$build redis-server redis-tools procps prometheus-node-exporter curl"
 fuzz="$build clang"
-lint="mandoc"
+lint="mandoc python3 systemd"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
+valgrind) want=$valgrind ;;
 bench) want=$bench ;;
 fuzz) want=$fuzz ;;
 lint) want=$lint ;;
