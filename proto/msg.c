@@ -203,6 +203,8 @@ void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out)
 
 bool sq_obj_streq(const msgpack_object *obj, const char *s)
 {
+	if (!obj) /* what sq_map_get gives for a missing key */
+		return false;
 	size_t n = strlen(s);
 	if (obj->type == MSGPACK_OBJECT_STR)
 		return obj->via.str.size == n && (n == 0 || memcmp(obj->via.str.ptr, s, n) == 0);

@@ -157,7 +157,7 @@ void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out);
 
 /* Look a key up in a map object; NULL when absent or obj is not a map. */
 const msgpack_object *sq_map_get(const msgpack_object *obj, const char *key);
-/* True when obj is a str/bin equal to s. */
+/* True when obj is a str/bin equal to s (false for NULL: a missing key). */
 bool sq_obj_streq(const msgpack_object *obj, const char *s);
 
 #endif
