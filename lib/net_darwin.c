@@ -2,7 +2,7 @@
  * net_darwin.c - network interfaces on macOS.  getifaddrs(3) gives names,
  * flags and addresses, and for each interface an AF_LINK entry with the
  * index and MAC (sockaddr_dl) and its if_data (the MTU) in ifa_data.  The
- * MTU is read and set with SIOCGIFMTU / SIOCSIFMTU on a datagram socket.
+ * MTU ioctls are in net_mtu.c, on the datagram socket made here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +17,10 @@
 #include <sys/sockio.h>
 #include <unistd.h>
 
+#include "net_os.h"
 #include "sq_net.h"
 
-static int ctl_socket(void)
+int sq_net_ctl_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
@@ -28,27 +29,10 @@ static int ctl_socket(void)
 	return fd;
 }
 
-/* name has passed sq_net_check_name: it fits, with its NUL */
-static void ifreq_for(struct ifreq *ifr, const char *name)
-{
-	memset(ifr, 0, sizeof(*ifr));
-	memcpy(ifr->ifr_name, name, strlen(name));
-}
-
 /* macOS says ENXIO for a name no interface has; the protocol says ENODEV */
-static int ioctl_errno(void)
+int sq_net_ioctl_errno(int err)
 {
-	return errno == ENXIO ? -ENODEV : -errno;
-}
-
-static int get_mtu(int fd, const char *name, int *mtu)
-{
-	struct ifreq ifr;
-	ifreq_for(&ifr, name);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
-		return ioctl_errno();
-	*mtu = ifr.ifr_mtu;
-	return 0;
+	return err == ENXIO ? -ENODEV : -err;
 }
 
 /* getifaddrs hands out link-local IPv6 addresses with the KAME embedded
@@ -122,47 +106,12 @@ int sq_net_list(struct sq_net_list *out)
 		if (ifp->mtu >= 0)
 			continue;
 		if (fd < 0)
-			fd = ctl_socket();
-		if (fd >= 0 && get_mtu(fd, ifp->name, &ifp->mtu) < 0)
+			fd = sq_net_ctl_socket();
+		if (fd >= 0 && sq_net_get_mtu(fd, ifp->name, &ifp->mtu) < 0)
 			ifp->mtu = -1;
 	}
 	if (fd >= 0)
 		close(fd);
 	sq_net_list_sort(out);
 	return 0;
-}
-
-int sq_net_mtu_get(const char *name, int *mtu)
-{
-	int rc = sq_net_check_name(name, strlen(name));
-	if (rc < 0)
-		return rc;
-	int fd = ctl_socket();
-	if (fd < 0)
-		return fd;
-	rc = get_mtu(fd, name, mtu);
-	close(fd);
-	return rc;
-}
-
-int sq_net_mtu_set(const char *name, int mtu, int *previous, int *now)
-{
-	struct ifreq ifr;
-	int rc = sq_net_check_name(name, strlen(name));
-	if (rc < 0)
-		return rc;
-	int fd = ctl_socket();
-	if (fd < 0)
-		return fd;
-	rc = get_mtu(fd, name, previous);
-	if (rc == 0) {
-		ifreq_for(&ifr, name);
-		ifr.ifr_mtu = mtu;
-		if (ioctl(fd, SIOCSIFMTU, &ifr) < 0)
-			rc = ioctl_errno();
-		else if (get_mtu(fd, name, now) < 0)
-			*now = mtu; /* it was set; the interface went away since */
-	}
-	close(fd);
-	return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * net_linux.c - network interfaces on Linux.  getifaddrs(3) (glibc asks
  * rtnetlink) gives names, flags, index and MAC (the AF_PACKET entries) and
- * the addresses; the MTU is read and set with SIOCGIFMTU / SIOCSIFMTU on a
- * datagram socket (any socket family reaches the device ioctls).
+ * the addresses; the MTU ioctls are in net_mtu.c, on the datagram socket
+ * made here (any socket family reaches the device ioctls).
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -13,9 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net_os.h"
 #include "sq_net.h"
 
-static int ctl_socket(void)
+int sq_net_ctl_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 && errno == EAFNOSUPPORT) /* a kernel built without IPv4 */
@@ -23,22 +24,9 @@ static int ctl_socket(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* name has passed sq_net_check_name: it fits, with its NUL, and has no ':'
- * (the kernel would cut "lo:x" to "lo") */
-static void ifreq_for(struct ifreq *ifr, const char *name)
+int sq_net_ioctl_errno(int err)
 {
-	memset(ifr, 0, sizeof(*ifr));
-	memcpy(ifr->ifr_name, name, strlen(name));
-}
-
-static int get_mtu(int fd, const char *name, int *mtu)
-{
-	struct ifreq ifr;
-	ifreq_for(&ifr, name);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
-		return -errno;
-	*mtu = ifr.ifr_mtu;
-	return 0;
+	return -err;
 }
 
 static int add_entry(struct sq_net_list *l, const struct ifaddrs *ifa)
@@ -85,7 +73,7 @@ int sq_net_list(struct sq_net_list *out)
 	for (const struct ifaddrs *ifa = all; ifa && rc == 0; ifa = ifa->ifa_next)
 		rc = add_entry(out, ifa);
 	freeifaddrs(all);
-	int fd = rc < 0 ? rc : ctl_socket();
+	int fd = rc < 0 ? rc : sq_net_ctl_socket();
 	if (fd < 0) {
 		sq_net_list_free(out);
 		return fd;
@@ -97,7 +85,7 @@ int sq_net_list(struct sq_net_list *out)
 		struct sq_net_if *ifp = &out->ifs[i];
 		if (!ifp->index)
 			ifp->index = if_nametoindex(ifp->name);
-		int e = ifp->index ? get_mtu(fd, ifp->name, &ifp->mtu) : -ENODEV;
+		int e = ifp->index ? sq_net_get_mtu(fd, ifp->name, &ifp->mtu) : -ENODEV;
 		if (e == -ENODEV) {
 			sq_net_if_free_addrs(ifp);
 			continue;
@@ -112,39 +100,4 @@ int sq_net_list(struct sq_net_list *out)
 	close(fd);
 	sq_net_list_sort(out);
 	return 0;
-}
-
-int sq_net_mtu_get(const char *name, int *mtu)
-{
-	int rc = sq_net_check_name(name, strlen(name));
-	if (rc < 0)
-		return rc;
-	int fd = ctl_socket();
-	if (fd < 0)
-		return fd;
-	rc = get_mtu(fd, name, mtu);
-	close(fd);
-	return rc;
-}
-
-int sq_net_mtu_set(const char *name, int mtu, int *previous, int *now)
-{
-	struct ifreq ifr;
-	int rc = sq_net_check_name(name, strlen(name));
-	if (rc < 0)
-		return rc;
-	int fd = ctl_socket();
-	if (fd < 0)
-		return fd;
-	rc = get_mtu(fd, name, previous);
-	if (rc == 0) {
-		ifreq_for(&ifr, name);
-		ifr.ifr_mtu = mtu;
-		if (ioctl(fd, SIOCSIFMTU, &ifr) < 0)
-			rc = -errno;
-		else if (get_mtu(fd, name, now) < 0)
-			*now = mtu; /* it was set; the interface went away since */
-	}
-	close(fd);
-	return rc;
 }

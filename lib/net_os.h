@@ -1,0 +1,16 @@
+/*
+ * net_os.h - what lib/net_mtu.c (portable) needs from net_<os>.c: a socket
+ * for the interface ioctls and the OS's errno made into the protocol's.
+ * Private to lib/.
+ */
+#ifndef SQ_NET_OS_H
+#define SQ_NET_OS_H
+
+/* A close-on-exec datagram socket for SIOC*IF* ioctls, or a negative errno. */
+int sq_net_ctl_socket(void);
+/* -errno as the protocol names it (macOS ENXIO for an unknown name: ENODEV). */
+int sq_net_ioctl_errno(int err);
+/* SIOCGIFMTU on fd: 0, or a negative errno. */
+int sq_net_get_mtu(int fd, const char *name, int *mtu);
+
+#endif
