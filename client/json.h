@@ -12,12 +12,11 @@
 
 #include <msgpack.h>
 
+#include "sq_utf8.h"
+
 /* indent < 0: one line; otherwise pretty-printed with that many spaces. */
 void sq_json_print(FILE *f, const msgpack_object *o, int indent);
 /* Parse text as one JSON value and pack it.  0, or -EINVAL with a message. */
 int sq_json_pack(msgpack_packer *pk, const char *text, char *err, size_t errlen);
-/* 1 when [p, p+n) is valid UTF-8 (RFC 3629: no overlongs, surrogates or
- * code points above U+10FFFF; control characters are allowed). */
-int sq_utf8_valid(const char *p, size_t n);
 
 #endif

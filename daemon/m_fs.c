@@ -16,50 +16,11 @@
 #define FS_TIMEOUT_DEFAULT_MS 1000
 #define FS_TIMEOUT_MAX_MS     10000
 
-/* Valid UTF-8 (control characters allowed: they are valid str content). */
-static bool utf8_valid(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3
-		             : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-		if (!len || i + len > n)
-			return false;
-		uint32_t cp = c & (0x3fu >> (len - 1));
-		for (unsigned k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
-/* Bytes from the system (mount points, sources, options): str when they
- * are valid UTF-8, bin otherwise (PROTOCOL: docs/protocol/fs.md). */
-static void pack_bytes(msgpack_packer *pk, const char *p, size_t n)
-{
-	if (utf8_valid(p, n))
-		msgpack_pack_str_with_body(pk, p, n);
-	else
-		msgpack_pack_bin_with_body(pk, p, n);
-}
-
 static void pack_kv_bytes(msgpack_packer *pk, const char *key, const char *p, size_t n)
 {
 	sq_pack_cstr(pk, key);
 	if (p)
-		pack_bytes(pk, p, n);
+		sq_pack_text(pk, p, n);
 	else
 		msgpack_pack_nil(pk);
 }
@@ -92,7 +53,7 @@ static void pack_fs(msgpack_packer *pk, const struct sq_probe_item *it)
 	sq_pack_cstr(pk, "options");
 	msgpack_pack_array(pk, m ? m->noptions : 0);
 	for (size_t i = 0; m && i < m->noptions; i++)
-		pack_bytes(pk, m->options[i], strlen(m->options[i]));
+		sq_pack_text(pk, m->options[i], strlen(m->options[i]));
 	sq_pack_kv_bool(pk, "readonly", (m && m->readonly) || (ok && u->readonly));
 	pack_kv_size(pk, "block_size", ok, u->block_size);
 	pack_kv_size(pk, "total_bytes", ok, u->total_bytes);

@@ -25,48 +25,11 @@
  * own change replaced (among sysqd's callers). */
 static pthread_mutex_t mtu_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i];
-		size_t k;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			k = 1, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, min = 0x10000, c &= 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i + j] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* Interface names are the system's bytes: str when UTF-8, else bin. */
 static void pack_name(msgpack_packer *pk, const char *name)
 {
 	size_t n = strlen(name);
-	if (utf8_valid(name, n))
-		msgpack_pack_str_with_body(pk, name, n);
-	else
-		msgpack_pack_bin_with_body(pk, name, n);
+	sq_pack_text(pk, name, n);
 }
 
 /* A name for messages and the log: bytes outside printable ASCII as \xNN. */

@@ -21,14 +21,6 @@
 #define PID_MAX_PARAM INT32_MAX
 #define UID_MAX_PARAM 4294967294LL /* (uid_t)-1 means "no uid" to the kernel */
 
-static void pack_bytes(msgpack_packer *pk, const char *p, size_t n)
-{
-	if (sq_proc_utf8_valid(p, n))
-		msgpack_pack_str_with_body(pk, p, n);
-	else
-		msgpack_pack_bin_with_body(pk, p, n);
-}
-
 /* args are NUL-terminated strings back to back; a last one without its NUL
  * (a process that rewrote its argument area) still counts. */
 static void pack_args(msgpack_packer *pk, const char *a, size_t len)
@@ -44,7 +36,7 @@ static void pack_args(msgpack_packer *pk, const char *a, size_t len)
 		if (i == len && (len == 0 || a[len - 1] == '\0'))
 			break;
 		if (i == len || a[i] == '\0') {
-			pack_bytes(pk, a + start, i - start);
+			sq_pack_text(pk, a + start, i - start);
 			start = i + 1;
 		}
 	}
@@ -69,9 +61,9 @@ static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want
 		case SQ_PROC_EUID: msgpack_pack_uint64(pk, p->euid); break;
 		case SQ_PROC_GID: msgpack_pack_uint64(pk, p->gid); break;
 		case SQ_PROC_STATE: msgpack_pack_str_with_body(pk, &p->state, 1); break;
-		case SQ_PROC_COMM: pack_bytes(pk, p->comm, p->comm_len); break;
+		case SQ_PROC_COMM: sq_pack_text(pk, p->comm, p->comm_len); break;
 		case SQ_PROC_ARGS: pack_args(pk, p->args, p->args_len); break;
-		case SQ_PROC_EXE: pack_bytes(pk, p->exe, p->exe_len); break;
+		case SQ_PROC_EXE: sq_pack_text(pk, p->exe, p->exe_len); break;
 		case SQ_PROC_START_TIME: msgpack_pack_double(pk, p->start_time); break;
 		case SQ_PROC_CPU_USER: msgpack_pack_uint64(pk, p->cpu_user_ns); break;
 		case SQ_PROC_CPU_SYSTEM: msgpack_pack_uint64(pk, p->cpu_system_ns); break;
@@ -81,7 +73,7 @@ static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want
 		case SQ_PROC_NICE: msgpack_pack_int64(pk, p->nice); break;
 		case SQ_PROC_TTY:
 			if (p->tty[0])
-				pack_bytes(pk, p->tty, strlen(p->tty));
+				sq_pack_text(pk, p->tty, strlen(p->tty));
 			else
 				msgpack_pack_nil(pk);
 			break;

@@ -91,30 +91,6 @@ static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 	return sq_req_fail(r, rc, "%s: %s", p, strerror(-rc));
 }
 
-/* Valid UTF-8 (any code point but surrogates), as a msgpack str must be. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
-		           : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		if (!len || i + len > n)
-			return false;
-		unsigned cp = len == 1 ? c : c & (0x3fu >> (len - 1));
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 static const char *const list_params[] = { "path", "nofollow", NULL };
 
 int m_xattr_list(struct sq_req *r)
@@ -140,10 +116,7 @@ int m_xattr_list(struct sq_req *r)
 		size_t n = strnlen(b.data + i, b.len - i);
 		if (n) {
 			const char *s = b.data + i;
-			if (utf8_ok((const unsigned char *)s, n))
-				msgpack_pack_str_with_body(pk, s, n);
-			else
-				msgpack_pack_bin_with_body(pk, s, n);
+			sq_pack_text(pk, s, n);
 		}
 		i += n + 1;
 	}

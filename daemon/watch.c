@@ -95,47 +95,6 @@ static int uv_events(int how)
 
 /* ---- packing --------------------------------------------------------------- */
 
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i], min;
-		size_t k;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			k = 1, min = 0x80, c &= 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			k = 2, min = 0x800, c &= 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			k = 3, min = 0x10000, c &= 0x07;
-		else
-			return false;
-		if (i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i + j] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
-/* System bytes (paths, names): str when UTF-8, else bin. */
-static void pack_bytes(msgpack_packer *pk, const char *p, size_t n)
-{
-	if (utf8_valid(p, n))
-		msgpack_pack_str_with_body(pk, p, n);
-	else
-		msgpack_pack_bin_with_body(pk, p, n);
-}
-
 /* [2, "watch.event", [{subscription, topic, <body>}]] for one subscriber;
  * body holds nkeys packed key/value pairs. */
 static int pack_frame(struct sq_buf *b, uint64_t id, const char *topic,
@@ -327,16 +286,16 @@ static void mount_emit(void *arg, enum sq_mount_change what, const struct sq_mou
 	sq_packer_init(&pk, &body);
 	sq_pack_kv_str(&pk, "event", words[what]);
 	sq_pack_cstr(&pk, "mountpoint");
-	pack_bytes(&pk, m->mountpoint, m->mountpoint_len);
+	sq_pack_text(&pk, m->mountpoint, m->mountpoint_len);
 	sq_pack_cstr(&pk, "source");
-	pack_bytes(&pk, m->source, m->source_len);
+	sq_pack_text(&pk, m->source, m->source_len);
 	sq_pack_cstr(&pk, "fstype");
-	pack_bytes(&pk, m->fstype, strlen(m->fstype));
+	sq_pack_text(&pk, m->fstype, strlen(m->fstype));
 	sq_pack_kv_bool(&pk, "readonly", m->readonly);
 	sq_pack_cstr(&pk, "options");
 	msgpack_pack_array(&pk, m->noptions);
 	for (size_t i = 0; i < m->noptions; i++)
-		pack_bytes(&pk, m->options[i], strlen(m->options[i]));
+		sq_pack_text(&pk, m->options[i], strlen(m->options[i]));
 	if (m->mount_id >= 0) {
 		sq_pack_kv_i64(&pk, "mount_id", m->mount_id);
 		n++;
@@ -346,7 +305,7 @@ static void mount_emit(void *arg, enum sq_mount_change what, const struct sq_mou
 		sq_pack_cstr(&pk, "old_options");
 		msgpack_pack_array(&pk, old->noptions);
 		for (size_t i = 0; i < old->noptions; i++)
-			pack_bytes(&pk, old->options[i], strlen(old->options[i]));
+			sq_pack_text(&pk, old->options[i], strlen(old->options[i]));
 		n += 2;
 	}
 	broadcast(SQ_TOPIC_MOUNTS, "mounts", &body, n);
@@ -486,7 +445,7 @@ static void net_emit(void *arg, const struct sq_net_event *ev)
 	sq_packer_init(&pk, &body);
 	sq_pack_kv_str(&pk, "event", words[ev->what]);
 	sq_pack_cstr(&pk, "name");
-	pack_bytes(&pk, ev->name, strlen(ev->name));
+	sq_pack_text(&pk, ev->name, strlen(ev->name));
 	sq_pack_kv_u64(&pk, "index", ev->index);
 	sq_pack_kv_bool(&pk, "up", (ev->flags & SQ_NET_UP) != 0);
 	sq_pack_kv_bool(&pk, "running", (ev->flags & SQ_NET_RUNNING) != 0);
@@ -516,7 +475,7 @@ static void net_emit(void *arg, const struct sq_net_event *ev)
 		}
 		if (ev->changes & SQ_NETCH_NAME) {
 			sq_pack_cstr(&pk, "old_name");
-			pack_bytes(&pk, ev->old_name, strlen(ev->old_name));
+			sq_pack_text(&pk, ev->old_name, strlen(ev->old_name));
 			n++;
 		}
 	}

@@ -131,8 +131,6 @@ int sq_proc_kill(pid_t pid, int sig, const struct sq_cred *caller);
 const char *sq_proc_field_name(unsigned field);
 /* Field number for a name of len bytes, or -1. */
 int sq_proc_field_find(const char *name, size_t len);
-/* 1 when [p, p+n) is well-formed UTF-8 (control characters allowed). */
-int sq_proc_utf8_valid(const char *p, size_t n);
 /* Sort pids ascending and drop duplicates in place; returns the new count. */
 size_t sq_proc_sort_pids(pid_t *pids, size_t n);
 /* Make room for n bytes in p->buf (keeping what is there): 0 or -ENOMEM. */

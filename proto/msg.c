@@ -7,6 +7,7 @@
 
 #include "plain_req.h"
 #include "sq_proto.h"
+#include "sq_utf8.h"
 
 static bool as_u32(const msgpack_object *o, uint32_t *out)
 {
@@ -85,6 +86,14 @@ int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
 void sq_pack_cstr(msgpack_packer *pk, const char *s)
 {
 	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+void sq_pack_text(msgpack_packer *pk, const char *p, size_t n)
+{
+	if (sq_utf8_valid(p, n))
+		msgpack_pack_str_with_body(pk, p, n);
+	else
+		msgpack_pack_bin_with_body(pk, p, n);
 }
 
 void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid)

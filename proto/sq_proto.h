@@ -132,6 +132,10 @@ void sq_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *method
 /* [2, method, [params follow...]]: caller packs the params array. */
 void sq_pack_notify_head(msgpack_packer *pk, const char *method);
 
+/* Bytes from the system (names, paths, command lines): a str when they are
+ * valid UTF-8, else a bin, never a broken str. */
+void sq_pack_text(msgpack_packer *pk, const char *p, size_t n);
+
 /* Small helpers for maps built by handlers. */
 void sq_pack_cstr(msgpack_packer *pk, const char *s);
 void sq_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);

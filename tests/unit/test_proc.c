@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "sq_proc.h"
+#include "sq_utf8.h"
 #include "sq_signame.h"
 
 #define NO_SUCH_PID ((pid_t)(1 << 30)) /* above Linux's PID_MAX_LIMIT */
@@ -67,17 +68,17 @@ Test(proc, field_names_round_trip)
 
 Test(proc, utf8_check)
 {
-	cr_assert(sq_proc_utf8_valid("", 0));
-	cr_assert(sq_proc_utf8_valid(hostile, strlen(hostile)));
-	cr_assert(sq_proc_utf8_valid("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
-	cr_assert(sq_proc_utf8_valid("\x00\x01\x7f", 3), "control bytes are valid UTF-8");
-	cr_assert_not(sq_proc_utf8_valid("\xff", 1));
-	cr_assert_not(sq_proc_utf8_valid("\xc0\xaf", 2), "overlong");
-	cr_assert_not(sq_proc_utf8_valid("\xe0\x80\xaf", 3), "overlong");
-	cr_assert_not(sq_proc_utf8_valid("\xed\xa0\x80", 3), "surrogate");
-	cr_assert_not(sq_proc_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
-	cr_assert_not(sq_proc_utf8_valid("\xe2\x82", 2), "cut short");
-	cr_assert_not(sq_proc_utf8_valid("a\x80", 2), "lone continuation");
+	cr_assert(sq_utf8_valid("", 0));
+	cr_assert(sq_utf8_valid(hostile, strlen(hostile)));
+	cr_assert(sq_utf8_valid("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+	cr_assert(sq_utf8_valid("\x00\x01\x7f", 3), "control bytes are valid UTF-8");
+	cr_assert_not(sq_utf8_valid("\xff", 1));
+	cr_assert_not(sq_utf8_valid("\xc0\xaf", 2), "overlong");
+	cr_assert_not(sq_utf8_valid("\xe0\x80\xaf", 3), "overlong");
+	cr_assert_not(sq_utf8_valid("\xed\xa0\x80", 3), "surrogate");
+	cr_assert_not(sq_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
+	cr_assert_not(sq_utf8_valid("\xe2\x82", 2), "cut short");
+	cr_assert_not(sq_utf8_valid("a\x80", 2), "lone continuation");
 }
 
 Test(proc, pid_lists_are_sorted_and_deduplicated)
@@ -328,7 +329,7 @@ Test(proc, invalid_utf8_comm_comes_through)
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_COMM) | SQ_PROC_BIT(SQ_PROC_PPID), &p), 0);
 	cr_assert_eq(p.comm_len, sizeof(bad) - 1);
 	cr_assert(memcmp(p.comm, bad, p.comm_len) == 0);
-	cr_assert_not(sq_proc_utf8_valid(p.comm, p.comm_len));
+	cr_assert_not(sq_utf8_valid(p.comm, p.comm_len));
 	cr_assert_eq(p.ppid, getpid());
 	sq_proc_release(&p);
 	reap(kid);
