@@ -2,7 +2,7 @@
  * m_watch.c - watch.subscribe and watch.unsubscribe.  Subscribing checks
  * the params on the loop, opens what it needs on a worker (the shared
  * sources as the daemon, each pid's watcher as the caller, so it only sees
- * the processes the caller may see), then hands them to daemon/watch.c.
+ * the processes the caller may see), then hands them to daemon/watcher.c.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 #include "request.h"
 #include "server.h"
 #include "sq_ident.h"
-#include "watch.h"
+#include "watcher.h"
 
 static const struct { const char *name; unsigned bit; } topics[] = {
 	{ "mounts", SQ_TOPIC_MOUNTS },

@@ -25,7 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "server.h"
-#include "watch.h"
+#include "watcher.h"
 
 #define SQ_READ_CHUNK 65536u
 #define SQ_IDLE_BUF_KEEP 4096u   /* buffers above this are freed when empty */

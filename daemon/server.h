@@ -58,7 +58,7 @@ struct sq_conn {
 	/* output lending (bulk transfers, see sq_conn_output_wait) */
 	bool out_lent;               /* a transfer thread writes to the socket */
 	struct sq_out_waiter *lend_head, *lend_tail; /* waiting to borrow it */
-	void *watch;                 /* its subscriptions (daemon/watch.c) */
+	void *watch;                 /* its subscriptions (daemon/watcher.c) */
 	struct sq_conn *flush_next;  /* list of connections with queued output */
 	struct sq_conn *prev, *next; /* all connections */
 };

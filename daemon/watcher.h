@@ -1,5 +1,5 @@
 /*
- * watch.h - the subscription engine behind watch.subscribe: event sources
+ * watcher.h - the subscription engine behind watch.subscribe: event sources
  * on the loop (shared mount and interface watchers, one watcher per
  * watched pid), subscriptions owned by their connection, and delivery with
  * a bounded queue per subscription for clients that read slowly.

@@ -1,5 +1,5 @@
 /*
- * watch.c - subscriptions and event delivery (see watch.h).  Sources are
+ * watcher.c - subscriptions and event delivery (see watcher.h).  Sources are
  * libuv polls on the descriptors lib/sq_watch.h opens; a mount table change
  * is re-read and diffed on a worker, interface notices are read without
  * blocking on the loop.  The shared sources exist while someone subscribes.
@@ -16,7 +16,7 @@
 #include "log.h"
 #include "server.h"
 #include "sq_signame.h"
-#include "watch.h"
+#include "watcher.h"
 
 struct qent {
 	size_t len;
