@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "sq_proto.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -287,18 +289,50 @@ static int pack_base64(struct jp *j, const char *s, size_t n)
 
 static int parse_value(struct jp *j, int depth);
 
+/*
+ * A container's members are packed into a scratch buffer first, because
+ * msgpack puts the count before them: scratch_open redirects j->pk there,
+ * scratch_close packs the header and the members into the outer packer
+ * (on success) and restores it.
+ */
+struct scratch {
+	struct sq_buf buf;
+	msgpack_packer pk;
+	msgpack_packer *outer;
+};
+
+static void scratch_open(struct jp *j, struct scratch *sc)
+{
+	sq_buf_init(&sc->buf);
+	sq_packer_init(&sc->pk, &sc->buf);
+	sc->outer = j->pk;
+	j->pk = &sc->pk;
+}
+
+static int scratch_close(struct jp *j, struct scratch *sc, int rc, bool map,
+                         uint32_t count)
+{
+	j->pk = sc->outer;
+	if (rc == 0) {
+		if (map)
+			msgpack_pack_map(j->pk, count);
+		else
+			msgpack_pack_array(j->pk, count);
+		if (sc->buf.len)
+			j->pk->callback(j->pk->data, sc->buf.data, sc->buf.len);
+	}
+	sq_buf_free(&sc->buf);
+	return rc;
+}
+
 static int parse_object(struct jp *j, int depth)
 {
-	/* members go to a scratch buffer first: the count prefixes them */
-	msgpack_sbuffer sb;
-	msgpack_packer sub, *outer = j->pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&sub, &sb, msgpack_sbuffer_write);
+	struct scratch sc;
 	uint32_t count = 0;
 	int rc = 0;
 
 	j->s++; /* { */
-	j->pk = &sub;
+	scratch_open(j, &sc);
 	skip_ws(j);
 	if (*j->s == '}') {
 		j->s++;
@@ -332,18 +366,18 @@ static int parse_object(struct jp *j, int depth)
 			skip_ws(j);
 			if (*j->s == '}') {
 				j->s++;
-				j->pk = outer;
+				j->pk = sc.outer; /* bytes, not a map: drop the scratch */
+				sq_buf_free(&sc.buf);
 				rc = pack_base64(j, b64, blen);
 				free(b64);
-				msgpack_sbuffer_destroy(&sb);
 				return rc;
 			}
-			msgpack_pack_str_with_body(&sub, "$bin", 4);
-			msgpack_pack_str_with_body(&sub, b64, blen);
+			msgpack_pack_str_with_body(j->pk, "$bin", 4);
+			msgpack_pack_str_with_body(j->pk, b64, blen);
 			free(b64);
 			count++;
 		} else {
-			msgpack_pack_str_with_body(&sub, key, klen);
+			msgpack_pack_str_with_body(j->pk, key, klen);
 			free(key);
 			if ((rc = parse_value(j, depth + 1)) < 0)
 				goto done;
@@ -362,26 +396,17 @@ static int parse_object(struct jp *j, int depth)
 		goto done;
 	}
 done:
-	j->pk = outer;
-	if (rc == 0) {
-		msgpack_pack_map(outer, count);
-		outer->callback(outer->data, sb.data, sb.size);
-	}
-	msgpack_sbuffer_destroy(&sb);
-	return rc;
+	return scratch_close(j, &sc, rc, true, count);
 }
 
 static int parse_array(struct jp *j, int depth)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer sub, *outer = j->pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&sub, &sb, msgpack_sbuffer_write);
+	struct scratch sc;
 	uint32_t count = 0;
 	int rc = 0;
 
 	j->s++; /* [ */
-	j->pk = &sub;
+	scratch_open(j, &sc);
 	skip_ws(j);
 	if (*j->s == ']') {
 		j->s++;
@@ -404,13 +429,7 @@ static int parse_array(struct jp *j, int depth)
 		goto done;
 	}
 done:
-	j->pk = outer;
-	if (rc == 0) {
-		msgpack_pack_array(outer, count);
-		outer->callback(outer->data, sb.data, sb.size);
-	}
-	msgpack_sbuffer_destroy(&sb);
-	return rc;
+	return scratch_close(j, &sc, rc, false, count);
 }
 
 static int parse_number(struct jp *j)
