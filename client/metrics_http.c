@@ -3,7 +3,10 @@
  * libmicrohttpd (no HTTP parsing of ours).  GET|HEAD /metrics runs one
  * scrape (its own sysqd connection, its own deadline); other paths are 404,
  * other methods 405.  Runs as whoever starts it; sysqd never speaks HTTP.
+ * The library is loaded with dlopen when --listen starts, so every other
+ * sysq command starts without it (and the TLS stack it pulls in).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -26,18 +29,86 @@ typedef int MHD_RESULT;
 typedef enum MHD_Result MHD_RESULT;
 #endif
 
+/* ---- libmicrohttpd, loaded on demand ---------------------------------- */
+
+/* Loading libmicrohttpd costs about 2 ms at every exec (it links GnuTLS,
+ * nettle, gmp, p11-kit... and runs their constructors): more than a whole
+ * `sysq df`.  Only --listen needs it, so it is opened here, by the ABI
+ * version the headers describe (soname 12 since 0.9.x). */
+static struct {
+	__typeof__(&MHD_start_daemon) start_daemon;
+	__typeof__(&MHD_stop_daemon) stop_daemon;
+	__typeof__(&MHD_create_response_from_buffer) create_response_from_buffer;
+	__typeof__(&MHD_add_response_header) add_response_header;
+	__typeof__(&MHD_queue_response) queue_response;
+	__typeof__(&MHD_destroy_response) destroy_response;
+	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
+} mhd;
+
+#if defined(__APPLE__)
+static const char *const mhd_names[] = {
+	"libmicrohttpd.12.dylib",                   /* DYLD paths, /usr/local/lib */
+	"/opt/homebrew/lib/libmicrohttpd.12.dylib", /* Homebrew on arm64 */
+	"/opt/local/lib/libmicrohttpd.12.dylib",    /* MacPorts */
+	NULL
+};
+#else
+static const char *const mhd_names[] = { "libmicrohttpd.so.12", NULL };
+#endif
+
+/* dlsym's void * to a function pointer: POSIX guarantees it works, ISO C
+ * does not spell it, hence the memcpy. */
+static int mhd_sym(void *lib, const char *name, void *fnptr, size_t size)
+{
+	void *p = dlsym(lib, name);
+	if (!p) {
+		fprintf(stderr, "sysq metrics: libmicrohttpd has no %s: %s\n", name, dlerror());
+		return -1;
+	}
+	memcpy(fnptr, &p, size);
+	return 0;
+}
+
+#define MHD_SYM(lib, f) mhd_sym(lib, "MHD_" #f, &mhd.f, sizeof(mhd.f))
+
+static int mhd_load(void)
+{
+	void *lib = NULL;
+	const char *why = "";
+	for (int i = 0; mhd_names[i] && !lib; i++) {
+		lib = dlopen(mhd_names[i], RTLD_NOW | RTLD_LOCAL);
+		if (!lib)
+			why = dlerror();
+	}
+	if (!lib) {
+		fprintf(stderr, "sysq metrics: --listen needs GNU libmicrohttpd (soname 12; "
+		        "Debian: apt-get install libmicrohttpd12): %s\n", why);
+		return -1;
+	}
+	if (MHD_SYM(lib, start_daemon) < 0 || MHD_SYM(lib, stop_daemon) < 0 ||
+	    MHD_SYM(lib, create_response_from_buffer) < 0 ||
+	    MHD_SYM(lib, add_response_header) < 0 || MHD_SYM(lib, queue_response) < 0 ||
+	    MHD_SYM(lib, destroy_response) < 0 || MHD_SYM(lib, lookup_connection_value) < 0) {
+		dlclose(lib);
+		return -1;
+	}
+	return 0; /* kept open until exit */
+}
+
+/* ---- the endpoint ------------------------------------------------------ */
+
 static MHD_RESULT reply(struct MHD_Connection *conn, unsigned status, const char *ctype,
                         const char *body, size_t len, const char *allow)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+		mhd.create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	if (allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	MHD_RESULT rc = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	MHD_RESULT rc = mhd.queue_response(conn, status, resp);
+	mhd.destroy_response(resp);
 	return rc;
 }
 
@@ -70,7 +141,7 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *conn, const char 
 	/* Prometheus says how long it will wait; answer (stale mounts and all)
 	 * before that rather than be cut off */
 	struct sq_scrape_opts so = *o;
-	const char *hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	const char *hdr = mhd.lookup_connection_value(conn, MHD_HEADER_KIND,
 	                                              "X-Prometheus-Scrape-Timeout-Seconds");
 	if (hdr) {
 		char *end;
@@ -149,6 +220,8 @@ static int listen_on(const char *addr, char *shown, size_t shownlen)
 int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o)
 {
 	char shown[300];
+	if (mhd_load() < 0)
+		return EXIT_USAGE;
 	int fd = listen_on(addr, shown, sizeof(shown));
 	if (fd < 0)
 		return EXIT_USAGE;
@@ -160,7 +233,7 @@ int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d = MHD_start_daemon(
+	struct MHD_Daemon *d = mhd.start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, (void *)(uintptr_t)o,
 		MHD_OPTION_LISTEN_SOCKET, fd,
@@ -176,6 +249,6 @@ int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o)
 	int sig = 0;
 	sigwait(&set, &sig);
 	fprintf(stderr, "sysq metrics: stopping (signal %d)\n", sig);
-	MHD_stop_daemon(d); /* closes fd too */
+	mhd.stop_daemon(d); /* closes fd too */
 	return EXIT_OK;
 }
