@@ -3,10 +3,14 @@
  * unknown values), the default socket path for root, a user with and
  * without XDG_RUNTIME_DIR (pieces run in forked children that drop to uid
  * 65534), sq_prepare_socket_dir's refusal of directories it must not
- * trust, and peer credentials read off a real connection.
+ * trust, peer credentials read off a real connection, and the daemon's
+ * own counters (sq_self_read) against /proc counted by hand.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,6 +27,7 @@
 #include "sq_os.h"
 #include "sq_paths.h"
 #include "sq_peer.h"
+#include "sq_self.h"
 
 #define NOBODY 65534
 
@@ -463,4 +468,70 @@ Test(peer, a_user_with_supplementary_groups_is_seen_as_the_kernel_says)
 	cr_expect_not(sq_cred_in_group(&c, 0), "root's groups are not the peer's");
 	sq_cred_free(&c);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+}
+
+/* ---- sq_self_read ------------------------------------------------------ */
+
+static long long fds_by_hand(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	long long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}
+
+static long long status_field(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	cr_assert_not_null(f);
+	char line[256];
+	long long v = -1;
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0)
+			v = atoll(line + kl);
+	fclose(f);
+	return v;
+}
+
+static void *park(void *arg)
+{
+	int *pipefd = arg;
+	char c;
+	cr_assert_eq(read(pipefd[0], &c, 1), 1);
+	return NULL;
+}
+
+Test(self, counts_descriptors_threads_and_memory_as_proc_does)
+{
+	struct sq_self a, b;
+	cr_assert_eq(sq_self_read(&a), 0);
+	cr_assert_eq(a.open_fds, fds_by_hand());
+	cr_assert_eq(a.threads, status_field("Threads:"));
+	long long kb = status_field("VmRSS:");
+	cr_assert_gt(a.rss_bytes, 0);
+	/* two reads a moment apart: equal up to what the process touched */
+	cr_assert_lt(llabs((long long)(a.rss_bytes / 1024) - kb), 4096,
+	             "rss %llu B, VmRSS %lld kB", (unsigned long long)a.rss_bytes, kb);
+
+	int fds[5], pipefd[2];
+	for (int i = 0; i < 5; i++)
+		cr_assert_geq(fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+	cr_assert_eq(pipe(pipefd), 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, park, pipefd), 0);
+	cr_assert_eq(sq_self_read(&b), 0);
+	cr_assert_eq(b.open_fds, a.open_fds + 7);
+	cr_assert_eq(b.open_fds, fds_by_hand());
+	cr_assert_eq(b.threads, a.threads + 1);
+	cr_assert_eq(write(pipefd[1], "x", 1), 1);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	close(pipefd[0]);
+	close(pipefd[1]);
 }
