@@ -42,6 +42,7 @@ int main(void)
 #include <sys/un.h>
 
 #include "libsysq.h"
+#include "sq_proc.h"
 #include "sq_proto.h"
 
 static pid_t *kids;
@@ -199,10 +200,10 @@ static int split_count(int n)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int k = cpus > 0 ? (int)cpus : 1;
-	if (k > 4)
-		k = 4;
-	if (k > n / 128)
-		k = n / 128;
+	if (k > (int)SQ_PROC_SPLIT_MAX)
+		k = (int)SQ_PROC_SPLIT_MAX;
+	if (k > n / (int)SQ_PROC_SPLIT_MIN)
+		k = n / (int)SQ_PROC_SPLIT_MIN;
 	return k > 0 ? k : 1;
 }
 

@@ -377,8 +377,6 @@ static pid_t pid_of(const char *name)
  * ITS credentials (clone(2) copies the creating task's), i.e. the caller's
  * when sysqd runs a request as the caller; each checks that before reading.
  */
-#define SPLIT_MIN 128u  /* processes per thread, at least */
-#define SPLIT_MAX 4u    /* threads per scan, at most */
 
 struct shared {
 	const pid_t *pids;
@@ -439,10 +437,10 @@ static size_t split_count(size_t n)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t k = cpus > 0 ? (size_t)cpus : 1;
-	if (k > SPLIT_MAX)
-		k = SPLIT_MAX;
-	if (k > n / SPLIT_MIN)
-		k = n / SPLIT_MIN;
+	if (k > SQ_PROC_SPLIT_MAX)
+		k = SQ_PROC_SPLIT_MAX;
+	if (k > n / SQ_PROC_SPLIT_MIN)
+		k = n / SQ_PROC_SPLIT_MIN;
 	return k ? k : 1;
 }
 
@@ -456,7 +454,7 @@ static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exi
 	struct shared sh = { .pids = pids, .n = n, .check_exists = check_exists, .sink = sink };
 	atomic_init(&sh.next, 0);
 	atomic_init(&sh.stop, 0);
-	struct worker ws[SPLIT_MAX];
+	struct worker ws[SQ_PROC_SPLIT_MAX];
 	memset(ws, 0, sizeof(ws));
 	size_t k = sink->parallel ? split_count(n) : 1, nw = 0;
 	for (; nw < k; nw++) {

@@ -103,6 +103,10 @@ int sq_proc_scan(const struct sq_proc_query *q, sq_proc_cb cb, void *arg);
  * (macOS: one chunk, read by the calling thread.)
  */
 #define SQ_PROC_CHUNK 32u
+/* Threads per scan (Linux): one per online CPU, at most SQ_PROC_SPLIT_MAX,
+ * and never fewer than SQ_PROC_SPLIT_MIN processes each. */
+#define SQ_PROC_SPLIT_MIN SQ_PROC_CHUNK
+#define SQ_PROC_SPLIT_MAX 4u
 struct sq_proc_sink {
 	int (*begin)(size_t nchunks, void *arg);
 	int (*proc)(const struct sq_proc *p, size_t chunk, void *arg);
