@@ -581,31 +581,25 @@ static void set_timeo(int fd, int opt, double secs)
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
-                      size_t errlen)
+/* One scrape on connection c.  *clean says whether c can carry another
+ * scrape (every reply read, nothing left in flight).  With may_retry, a
+ * connection that fails before any answer (a kept one sysqd has closed)
+ * gives -EAGAIN and appends nothing. */
+static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_buf *out,
+                     char *err, size_t errlen, bool may_retry, bool *clean)
 {
 	int tmo = o->timeout_ms > 0 ? o->timeout_ms : SQ_METRICS_DEFAULT_TIMEOUT_MS;
-	struct sysq *c = sysq_connect(o->socket, err, errlen);
-	if (!c)
-		return -ECONNREFUSED;
 	double t0 = now_s(), deadline = t0 + tmo / 1000.0;
 	int fd = sysq_fd(c);
 	set_timeo(fd, SO_SNDTIMEO, tmo / 1000.0);
 
-	/* fs.list gets most of the deadline: a hung mount answers "stale" in
-	 * time, and the other three calls run meanwhile */
+	/* proc.list first: it is the longest (a /proc read per process), so it
+	 * starts first.  fs.list gets most of the deadline: a hung mount
+	 * answers "stale" in time, and the other three calls run meanwhile */
 	long fs_ms = (long)tmo * 4 / 5;
 	fs_ms = fs_ms < 1 ? 1 : fs_ms > 10000 ? 10000 : fs_ms;
 	uint32_t id[SQ_MC_N];
-	msgpack_packer *pk = sysq_begin(c, "sys.stats", &id[SQ_MC_STATS]);
-	msgpack_pack_array(pk, 0);
-	pk = sysq_begin(c, "fs.list", &id[SQ_MC_FS]);
-	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
-	sq_pack_kv_i64(pk, "timeout_ms", fs_ms);
-	pk = sysq_begin(c, "net.list", &id[SQ_MC_NET]);
-	msgpack_pack_array(pk, 0);
-	pk = sysq_begin(c, "proc.list", &id[SQ_MC_PROC]);
+	msgpack_packer *pk = sysq_begin(c, "proc.list", &id[SQ_MC_PROC]);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 1);
 	sq_pack_cstr(pk, "fields");
@@ -613,19 +607,30 @@ int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *
 	sq_pack_cstr(pk, "state");
 	if (o->per_uid)
 		sq_pack_cstr(pk, "uid");
+	pk = sysq_begin(c, "sys.stats", &id[SQ_MC_STATS]);
+	msgpack_pack_array(pk, 0);
+	pk = sysq_begin(c, "fs.list", &id[SQ_MC_FS]);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_kv_i64(pk, "timeout_ms", fs_ms);
+	pk = sysq_begin(c, "net.list", &id[SQ_MC_NET]);
+	msgpack_pack_array(pk, 0);
 
 	struct sysq_reply rep[SQ_MC_N];
 	struct sq_metrics_in in = { .per_uid = o->per_uid };
 	memset(rep, 0, sizeof(rep));
 	int pending = SQ_MC_N, rc = sysq_flush(c);
+	bool broken = rc < 0;
 	while (rc == 0 && pending > 0) {
 		double left = deadline - now_s();
 		if (left <= 0)
 			break;
 		set_timeo(fd, SO_RCVTIMEO, left);
 		struct sysq_reply r;
-		if (sysq_read(c, &r) < 0)
+		if (sysq_read(c, &r) < 0) {
+			broken = true;
 			break; /* timed out (EAGAIN) or the connection is gone */
+		}
 		int k = -1;
 		for (int i = 0; i < SQ_MC_N; i++)
 			if (r.type == 1 && r.msgid == id[i] && !rep[i].zone)
@@ -633,8 +638,10 @@ int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *
 		if (k < 0) {
 			bool closing = r.type == 2 && strcmp(r.method, "sys.error") == 0;
 			sysq_reply_free(&r);
-			if (closing)
+			if (closing) {
+				broken = true;
 				break;
+			}
 			continue;
 		}
 		in.seconds[k] = now_s() - t0;
@@ -643,6 +650,9 @@ int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *
 		if (!r.is_error)
 			in.res[k] = r.result;
 	}
+	*clean = !broken && pending == 0;
+	if (may_retry && broken && pending == SQ_MC_N)
+		return -EAGAIN;
 	for (int i = 0; i < SQ_MC_N; i++)
 		if (!rep[i].zone)
 			in.seconds[i] = now_s() - t0;
@@ -658,10 +668,43 @@ int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *
 			snprintf(err, errlen, "%s: no answer within %d ms", coll_name[i], tmo);
 		sysq_reply_free(&rep[i]);
 	}
-	sysq_close(c);
 	if (rc < 0) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
 	return failed;
+}
+
+int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
+                      size_t errlen)
+{
+	return sq_metrics_scrape_kept(o, NULL, out, err, errlen);
+}
+
+int sq_metrics_scrape_kept(const struct sq_scrape_opts *o, struct sysq **keep,
+                           struct sq_buf *out, char *err, size_t errlen)
+{
+	struct sysq *c = keep ? *keep : NULL;
+	bool clean = false;
+	int rc;
+	if (keep)
+		*keep = NULL;
+	if (c) {
+		rc = scrape_on(c, o, out, err, errlen, true, &clean);
+		if (rc != -EAGAIN)
+			goto done;
+		/* sysqd closed the kept connection meanwhile (restarted, or it
+		 * hit a limit): nothing was answered; once more on a new one */
+		sysq_close(c);
+		err[0] = '\0';
+	}
+	if (!(c = sysq_connect(o->socket, err, errlen)))
+		return -ECONNREFUSED;
+	rc = scrape_on(c, o, out, err, errlen, false, &clean);
+done:
+	if (keep && clean)
+		*keep = c;
+	else
+		sysq_close(c);
+	return rc;
 }

@@ -52,6 +52,14 @@ struct sq_scrape_opts {
 int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
                       size_t errlen);
 
+/* The same on a connection kept between scrapes: *keep (NULL at first) is
+ * used when set (and a fresh connection when sysqd has closed it since),
+ * and holds the connection afterwards when it is fit for another scrape
+ * (every reply read), else NULL.  One scrape at a time per *keep. */
+struct sysq;
+int sq_metrics_scrape_kept(const struct sq_scrape_opts *o, struct sysq **keep,
+                           struct sq_buf *out, char *err, size_t errlen);
+
 /* Serve GET /metrics on addr ("HOST:PORT", "[V6]:PORT"), each request one
  * scrape, until SIGINT/SIGTERM.  Returns an exit status. */
 int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o);

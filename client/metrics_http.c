@@ -1,8 +1,9 @@
 /*
  * metrics_http.c - `sysq metrics --listen`: a scrape endpoint on GNU
  * libmicrohttpd (no HTTP parsing of ours).  GET|HEAD /metrics runs one
- * scrape (its own sysqd connection, its own deadline); other paths are 404,
- * other methods 405.  Runs as whoever starts it; sysqd never speaks HTTP.
+ * scrape (its own deadline, on a sysqd connection kept between scrapes);
+ * other paths are 404, other methods 405.  Runs as whoever starts it;
+ * sysqd never speaks HTTP.
  * The library is loaded with dlopen when --listen starts, so every other
  * sysq command starts without it (and the TLS stack it pulls in).
  */
@@ -21,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "cli.h"
+#include "libsysq.h"
 #include "metrics.h"
 
 #if MHD_VERSION < 0x00097002
@@ -112,6 +114,32 @@ static MHD_RESULT reply(struct MHD_Connection *conn, unsigned status, const char
 	return rc;
 }
 
+/* One idle sysqd connection kept between scrapes: a scrape then costs no
+ * connect, accept and credential lookup.  A scrape that finds it taken (two
+ * scrapers at once) opens one of its own. */
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sysq *kept;
+
+static int scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&kept_mu);
+	struct sysq *c = kept;
+	kept = NULL;
+	pthread_mutex_unlock(&kept_mu);
+	int rc = sq_metrics_scrape_kept(o, &c, out, err, errlen);
+	if (c) {
+		pthread_mutex_lock(&kept_mu);
+		if (!kept) {
+			kept = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&kept_mu);
+		if (c)
+			sysq_close(c);
+	}
+	return rc;
+}
+
 static MHD_RESULT on_request(void *cls, struct MHD_Connection *conn, const char *url,
                              const char *method, const char *version,
                              const char *upload_data, size_t *upload_data_size,
@@ -153,7 +181,7 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *conn, const char 
 	char err[600];
 	sq_buf_init(&out);
 	err[0] = '\0';
-	int rc = sq_metrics_scrape(&so, &out, err, sizeof(err));
+	int rc = scrape(&so, &out, err, sizeof(err));
 	MHD_RESULT r;
 	if (rc < 0) {
 		char m[700];
@@ -249,6 +277,9 @@ int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o)
 	int sig = 0;
 	sigwait(&set, &sig);
 	fprintf(stderr, "sysq metrics: stopping (signal %d)\n", sig);
-	mhd.stop_daemon(d); /* closes fd too */
+	mhd.stop_daemon(d); /* closes fd too; every request has finished */
+	if (kept)
+		sysq_close(kept);
+	kept = NULL;
 	return EXIT_OK;
 }

@@ -460,6 +460,37 @@ Test(metrics, listen_paths_methods_and_unreachable_daemon)
 	kids[0] = 0;
 }
 
+/* The endpoint keeps one sysqd connection between scrapes, and a sysqd
+ * restarted under it costs no failed scrape (the kept connection is found
+ * closed before anything was answered, and the scrape runs on a new one). */
+Test(metrics, listen_keeps_its_connection_and_survives_a_restart)
+{
+	sqd_start(&d, NULL);
+	int port = start_listen(d.sock, d.dir, NULL, NULL);
+	char *r;
+	cr_assert_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
+	free(r);
+	long long before = sqd_stat(&d, "connections_total");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
+		free(r);
+	}
+	/* three scrapes on the kept connection: only this sqd_stat's is new */
+	cr_assert_eq(sqd_stat(&d, "connections_total"), before + 1);
+
+	cr_assert_eq(sqd_stop(&d), 0);
+	const char *argv[] = { getenv("SQ_SYSQD"), "-s", d.sock, "-vv", NULL };
+	d.pid = spawn(argv, NULL, d.log);
+	for (int i = 0; i < 1000 && !connectable(d.sock); i++)
+		sleep_ms(10);
+	cr_assert(connectable(d.sock), "sysqd did not come back: %s", slurp(d.log));
+	cr_assert_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
+	cr_assert(strstr(r, "sysq_scrape_collector_success{collector=\"proc\"} 1\n"), "%s", r);
+	cr_assert(strstr(r, "sysq_scrape_collector_success{collector=\"stats\"} 1\n"), "%s", r);
+	free(r);
+	cr_assert_eq(waitpid(kids[0], NULL, WNOHANG), 0, "the endpoint died");
+}
+
 /* A "daemon" that accepts and never answers: the scrape still ends by its
  * deadline, with every collector marked failed. */
 Test(metrics, scrape_deadline_with_silent_daemon)
