@@ -176,6 +176,25 @@ Test(cli, successful_commands_exit_0)
 	                         "== 4096"), "%s", r.out);
 	run_free(&r);
 
+	/* df's habits: -h is human-readable (what sysq df always prints), not help */
+	struct run plain = sysq_at(ARGS("df", "-a"));
+	cr_assert_eq(plain.status, 0, "df -a: %s", plain.err);
+	cr_assert(strstr(plain.out, "Filesystem") && strstr(plain.out, "Mounted on"), "%s",
+	          plain.out);
+	static const char *const human[] = { "-h", "-ah", "--human-readable" };
+	for (size_t i = 0; i < 3; i++) {
+		r = sysq_at(ARGS("df", "-a", human[i]));
+		cr_assert_eq(r.status, 0, "df -a %s: %s", human[i], r.err);
+		cr_assert(strstr(r.out, "Mounted on") && !strstr(r.out, "usage:"), "df -a %s: %s",
+		          human[i], r.out);
+		run_free(&r);
+	}
+	r = sysq_at(ARGS("df", "--help"));
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "usage: sysq df"), "%s", r.out);
+	run_free(&r);
+	run_free(&plain);
+
 	/* $SYSQ_SOCKET instead of -s */
 	char env[160];
 	snprintf(env, sizeof(env), "SYSQ_SOCKET=%s", d.sock);
