@@ -86,12 +86,16 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(commands[i].name, name) != 0)
 			continue;
-		/* subcommands may take --json after their name too */
+		/* subcommands may take --json after their name too, up to a
+		 * "--": what follows it is the command's own (a value "-j") */
 		int n = 0;
 		char **av = &argv[optind];
 		int ac = argc - optind;
+		bool in_opts = true;
 		for (int k = 0; k < ac; k++) {
-			if (k > 0 && (strcmp(av[k], "--json") == 0 || strcmp(av[k], "-j") == 0))
+			if (k > 0 && in_opts && strcmp(av[k], "--") == 0)
+				in_opts = false;
+			if (k > 0 && in_opts && (strcmp(av[k], "--json") == 0 || strcmp(av[k], "-j") == 0))
 				cli.json = true;
 			else
 				av[n++] = av[k];

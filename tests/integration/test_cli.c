@@ -336,6 +336,34 @@ Test(cli, json_output_parses_as_json)
 	}
 }
 
+/* -j after the command name means --json, but not after "--": there it is
+ * the command's own argument (here an attribute's value). */
+Test(cli, json_flag_stops_at_double_dash)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/dashes", d.dir);
+	FILE *fp = fopen(f, "w");
+	cr_assert_not_null(fp);
+	fclose(fp);
+	struct run r = sysq_at(ARGS("xattr", "-w", "--", "user.sq.dash", "-j", f));
+	if (r.status == 1 && strstr(r.err, "EOPNOTSUPP")) {
+		run_free(&r);
+		unlink(f);
+		cr_skip_test("SKIPPED: no user.* attributes on %s", d.dir);
+	}
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-p", "user.sq.dash", f));
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "-j\n");
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-l", "-j", f)); /* before "--": JSON */
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(json_ok(r.out, "'user.sq.dash' in str(d)"), "%s", r.out);
+	run_free(&r);
+	unlink(f);
+}
+
 Test(cli, a_user_sees_itself)
 {
 	SKIP_UNLESS_ROOT();
