@@ -161,8 +161,12 @@ int main(int argc, char **argv)
 
 	static bn_mask old[NSERV];
 	bool pinned = argc == 9;
-	if (pinned && pin_here(pid, old) < 0)
+	if (pinned && pin_here(pid, old) < 0) {
+		int e = errno;
+		unpin(pid, old); /* the servers pinned before the failure */
+		errno = e;
 		bn_die("pinning to one CPU");
+	}
 
 	int fd[NSERV];
 	uint64_t *lat[NSERV];
