@@ -1,24 +1,29 @@
 /*
- * sys_rtt.c - sys.ping round trip against sysqd vs a raw AF_UNIX ping-pong.
+ * sys_rtt.c - sys.ping round trip against sysqd vs raw AF_UNIX ping-pongs.
  *
- *   sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID [pin]]]
+ *   sys_rtt ROUND_TRIPS SYSQD_SOCK SYSQD_PID EPOLL_SOCK EPOLL_PID
+ *           BLOCK_SOCK BLOCK_PID [pin]
  *
- * The baseline is a forked process doing blocking read/write echo of exactly
- * the bytes of a sys.ping request and its reply over a socketpair; sysqd gets
- * the same pre-encoded bytes over a raw blocking socket, so the client side is
- * identical.  Both run in 100 alternating blocks in this one process run (the
- * machine is shared: alternation spreads any noise over both).  Nothing is
- * pinned, but after each block the program notes whether the server last ran
- * on the client's CPU (Linux: /proc/PID/stat), because on a small VM a
- * wakeup across CPUs costs more than everything else in a round trip.
- * Prints key=value lines: medians and p99 in microseconds, the ratio of the
- * medians, and the share of blocks each server spent on the client's CPU.
- * "pin" (diagnosis only, Linux) confines the client, the raw server and
- * sysqd to one CPU for the run, then gives sysqd its old mask back.
+ * Three servers, each a process of its own started by the caller and
+ * listening on a path: sysqd, and the two raw servers of bench/sys_raw.c
+ * ("epoll", the event-loop floor the ratio divides by, and "block", a
+ * blocking read/write server, for information).  The client is one function
+ * for all three: connect(2) to the path, then a blocking write of the
+ * pre-encoded 13-byte sys.ping request and a blocking read of the 9-byte
+ * reply, checked byte for byte; so the difference is the server.
+ * They run in 100 blocks each in this one process run, the order of the
+ * three rotating through all six permutations (the machine is shared: that
+ * spreads noise over all of them).  Nothing is pinned, but after each block
+ * the program notes whether the server last ran on the client's CPU (Linux:
+ * /proc/PID/stat), because on a small VM a wakeup across CPUs costs more than
+ * everything else in a round trip.  Prints key=value lines: medians and p99s
+ * in microseconds, the ratios of the medians (sysqd / epoll, the figure, and
+ * sysqd / block), and the share of blocks each server spent on the client's
+ * CPU.  "pin" (diagnosis only, Linux) confines the client and the three
+ * servers to one CPU for the run, then gives each server its old mask back.
  */
 #include <sched.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include "sys_common.h"
 
@@ -27,16 +32,8 @@
 
 static struct bn_ping ping;
 
-static void raw_server(int fd)
-{
-	char req[64];
-	for (;;) {
-		if (bn_read_full(fd, req, ping.req_len) < 0)
-			_exit(0);
-		if (bn_write_full(fd, ping.rep, ping.rep_len) < 0)
-			_exit(1);
-	}
-}
+enum { S_SYSQD, S_EPOLL, S_BLOCK, NSERV };
+static const char *const names[NSERV] = { "sysqd", "epoll", "block" };
 
 /* The CPU pid last ran on, or -1 (not Linux, or it cannot be read). */
 static int last_cpu(pid_t pid)
@@ -72,36 +69,43 @@ static int my_cpu(void)
 #endif
 }
 
-/* Diagnosis mode: confine this process (and so the raw server it forks) and
- * sysqd to the CPU this process is on, remembering sysqd's own mask in *old
- * for unpin_sysqd.  0, or -1 when not possible (not Linux, no permission). */
-static int pin_here(pid_t sq, void *old, size_t oldsize)
+/* cpu_set_t only exists on Linux: the masks are kept as plain bytes */
+typedef unsigned long bn_mask[128 / sizeof(unsigned long)];
+
+/* Diagnosis mode: confine this process and the servers pid[0..NSERV) to the
+ * CPU this process is on, remembering each server's own mask in old[] for
+ * unpin.  0, or -1 when not possible (not Linux, no permission). */
+static int pin_here(const pid_t *pid, bn_mask *old)
 {
 #ifdef __linux__
 	cpu_set_t one;
 	int cpu = my_cpu();
-	if (cpu < 0 || oldsize < sizeof(cpu_set_t) ||
-	    sched_getaffinity(sq, sizeof(cpu_set_t), old) < 0)
+	if (cpu < 0 || sizeof(old[0]) < sizeof(cpu_set_t))
 		return -1;
+	for (int s = 0; s < NSERV; s++)
+		if (sched_getaffinity(pid[s], sizeof(cpu_set_t), (cpu_set_t *)old[s]) < 0)
+			return -1;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one) < 0)
 		return -1;
-	if (sched_setaffinity(sq, sizeof(one), &one) < 0)
-		return -1;
+	for (int s = 0; s < NSERV; s++)
+		if (sched_setaffinity(pid[s], sizeof(one), &one) < 0)
+			return -1;
 	return 0;
 #else
-	(void)sq, (void)old, (void)oldsize;
+	(void)pid, (void)old;
 	return -1;
 #endif
 }
 
-static void unpin_sysqd(pid_t sq, const void *old)
+static void unpin(const pid_t *pid, bn_mask *old)
 {
 #ifdef __linux__
-	sched_setaffinity(sq, sizeof(cpu_set_t), old);
+	for (int s = 0; s < NSERV; s++)
+		sched_setaffinity(pid[s], sizeof(cpu_set_t), (cpu_set_t *)old[s]);
 #else
-	(void)sq, (void)old;
+	(void)pid, (void)old;
 #endif
 }
 
@@ -124,95 +128,90 @@ static void run(int fd, uint64_t *lat, size_t n, const char *who)
 	}
 }
 
+/* The block order of round r: the six orders of the three servers in turn. */
+static const int orders[6][NSERV] = {
+	{ 0, 1, 2 }, { 2, 1, 0 }, { 1, 2, 0 }, { 0, 2, 1 }, { 2, 0, 1 }, { 1, 0, 2 },
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 5) {
-		fprintf(stderr, "usage: sys_rtt SOCKET [ROUND_TRIPS [SYSQD_PID [pin]]]\n");
+	if (argc < 8 || argc > 9 || (argc == 9 && strcmp(argv[8], "pin") != 0)) {
+		fprintf(stderr, "usage: sys_rtt ROUND_TRIPS SYSQD_SOCK SYSQD_PID"
+			" EPOLL_SOCK EPOLL_PID BLOCK_SOCK BLOCK_PID [pin]\n");
 		return 2;
 	}
-	size_t n = argc >= 3 ? strtoul(argv[2], NULL, 10) : 50000;
-	pid_t sq_pid = argc >= 4 ? (pid_t)strtol(argv[3], NULL, 10) : 0;
+	size_t n = strtoul(argv[1], NULL, 10);
 	if (n < ROUNDS * 10) {
 		fprintf(stderr, "sys_rtt: at least %d round trips\n", ROUNDS * 10);
 		return 2;
 	}
 	n -= n % ROUNDS;
+	const char *path[NSERV];
+	pid_t pid[NSERV];
+	for (int s = 0; s < NSERV; s++) {
+		path[s] = argv[2 + 2 * s];
+		pid[s] = (pid_t)strtol(argv[3 + 2 * s], NULL, 10);
+		if (pid[s] <= 0) {
+			fprintf(stderr, "sys_rtt: %s: not a pid\n", argv[3 + 2 * s]);
+			return 2;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	bn_ping_init(&ping, "sys.ping", 1);
 
-	/* cpu_set_t only exists on Linux: keep its bytes in a plain buffer */
-	static unsigned long sq_mask[128 / sizeof(unsigned long)];
-	bool pinned = false;
-	if (argc == 5) {
-		if (strcmp(argv[4], "pin") != 0 || sq_pid <= 0) {
-			fprintf(stderr, "sys_rtt: the 4th argument can only be 'pin'\n");
-			return 2;
-		}
-		if (pin_here(sq_pid, sq_mask, sizeof(sq_mask)) < 0)
-			bn_die("pinning to one CPU");
-		pinned = true;
+	static bn_mask old[NSERV];
+	bool pinned = argc == 9;
+	if (pinned && pin_here(pid, old) < 0) {
+		int e = errno;
+		unpin(pid, old); /* the servers pinned before the failure */
+		errno = e;
+		bn_die("pinning to one CPU");
 	}
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		bn_die("socketpair");
-	pid_t pid = fork();
-	if (pid < 0)
-		bn_die("fork");
-	if (pid == 0) {
-		close(sv[0]);
-		raw_server(sv[1]);
+
+	int fd[NSERV];
+	uint64_t *lat[NSERV];
+	int local[NSERV] = { 0 };
+	for (int s = 0; s < NSERV; s++) {
+		fd[s] = bn_connect(path[s]);
+		if (fd[s] < 0)
+			bn_die(path[s]);
+		lat[s] = calloc(n, sizeof(*lat[s]));
+		if (!lat[s])
+			bn_die("calloc");
 	}
-	close(sv[1]);
-	int raw = sv[0];
 
-	int sq = bn_connect(argv[1]);
-	if (sq < 0)
-		bn_die(argv[1]);
-
-	uint64_t *lraw = calloc(n, sizeof(*lraw));
-	uint64_t *lsq = calloc(n, sizeof(*lsq));
-	if (!lraw || !lsq)
-		bn_die("calloc");
-
-	run(raw, NULL, WARMUP, "raw");
-	run(sq, NULL, WARMUP, "sysqd");
+	for (int s = 0; s < NSERV; s++)
+		run(fd[s], NULL, WARMUP, names[s]);
 	size_t per = n / ROUNDS;
-	int raw_local = 0, sq_local = 0;
 	uint64_t t0 = bn_now_ns();
 	for (size_t r = 0; r < ROUNDS; r++) {
-		for (int k = 0; k < 2; k++) {
-			if ((k == 0) == ((r & 1) == 0)) {
-				run(raw, lraw + r * per, per, "raw");
-				raw_local += last_cpu(pid) == my_cpu();
-			} else {
-				run(sq, lsq + r * per, per, "sysqd");
-				sq_local += sq_pid > 0 && last_cpu(sq_pid) == my_cpu();
-			}
+		for (int k = 0; k < NSERV; k++) {
+			int s = orders[r % 6][k];
+			run(fd[s], lat[s] + r * per, per, names[s]);
+			local[s] += last_cpu(pid[s]) == my_cpu();
 		}
 	}
 	double secs = (double)(bn_now_ns() - t0) / 1e9;
-	close(raw);
-	close(sq);
-	waitpid(pid, NULL, 0);
+	for (int s = 0; s < NSERV; s++)
+		close(fd[s]);
 	if (pinned)
-		unpin_sysqd(sq_pid, sq_mask);
+		unpin(pid, old);
 
-	double raw_p99 = bn_quantile_us(lraw, n, 0.99);
-	double raw_med = bn_quantile_us(lraw, n, 0.50);
-	double sq_p99 = bn_quantile_us(lsq, n, 0.99);
-	double sq_med = bn_quantile_us(lsq, n, 0.50);
+	double med[NSERV];
 	printf("round_trips=%zu\n", n);
 	printf("request_bytes=%zu\nreply_bytes=%zu\n", ping.req_len, ping.rep_len);
-	printf("raw_median_us=%.2f\nraw_p99_us=%.2f\n", raw_med, raw_p99);
-	printf("sysqd_median_us=%.2f\nsysqd_p99_us=%.2f\n", sq_med, sq_p99);
-	printf("ratio=%.3f\n", sq_med / raw_med);
-	if (my_cpu() >= 0) {
-		printf("raw_same_cpu_pct=%d\n", raw_local * 100 / ROUNDS);
-		if (sq_pid > 0)
-			printf("sysqd_same_cpu_pct=%d\n", sq_local * 100 / ROUNDS);
+	for (int s = 0; s < NSERV; s++) {
+		/* bn_quantile_us sorts, so both quantiles come from one sort */
+		printf("%s_p99_us=%.2f\n", names[s], bn_quantile_us(lat[s], n, 0.99));
+		med[s] = bn_quantile_us(lat[s], n, 0.50);
+		printf("%s_median_us=%.2f\n", names[s], med[s]);
+		free(lat[s]);
 	}
+	printf("ratio=%.3f\n", med[S_SYSQD] / med[S_EPOLL]);
+	printf("block_ratio=%.3f\n", med[S_SYSQD] / med[S_BLOCK]);
+	if (my_cpu() >= 0)
+		for (int s = 0; s < NSERV; s++)
+			printf("%s_same_cpu_pct=%d\n", names[s], local[s] * 100 / ROUNDS);
 	printf("seconds=%.2f\n", secs);
-	free(lraw);
-	free(lsq);
 	return 0;
 }
