@@ -133,6 +133,60 @@ static const int orders[6][NSERV] = {
 	{ 0, 1, 2 }, { 2, 1, 0 }, { 1, 2, 0 }, { 0, 2, 1 }, { 2, 0, 1 }, { 1, 0, 2 },
 };
 
+/*
+ * sysqd against the epoll server over the blocks in which both were placed
+ * alike: the blocks each ended on the client's CPU, or those each ended
+ * away from it, whichever class holds more blocks of both (at least
+ * ALIKE_MIN each).  The class is chosen by placement alone, never by the
+ * times.  Prints alike_* lines, or alike_blocks=0 when no class has enough.
+ */
+#define ALIKE_MIN 20
+
+static double class_median(uint64_t *const *lat, bool (*loc)[ROUNDS], int s, bool where,
+                           size_t per)
+{
+	uint64_t *v = malloc(ROUNDS * per * sizeof(*v));
+	if (!v)
+		bn_die("malloc");
+	size_t m = 0;
+	for (size_t r = 0; r < ROUNDS; r++)
+		if (loc[s][r] == where) {
+			memcpy(v + m, lat[s] + r * per, per * sizeof(*v));
+			m += per;
+		}
+	double q = bn_quantile_us(v, m, 0.50);
+	free(v);
+	return q;
+}
+
+static void alike(uint64_t *const *lat, bool (*loc)[ROUNDS], size_t per)
+{
+	int count[2][2] = { { 0, 0 }, { 0, 0 } }; /* [where][0 sysqd, 1 epoll] */
+	for (size_t r = 0; r < ROUNDS; r++) {
+		count[loc[S_SYSQD][r]][0]++;
+		count[loc[S_EPOLL][r]][1]++;
+	}
+	int best = -1, most = 0;
+	for (int w = 1; w >= 0; w--) {
+		int both = count[w][0] < count[w][1] ? count[w][0] : count[w][1];
+		if (both > most) {
+			most = both;
+			best = w;
+		}
+	}
+	if (best < 0 || most < ALIKE_MIN || my_cpu() < 0) {
+		printf("alike_blocks=0\n");
+		return;
+	}
+	double q = class_median(lat, loc, S_SYSQD, best, per);
+	double e = class_median(lat, loc, S_EPOLL, best, per);
+	printf("alike_where=%s\n", best ? "on" : "away from");
+	printf("alike_blocks=%d\nalike_sysqd_blocks=%d\nalike_epoll_blocks=%d\n", most,
+	       count[best][0], count[best][1]);
+	printf("alike_sysqd_median_us=%.2f\nalike_epoll_median_us=%.2f\n", q, e);
+	printf("alike_ratio=%.3f\n", q / e);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 8 || argc > 9 || (argc == 9 && strcmp(argv[8], "pin") != 0)) {
@@ -171,6 +225,7 @@ int main(int argc, char **argv)
 	int fd[NSERV];
 	uint64_t *lat[NSERV];
 	int local[NSERV] = { 0 };
+	static bool loc[NSERV][ROUNDS]; /* block r of server s ended on our CPU */
 	for (int s = 0; s < NSERV; s++) {
 		fd[s] = bn_connect(path[s]);
 		if (fd[s] < 0)
@@ -188,7 +243,8 @@ int main(int argc, char **argv)
 		for (int k = 0; k < NSERV; k++) {
 			int s = orders[r % 6][k];
 			run(fd[s], lat[s] + r * per, per, names[s]);
-			local[s] += last_cpu(pid[s]) == my_cpu();
+			loc[s][r] = last_cpu(pid[s]) == my_cpu();
+			local[s] += loc[s][r];
 		}
 	}
 	double secs = (double)(bn_now_ns() - t0) / 1e9;
@@ -197,6 +253,7 @@ int main(int argc, char **argv)
 	if (pinned)
 		unpin(pid, old);
 
+	alike(lat, loc, per);
 	double med[NSERV];
 	printf("round_trips=%zu\n", n);
 	printf("request_bytes=%zu\nreply_bytes=%zu\n", ping.req_len, ping.rep_len);
