@@ -61,6 +61,22 @@ fig() {
 # kv FILE KEY: the value of a key=value line the bench programs print.
 kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 
+# await PID LOG LABEL CMD...: poll CMD until it succeeds (5 s at most); when
+# it never does or PID dies first, show LOG and fail.
+await() {
+	apid=$1 alog=$2 alabel=$3
+	shift 3
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$apid" 2>/dev/null; then
+			sed "s/^/    $alabel: /" "$alog"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # start_sysqd NAME: a release sysqd on $tmp/NAME.sock; sets $spid.
 start_sysqd() {
 	# 1,000 idle connections need descriptors: raise the soft limit if we can
@@ -70,15 +86,7 @@ start_sysqd() {
 	exec "$out/sysqd" -s "$tmp/$1.sock") 2>"$tmp/$1.log" &
 	spid=$!
 	pids="$pids $spid"
-	i=0
-	while ! "$out/sysq" -s "$tmp/$1.sock" hello >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$spid" 2>/dev/null; then
-			sed 's/^/    sysqd: /' "$tmp/$1.log"
-			return 1
-		fi
-		sleep 0.05
-	done
+	await "$spid" "$tmp/$1.log" sysqd "$out/sysq" -s "$tmp/$1.sock" hello
 }
 
 # start_raw epoll|block: bench/sys_raw on $tmp/raw-KIND.sock (the path
@@ -87,15 +95,7 @@ start_raw() {
 	"$bin/sys_raw" "$1" "$tmp/raw-$1.sock" 2>"$tmp/raw-$1.log" &
 	rpid=$!
 	pids="$pids $rpid"
-	i=0
-	while [ ! -S "$tmp/raw-$1.sock" ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$rpid" 2>/dev/null; then
-			sed 's/^/    sys_raw: /' "$tmp/raw-$1.log"
-			return 1
-		fi
-		sleep 0.05
-	done
+	await "$rpid" "$tmp/raw-$1.log" sys_raw test -S "$tmp/raw-$1.sock"
 }
 
 stop() { # PID
