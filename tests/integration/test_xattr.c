@@ -1,9 +1,9 @@
 /*
  * test_xattr.c - xattr.* against a real sysqd: exact bytes up to 64 KiB,
  * create/replace, nofollow, the caller's identity (refused on root's file,
- * allowed on its own, trusted.* hidden, never carried over from one caller's
- * request to another's), bad params, `sysq xattr`.  Kernel-decided outcomes
- * are compared with the raw syscall made by the same user.
+ * allowed on its own, trusted.* hidden, never carried over to another
+ * caller), bad params, `sysq xattr`.  Kernel-decided outcomes are compared
+ * with the raw syscall made by the same user.
  */
 #include <criterion/criterion.h>
 #include <errno.h>

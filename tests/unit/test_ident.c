@@ -1,9 +1,9 @@
 /*
- * test_ident.c - lib/sq_ident.h on real threads: what a thread is (res
- * uids, res gids, groups, capability sets, read back from the kernel) after
- * sq_ident_become with one caller, the same again, callers differing only
- * in groups or gid, root, and back to the daemon; and mixing the two ways
- * of switching on one thread aborts.  Needs root (it hardens like sysqd).
+ * test_ident.c - lib/sq_ident.h on real threads: what a thread is (res ids,
+ * groups, capabilities, read back from the kernel) after sq_ident_become
+ * with one caller, the same again, callers differing only in groups or gid,
+ * root, and back to the daemon; mixing the two ways of switching aborts.
+ * Needs root (it hardens like sysqd).
  */
 #include <criterion/criterion.h>
 #include <errno.h>

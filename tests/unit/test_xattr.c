@@ -1,9 +1,9 @@
 /*
  * test_xattr.c - lib/sq_xattr.h on its own, on real files: values and name
  * lists of every size class, create/replace, a symlink's own attributes, a
- * FIFO that must not be opened, the OS's errors; on Linux both ways to the
- * inode (*xattrat() and /proc/self/fd/N paths).  Files go to /dev/shm
- * (tmpfs) when user.* attributes work there, else under /tmp.
+ * FIFO that must not be opened, the OS's errors, on Linux both ways to the
+ * inode (*xattrat(), /proc/self/fd/N).  Files go to /dev/shm (tmpfs) when
+ * user.* attributes work there, else under /tmp.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
