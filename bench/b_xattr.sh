@@ -2,7 +2,8 @@
 # bench/b_xattr.sh BUILD_DIR - xattr figures: pipelined xattr.get against
 # pipelined sys.ping (same client and run), and one xattr.get's cost against
 # raw getxattr(2) with the pieces in between.  As root the client runs as uid
-# 65534, so each request really switches identity.  Cleans up in every path.
+# 65534, so requests run as that user (a pool thread keeps the identity while
+# the caller stays the same).  Cleans up in every path.
 set -u
 out=${1:?usage: bench/b_xattr.sh BUILD_DIR}
 tmp=$(mktemp -d /tmp/sysq-bench-xattr.XXXXXX) || exit 1
@@ -55,19 +56,31 @@ fi
 kv() { sed -n "s/^$1=//p" "$tmp/out" | tail -n 1; }
 ping=$(kv ping_rps) get=$(kv get_rps) ratio=$(kv ratio)
 raw=$(kv raw_getxattr_ns) raw64=$(kv raw_getxattr_64k_buffer_ns) lib=$(kv lib_get_ns)
-sw=$(kv ident_switch_ns)
+paths=$(kv lib_get_paths_ns) via=$(kv lib_via)
+sw=$(kv ident_switch_ns) same=$(kv ident_become_same_ns) other=$(kv ident_become_other_ns)
+case $via in
+getxattrat) how="getxattrat on entry N of /proc/self/fd" ;;
+path) how="getxattr on /proc/self/fd/N" ;;
+*) how="f*xattr on the descriptor" ;;
+esac
 echo "    rounds (req/s): sys.ping$(sed -n 's/^round[0-9]*_ping_rps=/ /p' "$tmp/out" | tr -d '\n')," \
 	"xattr.get$(sed -n 's/^round[0-9]*_get_rps=/ /p' "$tmp/out" | tr -d '\n')"
 echo "    client uid $(kv uid); per call in-process: raw getxattr $raw ns" \
-	"(with a 64 KiB buffer $raw64 ns), sq_xattr_get (O_PATH open," \
-	"getxattr on /proc/self/fd/N, close) $lib ns${sw:+, identity switch (enter + leave) $sw ns}"
+	"(with a 64 KiB buffer $raw64 ns), sq_xattr_get (O_PATH open, $how, close)" \
+	"$lib ns${paths:+ (with /proc/self/fd/N paths, as before Linux 6.13: $paths ns)}"
+[ -n "$sw" ] && echo "    identity per request: enter + leave $sw ns; an as-caller pool" \
+	"thread: the same caller again $same ns, another caller each time $other ns"
 us=$(kv get_us_per_call)
 echo "    xattr.get through sysqd: $us us per call at the pipelined rate" \
-	"($(awk -v u="$us" -v r="$raw" 'BEGIN { printf "%.1f", u * 1000 / r }')x a raw getxattr)"
-# what the machine allows: one core doing nothing but raw getxattr calls
+	"($(awk -v u="$us" -v r="$raw" 'BEGIN { printf "%.1f", u * 1000 / r }')x a raw getxattr," \
+	"$(awk -v u="$us" -v r="$lib" 'BEGIN { printf "%.1f", u * 1000 / r }')x sq_xattr_get)"
+# what the machine allows: one core doing nothing but raw getxattr calls;
+# and one core doing what each request must (open, get, close as the caller)
 echo "    bound: a raw getxattr loop on one core makes" \
 	"$(awk -v r="$raw" 'BEGIN { printf "%.0f", 1e9 / r }') calls/s," \
-	"$(awk -v r="$raw" -v p="$ping" 'BEGIN { printf "%.2f", 1e9 / r / p }')x sys.ping pipelined"
+	"$(awk -v r="$raw" -v p="$ping" 'BEGIN { printf "%.2f", 1e9 / r / p }')x sys.ping pipelined;" \
+	"an sq_xattr_get loop $(awk -v r="$lib" 'BEGIN { printf "%.0f", 1e9 / r }') calls/s," \
+	"$(awk -v r="$lib" -v p="$ping" 'BEGIN { printf "%.2f", 1e9 / r / p }')x"
 
 verdict() { awk -v a="$1" -v b="$2" "BEGIN { exit !(a $3 b) }" && echo OK || echo MISS; }
 echo "  xattr.get.pipelined: $get req/s  ratio $ratio (target >= 0.7x sys.ping pipelined) $(verdict "$ratio" 0.7 '>=')"

@@ -1,8 +1,8 @@
 /*
  * xattr_bench.c - the numbers behind bench/b_xattr.sh: pipelined xattr.get
  * against pipelined sys.ping (same client, alternating rounds), and the
- * per-call cost of raw getxattr(2), of sq_xattr_get in-process and of the
- * identity switch.  Prints key=value lines.
+ * per-call cost of raw getxattr(2), of sq_xattr_get in-process (both ways
+ * to the inode on Linux) and of the identity switch.  Prints key=value lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +25,10 @@
 /*
  *   xattr_bench SOCKET FILE NAME [TOTAL [CONNS [PIPELINE [ROUNDS [UID]]]]]
  *
- * With UID (and run as root), the identity switch (sq_ident_enter + leave)
- * is measured first, then the process becomes UID, so the raw calls and the
- * daemon's requests all run as that user.
+ * With UID (and run as root), the identity switch is measured first
+ * (sq_ident_enter + leave; sq_ident_become with the same caller again, and
+ * with another caller each time), then the process becomes UID, so the raw
+ * calls and the daemon's requests all run as that user.
  */
 struct conn {
 	int fd;
@@ -268,6 +269,22 @@ static void switch_once(void *arg)
 	sq_ident_leave();
 }
 
+/* What an as-caller pool thread does per request: the same caller again
+ * (nothing), or a different one each time (back to sysqd, into the next). */
+static void become_once(void *arg)
+{
+	if (sq_ident_become(arg) < 0)
+		die("sq_ident_become");
+}
+
+static void become_other(void *arg)
+{
+	static int k;
+	const struct sq_cred *two = arg;
+	if (sq_ident_become(&two[k++ & 1]) < 0)
+		die("sq_ident_become");
+}
+
 static void raw_once(void *arg)
 {
 	const struct target *t = arg;
@@ -319,6 +336,11 @@ int main(int argc, char **argv)
 		gid_t groups[1] = { (gid_t)uid };
 		struct sq_cred cr = { (uid_t)uid, (gid_t)uid, getpid(), 1, groups };
 		printf("ident_switch_ns=%.0f\n", best_ns(n, switch_once, &cr));
+		gid_t g2[1] = { (gid_t)uid + 1 };
+		struct sq_cred two[2] = { cr, { (uid_t)uid + 1, (gid_t)uid + 1, getpid(), 1, g2 } };
+		printf("ident_become_same_ns=%.0f\n", best_ns(n, become_once, &cr));
+		printf("ident_become_other_ns=%.0f\n", best_ns(n, become_other, two));
+		sq_ident_drop();
 		if (setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 || setuid((uid_t)uid) < 0)
 			die("dropping to UID");
 	}
@@ -332,6 +354,13 @@ int main(int argc, char **argv)
 	printf("value_bytes=%zd\nraw_getxattr_ns=%.0f\nraw_getxattr_64k_buffer_ns=%.0f\n"
 	       "lib_get_ns=%.0f\n", t.len, best_ns(n, raw_once, &t), best_ns(n, raw64_once, &t),
 	       best_ns(n, lib_once, &t));
+	printf("lib_via=%s\n", sq_xattr_via() == SQ_XATTR_VIA_PROC_AT ? "getxattrat"
+	                       : sq_xattr_via() == SQ_XATTR_VIA_PROC_PATH ? "path" : "fd");
+	if (sq_xattr_via() == SQ_XATTR_VIA_PROC_AT) {
+		sq_xattr_force_paths(1); /* what a kernel before 6.13 would cost */
+		printf("lib_get_paths_ns=%.0f\n", best_ns(n, lib_once, &t));
+		sq_xattr_force_paths(0);
+	}
 	fflush(stdout);
 
 	/* pipelined, alternating rounds, best of each */

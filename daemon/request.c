@@ -1,8 +1,9 @@
 /*
  * request.c - from a frame to a reply: decode, look the method up, check
- * access, then run the handler where the table says (loop, worker pool
- * under the caller's identity, or an async handler of its own), and turn
- * its outcome into [1, msgid, error, result].
+ * access, then run the handler where the table says (loop; libuv's worker
+ * pool as sysqd, or the as-caller pool of callers.c under the caller's
+ * identity; or an async handler of its own), and turn its outcome into
+ * [1, msgid, error, result].
  *
  * Loop methods take a fast path: no allocation, the reply is packed straight
  * into the connection's output.  Everything else gets a heap request owning
@@ -14,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callers.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
 #include "sq_errno.h"
-#include "sq_ident.h"
 
 static void vfail(struct sq_req *r, const char *fmt, va_list ap)
 {
@@ -126,20 +127,12 @@ void sq_req_done(struct sq_req *r, int rc)
 	sq_conn_request_done(c);
 }
 
+/* Pool methods that act as sysqd itself; as-caller ones go to callers.c. */
 static void pool_work(uv_work_t *w)
 {
 	struct sq_req *r = w->data;
-	if (r->m->access == SQ_ACCESS_AS_CALLER) {
-		int rc = sq_ident_enter(r->cred);
-		if (rc < 0) {
-			r->rc = sq_req_fail(r, rc, "cannot act as uid %u: %s",
-			                    (unsigned)r->cred->uid, strerror(-rc));
-			return;
-		}
-		r->rc = r->m->fn(r);
-		sq_ident_leave();
-		return;
-	}
+	if (r->m->access == SQ_ACCESS_AS_CALLER)
+		abort(); /* unreachable: run_elsewhere sends those to the callers' pool */
 	r->rc = r->m->fn(r);
 }
 
@@ -234,6 +227,13 @@ static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
 		sq_req_done(r, sq_req_param_error(r, rc));
 		return;
 	}
+	if (m->run == SQ_RUN_POOL && m->access == SQ_ACCESS_AS_CALLER) {
+		rc = sq_callers_submit(&c->srv->callers, r);
+		if (rc < 0)
+			sq_req_done(r, sq_req_fail(r, rc, "cannot queue work: no as-caller "
+			                           "worker thread"));
+		return;
+	}
 	if (m->run == SQ_RUN_POOL) {
 		r->work.data = r;
 		rc = uv_queue_work(c->srv->loop, &r->work, pool_work, pool_after);
@@ -287,4 +287,9 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 		run_on_loop(c, m, &msg);
 	else
 		run_elsewhere(c, m, frame, len);
+}
+
+void sq_dispatch_flush(struct sq_server *s)
+{
+	sq_callers_flush(&s->callers);
 }

@@ -36,6 +36,7 @@ struct sq_req {
 	char message[256];           /* error message */
 
 	void *ctx;                   /* handler-private state for async work */
+	struct sq_req *pool_next;    /* in the as-caller pool's lists (callers.c) */
 	uv_work_t work;
 	void (*work_fn)(struct sq_req *r);
 	void (*after_fn)(struct sq_req *r);
@@ -65,5 +66,8 @@ void sq_req_done(struct sq_req *r, int rc);
 
 /* Decode one frame from c and run it (called by the server's read path). */
 void sq_dispatch(struct sq_conn *c, const char *frame, size_t len);
+/* After a batch of sq_dispatch calls: hand the as-caller requests among
+ * them to their threads. */
+void sq_dispatch_flush(struct sq_server *s);
 
 #endif

@@ -494,6 +494,7 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 		sq_dispatch(c, data + off, flen);
 		off += flen;
 	}
+	sq_dispatch_flush(s);
 	c->processing = false;
 	if (c->closing || !c->reading)
 		return off;
@@ -814,6 +815,9 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	s->accept_idle.data = s;
 	uv_timer_init(loop, &s->stall_timer);
 	s->stall_timer.data = s;
+	if (sq_callers_init(&s->callers, loop) < 0)
+		sq_log(SQ_LOG_ERR, "cannot set up the as-caller worker pool: its methods "
+		       "will fail with EAGAIN");
 }
 
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
@@ -879,6 +883,7 @@ static void maybe_finish_stop(struct sq_server *s)
 	close_if_open((uv_handle_t *)&s->sig_term);
 	close_if_open((uv_handle_t *)&s->sig_int);
 	close_if_open((uv_handle_t *)&s->sig_hup);
+	sq_callers_close(&s->callers); /* once the requests still out are answered */
 }
 
 static void on_stop_timeout(uv_timer_t *t)
@@ -917,5 +922,6 @@ void sq_server_stop(struct sq_server *s)
 
 void sq_server_free(struct sq_server *s)
 {
+	sq_callers_free(&s->callers);
 	msgpack_zone_destroy(&s->loop_zone);
 }

@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "callers.h"
 #include "config.h"
 #include "sq_peer.h"
 #include "sq_proto.h"
@@ -85,6 +86,7 @@ struct sq_server {
 	uint64_t next_conn_id;
 	struct sq_stats stats;
 	msgpack_zone loop_zone;      /* arena of the loop fast path */
+	struct sq_callers callers;   /* the as-caller worker pool */
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
 

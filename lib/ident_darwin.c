@@ -1,5 +1,6 @@
 /*
- * ident_darwin.c - per-thread identity switching on macOS.
+ * ident_darwin.c - per-thread identity switching on macOS (the bare switch;
+ * lib/ident.c keeps the rules of when).
  *
  * pthread_setugid_np() gives the calling thread its own credential (uid,
  * gid, and group membership resolved for that uid); KAUTH_UID_NONE returns
@@ -15,6 +16,7 @@
 #include <sys/kauth.h>
 #include <unistd.h>
 
+#include "ident_os.h"
 #include "sq_ident.h"
 
 #pragma clang diagnostic push
@@ -32,7 +34,7 @@ int sq_ident_can_switch(void)
 	return self_uid == 0;
 }
 
-int sq_ident_enter(const struct sq_cred *c)
+int sq_ident_os_enter(const struct sq_cred *c)
 {
 	if (!sq_ident_can_switch())
 		return c->uid == self_uid ? 0 : -EPERM;
@@ -41,7 +43,7 @@ int sq_ident_enter(const struct sq_cred *c)
 	return 0;
 }
 
-void sq_ident_leave(void)
+void sq_ident_os_leave(void)
 {
 	if (!sq_ident_can_switch())
 		return;

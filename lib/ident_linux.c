@@ -1,5 +1,6 @@
 /*
- * ident_linux.c - per-thread identity switching on Linux.
+ * ident_linux.c - per-thread identity switching on Linux (the bare switch;
+ * lib/ident.c keeps the rules of when).
  *
  * The kernel keeps credentials per task (thread); glibc's setresuid() and
  * friends broadcast a change to every thread, so the raw syscalls are used.
@@ -14,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ident_os.h"
 #include "sq_harden.h"
 #include "sq_ident.h"
 
@@ -40,7 +42,7 @@ static long sys3(long nr, long a, long b, long c)
 	return syscall(nr, a, b, c);
 }
 
-int sq_ident_enter(const struct sq_cred *c)
+int sq_ident_os_enter(const struct sq_cred *c)
 {
 	if (!sq_ident_can_switch())
 		return c->uid == self_uid ? 0 : -EPERM;
@@ -48,12 +50,12 @@ int sq_ident_enter(const struct sq_cred *c)
 		return -errno;
 	if (sys3(SYS_setresgid, (long)c->gid, (long)c->gid, -1) < 0) {
 		int err = errno;
-		sq_ident_leave();
+		sq_ident_os_leave();
 		return -err;
 	}
 	if (sys3(SYS_setresuid, (long)c->uid, (long)c->uid, -1) < 0) {
 		int err = errno;
-		sq_ident_leave();
+		sq_ident_os_leave();
 		return -err;
 	}
 	/* a root caller keeps euid 0: give it what root would have itself;
@@ -61,14 +63,14 @@ int sq_ident_enter(const struct sq_cred *c)
 	if (c->uid == 0) {
 		int rc = sq_harden_caps_for_caller(1);
 		if (rc < 0) {
-			sq_ident_leave();
+			sq_ident_os_leave();
 			return rc;
 		}
 	}
 	return 0;
 }
 
-void sq_ident_leave(void)
+void sq_ident_os_leave(void)
 {
 	if (!sq_ident_can_switch())
 		return;

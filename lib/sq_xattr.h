@@ -41,6 +41,18 @@ struct sq_xattr_file {
 	char via[32];          /* Linux: "/proc/self/fd/N" names the fd's inode */
 };
 
+/* How the calls reach the inode behind an open file, in this process. */
+enum sq_xattr_via {
+	SQ_XATTR_VIA_FD,         /* the descriptor itself (macOS f*xattr) */
+	SQ_XATTR_VIA_PROC_AT,    /* Linux >= 6.13: *xattrat() on entry N of
+	                          * /proc/self/fd, that directory opened once */
+	SQ_XATTR_VIA_PROC_PATH,  /* Linux: the path /proc/self/fd/N */
+};
+enum sq_xattr_via sq_xattr_via(void);
+/* For tests and the bench only (sysqd never calls it): on, Linux uses the
+ * /proc/self/fd/N paths as on a kernel without *xattrat(); off, back. */
+void sq_xattr_force_paths(int on);
+
 /* Open path as the current thread's identity.  0 or a negative errno. */
 int sq_xattr_open(struct sq_xattr_file *f, const char *path, int flags);
 void sq_xattr_close(struct sq_xattr_file *f);

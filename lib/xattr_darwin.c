@@ -12,6 +12,16 @@
 
 const int sq_xattr_enoattr = ENOATTR;
 
+enum sq_xattr_via sq_xattr_via(void)
+{
+	return SQ_XATTR_VIA_FD;
+}
+
+void sq_xattr_force_paths(int on)
+{
+	(void)on; /* the descriptor is all there is */
+}
+
 /* macOS has no O_PATH: the file is opened read-only (O_NONBLOCK so a FIFO
  * cannot block, O_NOCTTY); with nofollow, O_SYMLINK opens a final symlink
  * itself rather than its target.  To set or remove, a file the caller may

@@ -1,8 +1,9 @@
 /*
  * test_xattr.c - xattr.* against a real sysqd: exact bytes up to 64 KiB,
  * create/replace, nofollow, the caller's identity (refused on root's file,
- * allowed on its own, trusted.* hidden), bad params, `sysq xattr`.  Kernel-
- * decided outcomes are compared with the raw syscall made by the same user.
+ * allowed on its own, trusted.* hidden, never carried over to another
+ * caller), bad params, `sysq xattr`.  Kernel-decided outcomes are compared
+ * with the raw syscall made by the same user.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -13,14 +14,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <grp.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "rawio.h"
 #include "sq_errno.h"
 #include "sq_proto.h"
 
@@ -656,6 +662,239 @@ Test(xattr, a_non_root_caller_gets_what_the_kernel_gives_it)
 	expect_value(c, pubf, "trusted.sq", false, "root's", 6);
 	sysq_close(c);
 	munmap(s, sizeof(*s));
+}
+
+/* ---- the identity a worker keeps between requests ------------------------- */
+
+/* A connected socket whose peer the kernel says is uid/gid (groups: gid
+ * only): a child running as them connects and passes it back. */
+static int connect_as(uid_t uid, gid_t gid)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			_exit(120);
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d.sock);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(121);
+		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+		char one = 'x';
+		struct iovec iov = { &one, 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		                     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		_exit(sendmsg(sv[1], &mh, 0) == 1 ? 0 : 122);
+	}
+	close(sv[1]);
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char one;
+	struct iovec iov = { &one, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	                     .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
+	int st;
+	waitpid(pid, &st, 0);
+	close(sv[0]);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "connecting as uid %u failed (%d)",
+	          (unsigned)uid, st);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cr_assert(n == 1 && cm && cm->cmsg_type == SCM_RIGHTS, "no descriptor passed");
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* What each caller must get for one request: a value, or an error code. */
+struct expect {
+	const char *json;
+	const char *root_value, *nobody_value;   /* NULL: the code below */
+	const char *nobody_code;
+};
+
+/* Check the reply to msgid on r: requests were numbered i * nreq + k. */
+static void check_reply(struct raw *r, const struct expect *ex, size_t nex, bool root,
+                        uint32_t *seen, size_t total)
+{
+	struct raw_msg m;
+	int rc = raw_next(r, &m, RAW_TIMEOUT_MS);
+	cr_assert_eq(rc, RAW_MSG, "%s connection: no reply (%d)", root ? "root's" : "nobody's",
+	             rc);
+	cr_assert_eq(m.type, SQ_MSG_RESPONSE);
+	cr_assert_lt(m.msgid, total);
+	cr_assert_eq(seen[m.msgid], 0, "msgid %u answered twice", m.msgid);
+	seen[m.msgid] = 1;
+	const struct expect *e = &ex[m.msgid % nex];
+	const char *want = root ? e->root_value : e->nobody_value;
+	if (want) {
+		cr_assert(!m.is_error, "%s, msgid %u (%s): %s %s, want the value",
+		          root ? "root" : "nobody", m.msgid, e->json, m.code, m.message);
+		const msgpack_object *v = sq_map_get(&m.result, "value");
+		cr_assert(v && v->type == MSGPACK_OBJECT_BIN);
+		cr_assert(v->via.bin.size == strlen(want) &&
+		          memcmp(v->via.bin.ptr, want, strlen(want)) == 0,
+		          "%s, msgid %u (%s): a wrong value", root ? "root" : "nobody", m.msgid,
+		          e->json);
+	} else {
+		cr_assert(m.is_error, "nobody, msgid %u (%s): got the value of a file it may "
+		          "not read: a kept identity leaked", m.msgid, e->json);
+		cr_assert_str_eq(m.code, e->nobody_code, "nobody, msgid %u (%s): %s", m.msgid,
+		                 e->json, m.message);
+	}
+	raw_msg_free(&m);
+}
+
+/*
+ * Root and nobody, each on its own connection, interleave many pipelined
+ * xattr.get requests on root's 0600 file, a trusted.* attribute and a file
+ * both may read.  The pool's threads keep the last caller's identity; a
+ * thread still root when nobody's request comes would give nobody root's
+ * secrets, one still nobody would refuse root.  Both must see exactly what
+ * the kernel gives each of them, every time.
+ */
+Test(xattr, a_kept_identity_never_serves_another_caller)
+{
+	SKIP_UNLESS_ROOT();
+	SKIP_UNLESS_XATTRS();
+	const char *rootf = path_of("k-root-only"), *pubf = path_of("k-public");
+	make_file(rootf, 0600, (uid_t)-1);
+	make_file(pubf, 0644, (uid_t)-1);
+	cr_assert_eq(setxattr(rootf, "user.sq", "secret", 6, 0), 0);
+	cr_assert_eq(setxattr(pubf, "user.sq", "public", 6, 0), 0);
+	cr_assert_eq(setxattr(pubf, "trusted.sq", "root's", 6, 0), 0);
+	/* the raw calls as nobody, for the codes the kernel gives it */
+	char j_root[256], j_trusted[256], j_pub[256];
+	snprintf(j_root, sizeof(j_root), "{\"path\": \"%s\", \"name\": \"user.sq\"}", rootf);
+	snprintf(j_trusted, sizeof(j_trusted), "{\"path\": \"%s\", \"name\": \"trusted.sq\"}",
+	         pubf);
+	snprintf(j_pub, sizeof(j_pub), "{\"path\": \"%s\", \"name\": \"user.sq\"}", pubf);
+	const struct expect ex[] = {
+		{ j_root, "secret", NULL, "EACCES" },
+		{ j_pub, "public", "public", NULL },
+		{ j_trusted, "root's", NULL, "ENOATTR" },
+		{ j_root, "secret", NULL, "EACCES" },
+		{ j_trusted, "root's", NULL, "ENOATTR" },
+	};
+	const size_t nex = sizeof(ex) / sizeof(ex[0]);
+
+	struct raw rr, rn;
+	raw_open(&rr, &d);
+	rn.fd = connect_as(NOBODY_UID, NOBODY_GID);
+	sq_buf_init(&rn.in);
+
+	/* rounds of up to 48 requests in flight on each connection, sent in
+	 * small alternating slices so that the two callers' requests mix in
+	 * the pool's queue */
+	enum { ROUNDS = 60, PER = 48 };
+	const size_t total = (size_t)ROUNDS * PER;
+	uint32_t *seen_r = calloc(total, sizeof(uint32_t)), *seen_n = calloc(total, sizeof(uint32_t));
+	cr_assert(seen_r && seen_n);
+	uint64_t rnd = 0x5eed;
+	for (size_t round = 0; round < ROUNDS; round++) {
+		size_t sent_r = 0, sent_n = 0;
+		while (sent_r < PER || sent_n < PER) {
+			for (int side = 0; side < 2; side++) {
+				size_t *sent = side ? &sent_n : &sent_r;
+				size_t k = 1 + rnd_next(&rnd) % 4;
+				struct sq_buf b;
+				sq_buf_init(&b);
+				for (; k && *sent < PER; k--, (*sent)++) {
+					uint32_t id = (uint32_t)(round * PER + *sent);
+					frame_request(&b, id, "xattr.get", ex[id % nex].json);
+				}
+				cr_assert(raw_send(side ? &rn : &rr, b.data, b.len), "sysqd hung up");
+				sq_buf_free(&b);
+			}
+		}
+		for (size_t i = 0; i < PER; i++) {
+			check_reply(&rr, ex, nex, true, seen_r, total);
+			check_reply(&rn, ex, nex, false, seen_n, total);
+		}
+	}
+	for (size_t i = 0; i < total; i++)
+		cr_assert(seen_r[i] && seen_n[i], "msgid %zu not answered", i);
+	free(seen_r);
+	free(seen_n);
+	raw_close(&rr);
+	raw_close(&rn);
+}
+
+/* Uids of sysqd's threads that are not 0 (real, effective, saved, fs). */
+static int threads_not_root(pid_t pid, char *which, size_t size)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/task", (int)pid);
+	DIR *tasks = opendir(p);
+	cr_assert(tasks, "%s: %s", p, strerror(errno));
+	int n = 0;
+	which[0] = '\0';
+	struct dirent *e;
+	while ((e = readdir(tasks))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char sp[400];
+		snprintf(sp, sizeof(sp), "%s/%s/status", p, e->d_name);
+		char *st = slurp(sp);
+		const char *u = strstr(st, "\nUid:");
+		unsigned a = 0, b = 0, c = 0, f = 0;
+		if (u && sscanf(u, "\nUid: %u %u %u %u", &a, &b, &c, &f) == 4 && (a | b | c | f)) {
+			n++;
+			snprintf(which + strlen(which), size - strlen(which), " thread %s: %u %u %u %u",
+			         e->d_name, a, b, c, f);
+		}
+		free(st);
+	}
+	closedir(tasks);
+	return n;
+}
+
+/* A worker keeps a caller's identity only while that caller's requests keep
+ * coming: idle, sysqd runs as itself again (while a thread's real uid is a
+ * user's, that user may signal it, and a SIGKILL to one thread ends sysqd). */
+Test(xattr, no_thread_keeps_a_callers_identity_when_idle)
+{
+	SKIP_UNLESS_ROOT();
+	SKIP_UNLESS_XATTRS();
+	const char *pubf = path_of("idle-public");
+	make_file(pubf, 0644, (uid_t)-1);
+	cr_assert_eq(setxattr(pubf, "user.sq", "public", 6, 0), 0);
+	char j[256];
+	snprintf(j, sizeof(j), "{\"path\": \"%s\", \"name\": \"user.sq\"}", pubf);
+	struct raw rn;
+	rn.fd = connect_as(NOBODY_UID, NOBODY_GID);
+	sq_buf_init(&rn.in);
+	struct sq_buf b;
+	sq_buf_init(&b);
+	for (uint32_t id = 0; id < 64; id++)
+		frame_request(&b, id, "xattr.get", j);
+	cr_assert(raw_send(&rn, b.data, b.len));
+	sq_buf_free(&b);
+	for (int i = 0; i < 64; i++) {
+		struct raw_msg m;
+		cr_assert_eq(raw_next(&rn, &m, RAW_TIMEOUT_MS), RAW_MSG);
+		cr_assert(!m.is_error, "%s %s", m.code, m.message);
+		raw_msg_free(&m);
+	}
+	/* the connection stays open: the identity must go anyway */
+	char which[1024];
+	int n = 0;
+	for (int waited = 0; waited < RAW_TIMEOUT_MS; waited += 20) {
+		n = threads_not_root(d.pid, which, sizeof(which));
+		if (n == 0)
+			break;
+		usleep(20 * 1000);
+	}
+	cr_assert_eq(n, 0, "sysqd threads still acting as a caller:%s", which);
+	raw_close(&rn);
 }
 
 /* ---- sysq xattr ------------------------------------------------------------ */

@@ -1,19 +1,26 @@
 /*
  * test_xattr.c - lib/sq_xattr.h on its own, on real files: values and name
  * lists of every size class, create/replace, a symlink's own attributes, a
- * FIFO that must not be opened, the OS's errors.  Files go to /dev/shm
- * (tmpfs) when user.* attributes work there, else under /tmp.
+ * FIFO that must not be opened, the OS's errors, on Linux both ways to the
+ * inode (*xattrat(), /proc/self/fd/N).  Files go to /dev/shm (tmpfs) when
+ * user.* attributes work there, else under /tmp.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#endif
 
 #include "sq_xattr.h"
 
@@ -231,3 +238,132 @@ Test(xattr_lib, missing_files_fifos_and_bad_names)
 	cr_assert_eq(sq_xattr_get(f, "nonamespace", 0, 100, &b), -ENOTSUP);
 	cr_assert_eq(sq_xattr_set(f, "", "", 0, SQ_XATTR_ANY, 0), -ERANGE);
 }
+
+/* ---- the ways to the inode (Linux: *xattrat() or /proc/self/fd/N) ---------- */
+
+/* Every kind of call once, checked against the raw syscalls. */
+static void exercise(const char *tag)
+{
+	char fn[32], ln[32];
+	snprintf(fn, sizeof(fn), "ways-%s", tag);
+	snprintf(ln, sizeof(ln), "ways-%s-l", tag);
+	const char *f = file(fn);
+	char l[128], raw[64];
+	snprintf(l, sizeof(l), "%s/%s", dir, ln);
+	cr_assert_eq(symlink(fn, l), 0);
+	static const char v[] = "v\0\xff";
+	struct sq_xattr_buf b;
+	cr_assert_eq(sq_xattr_set(f, "user.w", v, sizeof(v), SQ_XATTR_CREATE, 0), 0, "%s", tag);
+	cr_assert_eq(getxattr(f, "user.w", raw, sizeof(raw)), (ssize_t)sizeof(v));
+	cr_assert_eq(memcmp(raw, v, sizeof(v)), 0);
+	cr_assert_eq(sq_xattr_set(f, "user.w", "x", 1, SQ_XATTR_CREATE, 0), -EEXIST, "%s", tag);
+	expect(f, "user.w", 0, v, sizeof(v));
+	expect(l, "user.w", 0, v, sizeof(v));
+	cr_assert_eq(sq_xattr_set(f, "user.w", "rr", 2, SQ_XATTR_REPLACE, 0), 0, "%s", tag);
+	expect(f, "user.w", 0, "rr", 2);
+	cr_assert_eq(sq_xattr_list(f, 0, 1u << 20, &b), 0, "%s", tag);
+	cr_assert_eq((ssize_t)b.len, listxattr(f, raw, sizeof(raw)));
+	cr_assert_eq(memcmp(b.data, raw, b.len), 0);
+	sq_xattr_buf_free(&b);
+	/* the link itself */
+	cr_assert_eq(sq_xattr_get(l, "user.w", SQ_XATTR_NOFOLLOW, 100, &b), -sq_xattr_enoattr,
+	             "%s", tag);
+	cr_assert_eq(sq_xattr_set(l, "user.w", "x", 1, SQ_XATTR_ANY, SQ_XATTR_NOFOLLOW), -EPERM,
+	             "%s", tag);
+	cr_assert_eq(sq_xattr_list(l, SQ_XATTR_NOFOLLOW, 1u << 20, &b), 0);
+	cr_assert_eq((ssize_t)b.len, llistxattr(l, raw, sizeof(raw)));
+	sq_xattr_buf_free(&b);
+	if (geteuid() == 0) {
+		cr_assert_eq(sq_xattr_set(l, "trusted.w", "L", 1, SQ_XATTR_ANY, SQ_XATTR_NOFOLLOW),
+		             0, "%s", tag);
+		cr_assert_eq(lgetxattr(l, "trusted.w", raw, sizeof(raw)), 1);
+		cr_assert_eq(getxattr(f, "trusted.w", raw, sizeof(raw)), -1, "%s: on the target",
+		             tag);
+		expect(l, "trusted.w", SQ_XATTR_NOFOLLOW, "L", 1);
+		cr_assert_eq(sq_xattr_remove(l, "trusted.w", SQ_XATTR_NOFOLLOW), 0);
+		cr_assert_eq(lgetxattr(l, "trusted.w", raw, sizeof(raw)), -1);
+	}
+	cr_assert_eq(sq_xattr_remove(f, "user.w", 0), 0, "%s", tag);
+	cr_assert_eq(getxattr(f, "user.w", raw, sizeof(raw)), -1);
+	cr_assert_eq(sq_xattr_remove(f, "user.w", 0), -sq_xattr_enoattr, "%s", tag);
+	cr_assert_eq(sq_xattr_get(f, "nonamespace", 0, 100, &b), -ENOTSUP, "%s", tag);
+}
+
+#ifdef __linux__
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464 /* x86_64 and the asm-generic architectures */
+#endif
+
+/* Whether this kernel has getxattrat(), asked independently of lib/. */
+static bool kernel_has_getxattrat(void)
+{
+	return syscall(SYS_getxattrat, -1, NULL, 0, NULL, NULL, (size_t)0) == -1 &&
+	       errno == EINVAL;
+}
+
+Test(xattr_lib, at_calls_where_the_kernel_has_them)
+{
+	NEED_XATTRS();
+	if (!kernel_has_getxattrat()) {
+		cr_assert_eq(sq_xattr_via(), SQ_XATTR_VIA_PROC_PATH);
+		cr_skip_test("SKIPPED: this kernel has no getxattrat() (Linux < 6.13)");
+	}
+	cr_assert_eq(sq_xattr_via(), SQ_XATTR_VIA_PROC_AT);
+	exercise("at");
+}
+
+Test(xattr_lib, the_proc_path_fallback)
+{
+	NEED_XATTRS();
+	sq_xattr_force_paths(1);
+	cr_assert_eq(sq_xattr_via(), SQ_XATTR_VIA_PROC_PATH);
+	exercise("paths");
+	sq_xattr_force_paths(0);
+	if (kernel_has_getxattrat())
+		cr_assert_eq(sq_xattr_via(), SQ_XATTR_VIA_PROC_AT);
+}
+
+/* Proof of which way each mode goes: with /proc hidden under a private
+ * mount, the directory opened before still leads to the inode, the path
+ * /proc/self/fd/N does not (ENOSYS: "no /proc"). */
+Test(xattr_lib, each_way_goes_where_it_says)
+{
+	NEED_XATTRS();
+	if (geteuid() != 0)
+		cr_skip_test("SKIPPED: hiding /proc needs root");
+	const char *f = file("proof");
+	cr_assert_eq(setxattr(f, "user.p", "P", 1, 0), 0);
+	bool at = kernel_has_getxattrat();
+	cr_assert_eq(sq_xattr_via(), at ? SQ_XATTR_VIA_PROC_AT : SQ_XATTR_VIA_PROC_PATH);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		cr_skip_test("SKIPPED: no private mount namespace (%s)", strerror(errno));
+	cr_assert_eq(mount("sq-noproc", "/proc", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k"), 0,
+	             "%s", strerror(errno));
+	struct sq_xattr_buf b;
+	if (at) {
+		expect(f, "user.p", 0, "P", 1);
+		cr_assert_eq(sq_xattr_set(f, "user.q", "Q", 1, SQ_XATTR_ANY, 0), 0);
+		cr_assert_eq(sq_xattr_list(f, 0, 100, &b), 0);
+		sq_xattr_buf_free(&b);
+		cr_assert_eq(sq_xattr_remove(f, "user.q", 0), 0);
+	}
+	sq_xattr_force_paths(1);
+	cr_assert_eq(sq_xattr_get(f, "user.p", 0, 100, &b), -ENOSYS);
+	cr_assert_eq(sq_xattr_list(f, 0, 100, &b), -ENOSYS);
+	cr_assert_eq(sq_xattr_set(f, "user.q", "Q", 1, SQ_XATTR_ANY, 0), -ENOSYS);
+	cr_assert_eq(sq_xattr_remove(f, "user.p", 0), -ENOSYS);
+	sq_xattr_force_paths(0);
+	if (at)
+		expect(f, "user.p", 0, "P", 1);
+	umount2("/proc", MNT_DETACH);
+	if (!at)
+		cr_skip_test("SKIPPED: only the path half (this kernel has no getxattrat())");
+}
+#else
+Test(xattr_lib, the_descriptor_is_the_way)
+{
+	NEED_XATTRS();
+	cr_assert_eq(sq_xattr_via(), SQ_XATTR_VIA_FD);
+	exercise("fd");
+}
+#endif
