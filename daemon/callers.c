@@ -44,18 +44,8 @@ static void worker(void *arg)
 			if (p->stop)
 				break;
 			p->idle++;
-			if (!sq_ident_kept()) {
-				uv_cond_wait(&p->cv, &p->mu);
-				p->idle--;
-				continue;
-			}
-			int rc = uv_cond_timedwait(&p->cv, &p->mu, SQ_CALLER_LINGER_MS * 1000000ull);
+			uv_cond_wait(&p->cv, &p->mu);
 			p->idle--;
-			if (rc == UV_ETIMEDOUT && !p->head) {
-				uv_mutex_unlock(&p->mu);
-				sq_ident_drop();
-				uv_mutex_lock(&p->mu);
-			}
 			continue;
 		}
 		p->head = r->pool_next;
@@ -160,7 +150,7 @@ int sq_callers_submit(struct sq_callers *p, struct sq_req *r)
 	if (!p->ready || p->closing)
 		return -EAGAIN;
 	if (p->nthreads == 0)
-		start_threads(p); /* the first time (again while none would start) */ /* the first time; again if some did not start */
+		start_threads(p); /* the first time (again while none would start) */
 	if (p->nthreads == 0)
 		return -EAGAIN;
 	if (p->outstanding++ == 0)

@@ -1,8 +1,10 @@
 /*
  * callers.h - the as-caller worker pool: a few threads that run nothing but
  * SQ_RUN_POOL + SQ_ACCESS_AS_CALLER requests, each keeping its last caller's
- * identity while the next request comes from the same (sq_ident_become).
- * The loop queues requests in one FIFO; results come back in batches.
+ * identity while the next request comes from the same (sq_ident_become),
+ * idle or not: only the effective ids are the caller's, so the caller
+ * cannot signal such a thread (lib/ident_linux.c).  The loop queues
+ * requests in one FIFO; results come back in batches.
  */
 #ifndef SQ_CALLERS_H
 #define SQ_CALLERS_H
@@ -17,11 +19,6 @@ struct sq_req;
 /* Threads, started on the first request.  As many as libuv's default pool:
  * a call stuck in the kernel (a dead NFS or FUSE server) holds one. */
 #define SQ_CALLER_THREADS 4
-/* A thread with nothing to do goes back to the daemon's identity after
- * this long: between bursts no thread of sysqd runs as a caller, so no
- * caller can signal one (kill(2) lets a user signal a thread whose real
- * uid is theirs, and SIGKILL or SIGSTOP to one thread hits the process). */
-#define SQ_CALLER_LINGER_MS 10
 /* Submitted requests are handed over at the latest when this many wait. */
 #define SQ_CALLER_BATCH 16
 

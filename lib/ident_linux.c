@@ -4,10 +4,17 @@
  *
  * The kernel keeps credentials per task (thread); glibc's setresuid() and
  * friends broadcast a change to every thread, so the raw syscalls are used.
- * The saved set-user-ID stays 0 while switched, which is what allows the
- * way back; effective capabilities are dropped by the kernel while euid is
- * not 0.  A root caller gets root's capabilities for the call, and the way
- * back lowers them to sysqd's base set again (lib/harden_linux.c).
+ * Only the effective uid (and with it the file-system uid every path, open,
+ * xattr and /proc check uses) becomes the caller's: the real and saved uids
+ * stay sysqd's.  The saved one is what allows the way back; the real one
+ * keeps the caller from signalling the thread: kill(2) lets a sender reach
+ * any thread whose real or saved uid is its own, and a SIGKILL or SIGSTOP
+ * to one thread acts on the whole daemon.  (Signals the daemon sends for a
+ * caller go from a child that is the caller whole: sq_proc_kill.)  Gids are
+ * the caller's, real and effective (no kernel check compares a real gid to
+ * a signal's sender).  Effective capabilities are dropped by the kernel when
+ * euid leaves 0.  A root caller gets root's capabilities for the call, and
+ * the way back lowers them to sysqd's base set again (lib/harden_linux.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,7 +60,7 @@ int sq_ident_os_enter(const struct sq_cred *c)
 		sq_ident_os_leave();
 		return -err;
 	}
-	if (sys3(SYS_setresuid, (long)c->uid, (long)c->uid, -1) < 0) {
+	if (sys3(SYS_setresuid, -1, (long)c->uid, -1) < 0) {
 		int err = errno;
 		sq_ident_os_leave();
 		return -err;

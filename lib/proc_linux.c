@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -720,10 +722,41 @@ int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
 	return rc;
 }
 
+/*
+ * kill(2) decides by the sender's real and effective uids.  A thread acting
+ * for a caller has only the caller's effective uid (its real uid stays
+ * sysqd's, so the caller cannot signal it: lib/ident_linux.c), and a real
+ * uid 0 would let any caller signal root's processes.  So the signal goes
+ * from a child that becomes the caller whole (real, effective and saved
+ * uid; the permitted capabilities go with the last uid that was 0), and the
+ * kernel decides exactly as for the caller's own kill(2).  The child makes
+ * raw system calls only: it is forked from a threaded process.  When the
+ * thread is already whole (sysqd itself, a root caller) it signals itself.
+ */
 int sq_proc_kill(pid_t pid, int sig, const struct sq_cred *caller)
 {
 	(void)caller; /* the thread already runs as the caller: the kernel decides */
 	if (pid <= 0)
 		return -EINVAL;
-	return kill(pid, sig) < 0 ? -errno : 0;
+	uid_t ru, eu, su;
+	if (getresuid(&ru, &eu, &su) < 0)
+		return -errno;
+	if (ru == eu)
+		return kill(pid, sig) < 0 ? -errno : 0;
+	pid_t child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		long rc = syscall(SYS_setresuid, (long)eu, (long)eu, (long)eu);
+		if (rc == 0)
+			rc = syscall(SYS_kill, (long)pid, (long)sig);
+		_exit(rc == 0 ? 0 : errno > 0 && errno < 256 ? errno : EIO);
+	}
+	int st;
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(st))
+		return -EINTR; /* the child was killed before it could report */
+	return -WEXITSTATUS(st);
 }

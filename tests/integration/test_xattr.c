@@ -19,7 +19,9 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -828,43 +830,74 @@ Test(xattr, a_kept_identity_never_serves_another_caller)
 	raw_close(&rn);
 }
 
-/* Uids of sysqd's threads that are not 0 (real, effective, saved, fs). */
-static int threads_not_root(pid_t pid, char *which, size_t size)
+/* Thread ids of pid, at most max. */
+static int thread_ids(pid_t pid, pid_t *tids, int max)
 {
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/task", (int)pid);
 	DIR *tasks = opendir(p);
 	cr_assert(tasks, "%s: %s", p, strerror(errno));
 	int n = 0;
-	which[0] = '\0';
 	struct dirent *e;
-	while ((e = readdir(tasks))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char sp[400];
-		snprintf(sp, sizeof(sp), "%s/%s/status", p, e->d_name);
-		char *st = slurp(sp);
-		const char *u = strstr(st, "\nUid:");
-		unsigned a = 0, b = 0, c = 0, f = 0;
-		if (u && sscanf(u, "\nUid: %u %u %u %u", &a, &b, &c, &f) == 4 && (a | b | c | f)) {
-			n++;
-			snprintf(which + strlen(which), size - strlen(which), " thread %s: %u %u %u %u",
-			         e->d_name, a, b, c, f);
-		}
-		free(st);
-	}
+	while ((e = readdir(tasks)) && n < max)
+		if (e->d_name[0] != '.')
+			tids[n++] = (pid_t)atoi(e->d_name);
 	closedir(tasks);
 	return n;
 }
 
-/* A worker keeps a caller's identity only while that caller's requests keep
- * coming: idle, sysqd runs as itself again (while a thread's real uid is a
- * user's, that user may signal it, and a SIGKILL to one thread ends sysqd). */
-Test(xattr, no_thread_keeps_a_callers_identity_when_idle)
+/* sysqd's threads whose real or saved uid is not 0, listed in which. */
+static int threads_with_a_callers_real_uid(pid_t pid, char *which, size_t size)
+{
+	pid_t tids[64];
+	int nt = thread_ids(pid, tids, 64), n = 0;
+	which[0] = '\0';
+	for (int i = 0; i < nt; i++) {
+		char sp[96];
+		snprintf(sp, sizeof(sp), "/proc/%d/task/%d/status", (int)pid, (int)tids[i]);
+		char *st = slurp(sp);
+		const char *u = strstr(st, "\nUid:");
+		unsigned r = 0, e = 0, sv = 0, f = 0;
+		if (u && sscanf(u, "\nUid: %u %u %u %u", &r, &e, &sv, &f) == 4 && (r | sv)) {
+			n++;
+			snprintf(which + strlen(which), size - strlen(which), " thread %d: %u %u %u %u",
+			         (int)tids[i], r, e, sv, f);
+		}
+		free(st);
+	}
+	return n;
+}
+
+/* n pipelined xattr.get of json on r, every reply read and a success. */
+static void get_burst(struct raw *r, const char *json, uint32_t n)
+{
+	struct sq_buf b;
+	sq_buf_init(&b);
+	for (uint32_t id = 0; id < n; id++)
+		frame_request(&b, id, "xattr.get", json);
+	cr_assert(raw_send(r, b.data, b.len));
+	sq_buf_free(&b);
+	for (uint32_t i = 0; i < n; i++) {
+		struct raw_msg m;
+		cr_assert_eq(raw_next(r, &m, RAW_TIMEOUT_MS), RAW_MSG);
+		cr_assert(!m.is_error, "%s %s", m.code, m.message);
+		raw_msg_free(&m);
+	}
+}
+
+/*
+ * kill(2) lets a user signal any thread whose real or saved uid is its own,
+ * and SIGKILL or SIGSTOP to one thread acts on the whole daemon.  A thread
+ * acting for a caller (and keeping that identity between requests) must
+ * therefore never have the caller's real uid: uid 65534 probes every sysqd
+ * thread with tgkill(..., 0) (the permission check alone) over and over
+ * while its own requests run and while the threads sit idle as 65534.
+ */
+Test(xattr, a_caller_can_never_signal_sysqd)
 {
 	SKIP_UNLESS_ROOT();
 	SKIP_UNLESS_XATTRS();
-	const char *pubf = path_of("idle-public");
+	const char *pubf = path_of("sig-public");
 	make_file(pubf, 0644, (uid_t)-1);
 	cr_assert_eq(setxattr(pubf, "user.sq", "public", 6, 0), 0);
 	char j[256];
@@ -872,28 +905,42 @@ Test(xattr, no_thread_keeps_a_callers_identity_when_idle)
 	struct raw rn;
 	rn.fd = connect_as(NOBODY_UID, NOBODY_GID);
 	sq_buf_init(&rn.in);
-	struct sq_buf b;
-	sq_buf_init(&b);
-	for (uint32_t id = 0; id < 64; id++)
-		frame_request(&b, id, "xattr.get", j);
-	cr_assert(raw_send(&rn, b.data, b.len));
-	sq_buf_free(&b);
-	for (int i = 0; i < 64; i++) {
-		struct raw_msg m;
-		cr_assert_eq(raw_next(&rn, &m, RAW_TIMEOUT_MS), RAW_MSG);
-		cr_assert(!m.is_error, "%s %s", m.code, m.message);
-		raw_msg_free(&m);
+	get_burst(&rn, j, 64); /* the pool's threads exist now, and act as 65534 */
+
+	pid_t tids[64];
+	int nt = thread_ids(d.pid, tids, 64);
+	int stop[2];
+	cr_assert_eq(pipe(stop), 0);
+	pid_t prober = fork();
+	cr_assert_geq(prober, 0);
+	if (prober == 0) {
+		close(stop[1]);
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
+			_exit(255);
+		int hits = 0;
+		for (;;) {
+			for (int i = 0; i < nt; i++)
+				hits += syscall(SYS_tgkill, (long)d.pid, (long)tids[i], 0L) == 0;
+			struct pollfd pf = { stop[0], POLLIN, 0 };
+			if (poll(&pf, 1, 0) > 0)
+				break; /* the parent closed its end */
+		}
+		_exit(hits > 254 ? 254 : hits);
 	}
-	/* the connection stays open: the identity must go anyway */
+	close(stop[0]);
 	char which[1024];
-	int n = 0;
-	for (int waited = 0; waited < RAW_TIMEOUT_MS; waited += 20) {
-		n = threads_not_root(d.pid, which, sizeof(which));
-		if (n == 0)
-			break;
-		usleep(20 * 1000);
+	for (int round = 0; round < 20; round++) {
+		get_burst(&rn, j, 64);
+		cr_assert_eq(threads_with_a_callers_real_uid(d.pid, which, sizeof(which)), 0,
+		             "sysqd threads with a caller's real uid:%s", which);
 	}
-	cr_assert_eq(n, 0, "sysqd threads still acting as a caller:%s", which);
+	usleep(50 * 1000); /* and idle, the identities kept */
+	close(stop[1]);
+	int st;
+	cr_assert_eq(waitpid(prober, &st, 0), prober);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 255, "the prober could not become 65534");
+	cr_assert_eq(WEXITSTATUS(st), 0, "uid 65534 could signal a thread of sysqd (%d times)",
+	             WEXITSTATUS(st));
 	raw_close(&rn);
 }
 
