@@ -121,7 +121,7 @@ unit integration interop:
 valgrind:
 	@mk/deps.sh valgrind
 	@$(MAKE) --no-print-directory BUILD=rel test-bins
-	@mkdir -p build/valgrind && chmod 1777 build/valgrind
+	@mkdir -p build/valgrind && chmod 1777 build/valgrind && rm -f build/valgrind/sysqd.*.log
 	@printf '#!/bin/sh\nexec valgrind -q --sim-hints=fuse-compatible --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=%s/build/valgrind/sysqd.%%p.log %s/build/rel/sysqd "$$@"\n' "$(CURDIR)" "$(CURDIR)" >build/valgrind/sysqd
 	@chmod +x build/valgrind/sysqd
 	@SQ_UNDER_VALGRIND=1 SQ_SYSQD_OVERRIDE=$(CURDIR)/build/valgrind/sysqd \
