@@ -6,7 +6,7 @@
 # the endpoint, node_exporter, the temp dir) is stopped/removed on exit.
 set -u
 out=${1:?usage: bench/b_metrics.sh BUILD_DIR}
-rounds=${SQ_BENCH_METRICS_ROUNDS:-40}
+rounds=${SQ_BENCH_METRICS_ROUNDS:-100}
 ne=$(command -v prometheus-node-exporter || command -v node_exporter || true)
 if [ ! -x "$out/sysqd" ] || [ ! -x "$out/sysq" ]; then
 	echo "b_metrics: build first ($out/sysqd, $out/sysq)" >&2
