@@ -28,6 +28,7 @@ CC       ?= cc
 WARN     := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \
             -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += $(OS_CPPFLAGS) -DSQ_VERSION='"$(VERSION)"' -Iproto -Ilib -Idaemon -Iclient
+$(OUT)/tests/%.o: CPPFLAGS += -Itests/common
 CFLAGS_rel  := -std=c11 -O2 -g $(WARN)
 CFLAGS_asan := -std=c11 -O1 -g -fno-omit-frame-pointer $(WARN) \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -42,8 +43,9 @@ LIB_SRCS    := $(call os_filter,$(wildcard lib/*.c))
 DAEMON_SRCS := $(call os_filter,$(wildcard daemon/*.c))
 CLIENTLIB_SRCS := client/libsysq.c client/json.c
 CLI_SRCS    := $(filter-out $(CLIENTLIB_SRCS),$(wildcard client/*.c))
-UNIT_SRCS   := $(wildcard tests/unit/*.c)
-INTEG_SRCS  := $(wildcard tests/integration/*.c)
+TESTCOMMON_SRCS := $(wildcard tests/common/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/*.c) $(TESTCOMMON_SRCS)
+INTEG_SRCS  := $(wildcard tests/integration/*.c) $(TESTCOMMON_SRCS)
 
 obj = $(patsubst %.c,$(OUT)/%.o,$(1))
 

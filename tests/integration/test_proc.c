@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "kids.h"
 #include "json.h"
 #include "sq_proto.h"
 
@@ -42,20 +43,12 @@ Test(proc, against_a_real_sysqd)
 #define NO_SUCH_PID (1 << 30) /* above Linux's PID_MAX_LIMIT */
 
 static struct sqd d;
-static pid_t kids[1100];
-static int nkids;
 static char tmpdir[64];
 static char hostile_exe[128];
 
 static void cleanup(void)
 {
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			waitpid(kids[i], NULL, 0);
-	nkids = 0;
+	kid_reap_all();
 	if (hostile_exe[0])
 		unlink(hostile_exe);
 	hostile_exe[0] = '\0';
@@ -79,52 +72,11 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-/* Fork a child that dies with us and runs fn; return once it is ready
- * (fn closes the CLOEXEC pipe by exec, exit, or close_ready()). */
-static pid_t spawn(void (*fn)(void *), void *arg)
-{
-	int fds[2];
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		close(fds[0]);
-		fn(arg);
-		_exit(0);
-	}
-	cr_assert_lt(nkids, (int)(sizeof(kids) / sizeof(kids[0])));
-	kids[nkids++] = pid;
-	close(fds[1]);
-	char c;
-	while (read(fds[0], &c, 1) < 0 && errno == EINTR)
-		;
-	close(fds[0]);
-	return pid;
-}
-
-static void forget(pid_t pid)
-{
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-static void close_ready(void)
-{
-	for (int fd = 3; fd < 1024; fd++)
-		if (fcntl(fd, F_GETFD) == FD_CLOEXEC)
-			close(fd);
-}
-
 static void sleeper(void *arg)
 {
 	if (arg)
 		prctl(PR_SET_NAME, (const char *)arg);
-	close_ready();
+	kid_ready();
 	for (;;)
 		pause();
 }
@@ -289,7 +241,7 @@ static pid_t start_hostile_exe(void)
 	argv[0] = hostile_exe;
 	argv[1] = arg1;
 	argv[2] = NULL;
-	pid_t pid = spawn(exec_argv, argv);
+	pid_t pid = kid_spawn(exec_argv, argv);
 	/* exec'd once comm is the new name */
 	char path[64], comm[64];
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
@@ -306,7 +258,7 @@ Test(proc, hostile_comm_exe_and_args_come_through_byte_exact)
 {
 	pid_t kid = start_hostile_exe();
 	static const char bad[] = "\xff) (\n\x80z"; /* not UTF-8 */
-	pid_t kid2 = spawn(sleeper, (void *)bad);
+	pid_t kid2 = kid_spawn(sleeper, (void *)bad);
 
 	struct sysq *c = sqd_connect(&d);
 	struct sysq_reply r;
@@ -384,7 +336,7 @@ Test(proc, fields_choose_what_comes_back)
 Test(proc, uid_filter_selects_by_real_uid)
 {
 	SKIP_UNLESS_ROOT();
-	pid_t kid = spawn(nobody_sleeper, NULL);
+	pid_t kid = kid_spawn(nobody_sleeper, NULL);
 	struct sysq *c = sqd_connect(&d);
 	struct sysq_reply r;
 	cr_assert_eq(sq_call(c, "proc.list", "{\"uid\": 65534, \"fields\": [\"uid\"]}", &r), 0,
@@ -442,7 +394,7 @@ static int wait_signal(pid_t pid)
 {
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	forget(pid);
+	kid_forget(pid);
 	return WIFSIGNALED(st) ? WTERMSIG(st) : -1;
 }
 
@@ -457,7 +409,7 @@ Test(proc, signal_by_name_or_number)
 	} cases[] = { { "\"TERM\"", SIGTERM }, { "\"SIGUSR1\"", SIGUSR1 }, { "\"kill\"", SIGKILL },
 	              { "9", SIGKILL }, { "\"2\"", SIGINT } };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		pid_t kid = spawn(sleeper, NULL);
+		pid_t kid = kid_spawn(sleeper, NULL);
 		snprintf(js, sizeof(js), "{\"pid\": %d, \"signal\": %s}", (int)kid, cases[i].sig);
 		cr_assert_eq(sq_call(c, "proc.signal", js, &r), 0, "%s: %s", js, r.message);
 		cr_assert_eq(int_of(r.result, "pid"), kid);
@@ -483,7 +435,7 @@ Test(proc, signal_errors)
 	sysq_reply_free(&r);
 
 	/* a pid that existed: reaped, so gone (pids are not reused that fast) */
-	pid_t kid = spawn(sleeper, NULL);
+	pid_t kid = kid_spawn(sleeper, NULL);
 	kill(kid, SIGKILL);
 	wait_signal(kid);
 	snprintf(js, sizeof(js), "{\"pid\": %d, \"signal\": \"TERM\"}", (int)kid);
@@ -602,7 +554,7 @@ static int nobody_signals(void *arg)
 Test(proc, a_non_root_caller_is_refused_roots_process_and_may_signal_its_own)
 {
 	SKIP_UNLESS_ROOT();
-	pid_t root_kid = spawn(sleeper, NULL);
+	pid_t root_kid = kid_spawn(sleeper, NULL);
 	struct as_nobody a = { &d, root_kid };
 	int rc = run_as(NOBODY_UID, NOBODY_GID, nobody_signals, &a);
 	cr_assert_eq(rc, 0, "step %d of nobody_signals failed", rc);
@@ -652,19 +604,8 @@ static int nobody_sees_no_root_exe(void *arg)
 Test(proc, a_split_scan_still_runs_as_the_caller)
 {
 	SKIP_UNLESS_ROOT();
-	pid_t parent = getpid();
-	for (int i = 0; i < 300; i++) { /* enough for the scan to be split */
-		pid_t pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(1);
-			for (;;)
-				pause();
-		}
-		kids[nkids++] = pid;
-	}
+	for (int i = 0; i < 300; i++) /* enough for the scan to be split */
+		kid_sleeper();
 	int rc = run_as(NOBODY_UID, NOBODY_GID, nobody_sees_no_root_exe, &d);
 	cr_assert_eq(rc, 0, "step %d of nobody_sees_no_root_exe failed", rc);
 }
@@ -835,19 +776,9 @@ Test(proc, ping_behind_a_list_is_answered_and_both_arrive)
 Test(proc, a_thousand_processes_fit_in_one_reply)
 {
 	enum { N = 1000 };
-	pid_t parent = getpid();
-	for (int i = 0; i < N; i++) { /* no readiness pipe: existence is enough */
-		pid_t pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(1);
-			for (;;)
-				pause();
-		}
-		kids[nkids++] = pid;
-	}
+	static pid_t kids[N];
+	for (int i = 0; i < N; i++) /* no readiness pipe: existence is enough */
+		kids[i] = kid_sleeper();
 	struct sysq *c = sqd_connect(&d);
 	struct sysq_reply r;
 	cr_assert_eq(sq_call(c, "proc.list", NULL, &r), 0, "%s: %s", r.code, r.message);

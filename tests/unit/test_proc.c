@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kids.h"
 #include "sq_proc.h"
 #include "sq_utf8.h"
 #include "sq_signame.h"
@@ -32,22 +33,9 @@
 static const char hostile[] = "a) b\n(c)) d";   /* 11 bytes < TASK_COMM_LEN */
 
 #ifdef __linux__
-/* Every child, so .fini can kill and reap them when an assertion ends a
- * test early (PR_SET_PDEATHSIG kills them too, but reaping is ours). */
-static pid_t kids[16];
-static int nkids;
-
-static void reap_all(void)
-{
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-		}
-	nkids = 0;
-}
-
-TestSuite(proc, .fini = reap_all, .timeout = 30);
+/* kids.h remembers every child, so .fini can kill and reap them when an
+ * assertion ends a test early. */
+TestSuite(proc, .fini = kid_reap_all, .timeout = 30);
 #else
 TestSuite(proc, .timeout = 30);
 #endif
@@ -137,47 +125,6 @@ Test(proc, the_process_table_itself)
 #else /* Linux: the tests below read /proc and use prctl() */
 
 
-/* Fork a child that dies with us, runs fn, and reports readiness by
- * closing the pipe; returns its pid once it is ready. */
-static pid_t spawn(void (*fn)(void *), void *arg)
-{
-	int fds[2];
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		close(fds[0]);
-		fn(arg); /* closes fds[1] (CLOEXEC or explicitly) when ready */
-		_exit(0);
-	}
-	if (nkids < 16)
-		kids[nkids++] = pid;
-	close(fds[1]);
-	char c;
-	while (read(fds[0], &c, 1) < 0 && errno == EINTR)
-		;
-	close(fds[0]);
-	return pid;
-}
-
-static void forget(pid_t pid)
-{
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-static void reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	forget(pid);
-}
-
 static void nap(void)
 {
 	struct timespec ts = { 0, 2000000 };
@@ -196,18 +143,10 @@ static void wait_sleeping(pid_t pid)
 	sq_proc_release(&p);
 }
 
-static void close_ready_fds(void)
-{
-	/* the pipe's write end is the only CLOEXEC descriptor above 2 we own */
-	for (int fd = 3; fd < 64; fd++)
-		if (fcntl(fd, F_GETFD) == FD_CLOEXEC)
-			close(fd);
-}
-
 static void named_sleeper(void *arg)
 {
 	prctl(PR_SET_NAME, (const char *)arg);
-	close_ready_fds();
+	kid_ready();
 	for (;;)
 		pause();
 }
@@ -303,7 +242,7 @@ Test(proc, self_matches_what_the_kernel_says)
 
 Test(proc, hostile_comm_is_byte_exact_and_stat_still_parses)
 {
-	pid_t kid = spawn(named_sleeper, (void *)hostile);
+	pid_t kid = kid_spawn(named_sleeper, (void *)hostile);
 	wait_sleeping(kid);
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_ALL, &p), 0);
@@ -318,13 +257,13 @@ Test(proc, hostile_comm_is_byte_exact_and_stat_still_parses)
 	cr_assert_eq(p.nice, 0);
 	cr_assert_gt(p.rss_bytes, 0);
 	sq_proc_release(&p);
-	reap(kid);
+	kid_reap(kid);
 }
 
 Test(proc, invalid_utf8_comm_comes_through)
 {
 	static const char bad[] = "\xff\xfe) (\x80";
-	pid_t kid = spawn(named_sleeper, (void *)bad);
+	pid_t kid = kid_spawn(named_sleeper, (void *)bad);
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_COMM) | SQ_PROC_BIT(SQ_PROC_PPID), &p), 0);
 	cr_assert_eq(p.comm_len, sizeof(bad) - 1);
@@ -332,7 +271,7 @@ Test(proc, invalid_utf8_comm_comes_through)
 	cr_assert_not(sq_utf8_valid(p.comm, p.comm_len));
 	cr_assert_eq(p.ppid, getpid());
 	sq_proc_release(&p);
-	reap(kid);
+	kid_reap(kid);
 }
 
 Test(proc, args_are_exact_bytes)
@@ -343,7 +282,7 @@ Test(proc, args_are_exact_bytes)
 	static char a2[] = "read x";
 	static char a3[] = "";
 	static char *argv[] = { a0, a1, a2, a3, NULL };
-	pid_t kid = spawn(exec_sh, argv);
+	pid_t kid = kid_spawn(exec_sh, argv);
 	wait_comm(kid, "sh");
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_ARGS) | SQ_PROC_BIT(SQ_PROC_EXE), &p), 0);
@@ -355,7 +294,7 @@ Test(proc, args_are_exact_bytes)
 	cr_assert(p.exe_len >= 3 && p.exe[0] == '/' && memchr(p.exe, '\0', p.exe_len) == NULL,
 	          "exe '%.*s'", (int)p.exe_len, p.exe);
 	sq_proc_release(&p);
-	reap(kid);
+	kid_reap(kid);
 }
 
 Test(proc, huge_args_are_cut_and_flagged)
@@ -376,7 +315,7 @@ Test(proc, huge_args_are_cut_and_flagged)
 	argv[3] = big[2];
 	argv[4] = s4;
 	argv[5] = NULL;
-	pid_t kid = spawn(exec_sleep, argv);
+	pid_t kid = kid_spawn(exec_sleep, argv);
 	wait_comm(kid, "sleep");
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_ARGS), &p), 0);
@@ -389,20 +328,20 @@ Test(proc, huge_args_are_cut_and_flagged)
 	big[2][ONE - 60 * 1024] = '\0';
 	argv[3] = big[2] + ONE - 60 * 1024 - 1; /* "1" */
 	argv[3][0] = '1';
-	pid_t kid2 = spawn(exec_sleep, argv);
+	pid_t kid2 = kid_spawn(exec_sleep, argv);
 	wait_comm(kid2, "sleep");
 	memset(&p, 0, sizeof(p));
 	cr_assert_eq(sq_proc_get(kid2, SQ_PROC_BIT(SQ_PROC_ARGS), &p), 0);
 	cr_assert_eq(p.args_cut, 0);
 	cr_assert_eq(p.args_len, 6 + 2 * (ONE + 1) + 2 + 5);
 	sq_proc_release(&p);
-	reap(kid);
-	reap(kid2);
+	kid_reap(kid);
+	kid_reap(kid2);
 }
 
 Test(proc, a_zombie_has_no_args_or_exe)
 {
-	pid_t kid = spawn(exits_now, NULL);
+	pid_t kid = kid_spawn(exits_now, NULL);
 	struct sq_proc p = { 0 };
 	for (int i = 0; i < 500; i++) { /* until it has exited (not reaped) */
 		cr_assert_eq(sq_proc_get(kid, SQ_PROC_ALL, &p), 0);
@@ -416,7 +355,7 @@ Test(proc, a_zombie_has_no_args_or_exe)
 	cr_assert_not(p.have & SQ_PROC_BIT(SQ_PROC_EXE));
 	sq_proc_release(&p);
 	waitpid(kid, NULL, 0);
-	forget(kid);
+	kid_forget(kid);
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_ALL, &p), -ESRCH, "reaped: gone");
 	sq_proc_release(&p);
 }
@@ -428,7 +367,7 @@ static void pty_session(void *arg)
 	int fd = open(name, O_RDWR | O_CLOEXEC); /* first tty opened: controlling */
 	if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
 		_exit(2);
-	close_ready_fds();
+	kid_ready();
 	for (;;)
 		pause();
 }
@@ -437,7 +376,7 @@ static void detached(void *arg)
 {
 	(void)arg;
 	setsid();
-	close_ready_fds();
+	kid_ready();
 	for (;;)
 		pause();
 }
@@ -451,23 +390,23 @@ Test(proc, controlling_tty_is_named_like_ps)
 	cr_assert_eq(unlockpt(m), 0);
 	char *name = ptsname(m);
 	cr_assert(name && strncmp(name, "/dev/", 5) == 0);
-	pid_t kid = spawn(pty_session, name);
+	pid_t kid = kid_spawn(pty_session, name);
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_TTY) | SQ_PROC_BIT(SQ_PROC_SID), &p), 0);
 	cr_assert_str_eq(p.tty, name + 5);
 	cr_assert_eq(p.sid, kid, "session leader");
 	sq_proc_release(&p);
-	reap(kid);
+	kid_reap(kid);
 	close(m);
 
 	/* a new session without a terminal has none: "" (nil on the wire) */
-	pid_t loner = spawn(detached, NULL);
+	pid_t loner = kid_spawn(detached, NULL);
 	memset(&p, 0, sizeof(p));
 	cr_assert_eq(sq_proc_get(loner, SQ_PROC_BIT(SQ_PROC_TTY), &p), 0);
 	cr_assert_str_eq(p.tty, "");
 	cr_assert(p.have & SQ_PROC_BIT(SQ_PROC_TTY));
 	sq_proc_release(&p);
-	reap(loner);
+	kid_reap(loner);
 }
 
 struct seen {
@@ -507,7 +446,7 @@ static int contains(const struct seen *s, pid_t pid)
 Test(proc, scan_sees_everything_in_ascending_order)
 {
 	static struct seen s = { .have_and = ~0u };
-	pid_t kid = spawn(named_sleeper, (void *)"scanme");
+	pid_t kid = kid_spawn(named_sleeper, (void *)"scanme");
 	cr_assert_eq(scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s), 0);
 	cr_assert_gt(s.n, 2);
 	cr_assert(contains(&s, getpid()));
@@ -516,7 +455,7 @@ Test(proc, scan_sees_everything_in_ascending_order)
 	for (size_t i = 1; i < s.n && i < 8192; i++)
 		cr_assert_lt(s.pids[i - 1], s.pids[i]);
 	cr_assert(s.have_and & SQ_PROC_BIT(SQ_PROC_PID));
-	reap(kid);
+	kid_reap(kid);
 }
 
 Test(proc, a_split_scan_reports_everyone_once_in_order)
@@ -656,14 +595,14 @@ Test(proc, fields_limit_what_is_read)
 Test(proc, pid_lists_skip_the_missing)
 {
 	static struct seen s = { .have_and = ~0u };
-	pid_t kid = spawn(named_sleeper, (void *)"listed");
+	pid_t kid = kid_spawn(named_sleeper, (void *)"listed");
 	pid_t list[] = { NO_SUCH_PID, kid, getpid(), kid, 0, -5 };
 	cr_assert_eq(scan(0, list, 6, -1, collect, &s), 0);
 	cr_assert_eq(s.n, 2);
 	pid_t lo = kid < getpid() ? kid : getpid(), hi = kid < getpid() ? getpid() : kid;
 	cr_assert_eq(s.pids[0], lo);
 	cr_assert_eq(s.pids[1], hi);
-	reap(kid);
+	kid_reap(kid);
 }
 
 Test(proc, uid_filter_matches_the_real_uid)
@@ -695,11 +634,11 @@ Test(proc, kill_outcomes)
 	cr_assert_eq(sq_proc_get(NO_SUCH_PID, 0, &p), -ESRCH, "even with no file to read");
 	sq_proc_release(&p);
 
-	pid_t kid = spawn(named_sleeper, (void *)"victim");
+	pid_t kid = kid_spawn(named_sleeper, (void *)"victim");
 	cr_assert_eq(sq_proc_kill(kid, SIGTERM, NULL), 0);
 	int st;
 	cr_assert_eq(waitpid(kid, &st, 0), kid);
-	forget(kid);
+	kid_forget(kid);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
 }
 

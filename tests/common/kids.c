@@ -1,0 +1,111 @@
+/*
+ * kids.c - child processes for tests (kids.h): a registry of pids, and a
+ * ready pipe per spawned child whose write end the child closes (by exec,
+ * exit, or kid_ready) once the parent may look at it.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "kids.h"
+
+#define KIDS_MAX 2048
+
+static pid_t kids[KIDS_MAX];
+static int nkids;
+static int ready_fd = -1; /* in a spawned child: its ready pipe's write end */
+
+/* In a new child: die when the test process does (a crashed or timed-out
+ * test must not leave processes behind), or now if it is already gone. */
+static void die_with(pid_t parent)
+{
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+	if (getppid() != parent)
+		_exit(1);
+	nkids = 0; /* the parent's children are not this one's */
+}
+
+static void remember(pid_t pid)
+{
+	cr_assert_lt(nkids, KIDS_MAX, "more than %d test children", KIDS_MAX);
+	kids[nkids++] = pid;
+}
+
+pid_t kid_spawn(void (*fn)(void *), void *arg)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(fcntl(fds[0], F_SETFD, FD_CLOEXEC), 0);
+	cr_assert_eq(fcntl(fds[1], F_SETFD, FD_CLOEXEC), 0);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		die_with(parent);
+		close(fds[0]);
+		ready_fd = fds[1];
+		fn(arg);
+		_exit(0);
+	}
+	remember(pid);
+	close(fds[1]);
+	char c;
+	while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(fds[0]);
+	return pid;
+}
+
+void kid_ready(void)
+{
+	if (ready_fd >= 0)
+		close(ready_fd);
+	ready_fd = -1;
+}
+
+pid_t kid_sleeper(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		die_with(parent);
+		for (;;)
+			pause();
+	}
+	remember(pid);
+	return pid;
+}
+
+void kid_forget(pid_t pid)
+{
+	for (int i = 0; i < nkids; i++)
+		if (kids[i] == pid)
+			kids[i] = 0;
+}
+
+void kid_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	kid_forget(pid);
+}
+
+void kid_reap_all(void)
+{
+	for (int i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+	for (int i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			waitpid(kids[i], NULL, 0);
+	nkids = 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * kids.h - child processes for tests, shared by the unit and integration
+ * suites: each dies with the test process (Linux: PR_SET_PDEATHSIG) and is
+ * remembered until reaped, so a suite's .fini can kill and reap whatever an
+ * assertion that ended a test early left behind.
+ */
+#ifndef SQ_TEST_KIDS_H
+#define SQ_TEST_KIDS_H
+
+#include <sys/types.h>
+
+/* Fork a child that runs fn(arg) then exits 0; returns its pid once it is
+ * ready: it called kid_ready(), or exec'd, or exited. */
+pid_t kid_spawn(void (*fn)(void *), void *arg);
+/* In a child of kid_spawn: tell the parent it may go on. */
+void kid_ready(void);
+/* Fork a child that only sleeps (pause() forever); returns at once. */
+pid_t kid_sleeper(void);
+/* SIGKILL, reap and forget one child. */
+void kid_reap(pid_t pid);
+/* Forget a child reaped some other way. */
+void kid_forget(pid_t pid);
+/* SIGKILL and reap every child still remembered (a suite's .fini). */
+void kid_reap_all(void);
+
+#endif
