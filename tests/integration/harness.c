@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #ifdef __linux__
@@ -56,6 +58,35 @@ static int try_connect(const char *path)
 	}
 	return fd;
 }
+
+bool sqd_connectable(const char *sock)
+{
+	int fd = try_connect(sock);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+#ifdef __linux__
+void ns_private_tmpfs(char *top, size_t size, const char *prefix)
+{
+	SKIP_UNLESS_ROOT();
+	if (unshare(CLONE_NEWNS) < 0)
+		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
+	             "making / private: %s", strerror(errno));
+	snprintf(top, size, "/tmp/%s.XXXXXX", prefix);
+	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
+	if (mount("sysq-test-top", top, "tmpfs", 0, "size=64m,mode=0755") < 0) {
+		int err = errno;
+		rmdir(top);
+		top[0] = '\0';
+		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s): no mount privilege here",
+		             strerror(err));
+	}
+}
+#endif
 
 void sqd_start(struct sqd *d, const char *const *args)
 {

@@ -8,6 +8,7 @@
 #define SQ_HARNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "libsysq.h"
@@ -40,6 +41,14 @@ long long sqd_stat(const struct sqd *d, const char *field);
 char *slurp(const char *path);
 
 bool have_root(void);
+/* Whether something accepts connections on the socket path now. */
+bool sqd_connectable(const char *sock);
+/* A private mount namespace for this test process, and a 64 MiB tmpfs of
+ * it mounted on a new directory /tmp/PREFIX.XXXXXX (its path in top): what a
+ * test leaves there goes away with the namespace, even when the test is
+ * killed on a timeout.  Skips the test (saying why) without root, a mount
+ * namespace or tmpfs; top is "" then.  (Linux.) */
+void ns_private_tmpfs(char *top, size_t size, const char *prefix);
 /* In a forked child: get SIGKILL when the test process dies (Linux). */
 void die_with_parent(void);
 #define NOBODY_UID 65534

@@ -120,39 +120,16 @@ static void teardown(void)
  * mounted on top/"a b\tc\nd\\e". */
 static void ns_up(void)
 {
-	SKIP_UNLESS_ROOT();
-	if (unshare(CLONE_NEWNS) < 0)
-		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
-	             "making / private: %s", strerror(errno));
 	/* our work area is a tmpfs of this namespace: whatever the test leaves
 	 * there, even when it is killed on a timeout (no .fini then), goes away
 	 * with the namespace; only the empty directory under it can remain.
 	 * (Not a tmpfs over all of /tmp: the tree under test may live there.) */
-	snprintf(top, sizeof(top), "/tmp/sysq-fs-test.XXXXXX");
-	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
-	if (mount("sysq-test-top", top, "tmpfs", 0, "size=64m,mode=0755") < 0) {
-		int err = errno;
-		rmdir(top);
-		top[0] = '\0';
-		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s): no mount privilege here",
-		             strerror(err));
-	}
+	ns_private_tmpfs(top, sizeof(top), "sysq-fs-test");
 	top_mounted = true;
 	snprintf(tmpfs_mp, sizeof(tmpfs_mp), "%s/%s", top, MP_NAME);
 	cr_assert_eq(mkdir(tmpfs_mp, 0755), 0);
 	cr_assert_eq(mount("sysq-tmpfs", tmpfs_mp, "tmpfs", 0, "size=16m,mode=0755"), 0,
 	             "mount tmpfs: %s", strerror(errno));
-}
-
-static bool connectable(const char *sock)
-{
-	char err[200];
-	struct sysq *c = sysq_connect(sock, err, sizeof(err));
-	if (!c)
-		return false;
-	sysq_close(c);
-	return true;
 }
 
 /* Like sqd_start, but sysqd dies with this process (PR_SET_PDEATHSIG), so
@@ -181,7 +158,7 @@ static void start_sysqd(void)
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
-		if (connectable(d.sock))
+		if (sqd_connectable(d.sock))
 			return;
 		if (waitpid(d.pid, NULL, WNOHANG) == d.pid) {
 			d.pid = 0;

@@ -105,19 +105,7 @@ static void teardown(void)
  * with the namespace), with the two test tmpfs mounts below it. */
 static void ns_up(void)
 {
-	SKIP_UNLESS_ROOT();
-	if (unshare(CLONE_NEWNS) < 0)
-		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS): %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
-	             "making / private: %s", strerror(errno));
-	snprintf(top, sizeof(top), "/tmp/sysq-metrics-test.XXXXXX");
-	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
-	if (mount("sysq-test-top", top, "tmpfs", 0, "size=64m,mode=0755") < 0) {
-		int err = errno;
-		rmdir(top);
-		top[0] = '\0';
-		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s)", strerror(err));
-	}
+	ns_private_tmpfs(top, sizeof(top), "sysq-metrics-test");
 	top_mounted = true;
 	snprintf(tmpfs_mp, sizeof(tmpfs_mp), "%s/%s", top, MP_NAME);
 	cr_assert_eq(mkdir(tmpfs_mp, 0755), 0);
@@ -127,16 +115,6 @@ static void ns_up(void)
 	cr_assert_eq(mkdir(bin_mp, 0755), 0);
 	cr_assert_eq(mount("sysq-bin", bin_mp, "tmpfs", 0, "size=8m,mode=0755"), 0,
 	             "mount tmpfs: %s", strerror(errno));
-}
-
-static bool connectable(const char *sock)
-{
-	char err[200];
-	struct sysq *c = sysq_connect(sock, err, sizeof(err));
-	if (!c)
-		return false;
-	sysq_close(c);
-	return true;
 }
 
 /* Fork and exec argv with stdout/stderr to files (NULL: /dev/null); the
@@ -191,7 +169,7 @@ static void start_sysqd_ns(void)
 	const char *argv[] = { bin, "-s", d.sock, "-vv", NULL };
 	d.pid = spawn(argv, NULL, d.log);
 	for (int i = 0; i < 1000; i++) {
-		if (connectable(d.sock))
+		if (sqd_connectable(d.sock))
 			return;
 		if (waitpid(d.pid, NULL, WNOHANG) == d.pid) {
 			d.pid = 0;
@@ -481,9 +459,9 @@ Test(metrics, listen_keeps_its_connection_and_survives_a_restart)
 	cr_assert_eq(sqd_stop(&d), 0);
 	const char *argv[] = { getenv("SQ_SYSQD"), "-s", d.sock, "-vv", NULL };
 	d.pid = spawn(argv, NULL, d.log);
-	for (int i = 0; i < 1000 && !connectable(d.sock); i++)
+	for (int i = 0; i < 1000 && !sqd_connectable(d.sock); i++)
 		sleep_ms(10);
-	cr_assert(connectable(d.sock), "sysqd did not come back: %s", slurp(d.log));
+	cr_assert(sqd_connectable(d.sock), "sysqd did not come back: %s", slurp(d.log));
 	cr_assert_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
 	cr_assert(strstr(r, "sysq_scrape_collector_success{collector=\"proc\"} 1\n"), "%s", r);
 	cr_assert(strstr(r, "sysq_scrape_collector_success{collector=\"stats\"} 1\n"), "%s", r);
