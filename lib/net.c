@@ -5,12 +5,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "net_os.h"
 #include "sq_net.h"
 
 int sq_net_check_name(const char *name, size_t len)
@@ -187,4 +189,21 @@ void sq_net_list_free(struct sq_net_list *l)
 		free(l->ifs[i].addrs);
 	free(l->ifs);
 	memset(l, 0, sizeof(*l));
+}
+
+int sq_net_from_ifaddrs(struct sq_net_list *out,
+                        int (*add)(struct sq_net_list *, const struct ifaddrs *))
+{
+	struct ifaddrs *all;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (getifaddrs(&all) < 0)
+		return -errno;
+	for (const struct ifaddrs *ifa = all; ifa && rc == 0; ifa = ifa->ifa_next)
+		rc = add(out, ifa);
+	freeifaddrs(all);
+	if (rc < 0)
+		sq_net_list_free(out);
+	return rc;
 }

@@ -84,19 +84,9 @@ static int add_entry(struct sq_net_list *l, const struct ifaddrs *ifa)
 
 int sq_net_list(struct sq_net_list *out)
 {
-	struct ifaddrs *all;
-	int rc = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (getifaddrs(&all) < 0)
-		return -errno;
-	for (const struct ifaddrs *ifa = all; ifa && rc == 0; ifa = ifa->ifa_next)
-		rc = add_entry(out, ifa);
-	freeifaddrs(all);
-	if (rc < 0) {
-		sq_net_list_free(out);
+	int rc = sq_net_from_ifaddrs(out, add_entry);
+	if (rc < 0)
 		return rc;
-	}
 	/* every interface has an AF_LINK entry; ask for what it lacked */
 	int fd = -1;
 	for (size_t i = 0; i < out->n; i++) {

@@ -64,16 +64,10 @@ static int add_entry(struct sq_net_list *l, const struct ifaddrs *ifa)
 
 int sq_net_list(struct sq_net_list *out)
 {
-	struct ifaddrs *all;
-	int rc = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (getifaddrs(&all) < 0)
-		return -errno;
-	for (const struct ifaddrs *ifa = all; ifa && rc == 0; ifa = ifa->ifa_next)
-		rc = add_entry(out, ifa);
-	freeifaddrs(all);
-	int fd = rc < 0 ? rc : sq_net_ctl_socket();
+	int rc = sq_net_from_ifaddrs(out, add_entry);
+	if (rc < 0)
+		return rc;
+	int fd = sq_net_ctl_socket();
 	if (fd < 0) {
 		sq_net_list_free(out);
 		return fd;

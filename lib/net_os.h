@@ -1,7 +1,7 @@
 /*
  * net_os.h - what lib/net_mtu.c (portable) needs from net_<os>.c: a socket
- * for the interface ioctls and the OS's errno made into the protocol's.
- * Private to lib/.
+ * for the interface ioctls and the OS's errno made into the protocol's; and
+ * the getifaddrs(3) walk lib/net.c does for net_<os>.c.  Private to lib/.
  */
 #ifndef SQ_NET_OS_H
 #define SQ_NET_OS_H
@@ -12,5 +12,13 @@ int sq_net_ctl_socket(void);
 int sq_net_ioctl_errno(int err);
 /* SIOCGIFMTU on fd: 0, or a negative errno. */
 int sq_net_get_mtu(int fd, const char *name, int *mtu);
+
+struct ifaddrs;
+struct sq_net_list;
+/* out filled from getifaddrs(3), each entry through add (the OS's reading
+ * of it: 0, or a negative errno that stops the walk).  0, or a negative
+ * errno with out freed. */
+int sq_net_from_ifaddrs(struct sq_net_list *out,
+                        int (*add)(struct sq_net_list *, const struct ifaddrs *));
 
 #endif
