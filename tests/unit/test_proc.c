@@ -463,19 +463,8 @@ Test(proc, a_split_scan_reports_everyone_once_in_order)
 	/* enough processes for the scan to be cut over threads */
 	enum { N = 300 };
 	static pid_t many[N];
-	pid_t parent = getpid();
-	for (int i = 0; i < N; i++) {
-		pid_t pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(1);
-			for (;;)
-				pause();
-		}
-		many[i] = pid;
-	}
+	for (int i = 0; i < N; i++)
+		many[i] = kid_sleeper();
 	static struct seen s = { .have_and = ~0u };
 	int rc = scan(SQ_PROC_ALL, NULL, 0, -1, collect, &s);
 	static struct seen t = { .have_and = ~0u, .stop_after = 200 };
@@ -485,10 +474,7 @@ Test(proc, a_split_scan_reports_everyone_once_in_order)
 	static struct seen v = { .have_and = ~0u };
 	struct sq_proc_query q = { .fields = SQ_PROC_ALL, .max_held = 8192 };
 	int rc4 = sq_proc_scan(&q, collect, &v);
-	for (int i = 0; i < N; i++)
-		kill(many[i], SIGKILL);
-	for (int i = 0; i < N; i++)
-		waitpid(many[i], NULL, 0);
+	kid_reap_all();
 	cr_assert_eq(rc, 0);
 	cr_assert_gt(s.n, N);
 	for (size_t i = 1; i < s.n && i < 8192; i++)
@@ -541,28 +527,13 @@ static int chunks_proc(const struct sq_proc *p, size_t chunk, void *arg)
 Test(proc, a_chunked_scan_keeps_order_within_and_across_chunks)
 {
 	enum { N = 300 };
-	static pid_t many[N];
-	pid_t parent = getpid();
-	for (int i = 0; i < N; i++) {
-		pid_t pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(1);
-			for (;;)
-				pause();
-		}
-		many[i] = pid;
-	}
+	for (int i = 0; i < N; i++)
+		kid_sleeper();
 	static struct chunks c;
 	struct sq_proc_query q = { .fields = SQ_PROC_BIT(SQ_PROC_PPID) };
 	struct sq_proc_sink sink = { chunks_begin, chunks_proc, &c, 1 };
 	int rc = sq_proc_scan_chunked(&q, &sink);
-	for (int i = 0; i < N; i++)
-		kill(many[i], SIGKILL);
-	for (int i = 0; i < N; i++)
-		waitpid(many[i], NULL, 0);
+	kid_reap_all();
 	cr_assert_eq(rc, 0);
 	cr_assert_geq(c.n, (size_t)(N / SQ_PROC_CHUNK));
 	cr_assert_not(c.mixed, "one thread per chunk");
