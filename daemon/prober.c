@@ -14,11 +14,12 @@
  *
  * Threads: at most SQ_PROBER_MAX_THREADS, of which up to SQ_PROBER_IDLE
  * wait parked for the next scan (starting a thread costs more than the
- * statfs calls of a typical fs.list), and one of those first stays awake
- * for SQ_PROBER_SPIN_NS (a futex wake-up costs tens of microseconds in a
- * VM).  fs.stat lookups, which callers aim, get SQ_PROBER_PATH_MAX threads
- * at most, SQ_PROBER_PATH_PER_UID per uid.  At the cap, a scan gets no
- * thread: its mounts are "stale" (ETIMEDOUT) without being probed.
+ * statfs calls of a typical fs.list).  None spins waiting for the next one:
+ * on a small machine the CPU it burns is taken from the work that follows
+ * (a metrics scrape's /proc reads).  fs.stat lookups, which callers aim,
+ * get SQ_PROBER_PATH_MAX threads at most, SQ_PROBER_PATH_PER_UID per uid.
+ * At the cap, a scan gets no thread: its mounts are "stale" (ETIMEDOUT)
+ * without being probed.
  *
  * Locking: one mutex (mu) guards every probe, worker, queue and the scan
  * fields shared with threads.  The loop reads a scan's items without it
@@ -28,7 +29,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +102,6 @@ static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 static struct probe *running;
 static struct worker *workers;
 static unsigned nthreads, nidle, nwanted;
-static bool spinning;
 static struct sq_scan *jobs, *jobs_tail; /* scans waiting for a parked worker */
 static struct sq_scan *done_q;
 static uv_async_t async;
@@ -457,21 +456,6 @@ static void *worker_main(void *arg)
 			uv_async_send(&async);
 			pthread_mutex_lock(&mu);
 		}
-		/* a client asking again soon (df in a loop, a monitoring agent)
-		 * finds one thread still awake: the futex wake this saves costs
-		 * tens of microseconds in a VM, more than the statfs calls */
-		if (!jobs && !spinning) {
-			spinning = true;
-			nidle++;
-			pthread_mutex_unlock(&mu);
-			uint64_t t0 = uv_hrtime();
-			while (__atomic_load_n(&nwanted, __ATOMIC_ACQUIRE) == 0 &&
-			       ns_since(t0) < SQ_PROBER_SPIN_NS)
-				sched_yield();
-			pthread_mutex_lock(&mu);
-			nidle--;
-			spinning = false;
-		}
 		/* park for the next scan, or end */
 		if (!jobs && nidle >= SQ_PROBER_IDLE)
 			break;
@@ -485,7 +469,7 @@ static void *worker_main(void *arg)
 			if (!jobs)
 				jobs_tail = NULL;
 		}
-		__atomic_sub_fetch(&nwanted, 1, __ATOMIC_RELEASE);
+		nwanted--;
 		w->scan = s; /* the queue's reference becomes the worker's */
 	}
 	for (struct worker **pw = &workers; *pw; pw = &(*pw)->next) {
@@ -515,7 +499,7 @@ static int dispatch(struct sq_scan *s)
 				jobs = s;
 			jobs_tail = s;
 		}
-		__atomic_add_fetch(&nwanted, 1, __ATOMIC_RELEASE);
+		nwanted++;
 		pthread_cond_signal(&work_cv);
 		return 0;
 	}

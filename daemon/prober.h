@@ -26,7 +26,6 @@
 #define SQ_PROBER_PATH_MAX    16   /* fs.stat lookups under way, all callers */
 #define SQ_PROBER_PATH_PER_UID 4   /* ... and per caller uid */
 #define SQ_PROBER_IDLE        2    /* finished threads kept parked for the next scan */
-#define SQ_PROBER_SPIN_NS     200000u /* ... of which one stays awake this long first */
 
 enum sq_probe_state { SQ_PROBE_OK, SQ_PROBE_STALE, SQ_PROBE_ERROR };
 
