@@ -1,53 +1,28 @@
 /*
- * self_linux.c - own threads and RSS from one read of /proc/self/stat, open
- * descriptors from the size the kernel reports for /proc/self/fd (Linux
- * 6.2+), else by counting its entries.
+ * self_linux.c - own threads and RSS from this process's /proc/PID/stat
+ * (read by lib/proc_linux.c), open descriptors from the size the kernel
+ * reports for /proc/self/fd (Linux 6.2+), else by counting its entries.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sq_proc.h"
 #include "sq_self.h"
 
-/* Fields 20 (num_threads) and 24 (rss, pages) of /proc/self/stat, counted
- * after the comm field's LAST ')' (comm may hold spaces and parentheses). */
+/* Threads and RSS as the process table reads them (lib/proc_linux.c's
+ * parser of /proc/PID/stat, for this process). */
 static int read_stat(struct sq_self *s)
 {
-	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	int err = errno;
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -err : -EIO;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p++;
-	/* p is at the space before field 3 (state) */
-	for (int field = 3; field <= 24; field++) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			return -EIO;
-		if (field == 20)
-			s->threads = strtoll(p, NULL, 10);
-		else if (field == 24) {
-			long long pages = strtoll(p, NULL, 10);
-			long psz = sysconf(_SC_PAGESIZE);
-			s->rss_bytes = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
-		}
-		while (*p && *p != ' ')
-			p++;
+	struct sq_proc p = { 0 };
+	int rc = sq_proc_get(getpid(), SQ_PROC_BIT(SQ_PROC_THREADS) | SQ_PROC_BIT(SQ_PROC_RSS), &p);
+	if (rc == 0) {
+		s->threads = p.threads;
+		s->rss_bytes = p.rss_bytes;
 	}
-	return 0;
+	sq_proc_release(&p);
+	return rc;
 }
 
 static int64_t count_fds(void)
