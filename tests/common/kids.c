@@ -21,13 +21,18 @@ static pid_t kids[KIDS_MAX];
 static int nkids;
 static int ready_fd = -1; /* in a spawned child: its ready pipe's write end */
 
-/* In a new child: die when the test process does (a crashed or timed-out
- * test must not leave processes behind), or now if it is already gone. */
-static void die_with(pid_t parent)
+void die_with_parent(void)
 {
 #ifdef __linux__
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
+}
+
+/* In a new child: die when the test process does, or now if it is already
+ * gone; start with no children of its own. */
+static void die_with(pid_t parent)
+{
+	die_with_parent();
 	if (getppid() != parent)
 		_exit(1);
 	nkids = 0; /* the parent's children are not this one's */

@@ -9,6 +9,9 @@
 
 #include <sys/types.h>
 
+/* In a forked child: get SIGKILL when the test process dies (Linux), so a
+ * test that crashes or times out leaves nothing behind. */
+void die_with_parent(void);
 /* Fork a child that runs fn(arg) then exits 0; returns its pid once it is
  * ready: it called kid_ready(), or exec'd, or exited. */
 pid_t kid_spawn(void (*fn)(void *), void *arg);

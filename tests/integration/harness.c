@@ -14,9 +14,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,14 +32,6 @@ static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-void die_with_parent(void)
-{
-#ifdef __linux__
-	/* a test that crashes or times out must not leave its daemon behind */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
 }
 
 static int try_connect(const char *path)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "kids.h"     /* die_with_parent, test children */
 #include "libsysq.h"
 
 struct sqd {
@@ -49,8 +50,6 @@ bool sqd_connectable(const char *sock);
  * killed on a timeout.  Skips the test (saying why) without root, a mount
  * namespace or tmpfs; top is "" then.  (Linux.) */
 void ns_private_tmpfs(char *top, size_t size, const char *prefix);
-/* In a forked child: get SIGKILL when the test process dies (Linux). */
-void die_with_parent(void);
 #define NOBODY_UID 65534
 #define NOBODY_GID 65534
 
