@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,11 +415,15 @@ Test(watch, anyone_may_watch_what_they_may_see)
 
 /* A second subscriber that keeps reading, until the sentinel's event: once
  * it has it, sysqd has dealt every earlier event to the slow one too (one
- * diff is broadcast to all subscribers at once). */
+ * diff is broadcast to all subscribers at once).  It counts the mounts it is
+ * told of, so the test can mount no faster than it reads: a reader only
+ * ever has to hold a bounded backlog, whatever else the machine is doing. */
 struct reader {
 	struct sysq *c;
-	const char *sentinel;
+	const char *sentinel, *mp;
 	bool seen;
+	atomic_int got;          /* mounted events on mp read so far */
+	atomic_bool gone;        /* the reader stopped (its read deadline) */
 };
 
 static void *read_to_sentinel(void *arg)
@@ -426,12 +431,17 @@ static void *read_to_sentinel(void *arg)
 	struct reader *rd = arg;
 	while (!rd->seen) {
 		struct sysq_reply r;
-		if (sysq_read(rd->c, &r) != 0)
+		if (sysq_read(rd->c, &r) != 0) {
+			atomic_store(&rd->gone, true);
 			return NULL; /* the deadline: the main thread fails */
+		}
 		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
 		    r.result->via.array.size == 1) {
 			const msgpack_object *e = &r.result->via.array.ptr[0];
-			rd->seen = is(e, "mountpoint", rd->sentinel) && is(e, "event", "mounted");
+			bool mounted = is(e, "event", "mounted");
+			rd->seen = mounted && is(e, "mountpoint", rd->sentinel);
+			if (mounted && is(e, "mountpoint", rd->mp))
+				atomic_fetch_add(&rd->got, 1);
 		}
 		sysq_reply_free(&r);
 	}
@@ -450,14 +460,17 @@ Test(watch, a_slow_subscriber_gets_a_dropped_count)
 	uint64_t sub = subscribe(c, "{\"topics\": [\"mounts\"]}");
 	char sentinel[128];
 	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
-	struct reader rd = { connect_deadline(), sentinel, false };
+	/* a long mount point makes each event big, so that the socket buffers
+	 * fill with fewer of them */
+	static char mp[1600];
+	static struct reader rd;
+	rd.c = connect_deadline();
+	rd.sentinel = sentinel;
+	rd.mp = mp;
 	subscribe(rd.c, "{\"topics\": [\"mounts\"]}");
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
 
-	/* a long mount point makes each event big, so that the socket buffers
-	 * fill with fewer of them */
-	char mp[1600];
 	int n = snprintf(mp, sizeof(mp), "%s", top);
 	while (n < 1400) { /* components of 200 bytes (NAME_MAX is 255) */
 		mp[n++] = '/';
@@ -473,9 +486,16 @@ Test(watch, a_slow_subscriber_gets_a_dropped_count)
 	free(t);
 	/* the kernel's buffers, the daemon's queue and then some more */
 	int mounts = (int)(2 * wmem / 1400) + 1024 + 200;
-	for (int i = 0; i < mounts; i++)
+	for (int i = 0; i < mounts; i++) {
 		cr_assert_eq(mount("sq-slow", mp, "tmpfs", 0, "size=64k"), 0, "mount %d: %s", i,
 		             strerror(errno));
+		/* every 100 mounts, let the reader catch up (the slow one never does) */
+		while ((i + 1) % 100 == 0 && atomic_load(&rd.got) < i + 1 &&
+		       !atomic_load(&rd.gone))
+			usleep(1000);
+		cr_assert(!atomic_load(&rd.gone), "the reading subscriber heard nothing for 5 s "
+		          "(%d of %d mounts told)", atomic_load(&rd.got), i + 1);
+	}
 	cr_assert_eq(mkdir(sentinel, 0755), 0);
 	cr_assert_eq(mount("sq-sentinel", sentinel, "tmpfs", 0, "size=64k"), 0);
 	pthread_join(th, NULL);
