@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -88,6 +91,34 @@ pid_t kid_sleeper(void)
 	}
 	remember(pid);
 	return pid;
+}
+
+/* The first bytes of a small /proc file, or 0. */
+static size_t peek(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, size);
+	close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
+void kid_wait_exec(pid_t pid, const char *comm)
+{
+	size_t want = strlen(comm);
+	for (int i = 0; i < 5000; i++) {
+		char c[64], a[8];
+		size_t n = peek(pid, "comm", c, sizeof(c));
+		if (n == want + 1 && memcmp(c, comm, want) == 0 && c[want] == '\n' &&
+		    peek(pid, "cmdline", a, sizeof(a)) > 0)
+			return;
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
+	cr_assert_fail("child %d did not exec %s within 10 s", (int)pid, comm);
 }
 
 void kid_forget(pid_t pid)

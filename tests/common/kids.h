@@ -19,6 +19,12 @@ pid_t kid_spawn(void (*fn)(void *), void *arg);
 void kid_ready(void);
 /* Fork a child that only sleeps (pause() forever); returns at once. */
 pid_t kid_sleeper(void);
+/* Wait (10 s at most) until child pid has exec'd as far as /proc shows:
+ * its comm is comm and its argument list is in place.  (exec closes
+ * close-on-exec descriptors and sets comm before the new program's stack
+ * and arguments are laid out, so a ready pipe and the new comm are not
+ * enough for a test that reads /proc/PID/cmdline.)  Linux. */
+void kid_wait_exec(pid_t pid, const char *comm);
 /* SIGKILL, reap and forget one child. */
 void kid_reap(pid_t pid);
 /* Forget a child reaped some other way. */

@@ -242,15 +242,7 @@ static pid_t start_hostile_exe(void)
 	argv[1] = arg1;
 	argv[2] = NULL;
 	pid_t pid = kid_spawn(exec_argv, argv);
-	/* exec'd once comm is the new name */
-	char path[64], comm[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	for (int i = 0; i < 1000; i++) {
-		size_t k = read_file(path, comm, sizeof(comm));
-		if (k == 8 && memcmp(comm, "a) b\n(c\n", 8) == 0)
-			break;
-		nap();
-	}
+	kid_wait_exec(pid, "a) b\n(c");
 	return pid;
 }
 

@@ -177,18 +177,6 @@ static void exits_now(void *arg)
 }
 
 /* Wait until pid has exec'd (comm becomes "sleep"). */
-static void wait_comm(pid_t pid, const char *want)
-{
-	struct sq_proc p = { 0 };
-	for (int i = 0; i < 500; i++) {
-		if (sq_proc_get(pid, SQ_PROC_BIT(SQ_PROC_COMM), &p) == 0 &&
-		    p.comm_len == strlen(want) && memcmp(p.comm, want, p.comm_len) == 0)
-			break;
-		nap();
-	}
-	sq_proc_release(&p);
-}
-
 static char *slurp_small(const char *path, size_t *len)
 {
 	static char buf[8192];
@@ -283,7 +271,7 @@ Test(proc, args_are_exact_bytes)
 	static char a3[] = "";
 	static char *argv[] = { a0, a1, a2, a3, NULL };
 	pid_t kid = kid_spawn(exec_sh, argv);
-	wait_comm(kid, "sh");
+	kid_wait_exec(kid, "sh");
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_ARGS) | SQ_PROC_BIT(SQ_PROC_EXE), &p), 0);
 	static const char want[] = "x y\n\xff)\0-c\0read x\0";
@@ -316,7 +304,7 @@ Test(proc, huge_args_are_cut_and_flagged)
 	argv[4] = s4;
 	argv[5] = NULL;
 	pid_t kid = kid_spawn(exec_sleep, argv);
-	wait_comm(kid, "sleep");
+	kid_wait_exec(kid, "sleep");
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(kid, SQ_PROC_BIT(SQ_PROC_ARGS), &p), 0);
 	cr_assert_eq(p.args_len, SQ_PROC_ARGS_MAX);
@@ -329,7 +317,7 @@ Test(proc, huge_args_are_cut_and_flagged)
 	argv[3] = big[2] + ONE - 60 * 1024 - 1; /* "1" */
 	argv[3][0] = '1';
 	pid_t kid2 = kid_spawn(exec_sleep, argv);
-	wait_comm(kid2, "sleep");
+	kid_wait_exec(kid2, "sleep");
 	memset(&p, 0, sizeof(p));
 	cr_assert_eq(sq_proc_get(kid2, SQ_PROC_BIT(SQ_PROC_ARGS), &p), 0);
 	cr_assert_eq(p.args_cut, 0);
