@@ -2,7 +2,8 @@
  * harness.h - integration tests against a real sysqd: start one on a
  * private socket, connect with libsysq, call with JSON params, run a piece
  * of a test as another user, and stop the daemon checking it exits 0
- * (under ASan, a leak or error makes that exit status non-zero).
+ * (under ASan, a leak or error makes that exit status non-zero; a failure
+ * in a suite's tear-down counts: tests/common/teardown.c).
  */
 #ifndef SQ_HARNESS_H
 #define SQ_HARNESS_H
