@@ -118,6 +118,24 @@ static size_t pause_mark(const struct sq_server *s)
 	return s->cfg.max_output / 2;
 }
 
+/* The one test of whether the loop may write to c's socket now: not while
+ * libuv still owns queued bytes of ours (they go first), nor while a
+ * transfer thread holds the socket (its chunk is being written). */
+static bool may_write(const struct sq_conn *c)
+{
+	return !c->closing && !c->out_writing && !c->out_lent;
+}
+
+/* The one test of whether the loop may take more requests from c: not
+ * after EOF, not with max_inflight requests in flight, not while its
+ * queued replies pass half of max_output (they must drain first). */
+static bool may_read(const struct sq_conn *c)
+{
+	const struct sq_server *s = c->srv;
+	return !c->closing && !c->eof && c->inflight < s->cfg.max_inflight &&
+	       sq_conn_pending(c) < pause_mark(s);
+}
+
 /* A client whose queued replies have not moved for write_timeout is gone
  * or not reading: disconnect it (its reading is already paused). */
 static void on_stall_check(uv_timer_t *t)
@@ -165,7 +183,7 @@ static bool lend_output(struct sq_conn *c);
 
 static void conn_flush(struct sq_conn *c)
 {
-	if (c->closing || c->out_writing || c->out_lent)
+	if (!may_write(c))
 		return;
 	if (c->out.len == 0) {
 		if (!lend_output(c))
@@ -275,7 +293,7 @@ static int check_output_cap(struct sq_conn *c)
 {
 	if (sq_conn_pending(c) <= c->srv->cfg.max_output)
 		return 0;
-	if (!c->out_writing) {
+	if (may_write(c)) {
 		uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
 		int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
 		if (n > 0) {
@@ -467,8 +485,7 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 
 	c->scan_valid = false;
 	c->processing = true;
-	while (off < len && !c->closing && !c->eof && c->inflight < s->cfg.max_inflight &&
-	       sq_conn_pending(c) < pause_mark(s)) {
+	while (off < len && may_read(c)) {
 		size_t flen;
 		struct sq_scan *st = resume ? c->scan : &local;
 		if (!resume)
@@ -496,18 +513,14 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 	}
 	sq_dispatch_flush(s);
 	c->processing = false;
-	if (c->closing || !c->reading)
+	if (c->closing || c->eof || !c->reading || may_read(c))
 		return off;
-	if (c->inflight >= s->cfg.max_inflight) {
-		uv_read_stop((uv_stream_t *)&c->pipe);
-		c->reading = false;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	c->reading = false;
+	if (c->inflight >= s->cfg.max_inflight)
 		s->stats.read_pauses++;
-	} else if (sq_conn_pending(c) >= pause_mark(s)) {
-		/* its replies are piling up: read no more until they drain */
-		uv_read_stop((uv_stream_t *)&c->pipe);
-		c->reading = false;
-		s->stats.output_pauses++;
-	}
+	else
+		s->stats.output_pauses++; /* its replies pile up: read once they drain */
 	return off;
 }
 
@@ -566,9 +579,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 /* Frames buffered while paused, then the socket again. */
 static void conn_resume(struct sq_conn *c)
 {
-	struct sq_server *s = c->srv;
-	if (c->closing || c->eof || c->reading || c->processing ||
-	    c->inflight >= s->cfg.max_inflight || sq_conn_pending(c) >= pause_mark(s))
+	if (c->reading || c->processing || !may_read(c))
 		return;
 	if (c->in.len) {
 		size_t used = process_frames(c, c->in.data, c->in.len);
@@ -577,8 +588,7 @@ static void conn_resume(struct sq_conn *c)
 		sq_buf_consume(&c->in, used);
 		queue_flush(c);
 	}
-	if (c->inflight < s->cfg.max_inflight && !c->eof && !c->closing &&
-	    sq_conn_pending(c) < pause_mark(s) && uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
+	if (may_read(c) && uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
 		c->reading = true;
 }
 
