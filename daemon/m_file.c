@@ -14,6 +14,7 @@
 
 #include "handlers.h"
 #include "request.h"
+#include "sq_callerpath.h"
 #include "server.h"
 #include "sq_file.h"
 #include "sq_ident.h"
@@ -65,7 +66,7 @@ static int open_failed(struct sq_req *r, struct read_ctx *x, int rc)
 			                   x->shown);
 		break;
 	}
-	return sq_req_fail(r, rc, "cannot open '%s': %s", x->shown, strerror(-rc));
+	return sq_req_fail(r, rc, "cannot open '%s': %s", x->shown, sq_callerpath_strerror(rc));
 }
 
 /* On a worker: open and check as the caller. */

@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "prober.h"
 #include "request.h"
+#include "sq_callerpath.h"
 #include "server.h"
 #include "sq_errno.h"
 
@@ -162,7 +163,7 @@ static void stat_done(struct sq_scan *s, void *arg)
 	}
 	if (it->state == SQ_PROBE_ERROR) {
 		sq_req_done(r, sq_req_fail(r, it->err, "fs.stat: '%s' (as uid %u): %s", p,
-		                           (unsigned)r->cred->uid, strerror(-it->err)));
+		                           (unsigned)r->cred->uid, sq_callerpath_strerror(it->err)));
 		return;
 	}
 	pack_fs(&r->pk, it);

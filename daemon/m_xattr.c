@@ -11,6 +11,7 @@
 
 #include "handlers.h"
 #include "request.h"
+#include "sq_callerpath.h"
 #include "sq_xattr.h"
 
 /* The largest value or name list sent back: the protocol's default message
@@ -84,11 +85,12 @@ static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 		                        shown(n, sizeof(n), a->name));
 	if (rc == -ENOSYS)
 		return sq_req_fail(r, rc, "%s: /proc is not mounted where sysqd runs "
-		                   "(attribute calls go through /proc/self/fd)", p);
+		                   "(attribute calls go through /proc/self/fd), or %s", p,
+		                   sq_callerpath_strerror(rc));
 	if (a->name)
 		return sq_req_fail(r, rc, "%s, attribute '%s': %s", p,
-		                   shown(n, sizeof(n), a->name), strerror(-rc));
-	return sq_req_fail(r, rc, "%s: %s", p, strerror(-rc));
+		                   shown(n, sizeof(n), a->name), sq_callerpath_strerror(rc));
+	return sq_req_fail(r, rc, "%s: %s", p, sq_callerpath_strerror(rc));
 }
 
 static const char *const list_params[] = { "path", "nofollow", NULL };

@@ -1,13 +1,15 @@
 /*
  * file.c - sq_file_open_read: open a regular file for streaming, refusing
  * everything else by its type before and after the open (see sq_file.h).
- * Portable: the same POSIX calls on Linux and macOS.
+ * Portable: the path goes through sq_callerpath (never through sysqd's
+ * own process), the rest is the same POSIX calls on Linux and macOS.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sq_callerpath.h"
 #include "sq_file.h"
 
 const char *sq_file_kind(mode_t mode)
@@ -42,18 +44,18 @@ int sq_file_open_read(const char *path, bool nofollow, struct sq_file_info *info
 
 	info->size = 0;
 	info->mode = 0;
-	if ((nofollow ? lstat(path, &st) : stat(path, &st)) < 0)
-		return -errno;
+	if ((rc = sq_callerpath_stat(path, nofollow, &st)) < 0)
+		return rc;
 	info->mode = st.st_mode;
 	if ((rc = check_kind(st.st_mode)) < 0)
 		return rc;
 
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK;
 	if (nofollow)
 		flags |= O_NOFOLLOW;
-	int fd = open(path, flags);
+	int fd = sq_callerpath_open(path, flags);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		close(fd);

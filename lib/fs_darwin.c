@@ -12,6 +12,7 @@
 #include <sys/param.h>
 #include <sys/stat.h>
 
+#include "sq_callerpath.h"
 #include "sq_fs.h"
 
 static const struct {
@@ -138,7 +139,12 @@ int sq_fs_statfs(const char *mountpoint, struct sq_fs_usage *u)
 
 int sq_fs_path_stat(const char *path, struct sq_fs_usage *u, struct sq_fs_where *w)
 {
-	/* the lookup runs with the thread's credential (pthread_setugid_np) */
+	/* the lookup runs with the thread's credential (pthread_setugid_np);
+	 * sq_callerpath refuses a path through fdesc first */
+	struct stat st;
+	int rc = sq_callerpath_stat(path, false, &st);
+	if (rc < 0)
+		return rc;
 	struct statfs s;
 	if (statfs(path, &s) < 0)
 		return -errno;

@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sq_callerpath.h"
 #include "sq_fs.h"
 
 #define MOUNTINFO "/proc/self/mountinfo"
@@ -137,9 +138,9 @@ int sq_fs_path_stat(const char *path, struct sq_fs_usage *u, struct sq_fs_where 
 {
 	/* O_PATH: only search permission on the way is needed, as for statfs;
 	 * the kernel decides it with this thread's credentials */
-	int fd = open(path, O_PATH | O_CLOEXEC);
+	int fd = sq_callerpath_open(path, O_PATH);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct statfs s;
 	struct statx x;
 	int rc = 0;

@@ -288,6 +288,10 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 			want &= ~F(ARGS);
 		}
 	}
+	/* sysqd's own exe link opens for any of its threads, whoever they act
+	 * for; the kernel shows it only to who may ptrace sysqd: sysqd's uid */
+	if (pid == getpid() && geteuid() != getuid())
+		want &= ~F(EXE);
 	size_t exe_len = 0;
 	if (want & F(EXE)) {
 		snprintf(path, sizeof(path), "%d/exe", (int)pid);

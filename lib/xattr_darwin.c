@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "sq_callerpath.h"
 #include "sq_xattr.h"
 
 const int sq_xattr_enoattr = ENOATTR;
@@ -28,21 +29,20 @@ void sq_xattr_force_paths(int on)
  * write but not read is opened write-only (a directory: O_SEARCH). */
 int sq_xattr_open(struct sq_xattr_file *f, const char *path, int flags)
 {
-	int base = O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
-	           ((flags & SQ_XATTR_NOFOLLOW) ? O_SYMLINK : 0);
+	int base = O_NONBLOCK | O_NOCTTY | ((flags & SQ_XATTR_NOFOLLOW) ? O_SYMLINK : 0);
 	f->via[0] = '\0';
-	f->fd = open(path, O_RDONLY | base);
+	f->fd = sq_callerpath_open(path, O_RDONLY | base);
 	if (f->fd >= 0)
 		return 0;
-	int err = errno;
-	if (err != EACCES || !(flags & SQ_XATTR_WRITE))
-		return -err;
-	f->fd = open(path, O_WRONLY | base);
+	int err = f->fd;
+	if (err != -EACCES || !(flags & SQ_XATTR_WRITE))
+		return err;
+	f->fd = sq_callerpath_open(path, O_WRONLY | base);
 #ifdef O_SEARCH
-	if (f->fd < 0 && errno == EISDIR)
-		f->fd = open(path, O_SEARCH | base);
+	if (f->fd == -EISDIR)
+		f->fd = sq_callerpath_open(path, O_SEARCH | base);
 #endif
-	return f->fd < 0 ? -err : 0;
+	return f->fd < 0 ? err : 0;
 }
 
 void sq_xattr_close(struct sq_xattr_file *f)

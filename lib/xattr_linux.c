@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "sq_callerpath.h"
 #include "sq_xattr.h"
 
 const int sq_xattr_enoattr = ENODATA;
@@ -148,10 +149,10 @@ void sq_xattr_force_paths(int on)
 
 int sq_xattr_open(struct sq_xattr_file *f, const char *path, int flags)
 {
-	int o = O_PATH | O_CLOEXEC | ((flags & SQ_XATTR_NOFOLLOW) ? O_NOFOLLOW : 0);
-	f->fd = open(path, o);
+	int o = O_PATH | ((flags & SQ_XATTR_NOFOLLOW) ? O_NOFOLLOW : 0);
+	f->fd = sq_callerpath_open(path, o);
 	if (f->fd < 0)
-		return -errno;
+		return f->fd;
 	snprintf(f->via, sizeof(f->via), PROC_FD_DIR "/%d", f->fd);
 	return 0;
 }

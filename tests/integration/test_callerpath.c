@@ -273,6 +273,38 @@ Test(callerpath, sysqds_cwd_root_exe_and_proc_entry_are_refused)
 	             "not refused with EXDEV (see the test log)", bad);
 }
 
+/* As uid 65534: proc.get of sysqd has no exe (the kernel would not show
+ * uid 65534 a root process's exe link). */
+static int sysqd_exe_hidden(void *arg)
+{
+	(void)arg;
+	char err[200], json[64];
+	struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	struct sysq_reply r;
+	snprintf(json, sizeof(json), "{\"pid\": %d}", (int)d.pid);
+	int bad = sq_call(c, "proc.get", json, &r) != 0 ? 1 : sq_map_get(r.result, "exe") ? 2 : 0;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return bad;
+}
+
+Test(callerpath, sysqds_exe_is_not_shown_to_other_users)
+{
+	SKIP_UNLESS_ROOT();
+	struct sysq *c = sqd_connect(&d);
+	struct sysq_reply r;
+	char json[64];
+	snprintf(json, sizeof(json), "{\"pid\": %d}", (int)d.pid);
+	cr_assert_eq(sq_call(c, "proc.get", json, &r), 0, "%s", r.message);
+	cr_assert(sq_map_get(r.result, "exe"), "root sees sysqd's exe");
+	sysq_reply_free(&r);
+	sysq_close(c);
+	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, sysqd_exe_hidden, NULL), 0,
+	             "uid 65534 sees sysqd's exe (1: no answer, 2: exe shown)");
+}
+
 /* What the rule must not take away: ordinary links, /proc of another
  * process (the caller's own), and real permission errors stay as they are. */
 static int ordinary(void *arg)
