@@ -3,7 +3,9 @@
  * listening socket (its own, or the one systemd or launchd passed: the same
  * binary serves all three), readiness for the service manager, signals
  * (TERM/INT stop cleanly, HUP reloads), and the libuv loop that runs
- * everything else.
+ * everything else.  sysqd works from "/" (as daemon(3) does): the directory
+ * it was started from is nobody's business, so relative -s and -p paths are
+ * made absolute first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -74,7 +76,8 @@ static unsigned long parse_num(const char *opt, const char *arg, unsigned long m
 	return v;
 }
 
-static const char *policy_path;   /* --policy, or NULL */
+static const char *policy_path;   /* --policy (made absolute), or NULL */
+static char policy_abs[PATH_MAX];
 static bool check_policy;
 static enum sq_log_dest log_dest = SQ_LOG_AUTO;
 
@@ -167,6 +170,48 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 	}
 }
 
+/* A relative path, as the user meant it before the chdir("/"): prefixed
+ * with the start directory (not realpath: a symlink swapped before a
+ * SIGHUP must be followed then).  0, or -ENAMETOOLONG / -errno. */
+static int absolute(const char *path, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	if (path[0] == '/')
+		return snprintf(out, size, "%s", path) < (int)size ? 0 : -ENAMETOOLONG;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	int n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+	return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* Leave the start directory before anything is served: a thread of sysqd
+ * resolving /proc/<sysqd>/cwd/... for a caller would otherwise reach below
+ * it whatever the directories above allow.  Exits 1 or 2 on failure. */
+static void leave_start_dir(struct sq_config *cfg)
+{
+	char sock[sizeof(cfg->socket_path)];
+	int rc;
+	if (cfg->socket_path[0] && cfg->socket_path[0] != '/') {
+		if ((rc = absolute(cfg->socket_path, sock, sizeof(sock))) < 0) {
+			fprintf(stderr, "sysqd: -s %s: %s once made absolute; give an absolute "
+			        "path\n", cfg->socket_path, strerror(-rc));
+			exit(2);
+		}
+		memcpy(cfg->socket_path, sock, sizeof(sock));
+	}
+	if (policy_path) {
+		if ((rc = absolute(policy_path, policy_abs, sizeof(policy_abs))) < 0) {
+			fprintf(stderr, "sysqd: -p %s: %s\n", policy_path, strerror(-rc));
+			exit(2);
+		}
+		policy_path = policy_abs;
+	}
+	if (chdir("/") < 0) {
+		fprintf(stderr, "sysqd: chdir /: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
 /* The policy named by --policy, else the default file if present, else the
  * built-in text.  NULL (with the reason logged) when it does not validate. */
 static struct sq_policy *load_policy(void)
@@ -243,6 +288,7 @@ int main(int argc, char **argv)
 		.write_timeout_ms = 1000u * SQ_DEFAULT_WRITE_TIMEOUT,
 	};
 	parse_args(argc, argv, &cfg);
+	leave_start_dir(&cfg);
 
 	/* before any thread exists: both read and clean up the environment */
 	struct sq_activation act;
