@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +214,8 @@ static void leave_start_dir(struct sq_config *cfg)
 }
 
 /* The policy named by --policy, else the default file if present, else the
- * built-in text.  NULL (with the reason logged) when it does not validate. */
+ * built-in text.  NULL (with the reason logged) when it does not validate.
+ * Blocks on the file system: at start, or on the pool (SIGHUP). */
 static struct sq_policy *load_policy(void)
 {
 	char err[512];
@@ -231,20 +233,34 @@ static struct sq_policy *load_policy(void)
 
 /* SIGHUP: re-read what may change while sysqd runs, the policy.  The
  * listening socket, open connections and requests in flight are left alone;
- * a file that does not validate leaves the policy in force unchanged. */
-static void on_sighup(void)
-{
-	struct timespec now;
-	char state[64];
+ * a file that does not validate leaves the policy in force unchanged.  The
+ * file is read on libuv's pool, never on the loop (it may sit on a slow
+ * file system); the new policy is installed on the loop, in reload_after.
+ * One reload at a time: a SIGHUP meanwhile asks for one more after it (the
+ * file may have changed after it was read). */
+static struct {
+	uv_work_t work;
+	struct sq_policy *p;  /* reload_work's result */
+	bool running, again;
+} reload;
 
-	/* systemd's reload protocol: RELOADING=1 with the monotonic time, then
-	 * READY=1 once done (systemctl reload waits for it with Type=notify-reload) */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
-	         (unsigned long long)now.tv_sec * 1000000ull +
-	         (unsigned long long)now.tv_nsec / 1000ull);
-	sq_notify(state);
-	struct sq_policy *p = load_policy();
+static void start_reload(uv_loop_t *loop);
+
+static void reload_work(uv_work_t *w)
+{
+	(void)w;
+	reload.p = load_policy();
+}
+
+static void reload_after(uv_work_t *w, int status)
+{
+	struct sq_policy *p = reload.p;
+	reload.p = NULL;
+	reload.running = false;
+	if (status < 0) { /* cancelled: not read */
+		sq_policy_free(p);
+		p = NULL;
+	}
 	if (!p) {
 		sq_log(SQ_LOG_ERR, "SIGHUP: keeping the policy in force (%s)",
 		       sq_policy_source(sq_policy_current()));
@@ -254,13 +270,43 @@ static void on_sighup(void)
 		sq_policy_set(p);
 	}
 	sq_notify("READY=1");
+	if (reload.again && status == 0) {
+		reload.again = false;
+		start_reload(w->loop);
+	}
+}
+
+static void start_reload(uv_loop_t *loop)
+{
+	struct timespec now;
+	char state[64];
+
+	if (reload.running) {
+		reload.again = true;
+		return;
+	}
+	/* systemd's reload protocol: RELOADING=1 with the monotonic time, then
+	 * READY=1 once done (systemctl reload waits for it with Type=notify-reload) */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	         (unsigned long long)now.tv_sec * 1000000ull +
+	         (unsigned long long)now.tv_nsec / 1000ull);
+	sq_notify(state);
+	int rc = uv_queue_work(loop, &reload.work, reload_work, reload_after);
+	if (rc < 0) {
+		sq_log(SQ_LOG_ERR, "SIGHUP: cannot start the reload (%s); keeping the policy "
+		       "in force (%s)", uv_strerror(rc), sq_policy_source(sq_policy_current()));
+		sq_notify("READY=1");
+		return;
+	}
+	reload.running = true;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sq_server *s = h->data;
 	if (signum == SIGHUP) {
-		on_sighup();
+		start_reload(h->loop);
 		return;
 	}
 	sq_log(SQ_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
