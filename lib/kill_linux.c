@@ -140,7 +140,7 @@ static int wait_helper(pid_t child)
 			return WIFSTOPPED(st) ? kill_helper(child, -EINTR) : -EINTR;
 		}
 		if (w < 0 && errno != EINTR)
-			return kill_helper(child, -errno);
+			return -errno; /* not our child (any more): never kill that pid */
 		if (now_ns() >= deadline)
 			return kill_helper(child, -ETIMEDOUT);
 		nanosleep(&nap, NULL);
