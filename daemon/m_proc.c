@@ -321,6 +321,16 @@ int m_proc_signal(struct sq_req *r)
 		                   "\"SIGTERM\") or a number from 0 to %d", sq_signal_max());
 	}
 	rc = sq_proc_kill(pid, sig, r->cred);
+	if (rc == -EACCES)
+		return sq_req_fail(r, -EPERM, "pid %d is sysqd or one of its threads or helper "
+		                   "processes: sysqd does not signal itself for a caller",
+		                   (int)pid);
+	if (rc == -ETIMEDOUT || rc == -EINTR)
+		return sq_req_fail(r, rc, "the helper that signals as uid %u was %s before it "
+		                   "reported; it was killed, pid %d may or may not have got "
+		                   "the signal", (unsigned)r->cred->uid,
+		                   rc == -EINTR ? "stopped or killed" : "not done in 5 s",
+		                   (int)pid);
 	if (rc == -ESRCH)
 		return sq_req_fail(r, rc, "no process with pid %d", (int)pid);
 	if (rc == -EPERM)

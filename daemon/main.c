@@ -3,12 +3,15 @@
  * listening socket (its own, or the one systemd or launchd passed: the same
  * binary serves all three), readiness for the service manager, signals
  * (TERM/INT stop cleanly, HUP reloads), and the libuv loop that runs
- * everything else.
+ * everything else.  sysqd works from "/" (as daemon(3) does): the directory
+ * it was started from is nobody's business, so relative -s and -p paths are
+ * made absolute first.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +77,8 @@ static unsigned long parse_num(const char *opt, const char *arg, unsigned long m
 	return v;
 }
 
-static const char *policy_path;   /* --policy, or NULL */
+static const char *policy_path;   /* --policy (made absolute), or NULL */
+static char policy_abs[PATH_MAX];
 static bool check_policy;
 static enum sq_log_dest log_dest = SQ_LOG_AUTO;
 
@@ -167,8 +171,51 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 	}
 }
 
+/* A relative path, as the user meant it before the chdir("/"): prefixed
+ * with the start directory (not realpath: a symlink swapped before a
+ * SIGHUP must be followed then).  0, or -ENAMETOOLONG / -errno. */
+static int absolute(const char *path, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	if (path[0] == '/')
+		return snprintf(out, size, "%s", path) < (int)size ? 0 : -ENAMETOOLONG;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	int n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+	return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* Leave the start directory before anything is served: a thread of sysqd
+ * resolving /proc/<sysqd>/cwd/... for a caller would otherwise reach below
+ * it whatever the directories above allow.  Exits 1 or 2 on failure. */
+static void leave_start_dir(struct sq_config *cfg)
+{
+	char sock[sizeof(cfg->socket_path)];
+	int rc;
+	if (cfg->socket_path[0] && cfg->socket_path[0] != '/') {
+		if ((rc = absolute(cfg->socket_path, sock, sizeof(sock))) < 0) {
+			fprintf(stderr, "sysqd: -s %s: %s once made absolute; give an absolute "
+			        "path\n", cfg->socket_path, strerror(-rc));
+			exit(2);
+		}
+		memcpy(cfg->socket_path, sock, sizeof(sock));
+	}
+	if (policy_path) {
+		if ((rc = absolute(policy_path, policy_abs, sizeof(policy_abs))) < 0) {
+			fprintf(stderr, "sysqd: -p %s: %s\n", policy_path, strerror(-rc));
+			exit(2);
+		}
+		policy_path = policy_abs;
+	}
+	if (chdir("/") < 0) {
+		fprintf(stderr, "sysqd: chdir /: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
 /* The policy named by --policy, else the default file if present, else the
- * built-in text.  NULL (with the reason logged) when it does not validate. */
+ * built-in text.  NULL (with the reason logged) when it does not validate.
+ * Blocks on the file system: at start, or on the pool (SIGHUP). */
 static struct sq_policy *load_policy(void)
 {
 	char err[512];
@@ -186,20 +233,34 @@ static struct sq_policy *load_policy(void)
 
 /* SIGHUP: re-read what may change while sysqd runs, the policy.  The
  * listening socket, open connections and requests in flight are left alone;
- * a file that does not validate leaves the policy in force unchanged. */
-static void on_sighup(void)
-{
-	struct timespec now;
-	char state[64];
+ * a file that does not validate leaves the policy in force unchanged.  The
+ * file is read on libuv's pool, never on the loop (it may sit on a slow
+ * file system); the new policy is installed on the loop, in reload_after.
+ * One reload at a time: a SIGHUP meanwhile asks for one more after it (the
+ * file may have changed after it was read). */
+static struct {
+	uv_work_t work;
+	struct sq_policy *p;  /* reload_work's result */
+	bool running, again;
+} reload;
 
-	/* systemd's reload protocol: RELOADING=1 with the monotonic time, then
-	 * READY=1 once done (systemctl reload waits for it with Type=notify-reload) */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
-	         (unsigned long long)now.tv_sec * 1000000ull +
-	         (unsigned long long)now.tv_nsec / 1000ull);
-	sq_notify(state);
-	struct sq_policy *p = load_policy();
+static void start_reload(uv_loop_t *loop);
+
+static void reload_work(uv_work_t *w)
+{
+	(void)w;
+	reload.p = load_policy();
+}
+
+static void reload_after(uv_work_t *w, int status)
+{
+	struct sq_policy *p = reload.p;
+	reload.p = NULL;
+	reload.running = false;
+	if (status < 0) { /* cancelled: not read */
+		sq_policy_free(p);
+		p = NULL;
+	}
 	if (!p) {
 		sq_log(SQ_LOG_ERR, "SIGHUP: keeping the policy in force (%s)",
 		       sq_policy_source(sq_policy_current()));
@@ -209,13 +270,43 @@ static void on_sighup(void)
 		sq_policy_set(p);
 	}
 	sq_notify("READY=1");
+	if (reload.again && status == 0) {
+		reload.again = false;
+		start_reload(w->loop);
+	}
+}
+
+static void start_reload(uv_loop_t *loop)
+{
+	struct timespec now;
+	char state[64];
+
+	if (reload.running) {
+		reload.again = true;
+		return;
+	}
+	/* systemd's reload protocol: RELOADING=1 with the monotonic time, then
+	 * READY=1 once done (systemctl reload waits for it with Type=notify-reload) */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	         (unsigned long long)now.tv_sec * 1000000ull +
+	         (unsigned long long)now.tv_nsec / 1000ull);
+	sq_notify(state);
+	int rc = uv_queue_work(loop, &reload.work, reload_work, reload_after);
+	if (rc < 0) {
+		sq_log(SQ_LOG_ERR, "SIGHUP: cannot start the reload (%s); keeping the policy "
+		       "in force (%s)", uv_strerror(rc), sq_policy_source(sq_policy_current()));
+		sq_notify("READY=1");
+		return;
+	}
+	reload.running = true;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sq_server *s = h->data;
 	if (signum == SIGHUP) {
-		on_sighup();
+		start_reload(h->loop);
 		return;
 	}
 	sq_log(SQ_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -243,6 +334,7 @@ int main(int argc, char **argv)
 		.write_timeout_ms = 1000u * SQ_DEFAULT_WRITE_TIMEOUT,
 	};
 	parse_args(argc, argv, &cfg);
+	leave_start_dir(&cfg);
 
 	/* before any thread exists: both read and clean up the environment */
 	struct sq_activation act;

@@ -11,14 +11,23 @@
  * `everyone`.  Names are resolved once, when the file is read (never per
  * request).  Evaluation: the first matching deny wins; otherwise a matching
  * allow grants a `root` method; otherwise the built-in rule decides.
+ *
+ * The file is text: at most SQ_POLICY_MAX_BYTES, lines of at most
+ * SQ_POLICY_MAX_LINE bytes, no NUL byte; each of those is an error naming
+ * FILE:LINE.  It must be a regular file, opened non-blocking (a FIFO or a
+ * device is refused before anything is read) and read with read(2) up to
+ * the cap plus one byte, never more.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy.h"
 
@@ -133,8 +142,33 @@ static int parse_line(char *s, int line, const char *source, struct rule *r,
 	return 1;
 }
 
-struct sq_policy *sq_policy_parse(const char *text, const char *source,
-                                  char *err, size_t errlen)
+/* The text is lines of text: no NUL byte, no line over the cap.  0, or
+ * -EINVAL with "SOURCE:LINE: reason" in err. */
+static int check_text(const char *text, size_t len, const char *source,
+                      char *err, size_t errlen)
+{
+	int line = 1;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && text[i] == '\0')
+			return fail(err, errlen, source, line,
+			            "a NUL byte: a policy file is text", NULL);
+		if (i < len && text[i] != '\n')
+			continue;
+		if (i - start > SQ_POLICY_MAX_LINE) {
+			char what[64];
+			snprintf(what, sizeof(what), "a line longer than %u bytes",
+			         (unsigned)SQ_POLICY_MAX_LINE);
+			return fail(err, errlen, source, line, what, NULL);
+		}
+		line++;
+		start = i + 1;
+	}
+	return 0;
+}
+
+static struct sq_policy *parse_checked(const char *text, const char *source,
+                                       char *err, size_t errlen)
 {
 	struct sq_policy *p = calloc(1, sizeof(*p));
 	char *copy = strdup(text);
@@ -175,35 +209,104 @@ nomem:
 	return NULL;
 }
 
+struct sq_policy *sq_policy_parse(const char *text, const char *source,
+                                  char *err, size_t errlen)
+{
+	if (check_text(text, strlen(text), source, err, errlen) < 0)
+		return NULL;
+	return parse_checked(text, source, err, errlen);
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* Open path for reading without blocking (a FIFO with no writer, a tty)
+ * and only if it is a regular file.  The fd, or -1 with err written. */
+static int open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s, not a regular file: refused", path,
+		         file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Up to cap + 1 bytes of fd into buf (cap + 2 bytes); the count, or -1. */
+static ssize_t read_capped(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	while (len <= cap) {
+		ssize_t n = read(fd, buf + len, cap + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+/* The line the cap falls on, for the error message. */
+static int line_at(const char *text, size_t at)
+{
+	int line = 1;
+	for (size_t i = 0; i < at; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
 struct sq_policy *sq_policy_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	const size_t cap = SQ_POLICY_MAX_BYTES;
+	int fd = open_regular(path, err, errlen);
+	if (fd < 0)
+		return NULL;
+	char *text = malloc(cap + 2);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
 		return NULL;
 	}
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	char buf[4096];
-	size_t n;
-	while (m && (n = fread(buf, 1, sizeof(buf), f)) > 0 && len < (1u << 20))
-		fwrite(buf, 1, n, m);
-	bool bad = ferror(f);
-	fclose(f);
-	if (m)
-		fclose(m);
-	if (!text || bad) {
-		snprintf(err, errlen, "%s: cannot read", path);
-		free(text);
-		return NULL;
+	ssize_t n = read_capped(fd, text, cap);
+	int read_errno = errno;
+	close(fd);
+	struct sq_policy *p = NULL;
+	if (n < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(read_errno));
+	else if ((size_t)n > cap)
+		snprintf(err, errlen, "%s:%d: the file goes on past %zu bytes (1 MiB), the "
+		         "largest policy", path, line_at(text, cap), cap);
+	else if (check_text(text, (size_t)n, path, err, errlen) == 0) {
+		text[n] = '\0';
+		p = parse_checked(text, path, err, errlen);
 	}
-	if (len >= (1u << 20)) {
-		snprintf(err, errlen, "%s: larger than 1 MiB", path);
-		free(text);
-		return NULL;
-	}
-	struct sq_policy *p = sq_policy_parse(text, path, err, errlen);
 	free(text);
 	return p;
 }

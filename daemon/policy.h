@@ -18,11 +18,18 @@
 struct sq_policy;
 
 #define SQ_POLICY_DEFAULT_PATH "/etc/sysq/policy.conf"
+/* The largest policy file, and the longest line (without its newline). */
+#define SQ_POLICY_MAX_BYTES (1u << 20)
+#define SQ_POLICY_MAX_LINE 4096u
 
-/* Parse policy text; on error returns NULL and writes "LINE: reason" to err. */
+/* Parse policy text; on error returns NULL and writes "SOURCE:LINE: reason"
+ * to err.  Lines over SQ_POLICY_MAX_LINE are an error. */
 struct sq_policy *sq_policy_parse(const char *text, const char *source,
                                   char *err, size_t errlen);
-/* Read and parse a file. */
+/* Read and parse a file: a regular file only (opened non-blocking, checked
+ * with fstat), at most SQ_POLICY_MAX_BYTES, no NUL byte.  May block on the
+ * file system: not on the loop (SIGHUP runs it on a worker).  Any thread,
+ * one call at a time (it resolves names through NSS). */
 struct sq_policy *sq_policy_load(const char *path, char *err, size_t errlen);
 void sq_policy_free(struct sq_policy *p);
 const char *sq_policy_source(const struct sq_policy *p);

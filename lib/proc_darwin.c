@@ -310,22 +310,27 @@ int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
  * xnu's kill(2) checks the process credential, not the thread's, so the
  * rule is applied here: root, or the caller's uid equal to the target's
  * real or saved uid (cansignal() in xnu, without its same-session SIGCONT
- * case).  Caveat: between this check and kill(2) the pid could be reused
- * by another process; pids wrap at 99999 on macOS, so that needs a full
- * wrap in microseconds, but it is not impossible.
+ * case).  sysqd itself and its children are refused for every caller
+ * (-EACCES): a STOP would freeze the daemon.  Caveat: between this check
+ * and kill(2) the pid could be reused by another process; pids wrap at
+ * 99999 on macOS, so that needs a full wrap in microseconds, but it is not
+ * impossible.
  */
 int sq_proc_kill(pid_t pid, int sig, const struct sq_cred *caller)
 {
 	if (pid <= 0)
 		return -EINVAL;
-	if (caller && caller->uid != 0) {
-		struct kinfo_proc k;
-		int rc = kinfo_one(pid, &k);
-		if (rc)
-			return rc > 0 ? -ESRCH : rc;
-		if (caller->uid != k.kp_eproc.e_pcred.p_ruid &&
-		    caller->uid != k.kp_eproc.e_pcred.p_svuid)
-			return -EPERM;
-	}
+	if (pid == getpid())
+		return -EACCES;
+	struct kinfo_proc k;
+	int rc = kinfo_one(pid, &k);
+	if (rc)
+		return rc > 0 ? -ESRCH : rc;
+	if (k.kp_eproc.e_ppid == getpid())
+		return -EACCES;
+	if (caller && caller->uid != 0 &&
+	    caller->uid != k.kp_eproc.e_pcred.p_ruid &&
+	    caller->uid != k.kp_eproc.e_pcred.p_svuid)
+		return -EPERM;
 	return kill(pid, sig) < 0 ? -errno : 0;
 }

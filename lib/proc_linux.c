@@ -4,22 +4,20 @@
  * cmdline (args) and the exe link.  Each file is one open/read/close into a
  * stack buffer (no stdio); kernel threads skip cmdline and exe.  Big scans
  * are shared out over a few threads.  Runs with the calling thread's credentials,
- * so hidepid, ptrace-gated links (exe) and kill(2) are decided for the caller.
+ * so hidepid and ptrace-gated links (exe) are decided for the caller.
+ * (sq_proc_kill lives in kill_linux.c.)
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -724,43 +722,4 @@ int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
 	scan_close(s);
 	free(s);
 	return rc;
-}
-
-/*
- * kill(2) decides by the sender's real and effective uids.  A thread acting
- * for a caller has only the caller's effective uid (its real uid stays
- * sysqd's, so the caller cannot signal it: lib/ident_linux.c), and a real
- * uid 0 would let any caller signal root's processes.  So the signal goes
- * from a child that becomes the caller whole (real, effective and saved
- * uid; the permitted capabilities go with the last uid that was 0), and the
- * kernel decides exactly as for the caller's own kill(2).  The child makes
- * raw system calls only: it is forked from a threaded process.  When the
- * thread is already whole (sysqd itself, a root caller) it signals itself.
- */
-int sq_proc_kill(pid_t pid, int sig, const struct sq_cred *caller)
-{
-	(void)caller; /* the thread already runs as the caller: the kernel decides */
-	if (pid <= 0)
-		return -EINVAL;
-	uid_t ru, eu, su;
-	if (getresuid(&ru, &eu, &su) < 0)
-		return -errno;
-	if (ru == eu)
-		return kill(pid, sig) < 0 ? -errno : 0;
-	pid_t child = fork();
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
-		long rc = syscall(SYS_setresuid, (long)eu, (long)eu, (long)eu);
-		if (rc == 0)
-			rc = syscall(SYS_kill, (long)pid, (long)sig);
-		_exit(rc == 0 ? 0 : errno > 0 && errno < 256 ? errno : EIO);
-	}
-	int st;
-	while (waitpid(child, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(st))
-		return -EINTR; /* the child was killed before it could report */
-	return -WEXITSTATUS(st);
 }

@@ -125,7 +125,11 @@ void sq_proc_release(struct sq_proc *p);
  * already has the caller's credentials and the kernel decides; on macOS,
  * where kill(2) ignores per-thread credentials, the rule is applied here
  * first (caller uid 0, or equal to the target's real or saved uid).
- * pid <= 0 (groups, broadcast) is -EINVAL.  0 or a negative errno.
+ * pid <= 0 (groups, broadcast) is -EINVAL.  sysqd's own process, one of its
+ * threads or one of its children (the helper that sends on Linux) is
+ * -EACCES, whoever the caller (kill(2) itself never says EACCES).  Linux:
+ * -EINTR or -ETIMEDOUT when the helper was stopped, killed or not done
+ * within its deadline (it is killed and reaped).  0 or a negative errno.
  */
 int sq_proc_kill(pid_t pid, int sig, const struct sq_cred *caller);
 

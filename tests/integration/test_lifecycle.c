@@ -2,13 +2,16 @@
  * test_lifecycle.c - sysqd's life around its socket: a stale socket file is
  * replaced, a live one (or a path that is not a socket) is refused and left
  * alone, SIGTERM/SIGINT answer what is in flight, remove the socket and exit
- * 0, --help/--version/bad options, and the default socket of a user who is
- * not root ($XDG_RUNTIME_DIR/sysq/sysqd.sock, run as uid 65534).
+ * 0, --help/--version/bad options, the default socket of a user who is
+ * not root ($XDG_RUNTIME_DIR/sysq/sysqd.sock, run as uid 65534), and the
+ * working directory: "/" whatever directory sysqd starts in, relative -s and
+ * -p paths meaning what they meant there.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +431,117 @@ Test(lifecycle, a_signal_as_soon_as_it_listens_is_still_a_clean_stop)
 		struct stat sb;
 		cr_assert_neq(lstat(sock, &sb), 0, "round %d: the socket file was left behind", round);
 	}
+}
+
+/* ---- the working directory ------------------------------------------------------------ */
+
+/* tmpdir/locked (0700) / start (0755) / secret (0644) and policy.conf: uid
+ * 65534 cannot reach start/secret by its path; returns start in buf. */
+static void make_start_dir(char *start, size_t size)
+{
+	char locked[108], file[160];
+	make_tmpdir();
+	in_tmp(locked, sizeof(locked), "locked");
+	cr_assert_eq(mkdir(locked, 0700), 0);
+	in_tmp(start, size, "locked/start");
+	cr_assert_eq(mkdir(start, 0755), 0);
+	snprintf(file, sizeof(file), "%s/secret", start);
+	FILE *f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs("only root may read this\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(file, 0644), 0);
+	snprintf(file, sizeof(file), "%s/policy.conf", start);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs("deny sys.uname everyone\n", f);
+	fclose(f);
+}
+
+struct through_cwd {
+	const char *sock;
+	pid_t sysqd;
+};
+
+/* As uid 65534: fs.stat of start/secret through sysqd's cwd link must fail
+ * (0), while the same path is out of reach directly (else 2). */
+static int stat_through_cwd(void *arg)
+{
+	const struct through_cwd *t = arg;
+	char err[256], js[128], direct[64];
+	snprintf(direct, sizeof(direct), "/proc/%d/cwd/secret", (int)t->sysqd);
+	struct sysq *c = sysq_connect(t->sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	struct sysq_reply r;
+	snprintf(js, sizeof(js), "{\"path\": \"%s\"}", direct);
+	int rc = sq_call(c, "fs.stat", js, &r);
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return rc == SYSQ_REMOTE_ERROR ? 0 : 1;
+}
+
+Test(lifecycle, it_works_from_slash_whatever_directory_it_starts_in)
+{
+	SKIP_UNLESS_ROOT(); /* a directory uid 65534 cannot reach, and run_as */
+	char start[108], sock[108], out[128], err[128], cwd[PATH_MAX];
+	make_start_dir(start, sizeof(start));
+	in_tmp(sock, sizeof(sock), "cwd.sock");
+	in_tmp(out, sizeof(out), "out");
+	in_tmp(err, sizeof(err), "err");
+	cr_assert_eq(chdir(start), 0, "chdir %s: %s", start, strerror(errno));
+	const char *const args[] = { "-s", sock, "-p", "policy.conf", NULL };
+	pid_t pid = spawn(args, -1, NULL, out, err);
+	cr_assert(wait_listening(sock, pid), "sysqd did not start: %s", slurp(err));
+	cr_assert_eq(chdir("/"), 0);
+
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+	cr_assert_gt(n, 0, "readlink %s: %s", link, strerror(errno));
+	cwd[n] = '\0';
+	cr_assert_str_eq(cwd, "/", "sysqd works in %s, not /", cwd);
+
+	struct through_cwd t = { sock, pid };
+	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, stat_through_cwd, &t), 0,
+	             "uid 65534 reached %s/secret through /proc/%d/cwd", start, (int)pid);
+
+	/* the relative policy path still names start/policy.conf, on SIGHUP too */
+	char abs_policy[160], want[200];
+	snprintf(abs_policy, sizeof(abs_policy), "%s/policy.conf", start);
+	snprintf(want, sizeof(want), "policy reloaded from %s (1 rules)", abs_policy);
+	kill(pid, SIGHUP);
+	bool reloaded = false;
+	for (int i = 0; i < 1000 && !reloaded; i++) {
+		char *log = slurp(err);
+		reloaded = strstr(log, want) != NULL;
+		free(log);
+		if (!reloaded)
+			sleep_ms(10);
+	}
+	cr_assert(reloaded, "no '%s' in the log:\n%s", want, slurp(err));
+	kill(pid, SIGTERM);
+	cr_assert_eq(wait_exit(pid), 0, "%s", slurp(err));
+}
+
+Test(lifecycle, a_relative_socket_path_is_made_absolute_before_leaving_the_start_dir)
+{
+	char sock[108], out[128], err[128];
+	make_tmpdir();
+	in_tmp(sock, sizeof(sock), "rel.sock");
+	in_tmp(out, sizeof(out), "out");
+	in_tmp(err, sizeof(err), "err");
+	cr_assert_eq(chdir(tmpdir), 0);
+	const char *const args[] = { "-s", "rel.sock", NULL };
+	pid_t pid = spawn(args, -1, NULL, out, err);
+	cr_assert_eq(chdir("/"), 0);
+	cr_assert(wait_listening(sock, pid), "sysqd does not listen on %s: %s", sock,
+	          slurp(err));
+	ping_at(sock);
+	kill(pid, SIGTERM);
+	cr_assert_eq(wait_exit(pid), 0, "%s", slurp(err));
+	struct stat sb;
+	cr_assert_neq(lstat(sock, &sb), 0, "the socket file was left behind");
 }
 
 /* ---- the command line ----------------------------------------------------------------- */

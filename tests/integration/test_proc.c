@@ -4,10 +4,13 @@
  * a hostile comm and exe path byte-exact (str or bin, never a broken str),
  * fields/uid/pid filters, signals allowed and refused as the caller
  * (uid 65534 vs root), bad params, a 1,000-process table, E2BIG instead of a
- * dropped connection, and a sys.ping pipelined behind a proc.list.
- * Children die with the test (PR_SET_PDEATHSIG) and are reaped in .fini.
+ * dropped connection, a sys.ping pipelined behind a proc.list, and
+ * proc.signal never aimed at sysqd's own (itself, its threads, the helper
+ * that sends: the next-pid STOP attack).  Children die with the test
+ * (PR_SET_PDEATHSIG) and are reaped in .fini.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -22,14 +25,17 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #endif
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "callers.h"  /* SQ_CALLER_THREADS */
 #include "harness.h"
 #include "kids.h"
 #include "json.h"
+#include "rawio.h"
 #include "sq_proto.h"
 
 #ifndef __linux__
@@ -823,6 +829,149 @@ Test(proc, methods_are_pool_and_as_caller)
 	cr_assert_eq(found, 3);
 	sysq_reply_free(&r);
 	sysq_close(c);
+}
+
+/* ---- proc.signal never reaches sysqd's own ------------------------------- */
+
+/* A bound on every reply below: a worker parked for good shows as a missing
+ * reply (a failed test), not as a hung one.  Generous, not a timing. */
+static void reply_deadline(struct sysq *c)
+{
+	struct timeval tv = { 10, 0 };
+	setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static pid_t next_pid(void)
+{
+	char buf[32];
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf) + 1;
+}
+
+/* As uid 65534: proc.signal STOP to the next pid the kernel hands out,
+ * which is, unless another fork comes first, the helper sysqd forks to send
+ * it.  Each on its own connection, until more hits than the as-caller pool
+ * has threads.  Exit: the hits refused as sysqd's own (< 100); 100 + hits
+ * when a reply went missing (a parked worker); 90s when the test could not
+ * run.  A miss that stopped some other process of uid 65534 continues it. */
+static int next_pid_stop_attack(void *arg)
+{
+	const struct sqd *dd = arg;
+	int hits = 0;
+	for (int attempt = 0; attempt < 200 && hits <= SQ_CALLER_THREADS + 1; attempt++) {
+		char err[256], js[96];
+		struct sysq *c = sysq_connect(dd->sock, err, sizeof(err));
+		if (!c)
+			return 90;
+		reply_deadline(c);
+		pid_t pid = next_pid();
+		if (pid <= 0)
+			return 91;
+		snprintf(js, sizeof(js), "{\"pid\": %d, \"signal\": \"STOP\"}", (int)pid);
+		struct sysq_reply r;
+		int rc = sq_call(c, "proc.signal", js, &r);
+		if (rc < 0) { /* no reply: the helper stopped itself; free the worker */
+			kill(pid, SIGKILL);
+			return 100 + hits;
+		}
+		if (rc == SYSQ_REMOTE_ERROR && strcmp(r.code, "EPERM") == 0 &&
+		    strstr(r.message, "sysqd"))
+			hits++;
+		else if (rc == 0)
+			kill(pid, SIGCONT);
+		sysq_reply_free(&r);
+		sysq_close(c);
+	}
+	return hits;
+}
+
+Test(proc, the_helper_that_signals_is_never_its_own_target, .timeout = 90)
+{
+	SKIP_UNLESS_ROOT();
+	int rc = run_as(NOBODY_UID, NOBODY_GID, next_pid_stop_attack, &d);
+	cr_assert_lt(rc, 100, "a proc.signal to the next pid got no reply after %d refused: "
+	             "the helper stopped itself and parks a worker", rc - 100);
+	cr_assert_lt(rc, 90, "the attack could not run (step %d)", rc);
+	cr_assert_gt(rc, SQ_CALLER_THREADS, "only %d of the attempts hit the helper", rc);
+
+	/* the as-caller pool still serves everyone, and sysqd still stops (.fini) */
+	struct sysq *c = sqd_connect(&d);
+	reply_deadline(c);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "proc.get", "{\"pid\": 1}", &r), 0, "proc.get: %s", r.message);
+	sysq_reply_free(&r);
+	cr_assert_eq(sq_call(c, "xattr.list", "{\"path\": \"/tmp\"}", &r), 0, "xattr.list: %s",
+	             r.message);
+	sysq_reply_free(&r);
+	cr_assert_eq(sq_call(c, "sys.ping", NULL, &r), 0);
+	sysq_reply_free(&r);
+	sysq_close(c);
+}
+
+static int signal_sysqd_as_nobody(void *arg)
+{
+	const struct sqd *dd = arg;
+	char err[256], js[96];
+	struct sysq *c = sysq_connect(dd->sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	reply_deadline(c);
+	snprintf(js, sizeof(js), "{\"pid\": %d, \"signal\": \"STOP\"}", (int)dd->pid);
+	struct sysq_reply r;
+	int rc = sq_call(c, "proc.signal", js, &r);
+	int out = rc == SYSQ_REMOTE_ERROR && strcmp(r.code, "EPERM") == 0 &&
+	          strstr(r.message, "sysqd") ? 0 : 11;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return out;
+}
+
+/* A thread of sysqd other than the main one (the pool exists by now). */
+static pid_t a_sysqd_thread(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	cr_assert(dir, "%s: %s", path, strerror(errno));
+	pid_t tid = 0;
+	for (struct dirent *e; (e = readdir(dir)) && !tid;)
+		if (atoi(e->d_name) > 0 && atoi(e->d_name) != pid)
+			tid = (pid_t)atoi(e->d_name);
+	closedir(dir);
+	cr_assert_gt(tid, 0, "sysqd has a second thread");
+	return tid;
+}
+
+Test(proc, sysqd_and_its_threads_are_never_signalled_for_a_caller)
+{
+	SKIP_UNLESS_ROOT();
+	struct sysq *c = sqd_connect(&d);
+	reply_deadline(c);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "proc.get", "{\"pid\": 1}", &r), 0); /* starts the pool */
+	sysq_reply_free(&r);
+	char js[96];
+	pid_t targets[] = { d.pid, a_sysqd_thread(d.pid) };
+	for (size_t i = 0; i < 2; i++) {
+		/* signal 0 (an existence check): what root may send to anything */
+		snprintf(js, sizeof(js), "{\"pid\": %d, \"signal\": 0}", (int)targets[i]);
+		cr_assert_eq(sq_call(c, "proc.signal", js, &r), SYSQ_REMOTE_ERROR,
+		             "root signalled sysqd's %s %d", i ? "thread" : "process",
+		             (int)targets[i]);
+		cr_assert_str_eq(r.code, "EPERM");
+		cr_assert(strstr(r.message, "sysqd"), "%s", r.message);
+		sysq_reply_free(&r);
+	}
+	sysq_close(c);
+	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, signal_sysqd_as_nobody, &d), 0,
+	             "uid 65534 is told that sysqd does not signal itself");
+	assert_alive(&d);
 }
 
 /* ---- the CLI ---------------------------------------------------------- */

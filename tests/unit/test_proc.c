@@ -580,25 +580,53 @@ Test(proc, callback_stops_the_scan)
 	cr_assert_eq(s.n, 2);
 }
 
+/* A kid that forks the victim, tells its pid, and exits with the number of
+ * the signal that killed it. */
+static void parent_of_victim(void *arg)
+{
+	int fd = *(int *)arg;
+	kid_ready(); /* first: the victim would inherit the ready pipe */
+	pid_t victim = fork();
+	if (victim == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	if (victim < 0 || write(fd, &victim, sizeof(victim)) != (ssize_t)sizeof(victim))
+		_exit(100);
+	int st;
+	if (waitpid(victim, &st, 0) != victim)
+		_exit(101);
+	_exit(WIFSIGNALED(st) ? WTERMSIG(st) : 102);
+}
+
 Test(proc, kill_outcomes)
 {
 	cr_assert_eq(sq_proc_kill(0, SIGTERM, NULL), -EINVAL);
 	cr_assert_eq(sq_proc_kill(-1, SIGTERM, NULL), -EINVAL);
 	cr_assert_eq(sq_proc_kill(-getpgrp(), SIGTERM, NULL), -EINVAL);
 	cr_assert_eq(sq_proc_kill(NO_SUCH_PID, SIGTERM, NULL), -ESRCH);
-	cr_assert_eq(sq_proc_kill(getpid(), 0, NULL), 0);
+	/* the calling process (sysqd) and its children (sysqd's helpers) never */
+	cr_assert_eq(sq_proc_kill(getpid(), 0, NULL), -EACCES);
 	struct sq_proc p = { 0 };
 	cr_assert_eq(sq_proc_get(0, 0, &p), -EINVAL);
 	cr_assert_eq(sq_proc_get(NO_SUCH_PID, SQ_PROC_ALL, &p), -ESRCH);
 	cr_assert_eq(sq_proc_get(NO_SUCH_PID, 0, &p), -ESRCH, "even with no file to read");
 	sq_proc_release(&p);
 
-	pid_t kid = kid_spawn(named_sleeper, (void *)"victim");
-	cr_assert_eq(sq_proc_kill(kid, SIGTERM, NULL), 0);
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	pid_t kid = kid_spawn(parent_of_victim, &fds[1]);
+	close(fds[1]);
+	pid_t victim = 0;
+	cr_assert_eq(read(fds[0], &victim, sizeof(victim)), (ssize_t)sizeof(victim));
+	close(fds[0]);
+	cr_assert_eq(sq_proc_kill(kid, 0, NULL), -EACCES, "a child of the caller");
+	cr_assert_eq(sq_proc_kill(victim, SIGTERM, NULL), 0, "a grandchild is not");
 	int st;
 	cr_assert_eq(waitpid(kid, &st, 0), kid);
 	kid_forget(kid);
-	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == SIGTERM, "status %#x", st);
 }
 
 #endif /* __linux__ */
