@@ -1,9 +1,9 @@
 /*
  * m_file.c - the file.* methods.  file.read streams a regular file to the
  * caller (framing in docs/protocol/file.md): params are checked on the loop,
- * the file is opened on a worker thread AS THE CALLER (sq_ident_enter), so
- * the kernel makes the access decision, and transfer.c streams the
- * descriptor with sendfile(2).
+ * the file is opened on the engine AS THE CALLER (the method table says so:
+ * the engine switches the worker), so the kernel makes the access decision,
+ * and transfer.c streams the descriptor with sendfile(2).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -69,18 +69,11 @@ static int open_failed(struct sq_req *r, struct read_ctx *x, int rc)
 	return sq_req_fail(r, rc, "cannot open '%s': %s", x->shown, sq_callerpath_strerror(rc));
 }
 
-/* On a worker: open and check as the caller. */
+/* On a worker, as the caller: open and check. */
 static void read_open(struct sq_req *r)
 {
 	struct read_ctx *x = r->ctx;
-	int rc = sq_ident_enter(r->cred);
-	if (rc < 0) {
-		x->err = sq_req_fail(r, rc, "cannot act as uid %u: %s", (unsigned)r->cred->uid,
-		                     strerror(-rc));
-		return;
-	}
 	int fd = sq_file_open_read(x->path, x->nofollow, &x->info);
-	sq_ident_leave();
 	if (fd < 0) {
 		x->err = open_failed(r, x, fd);
 		return;

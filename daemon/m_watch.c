@@ -100,20 +100,9 @@ static void subscribe_work(struct sq_req *r)
 	sq_watch_prep_sources(p);
 	if (p->rc || !p->npids)
 		return;
-	/* pids as the caller: the kernel decides which processes it may see */
-	bool as_caller = sq_ident_can_switch();
-	if (as_caller) {
-		int rc = sq_ident_enter(r->cred);
-		if (rc < 0) {
-			p->rc = rc;
-			snprintf(p->msg, sizeof(p->msg), "cannot act as uid %u: %s",
-			         (unsigned)r->cred->uid, strerror(-rc));
-			return;
-		}
-	}
+	/* as the caller (the method table says so): the kernel decides which
+	 * processes it may see */
 	sq_watch_prep_pids(p);
-	if (as_caller)
-		sq_ident_leave();
 }
 
 static void subscribe_after(struct sq_req *r)

@@ -1,7 +1,7 @@
 /*
  * m_xattr.c - xattr.list/get/set/remove: pool methods with access
- * "as-caller" (they run on callers.c's threads, as the peer, so the kernel
- * decides; lib/sq_xattr.h works on a descriptor opened once).
+ * "as-caller" (they run as jobs of the worker engine, as the peer, so the
+ * kernel decides; lib/sq_xattr.h works on a descriptor opened once).
  * Values travel as bin; names as str, or bin when they are not UTF-8.
  */
 #include <errno.h>

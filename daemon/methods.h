@@ -23,8 +23,9 @@ typedef int (*sq_handler_fn)(struct sq_req *r);
 
 enum sq_run {
 	SQ_RUN_LOOP,   /* on the loop thread: must not block, ever */
-	SQ_RUN_POOL,   /* on a libuv worker thread */
-	SQ_RUN_ASYNC,  /* starts on the loop, finishes itself (probers, transfers) */
+	SQ_RUN_POOL,   /* a job on the worker engine (engine.h) */
+	SQ_RUN_ASYNC,  /* starts on the loop, finishes itself (engine jobs, probers,
+	                * transfers) */
 };
 
 enum sq_access {
@@ -33,11 +34,20 @@ enum sq_access {
 	SQ_ACCESS_ROOT,  /* peers with uid 0, or those the policy grants it */
 };
 
+/* Whom the off-loop work of a request runs as: the dispatcher (the
+ * engine) switches the worker before the handler runs, never the handler. */
+enum sq_identity {
+	SQ_AS_DAEMON,    /* sysqd itself */
+	SQ_AS_CALLER,    /* the peer (where sysqd can switch: it is root; else sysqd,
+	                  * which then serves only its own uid or what any user sees) */
+};
+
 struct sq_method {
 	const char *name;
 	sq_handler_fn fn;
 	enum sq_run run;
 	enum sq_access access;
+	enum sq_identity as;
 	const char *summary;
 	const char *params;     /* synopsis, e.g. "{pid: int, signal: str|int}" */
 };

@@ -1,9 +1,9 @@
 /*
  * request.c - from a frame to a reply: decode, look the method up, check
- * access, then run the handler where the table says (loop; libuv's worker
- * pool as sysqd, or the as-caller pool of callers.c under the caller's
- * identity; or an async handler of its own), and turn its outcome into
- * [1, msgid, error, result].
+ * access, then run the handler where the table says (on the loop; as a job
+ * of the worker engine, as the caller or as sysqd as the table says,
+ * charged to the caller's uid; or an async handler of its own), and turn
+ * its outcome into [1, msgid, error, result].
  *
  * Loop methods take a fast path: no allocation, the reply is packed straight
  * into the connection's output.  Everything else gets a heap request owning
@@ -11,15 +11,17 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "callers.h"
+#include "engine.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
 #include "sq_errno.h"
+#include "sq_ident.h"
 
 static void vfail(struct sq_req *r, const char *fmt, va_list ap)
 {
@@ -127,35 +129,66 @@ void sq_req_done(struct sq_req *r, int rc)
 	sq_conn_request_done(c);
 }
 
-/* Pool methods that act as sysqd itself; as-caller ones go to callers.c. */
-static void pool_work(uv_work_t *w)
+/* ---- off the loop: jobs on the engine ----------------------------------- */
+
+/* The job's outcome when it did not run its work: the engine stopped, or
+ * could not take the caller's identity. */
+static int not_run(struct sq_req *r, int status)
 {
-	struct sq_req *r = w->data;
-	if (r->m->access == SQ_ACCESS_AS_CALLER)
-		abort(); /* unreachable: run_elsewhere sends those to the callers' pool */
+	if (status == -ECANCELED)
+		return sq_req_fail(r, status, "the daemon is stopping");
+	return sq_req_fail(r, status, "cannot act as uid %u: %s", (unsigned)r->cred->uid,
+	                   strerror(-status));
+}
+
+static void pool_run(struct sq_job *j)
+{
+	struct sq_req *r = (struct sq_req *)((char *)j - offsetof(struct sq_req, job));
 	r->rc = r->m->fn(r);
 }
 
-static void pool_after(uv_work_t *w, int status)
+static void pool_done(struct sq_job *j, int status)
 {
-	struct sq_req *r = w->data;
-	sq_req_done(r, status == UV_ECANCELED ? -ECANCELED : r->rc);
+	struct sq_req *r = (struct sq_req *)((char *)j - offsetof(struct sq_req, job));
+	sq_req_done(r, status < 0 ? not_run(r, status) : r->rc);
 }
 
-static void offload_work(uv_work_t *w)
+static void offload_run(struct sq_job *j)
 {
-	struct sq_req *r = w->data;
+	struct sq_req *r = (struct sq_req *)((char *)j - offsetof(struct sq_req, job));
 	r->work_fn(r);
 }
 
-static void offload_after(uv_work_t *w, int status)
+static void offload_done(struct sq_job *j, int status)
 {
-	struct sq_req *r = w->data;
-	if (status == UV_ECANCELED) {
-		sq_req_done(r, -ECANCELED);
-		return;
-	}
-	r->after_fn(r);
+	struct sq_req *r = (struct sq_req *)((char *)j - offsetof(struct sq_req, job));
+	if (status < 0)
+		sq_req_done(r, not_run(r, status));
+	else
+		r->after_fn(r);
+}
+
+/* Queue r's work on the engine, as whom the method table says (the caller
+ * only where sysqd can switch: a non-root sysqd is who it is), charged to
+ * the caller's uid with the bytes of its frame. */
+static int submit(struct sq_req *r, void (*run)(struct sq_job *),
+                  void (*done)(struct sq_job *, int))
+{
+	r->job.run = run;
+	r->job.done = done;
+	r->job.as = r->m->as == SQ_AS_CALLER && sq_ident_can_switch() ? r->cred : NULL;
+	r->job.uid = r->cred->uid;
+	r->job.kind = SQ_JOB_REQUEST;
+	r->job.bytes = sizeof(*r) + r->frame_len;
+	int rc = r->srv->engine ? sq_engine_submit(r->srv->engine, &r->job) : -ENOMEM;
+	if (rc == -EAGAIN)
+		return sq_req_fail(r, rc, "uid %u has %u requests or %u MiB of them waiting for "
+		                   "a worker: try again when some are answered",
+		                   (unsigned)r->cred->uid, SQ_ENGINE_QUEUED,
+		                   SQ_ENGINE_QUEUED_BYTES >> 20);
+	if (rc < 0)
+		return not_run(r, rc);
+	return SQ_ASYNC;
 }
 
 int sq_req_offload(struct sq_req *r, void (*work_fn)(struct sq_req *),
@@ -163,10 +196,7 @@ int sq_req_offload(struct sq_req *r, void (*work_fn)(struct sq_req *),
 {
 	r->work_fn = work_fn;
 	r->after_fn = after_fn;
-	r->work.data = r;
-	int rc = uv_queue_work(r->srv->loop, &r->work, offload_work, offload_after);
-	return rc < 0 ? sq_req_fail(r, -EAGAIN, "cannot queue work: %s", uv_strerror(rc))
-	              : SQ_ASYNC;
+	return submit(r, offload_run, offload_done);
 }
 
 /* The loop fast path: handler runs now, reply goes straight to c->out. */
@@ -227,22 +257,7 @@ static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
 		sq_req_done(r, sq_req_param_error(r, rc));
 		return;
 	}
-	if (m->run == SQ_RUN_POOL && m->access == SQ_ACCESS_AS_CALLER) {
-		rc = sq_callers_submit(&c->srv->callers, r);
-		if (rc < 0)
-			sq_req_done(r, sq_req_fail(r, rc, "cannot queue work: no as-caller "
-			                           "worker thread"));
-		return;
-	}
-	if (m->run == SQ_RUN_POOL) {
-		r->work.data = r;
-		rc = uv_queue_work(c->srv->loop, &r->work, pool_work, pool_after);
-		if (rc < 0)
-			sq_req_done(r, sq_req_fail(r, -EAGAIN, "cannot queue work: %s",
-			                           uv_strerror(rc)));
-		return;
-	}
-	rc = m->fn(r);
+	rc = m->run == SQ_RUN_POOL ? submit(r, pool_run, pool_done) : m->fn(r);
 	if (rc != SQ_ASYNC)
 		sq_req_done(r, rc < 0 ? rc : 0);
 }
@@ -291,5 +306,5 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 
 void sq_dispatch_flush(struct sq_server *s)
 {
-	sq_callers_flush(&s->callers);
+	(void)s; /* the engine wakes its threads at each submit */
 }

@@ -12,6 +12,7 @@
 #include <msgpack.h>
 #include <uv.h>
 
+#include "engine.h"
 #include "methods.h"
 #include "sq_peer.h"
 #include "sq_proto.h"
@@ -36,8 +37,7 @@ struct sq_req {
 	char message[256];           /* error message */
 
 	void *ctx;                   /* handler-private state for async work */
-	struct sq_req *pool_next;    /* in the as-caller pool's lists (callers.c) */
-	uv_work_t work;
+	struct sq_job job;           /* its off-loop work on the engine */
 	void (*work_fn)(struct sq_req *r);
 	void (*after_fn)(struct sq_req *r);
 
@@ -57,8 +57,9 @@ int sq_req_fail_code(struct sq_req *r, int err, const char *code,
 /* Fail with the message a params getter left in r->params.err. */
 int sq_req_param_error(struct sq_req *r, int rc);
 
-/* Run work_fn on a worker thread (as the daemon), then after_fn on the loop.
- * For SQ_RUN_ASYNC handlers; after_fn must end with sq_req_done. */
+/* Run work_fn on the engine (as the method table says: the caller or
+ * sysqd), charged to the caller's uid, then after_fn on the loop.  For
+ * SQ_RUN_ASYNC handlers; after_fn must end with sq_req_done. */
 int sq_req_offload(struct sq_req *r, void (*work_fn)(struct sq_req *),
                    void (*after_fn)(struct sq_req *));
 /* Finish an async request with outcome rc (0: r->pk holds the result). */

@@ -825,9 +825,9 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	s->accept_idle.data = s;
 	uv_timer_init(loop, &s->stall_timer);
 	s->stall_timer.data = s;
-	if (sq_callers_init(&s->callers, loop) < 0)
-		sq_log(SQ_LOG_ERR, "cannot set up the as-caller worker pool: its methods "
-		       "will fail with EAGAIN");
+	if (sq_engine_init(&s->engine, loop) < 0)
+		sq_log(SQ_LOG_ERR, "cannot set up the worker engine: methods that run off "
+		       "the loop will fail");
 }
 
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
@@ -893,7 +893,7 @@ static void maybe_finish_stop(struct sq_server *s)
 	close_if_open((uv_handle_t *)&s->sig_term);
 	close_if_open((uv_handle_t *)&s->sig_int);
 	close_if_open((uv_handle_t *)&s->sig_hup);
-	sq_callers_close(&s->callers); /* once the requests still out are answered */
+	sq_engine_stop(s->engine); /* queued jobs are cancelled; running ones end */
 }
 
 static void on_stop_timeout(uv_timer_t *t)
@@ -932,6 +932,7 @@ void sq_server_stop(struct sq_server *s)
 
 void sq_server_free(struct sq_server *s)
 {
-	sq_callers_free(&s->callers);
+	sq_engine_free(s->engine);
+	s->engine = NULL;
 	msgpack_zone_destroy(&s->loop_zone);
 }

@@ -11,7 +11,6 @@
 
 #include <uv.h>
 
-#include "callers.h"
 #include "config.h"
 #include "sq_peer.h"
 #include "sq_proto.h"
@@ -86,7 +85,7 @@ struct sq_server {
 	uint64_t next_conn_id;
 	struct sq_stats stats;
 	msgpack_zone loop_zone;      /* arena of the loop fast path */
-	struct sq_callers callers;   /* the as-caller worker pool */
+	struct sq_engine *engine;    /* the one worker engine (engine.h) */
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
 

@@ -29,7 +29,7 @@ void sq_ident_leave(void);
 
 /*
  * Keeping an identity between pieces of work, for threads that never run
- * anything but work for callers (daemon/callers.c).  sq_ident_become(c)
+ * anything but whole jobs (daemon/engine.c).  sq_ident_become(c)
  * leaves the thread as c: when it already is exactly c (same uid, gid and
  * group list, in order, as remembered by the last sq_ident_become on this
  * thread) nothing is done; otherwise the thread goes back to the daemon's

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "callers.h"  /* SQ_CALLER_THREADS */
+#include "engine.h"   /* SQ_ENGINE_SHARE: the jobs one uid runs at once */
 #include "harness.h"
 #include "kids.h"
 #include "json.h"
@@ -856,15 +856,15 @@ static pid_t next_pid(void)
 
 /* As uid 65534: proc.signal STOP to the next pid the kernel hands out,
  * which is, unless another fork comes first, the helper sysqd forks to send
- * it.  Each on its own connection, until more hits than the as-caller pool
- * has threads.  Exit: the hits refused as sysqd's own (< 100); 100 + hits
+ * it.  Each on its own connection, until more hits than one uid's share of
+ * the engine.  Exit: the hits refused as sysqd's own (< 100); 100 + hits
  * when a reply went missing (a parked worker); 90s when the test could not
  * run.  A miss that stopped some other process of uid 65534 continues it. */
 static int next_pid_stop_attack(void *arg)
 {
 	const struct sqd *dd = arg;
 	int hits = 0;
-	for (int attempt = 0; attempt < 200 && hits <= SQ_CALLER_THREADS + 1; attempt++) {
+	for (int attempt = 0; attempt < 200 && hits <= SQ_ENGINE_SHARE + 1; attempt++) {
 		char err[256], js[96];
 		struct sysq *c = sysq_connect(dd->sock, err, sizeof(err));
 		if (!c)
@@ -898,9 +898,9 @@ Test(proc, the_helper_that_signals_is_never_its_own_target, .timeout = 90)
 	cr_assert_lt(rc, 100, "a proc.signal to the next pid got no reply after %d refused: "
 	             "the helper stopped itself and parks a worker", rc - 100);
 	cr_assert_lt(rc, 90, "the attack could not run (step %d)", rc);
-	cr_assert_gt(rc, SQ_CALLER_THREADS, "only %d of the attempts hit the helper", rc);
+	cr_assert_gt(rc, SQ_ENGINE_SHARE, "only %d of the attempts hit the helper", rc);
 
-	/* the as-caller pool still serves everyone, and sysqd still stops (.fini) */
+	/* the engine still serves everyone, and sysqd still stops (.fini) */
 	struct sysq *c = sqd_connect(&d);
 	reply_deadline(c);
 	struct sysq_reply r;
