@@ -455,10 +455,10 @@ void sq_engine_stop(struct sq_engine *e)
 	}
 }
 
-void sq_engine_free(struct sq_engine *e)
+bool sq_engine_free(struct sq_engine *e)
 {
 	if (!e)
-		return;
+		return false;
 	uv_mutex_lock(&e->mu);
 	e->quit = true;
 	e->closed = true;
@@ -472,7 +472,7 @@ void sq_engine_free(struct sq_engine *e)
 	if (busy) {
 		sq_log(SQ_LOG_WARN, "engine: %u thread(s) still in a job at exit (stuck in the "
 		       "kernel): left to the process's end", e->busy);
-		return; /* they still use e */
+		return true; /* they still use e */
 	}
 	uv_cond_destroy(&e->exit_cv);
 	uv_cond_destroy(&e->work_cv);
@@ -484,6 +484,7 @@ void sq_engine_free(struct sq_engine *e)
 		sh = next;
 	}
 	free(e);
+	return false;
 }
 
 void sq_engine_get_stats(struct sq_engine *e, struct sq_engine_stats *st)

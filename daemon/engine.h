@@ -96,8 +96,9 @@ int sq_engine_submit(struct sq_engine *e, struct sq_job *j);
  * ones finish as they do. */
 void sq_engine_stop(struct sq_engine *e);
 /* After the loop ended: ends the idle threads.  A thread still in a job
- * (stuck in the kernel) is left to the process's exit. */
-void sq_engine_free(struct sq_engine *e);
+ * (stuck in the kernel) is left to the process's exit: then the engine is
+ * not freed (the thread uses it) and this returns true. */
+bool sq_engine_free(struct sq_engine *e);
 void sq_engine_get_stats(struct sq_engine *e, struct sq_engine_stats *st);
 /* Up to max uids with work running or queued; how many there are. */
 size_t sq_engine_get_uids(struct sq_engine *e, struct sq_engine_uid *out, size_t max);

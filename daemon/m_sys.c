@@ -140,6 +140,54 @@ static void stats_work(struct sq_req *r)
 	x->self_rc = sq_self_read(&x->self);
 }
 
+static const char *job_kind_name(enum sq_job_kind k)
+{
+	return k == SQ_JOB_REQUEST ? "request" : k == SQ_JOB_CHUNK ? "transfer" : "probe";
+}
+
+/* The worker engine: totals, its limits, and what each uid uses now (root
+ * sees every uid, others their own). */
+static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
+{
+	struct sq_engine_stats es = { 0 };
+	struct sq_engine_uid uids[64];
+	size_t n = 0;
+	if (r->srv->engine) {
+		sq_engine_get_stats(r->srv->engine, &es);
+		n = sq_engine_get_uids(r->srv->engine, uids, 64);
+		n = n < 64 ? n : 64;
+	}
+	size_t shown = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r->cred->uid == 0 || uids[i].uid == r->cred->uid)
+			uids[shown++] = uids[i];
+	msgpack_pack_map(pk, 14);
+	sq_pack_kv_u64(pk, "threads", es.threads);
+	sq_pack_kv_u64(pk, "busy", es.busy);
+	sq_pack_kv_u64(pk, "stuck", es.stuck);
+	sq_pack_kv_u64(pk, "queued", es.queued);
+	sq_pack_kv_u64(pk, "queued_bytes", es.queued_bytes);
+	sq_pack_kv_u64(pk, "jobs", es.jobs);
+	sq_pack_kv_u64(pk, "refused", es.refused);
+	sq_pack_kv_u64(pk, "max_threads", SQ_ENGINE_MAX_THREADS);
+	sq_pack_kv_u64(pk, "share", SQ_ENGINE_SHARE);
+	sq_pack_kv_u64(pk, "root_share", SQ_ENGINE_ROOT_SHARE);
+	sq_pack_kv_u64(pk, "max_queued", SQ_ENGINE_QUEUED);
+	sq_pack_kv_u64(pk, "max_queued_bytes", SQ_ENGINE_QUEUED_BYTES);
+	sq_pack_kv_u64(pk, "stuck_after_ms", SQ_ENGINE_STUCK_MS);
+	sq_pack_cstr(pk, "uids");
+	msgpack_pack_array(pk, shown);
+	for (size_t i = 0; i < shown; i++) {
+		msgpack_pack_map(pk, 6);
+		sq_pack_kv_u64(pk, "uid", uids[i].uid);
+		sq_pack_kv_str(pk, "kind", job_kind_name(uids[i].kind));
+		sq_pack_kv_u64(pk, "running", uids[i].running);
+		sq_pack_kv_u64(pk, "stuck", uids[i].stuck);
+		sq_pack_kv_u64(pk, "queued", uids[i].queued);
+		sq_pack_kv_u64(pk, "queued_bytes", uids[i].queued_bytes);
+	}
+}
+
 static void stats_after(struct sq_req *r)
 {
 	struct stats_ctx *x = r->ctx;
@@ -194,6 +242,7 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "failed", x->xfer.failed);
 	sq_pack_kv_u64(pk, "bytes", x->xfer.bytes);
 	sq_pack_kv_u64(pk, "threads", x->xfer.threads);
+	pack_engine(sq_mapbuf_key(&m, "engine"), r);
 	sq_mapbuf_finish(&m, &r->pk);
 	sq_req_done(r, 0);
 }

@@ -896,6 +896,9 @@ static void maybe_finish_stop(struct sq_server *s)
 	sq_engine_stop(s->engine); /* queued jobs are cancelled; running ones end */
 }
 
+/* The grace period is over: close what is still open.  A job still running
+ * now is stuck in the kernel (a hung mount); it is not waited for: the
+ * loop ends, and its thread is left to the process's exit. */
 static void on_stop_timeout(uv_timer_t *t)
 {
 	struct sq_server *s = t->data;
@@ -904,6 +907,17 @@ static void on_stop_timeout(uv_timer_t *t)
 	for (struct sq_conn *c = s->conns; c; c = c->next)
 		conn_close(c, "daemon stopping");
 	maybe_finish_stop(s);
+	struct sq_engine_stats es = { 0 };
+	if (s->engine) {
+		sq_engine_stop(s->engine);
+		sq_engine_get_stats(s->engine, &es);
+	}
+	if (es.busy) {
+		sq_log(SQ_LOG_WARN, "stop: %llu call(s) still stuck in the kernel after the %u s "
+		       "grace period (a hung mount?) are left unanswered: exiting without them",
+		       (unsigned long long)es.busy, SQ_STOP_GRACE_MS / 1000);
+		uv_stop(s->loop);
+	}
 }
 
 void sq_server_stop(struct sq_server *s)
@@ -925,14 +939,15 @@ void sq_server_stop(struct sq_server *s)
 			sq_conn_shutdown(c, "daemon stopping");
 	uv_timer_init(s->loop, &s->stop_timer);
 	s->stop_timer.data = s;
-	uv_timer_start(&s->stop_timer, on_stop_timeout, 5000, 0);
+	uv_timer_start(&s->stop_timer, on_stop_timeout, SQ_STOP_GRACE_MS, 0);
 	uv_unref((uv_handle_t *)&s->stop_timer);
 	maybe_finish_stop(s);
 }
 
-void sq_server_free(struct sq_server *s)
+bool sq_server_free(struct sq_server *s)
 {
-	sq_engine_free(s->engine);
+	bool stuck = sq_engine_free(s->engine);
 	s->engine = NULL;
 	msgpack_zone_destroy(&s->loop_zone);
+	return stuck;
 }

@@ -63,6 +63,10 @@ struct sq_conn {
 	struct sq_conn *prev, *next; /* all connections */
 };
 
+/* SIGTERM: what is in flight gets this long to be answered; then sysqd
+ * exits, leaving calls stuck in the kernel (hung mounts) unanswered. */
+#define SQ_STOP_GRACE_MS 5000
+
 struct sq_server {
 	uv_loop_t *loop;
 	struct sq_config cfg;
@@ -99,7 +103,9 @@ int sq_server_init(struct sq_server *s, uv_loop_t *loop,
                    const struct sq_config *cfg, int inherited_fd);
 /* Begin an orderly stop: no new connections, finish what is in flight. */
 void sq_server_stop(struct sq_server *s);
-void sq_server_free(struct sq_server *s);
+/* After the loop: true when engine threads were left stuck in the kernel
+ * (they still use what they hold: the process must end without teardown). */
+bool sq_server_free(struct sq_server *s);
 
 /* Queue bytes to a connection (dropped if it is closing).  Enforces the
  * output cap: over it, the connection is closed and -ENOBUFS returned. */

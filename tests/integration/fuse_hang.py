@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 # fuse_hang.py MOUNTPOINT RELEASE_FILE - a FUSE file system whose statfs
 # does not return until RELEASE_FILE exists: the honest stand-in for a dead
-# NFS server (test_fs.c).  A statfs on it sleeps in the kernel; only this
-# process answering, or dying (SIGKILL), lets it go.  Once released, statfs
-# answers fixed figures the test checks exactly:
+# NFS server (test_fs.c, test_isolation.c).  A statfs on it sleeps in the
+# kernel; only this process answering, or dying (SIGKILL), lets it go.  Once
+# released, statfs answers fixed figures the test checks exactly:
 #   f_frsize 4096, f_blocks 1234, f_bfree 1000, f_bavail 900,
 #   f_files 77, f_ffree 55.
+# The same holds for looking up any name that starts with "hang" (ENOENT
+# once released), and for reading "file" (4 MiB, mode 0644, zeros once
+# released), so a path walk or a read can hang as well.
 # Runs in the foreground, multi-threaded (one stuck statfs blocks only its
 # own request).  Needs Debian's python3-fusepy (module "fusepy") and root.
 import errno
@@ -20,21 +23,35 @@ except ImportError:  # upstream's name for the module
     from fuse import FUSE, FuseOSError, Operations
 
 
+FILE_SIZE = 4 << 20
+
+
 class Hang(Operations):
     def __init__(self, release):
         self.release = release
 
+    def wait(self):
+        while not os.path.exists(self.release):
+            time.sleep(0.02)
+
     def getattr(self, path, fh=None):
         if path == "/":
             return dict(st_mode=stat.S_IFDIR | 0o755, st_nlink=2)
+        if path == "/file":
+            return dict(st_mode=stat.S_IFREG | 0o644, st_nlink=1, st_size=FILE_SIZE)
+        if path.startswith("/hang"):
+            self.wait()
         raise FuseOSError(errno.ENOENT)
+
+    def read(self, path, size, offset, fh):
+        self.wait()
+        return bytes(max(0, min(size, FILE_SIZE - offset)))
 
     def readdir(self, path, fh):
         return [".", ".."]
 
     def statfs(self, path):
-        while not os.path.exists(self.release):
-            time.sleep(0.02)
+        self.wait()
         return dict(f_bsize=4096, f_frsize=4096, f_blocks=1234, f_bfree=1000,
                     f_bavail=900, f_files=77, f_ffree=55, f_namemax=255)
 

@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "json.h"
+#include "sq_fs.h"
 #include "sq_proto.h"
 
 bool have_root(void)
@@ -76,6 +77,74 @@ void ns_private_tmpfs(char *top, size_t size, const char *prefix)
 	}
 }
 #endif
+
+void fuse_need(void)
+{
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		cr_skip_test("SKIPPED: no usable /dev/fuse (%s)", strerror(errno));
+	char *fss = slurp("/proc/filesystems");
+	bool ok = strstr(fss, "\tfuse\n") != NULL;
+	free(fss);
+	if (!ok)
+		cr_skip_test("SKIPPED: the kernel has no fuse file system (modprobe fuse)");
+	if (system("/usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1") != 0)
+		cr_skip_test("SKIPPED: /usr/bin/python3 cannot import fusepy "
+		             "(apt-get install python3-fusepy)");
+}
+
+static bool fuse_mounted(const char *mp)
+{
+	struct sq_mount_table *t = NULL;
+	cr_assert_eq(sq_fs_mounts(&t), 0);
+	bool up = false;
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->m[i].mountpoint, mp) == 0 && strncmp(t->m[i].fstype, "fuse", 4) == 0)
+			up = true;
+	sq_fs_mounts_release(t);
+	return up;
+}
+
+pid_t fuse_hang_start(const char *mp, const char *release, const char *log)
+{
+	fuse_need();
+	const char *src = getenv("SQ_TOP");
+	cr_assert(src, "SQ_TOP must name the source tree (tests/run-all.sh sets it)");
+	char script[256];
+	snprintf(script, sizeof(script), "%s/tests/integration/fuse_hang.py", src);
+	cr_assert_eq(mkdir(mp, 0755), 0, "mkdir %s: %s", mp, strerror(errno));
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		die_with_parent();
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl("/usr/bin/python3", "python3", script, mp, release, (char *)NULL);
+		_exit(127);
+	}
+	/* wait for the mount to appear (reading the table never touches it) */
+	for (int i = 0; i < 1000; i++) {
+		if (fuse_mounted(mp))
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			cr_assert_fail("fuse_hang.py exited before mounting: %s", slurp(log));
+		sleep_ms(10);
+	}
+	cr_assert_fail("the FUSE mount did not appear within 10 s: %s", slurp(log));
+	return -1;
+}
+
+void fuse_hang_kill(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
+}
 
 void sqd_start(struct sqd *d, const char *const *args)
 {

@@ -51,6 +51,16 @@ bool sqd_connectable(const char *sock);
  * killed on a timeout.  Skips the test (saying why) without root, a mount
  * namespace or tmpfs; top is "" then.  (Linux.) */
 void ns_private_tmpfs(char *top, size_t size, const char *prefix);
+/* FUSE: skip the test (saying why) unless /dev/fuse, the kernel's fuse and
+ * python3-fusepy are there. */
+void fuse_need(void);
+/* Mount tests/integration/fuse_hang.py on mp (created, 0755): its statfs,
+ * lookups of "hang*" and reads of "file" wait until release exists.  Its
+ * output goes to log.  Returns its pid once the mount is there (asserts);
+ * it dies with the test.  (Linux, root.) */
+pid_t fuse_hang_start(const char *mp, const char *release, const char *log);
+/* SIGKILL and reap it (*pid 0 after): what it held in the kernel returns. */
+void fuse_hang_kill(pid_t *pid);
 #define NOBODY_UID 65534
 #define NOBODY_GID 65534
 

@@ -58,11 +58,7 @@ static double now_ms(void)
 
 static void kill_fuse(void)
 {
-	if (fuse_pid > 0) {
-		kill(fuse_pid, SIGKILL);
-		waitpid(fuse_pid, NULL, 0);
-		fuse_pid = 0;
-	}
+	fuse_hang_kill(&fuse_pid);
 }
 
 /* Detach every mount below top (covered ones too: repeat until none). */
@@ -169,72 +165,13 @@ static void start_sysqd(void)
 	cr_assert_fail("sysqd did not listen on %s within 10 s", d.sock);
 }
 
-static const struct sq_mount *find_mount(const struct sq_mount_table *t, const char *mp)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->m[i].mountpoint, mp) == 0)
-			return &t->m[i];
-	return NULL;
-}
-
-static void need_fuse(void)
-{
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		cr_skip_test("SKIPPED: no usable /dev/fuse (%s)", strerror(errno));
-	char *fss = slurp("/proc/filesystems");
-	bool ok = strstr(fss, "\tfuse\n") != NULL;
-	free(fss);
-	if (!ok)
-		cr_skip_test("SKIPPED: the kernel has no fuse file system (modprobe fuse)");
-	if (system("/usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1") != 0)
-		cr_skip_test("SKIPPED: /usr/bin/python3 cannot import fusepy "
-		             "(apt-get install python3-fusepy)");
-}
-
 /* Mount fuse_hang.py on top/"fuse mnt"; its statfs waits for release_file. */
 static void start_fuse(void)
 {
-	need_fuse();
-	const char *src = getenv("SQ_TOP");
-	cr_assert(src, "SQ_TOP must name the source tree (tests/run-all.sh sets it)");
-	char script[256];
-	snprintf(script, sizeof(script), "%s/tests/integration/fuse_hang.py", src);
 	snprintf(fuse_mp, sizeof(fuse_mp), "%s/fuse mnt", top);
 	snprintf(release_file, sizeof(release_file), "%s/release", top);
 	snprintf(fuse_log, sizeof(fuse_log), "%s/fuse.log", top);
-	cr_assert_eq(mkdir(fuse_mp, 0755), 0);
-	pid_t parent = getpid();
-	fuse_pid = fork();
-	cr_assert(fuse_pid >= 0);
-	if (fuse_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		int fd = open(fuse_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl("/usr/bin/python3", "python3", script, fuse_mp, release_file, (char *)NULL);
-		_exit(127);
-	}
-	/* wait for the mount to appear (reading the table never touches it) */
-	for (int i = 0; i < 1000; i++) {
-		struct sq_mount_table *t = NULL;
-		cr_assert_eq(sq_fs_mounts(&t), 0);
-		const struct sq_mount *m = find_mount(t, fuse_mp);
-		bool up = m && strncmp(m->fstype, "fuse", 4) == 0;
-		sq_fs_mounts_release(t);
-		if (up)
-			return;
-		if (waitpid(fuse_pid, NULL, WNOHANG) == fuse_pid) {
-			fuse_pid = 0;
-			cr_assert_fail("fuse_hang.py exited before mounting: %s", slurp(fuse_log));
-		}
-		sleep_ms(10);
-	}
-	cr_assert_fail("the FUSE mount did not appear within 10 s: %s", slurp(fuse_log));
+	fuse_pid = fuse_hang_start(fuse_mp, release_file, fuse_log);
 }
 
 /* ---- reading answers ----------------------------------------------------- */

@@ -1,0 +1,204 @@
+/*
+ * test_isolation.c - one user can never starve another: while uid 65534
+ * parks requests on a FUSE mount whose lookups never return (a dead NFS
+ * server's stand-in, tests/integration/fuse_hang.py), uid 1000 is served
+ * by every method within a deadline, and SIGTERM still stops sysqd.  The
+ * FUSE server is released and killed in every path.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "kids.h"
+#include "sq_proto.h"
+
+#ifdef __linux__
+
+#define VICTIM 1000
+#define PARKED 12          /* attacker requests, past its share of the engine */
+#define DEADLINE_S 5       /* each of the victim's calls, a wait for an answer */
+
+static struct sqd d;
+static char top[96], mp[128], release_file[128], fuse_log[128], small[128];
+static pid_t fuse_pid;
+
+static void release(void)
+{
+	if (release_file[0]) {
+		int fd = open(release_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+static void up(void)
+{
+	ns_private_tmpfs(top, sizeof(top), "sysq-iso");
+	snprintf(mp, sizeof(mp), "%s/mnt", top);
+	snprintf(release_file, sizeof(release_file), "%s/release", top);
+	snprintf(fuse_log, sizeof(fuse_log), "%s/fuse.log", top);
+	snprintf(small, sizeof(small), "%s/small", top);
+	int fd = open(small, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "hello", 5), 5);
+	close(fd);
+	fuse_pid = fuse_hang_start(mp, release_file, fuse_log);
+	sqd_start(&d, NULL); /* in this mount namespace: it sees the FUSE mount */
+}
+
+static void down(void)
+{
+	release();                 /* the parked calls return ... */
+	kid_reap_all();
+	sqd_stop_clean(&d);        /* ... so sysqd answers them and exits 0 */
+	fuse_hang_kill(&fuse_pid);
+}
+
+TestSuite(isolation, .init = up, .fini = down, .timeout = 90);
+
+/* uid 65534: PARKED calls on paths whose lookup hangs, half xattr.list
+ * (pool methods) and half file.read (its open), each on a connection of
+ * its own, then wait to be killed. */
+static void attacker(void *arg)
+{
+	(void)arg;
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
+		_exit(3);
+	for (int i = 0; i < PARKED; i++) {
+		char err[200], path[200];
+		struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
+		if (!c)
+			_exit(4);
+		snprintf(path, sizeof(path), "%s/hang%d", mp, i);
+		msgpack_packer *pk = sysq_begin(c, i % 2 ? "xattr.list" : "file.read", NULL);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		sq_pack_kv_str(pk, "path", path);
+		if (sysq_flush(c) < 0)
+			_exit(5);
+		/* the connection stays open: the request stays parked */
+	}
+	kid_ready();
+	for (;;)
+		pause();
+}
+
+/* Wait until uid 65534 has its whole share of the engine parked. */
+static void wait_parked(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct sysq *c = sqd_connect(&d);
+		struct sysq_reply r;
+		cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "%s", r.message);
+		const msgpack_object *uids = sq_map_get(sq_map_get(r.result, "engine"), "uids");
+		cr_assert(uids && uids->type == MSGPACK_OBJECT_ARRAY, "sys.stats has engine.uids");
+		unsigned running = 0;
+		for (uint32_t k = 0; k < uids->via.array.size; k++) {
+			const msgpack_object *u = &uids->via.array.ptr[k];
+			if (sq_map_get(u, "uid")->via.u64 == NOBODY_UID)
+				running += (unsigned)sq_map_get(u, "running")->via.u64;
+		}
+		sysq_reply_free(&r);
+		sysq_close(c);
+		if (running >= 4)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("uid 65534's calls never filled its share of the engine");
+}
+
+static const char *const victim_calls[][2] = {
+	{ "sys.ping", NULL },
+	{ "sys.stats", NULL },
+	{ "net.list", NULL },
+	{ "net.mtu.get", "{\"name\": \"lo\"}" },
+	{ "proc.list", "{\"fields\": [\"pid\"]}" },
+	{ "xattr.list", "{\"path\": \"%s\"}" },
+	{ "fs.stat", "{\"path\": \"%s\"}" },
+	{ "file.read", "{\"path\": \"%s\"}" },
+	{ "watch.subscribe", "{\"topics\": [\"mounts\"]}" },
+};
+
+/* As uid 1000: each call on a fresh connection must be answered (without
+ * error) within DEADLINE_S.  Returns a bit per call that was not. */
+static int victim(void *arg)
+{
+	(void)arg;
+	int bad = 0;
+	for (size_t i = 0; i < sizeof(victim_calls) / sizeof(victim_calls[0]); i++) {
+		char err[200], json[300];
+		struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
+		if (!c)
+			return 1 << 30;
+		struct timeval tv = { .tv_sec = DEADLINE_S };
+		setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (victim_calls[i][1])
+			snprintf(json, sizeof(json), victim_calls[i][1], small);
+		struct sysq_reply r;
+		int rc = sq_call(c, victim_calls[i][0], victim_calls[i][1] ? json : NULL, &r);
+		if (rc != 0) {
+			fprintf(stderr, "uid 1000: %s: %s\n", victim_calls[i][0],
+			        rc == SYSQ_REMOTE_ERROR ? r.message : "no answer in time");
+			bad |= 1 << i;
+		}
+		sysq_reply_free(&r);
+		sysq_close(c);
+	}
+	return bad;
+}
+
+Test(isolation, a_hung_mount_parks_only_its_callers_share)
+{
+	kid_spawn(attacker, NULL);
+	wait_parked();
+	int bad = run_as(VICTIM, VICTIM, victim, NULL);
+	cr_assert_eq(bad, 0, "uid 1000 was not served while uid 65534 parked calls on a hung "
+	             "mount (bits by call: %#x; see the test log)", bad);
+	/* root too */
+	bad = victim(NULL);
+	cr_assert_eq(bad, 0, "root was not served (bits %#x)", bad);
+}
+
+/* SIGTERM with calls stuck in the kernel: after the grace period sysqd
+ * stops serving, removes its socket and says what it left.  The kernel
+ * holds a thread inside a FUSE request until the server answers (a fatal
+ * signal does not end that wait), so the process is reaped only once the
+ * mount is released; then its exit status is 0. */
+Test(isolation, sigterm_stops_sysqd_with_calls_stuck_in_the_kernel)
+{
+	kid_spawn(attacker, NULL);
+	wait_parked();
+	cr_assert_eq(kill(d.pid, SIGTERM), 0);
+	char *log = NULL;
+	for (int i = 0; i < 1500; i++) { /* the 5 s grace, and more under sanitizers */
+		free(log);
+		log = slurp(d.log);
+		if (strstr(log, "left unanswered") && strstr(log, "stopped") &&
+		    access(d.sock, F_OK) < 0)
+			break;
+		usleep(10000);
+	}
+	cr_assert(strstr(log, "left unanswered"), "the log says calls were left stuck:\n%s", log);
+	cr_assert(strstr(log, "stopped"), "the loop ended:\n%s", log);
+	cr_assert(access(d.sock, F_OK) < 0, "the socket file is removed");
+	free(log);
+	release();
+	int st;
+	cr_assert_eq(waitpid(d.pid, &st, 0), d.pid);
+	d.pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sysqd exit status %d", st);
+}
+
+#endif /* __linux__ */
