@@ -85,8 +85,7 @@ static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 		                        shown(n, sizeof(n), a->name));
 	if (rc == -ENOSYS)
 		return sq_req_fail(r, rc, "%s: /proc is not mounted where sysqd runs "
-		                   "(attribute calls go through /proc/self/fd), or %s", p,
-		                   sq_callerpath_strerror(rc));
+		                   "(attribute calls go through /proc/self/fd)", p);
 	if (a->name)
 		return sq_req_fail(r, rc, "%s, attribute '%s': %s", p,
 		                   shown(n, sizeof(n), a->name), sq_callerpath_strerror(rc));

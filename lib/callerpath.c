@@ -14,9 +14,6 @@ const char *sq_callerpath_strerror(int rc)
 		return "the path goes through a process's descriptors (/proc/PID/fd, /dev/fd, "
 		       "/dev/stdin, /proc/PID/cwd, ...) or into sysqd's own /proc entry, which "
 		       "sysqd never follows for a caller";
-	case -ENOSYS:
-		return "this kernel cannot resolve a caller's path without following magic "
-		       "links (openat2 with RESOLVE_NO_MAGICLINKS needs Linux 5.6)";
 	default:
 		return strerror(-rc);
 	}

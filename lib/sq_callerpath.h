@@ -18,11 +18,16 @@
  * macOS O_SYMLINK does).  No magic link (a process's descriptors, cwd,
  * root, exe: /proc/PID/fd/N, /dev/fd/N, ...) is followed on the way, and
  * nothing inside sysqd's own /proc/PID (or a thread's) is opened.
+ * Linux: openat2(2) with RESOLVE_NO_MAGICLINKS; where the kernel has no
+ * openat2 (before 5.6, or under valgrind), a walk of the path one component
+ * at a time that follows ordinary links itself and no link on procfs.
  * Returns the descriptor or a negative errno: -EXDEV for such a path
- * (sq_callerpath_strerror says why), -ENOSYS where the kernel cannot
- * resolve safely (Linux before 5.6: no openat2), else the open's error.
+ * (sq_callerpath_strerror says why), else the open's error.
  */
 int sq_callerpath_open(const char *path, int flags);
+
+/* Tests: 1 makes Linux walk the path even where openat2 exists. */
+void sq_callerpath_force_walk(int on);
 
 /* stat (lstat with nofollow) of a caller's path, by the same rules. */
 int sq_callerpath_stat(const char *path, bool nofollow, struct stat *st);
