@@ -4,8 +4,10 @@
  * point with a space, a double quote, a backslash, a newline, and one with
  * invalid UTF-8, in a private mount namespace); a Prometheus server scrapes
  * `--listen` on loopback; --textfile is read while rewritten; 404/405/503
- * and the scrape deadline.  Every child dies with the test (PDEATHSIG) and
- * is killed in .fini; temp files live in the namespace's own tmpfs.
+ * and the scrape deadline; --listen against clients that trickle their
+ * headers from many 127.0.0.x addresses (all traffic stays on 127/8).
+ * Every child dies with the test (PDEATHSIG) and is killed in .fini; temp
+ * files live in the namespace's own tmpfs.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
