@@ -15,13 +15,22 @@
 #include "cli.h"
 #include "metrics.h"
 
+/* --listen runs a thread per connection (metrics_http.c) */
+#define MAX_LISTEN_CONNECTIONS 4096u
+
 static const char metrics_usage[] =
 	"usage: sysq metrics [--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]\n"
 	"  (no option)         print the exposition (Prometheus text format 0.0.4)\n"
 	"  --textfile DIR      write DIR/sysq.prom atomically (node_exporter textfile collector)\n"
 	"  --listen [ADDR:PORT] serve GET /metrics (default 127.0.0.1:9393)\n"
 	"  --timeout T         deadline per scrape: seconds, or Nms / Ns (default 5s)\n"
-	"  --per-uid           add process counts per uid (sysq_user_processes)\n";
+	"  --per-uid           add process counts per uid (sysq_user_processes)\n"
+	"with --listen:\n"
+	"  --header-timeout T  a request must arrive whole within T of connecting or of the\n"
+	"                      previous response, and a response be taken within T; the\n"
+	"                      connection is closed otherwise (default 10s)\n"
+	"  --max-connections N connections open at once (default 256)\n"
+	"  --max-per-address N connections open at once from one client address (default 8)\n";
 
 /* "5", "2.5", "5s", "500ms" -> milliseconds (1..300000), or -1. */
 static int parse_timeout(const char *s)
@@ -38,6 +47,17 @@ static int parse_timeout(const char *s)
 	if (!(v >= 0.001 && v <= 300))
 		return -1;
 	return (int)(v * 1000 + 0.5);
+}
+
+/* "N" -> 1..max, or 0. */
+static unsigned parse_count(const char *s, unsigned max)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < 1 || v > max)
+		return 0;
+	return (unsigned)v;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -91,10 +111,34 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 {
 	struct sq_scrape_opts o = { .socket = cli->socket,
 	                            .timeout_ms = SQ_METRICS_DEFAULT_TIMEOUT_MS };
-	const char *textfile = NULL, *listen = NULL;
+	struct sq_listen_opts lo = { .header_timeout_ms = SQ_LISTEN_DEFAULT_HEADER_TIMEOUT_MS,
+	                             .max_connections = SQ_LISTEN_DEFAULT_MAX_CONNECTIONS,
+	                             .max_per_address = SQ_LISTEN_DEFAULT_MAX_PER_ADDRESS };
+	const char *textfile = NULL, *listen = NULL, *listen_only = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--per-uid") == 0) {
+		if (strcmp(a, "--header-timeout") == 0 && i + 1 < argc) {
+			listen_only = a;
+			lo.header_timeout_ms = parse_timeout(argv[++i]);
+			if (lo.header_timeout_ms < 0) {
+				fprintf(stderr, "sysq metrics: --header-timeout wants 1ms..300s "
+				        "(got '%s')\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if ((strcmp(a, "--max-connections") == 0 ||
+		            strcmp(a, "--max-per-address") == 0) && i + 1 < argc) {
+			listen_only = a;
+			unsigned n = parse_count(argv[++i], MAX_LISTEN_CONNECTIONS);
+			if (!n) {
+				fprintf(stderr, "sysq metrics: %s wants 1..%u (got '%s')\n", a,
+				        MAX_LISTEN_CONNECTIONS, argv[i]);
+				return EXIT_USAGE;
+			}
+			if (strcmp(a, "--max-connections") == 0)
+				lo.max_connections = n;
+			else
+				lo.max_per_address = n;
+		} else if (strcmp(a, "--per-uid") == 0) {
 			o.per_uid = true;
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
 			o.timeout_ms = parse_timeout(argv[++i]);
@@ -121,8 +165,12 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "sysq metrics: --textfile and --listen do not go together\n");
 		return EXIT_USAGE;
 	}
+	if (listen_only && !listen) {
+		fprintf(stderr, "sysq metrics: %s goes with --listen\n", listen_only);
+		return EXIT_USAGE;
+	}
 	if (listen)
-		return sq_metrics_listen(listen, &o);
+		return sq_metrics_listen(listen, &o, &lo);
 
 	struct sq_buf out;
 	char err[600] = "";

@@ -60,8 +60,21 @@ struct sysq;
 int sq_metrics_scrape_kept(const struct sq_scrape_opts *o, struct sysq **keep,
                            struct sq_buf *out, char *err, size_t errlen);
 
+/* What --listen allows its clients (the defaults are in `sysq metrics
+ * --help`, sysq(1) and docs/metrics.md). */
+#define SQ_LISTEN_DEFAULT_HEADER_TIMEOUT_MS 10000
+#define SQ_LISTEN_DEFAULT_MAX_CONNECTIONS   256u
+#define SQ_LISTEN_DEFAULT_MAX_PER_ADDRESS   8u
+struct sq_listen_opts {
+	int header_timeout_ms;        /* a whole request, from the connection's start or
+	                               * its previous response; as long to take a response */
+	unsigned int max_connections; /* open at once, in all */
+	unsigned int max_per_address; /* open at once, from one client address */
+};
+
 /* Serve GET /metrics on addr ("HOST:PORT", "[V6]:PORT"), each request one
  * scrape, until SIGINT/SIGTERM.  Returns an exit status. */
-int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o);
+int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o,
+                      const struct sq_listen_opts *l);
 
 #endif

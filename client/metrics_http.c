@@ -3,7 +3,8 @@
  * libmicrohttpd (no HTTP parsing of ours).  GET|HEAD /metrics runs one
  * scrape (its own deadline, on a sysqd connection kept between scrapes);
  * other paths are 404, other methods 405.  Runs as whoever starts it;
- * sysqd never speaks HTTP.
+ * sysqd never speaks HTTP.  Slow clients are bounded: a deadline for each
+ * whole request (not per byte), a cap per client address and in all.
  * The library is loaded with dlopen when --listen starts, so every other
  * sysq command starts without it (and the TLS stack it pulls in).
  */
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -45,6 +47,7 @@ static struct {
 	__typeof__(&MHD_queue_response) queue_response;
 	__typeof__(&MHD_destroy_response) destroy_response;
 	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
+	__typeof__(&MHD_get_connection_info) get_connection_info;
 } mhd;
 
 #if defined(__APPLE__)
@@ -90,11 +93,152 @@ static int mhd_load(void)
 	if (MHD_SYM(lib, start_daemon) < 0 || MHD_SYM(lib, stop_daemon) < 0 ||
 	    MHD_SYM(lib, create_response_from_buffer) < 0 ||
 	    MHD_SYM(lib, add_response_header) < 0 || MHD_SYM(lib, queue_response) < 0 ||
-	    MHD_SYM(lib, destroy_response) < 0 || MHD_SYM(lib, lookup_connection_value) < 0) {
+	    MHD_SYM(lib, destroy_response) < 0 || MHD_SYM(lib, lookup_connection_value) < 0 ||
+	    MHD_SYM(lib, get_connection_info) < 0) {
 		dlclose(lib);
 		return -1;
 	}
 	return 0; /* kept open until exit */
+}
+
+/* ---- a deadline per request, not per byte --------------------------------- */
+
+/* MHD's own timeout is for inactivity: every byte restarts it, so a client
+ * that sends one header byte every few seconds would hold its connection
+ * (and its thread) for ever.  So each connection has a deadline of its own:
+ * a request (header and body) must have arrived within header_timeout of
+ * the connection's start or of its previous response; while the handler
+ * scrapes there is none (the scrape has --timeout), and the response must
+ * then be taken within header_timeout.  A sweeper thread shuts down the
+ * socket of a connection past its deadline: MHD's thread for it reads end
+ * of file and closes it.  MHD reports a connection closed before it closes
+ * its descriptor, under watch_mu as the sweep is, so the sweep never shuts
+ * down a descriptor that is no longer this connection's. */
+struct watched {
+	struct watched *prev, *next;
+	int fd;
+	int64_t deadline_ms; /* monotonic; 0 while a scrape runs */
+	bool cut;            /* shut down by the sweep */
+};
+
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct watched watch_list = { &watch_list, &watch_list, -1, 0, false };
+static int64_t header_timeout_ms;
+static bool sweep_stop;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	struct watched *w = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (!w)
+			return;
+		pthread_mutex_lock(&watch_mu);
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		pthread_mutex_unlock(&watch_mu);
+		free(w);
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+		mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	w = ci ? calloc(1, sizeof(*w)) : NULL;
+	if (!w) { /* a connection no deadline would end is not served */
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	w->fd = ci->connect_fd;
+	pthread_mutex_lock(&watch_mu);
+	w->deadline_ms = now_ms() + header_timeout_ms;
+	w->next = &watch_list;
+	w->prev = watch_list.prev;
+	watch_list.prev->next = w;
+	watch_list.prev = w;
+	pthread_mutex_unlock(&watch_mu);
+	*socket_context = w;
+}
+
+/* The connection's deadline: header_timeout from now, or none (!arm). */
+static void rearm(struct MHD_Connection *conn, bool arm)
+{
+	const union MHD_ConnectionInfo *ci =
+		mhd.get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct watched *w = ci ? ci->socket_context : NULL;
+	if (!w)
+		return;
+	pthread_mutex_lock(&watch_mu);
+	w->deadline_ms = arm ? now_ms() + header_timeout_ms : 0;
+	pthread_mutex_unlock(&watch_mu);
+}
+
+/* A response was sent (or the request failed): the next request has its
+ * deadline from now. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	rearm(conn, true);
+}
+
+/* Shut down every connection past its deadline; how many. */
+static unsigned sweep_once(void)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&watch_mu);
+	int64_t now = now_ms();
+	for (struct watched *w = watch_list.next; w != &watch_list; w = w->next) {
+		if (!w->cut && w->deadline_ms && now >= w->deadline_ms) {
+			shutdown(w->fd, SHUT_RDWR);
+			w->cut = true;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&watch_mu);
+	return n;
+}
+
+static bool sweep_stopped(void)
+{
+	pthread_mutex_lock(&watch_mu);
+	bool stop = sweep_stop;
+	pthread_mutex_unlock(&watch_mu);
+	return stop;
+}
+
+/* The sweeper: a few times per deadline, at most every 250 ms; a line on
+ * stderr at most once a minute saying how many connections it closed. */
+static void *sweeper(void *arg)
+{
+	(void)arg;
+	int64_t tick = header_timeout_ms / 4;
+	tick = tick < 10 ? 10 : tick > 250 ? 250 : tick;
+	struct timespec ts = { 0, (long)tick * 1000000L };
+	unsigned cut = 0;
+	int64_t said = 0;
+	while (!sweep_stopped()) {
+		nanosleep(&ts, NULL);
+		cut += sweep_once();
+		if (cut && now_ms() - said >= 60000) {
+			fprintf(stderr, "sysq metrics: closed %u connection(s) that took longer "
+			        "than %lld ms to send a request or take a response\n", cut,
+			        (long long)header_timeout_ms);
+			said = now_ms();
+			cut = 0;
+		}
+	}
+	return NULL;
 }
 
 /* ---- the endpoint ------------------------------------------------------ */
@@ -181,7 +325,9 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *conn, const char 
 	char err[600];
 	sq_buf_init(&out);
 	err[0] = '\0';
+	rearm(conn, false); /* the scrape has its own deadline */
 	int rc = scrape(&so, &out, err, sizeof(err));
+	rearm(conn, true);  /* now the client's: to take the response */
 	MHD_RESULT r;
 	if (rc < 0) {
 		char m[700];
@@ -245,7 +391,24 @@ static int listen_on(const char *addr, char *shown, size_t shownlen)
 	return fd;
 }
 
-int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o)
+static struct MHD_Daemon *start_http(int fd, const struct sq_scrape_opts *o,
+                                      const struct sq_listen_opts *l)
+{
+	return mhd.start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+			MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, (void *)(uintptr_t)o,
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_LIMIT, l->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->max_per_address,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, /* inactivity, as a backstop */
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_END);
+}
+
+int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o,
+                      const struct sq_listen_opts *l)
 {
 	char shown[300];
 	if (mhd_load() < 0)
@@ -253,33 +416,41 @@ int sq_metrics_listen(const char *addr, const struct sq_scrape_opts *o)
 	int fd = listen_on(addr, shown, sizeof(shown));
 	if (fd < 0)
 		return EXIT_USAGE;
-	/* SIGINT/SIGTERM are taken with sigwait below; MHD's threads inherit
-	 * the mask, so none of them is interrupted */
+	/* SIGINT/SIGTERM are taken with sigwait below; MHD's threads and the
+	 * sweeper inherit the mask, so none of them is interrupted */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d = mhd.start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, (void *)(uintptr_t)o,
-		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-		MHD_OPTION_END);
-	if (!d) {
-		fprintf(stderr, "sysq metrics: cannot start the HTTP server on %s\n", shown);
+	header_timeout_ms = l->header_timeout_ms;
+	pthread_t sw;
+	int e = pthread_create(&sw, NULL, sweeper, NULL);
+	if (e) {
+		fprintf(stderr, "sysq metrics: cannot start a thread: %s\n", strerror(e));
 		close(fd);
 		return EXIT_USAGE;
 	}
-	fprintf(stderr, "sysq metrics: listening on http://%s/metrics\n", shown);
+	struct MHD_Daemon *d = start_http(fd, o, l);
+	if (d)
+		fprintf(stderr, "sysq metrics: listening on http://%s/metrics\n", shown);
+	else
+		fprintf(stderr, "sysq metrics: cannot start the HTTP server on %s\n", shown);
 	int sig = 0;
-	sigwait(&set, &sig);
-	fprintf(stderr, "sysq metrics: stopping (signal %d)\n", sig);
-	mhd.stop_daemon(d); /* closes fd too; every request has finished */
+	if (d) {
+		sigwait(&set, &sig);
+		fprintf(stderr, "sysq metrics: stopping (signal %d)\n", sig);
+		mhd.stop_daemon(d); /* closes fd too; every request has finished */
+	} else {
+		close(fd);
+	}
+	pthread_mutex_lock(&watch_mu);
+	sweep_stop = true;
+	pthread_mutex_unlock(&watch_mu);
+	pthread_join(sw, NULL);
 	if (kept)
 		sysq_close(kept);
 	kept = NULL;
-	return EXIT_OK;
+	return d ? EXIT_OK : EXIT_USAGE;
 }

@@ -4,8 +4,10 @@
  * point with a space, a double quote, a backslash, a newline, and one with
  * invalid UTF-8, in a private mount namespace); a Prometheus server scrapes
  * `--listen` on loopback; --textfile is read while rewritten; 404/405/503
- * and the scrape deadline.  Every child dies with the test (PDEATHSIG) and
- * is killed in .fini; temp files live in the namespace's own tmpfs.
+ * and the scrape deadline; --listen against clients that trickle their
+ * headers from many 127.0.0.x addresses (all traffic stays on 127/8).
+ * Every child dies with the test (PDEATHSIG) and is killed in .fini; temp
+ * files live in the namespace's own tmpfs.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -73,8 +75,11 @@ static void rm_extras(const char *dir)
 	}
 }
 
+static void trickle_end(void);
+
 static void teardown(void)
 {
+	trickle_end();
 	kill_kids();
 	if (d.dir[0] && !top[0]) {
 		rm_extras(d.dir);
@@ -220,20 +225,37 @@ static int free_port(void)
 	return ntohs(sa.sin_port);
 }
 
-/* Request to 127.0.0.1:port; returns the status (-1: no connection), the
- * whole response (headers and body) malloc'd in *resp. */
-static int http(int port, const char *method, const char *path, char **resp)
+/* A TCP connection from 127.0.0.<src> to 127.0.0.1:port (any address of
+ * 127/8 is the loopback's: each one is a distinct client address to the
+ * server); -1 if it cannot connect. */
+static int connect_from(int src, int port)
 {
-	*resp = NULL;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_in me = { .sin_family = AF_INET,
+	                          .sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)src) };
+	cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0, "bind 127.0.0.%d: %s", src,
+	             strerror(errno));
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { 20, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* Request from 127.0.0.<src> to 127.0.0.1:port; returns the status (-1: no
+ * connection or no answer), the whole response (headers and body) malloc'd
+ * in *resp. */
+static int http_from(int src, int port, const char *method, const char *path, char **resp)
+{
+	*resp = NULL;
+	int fd = connect_from(src, port);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = { 20, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	char req[2048];
 	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
 	cr_assert_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
@@ -255,14 +277,15 @@ static int http(int port, const char *method, const char *path, char **resp)
 	return status;
 }
 
-/* Start `sysq metrics --listen 127.0.0.1:0 ...` as kids[0]; its port. */
-static int start_listen(const char *sock, const char *dir, const char *extra1,
-                        const char *extra2)
+static int http(int port, const char *method, const char *path, char **resp)
 {
-	char err[200];
-	snprintf(err, sizeof(err), "%s/listen.err", dir);
-	const char *argv[] = { sysq_bin(), "-s", sock, "metrics", "--listen", "127.0.0.1:0",
-	                       extra1, extra2, NULL };
+	return http_from(1, port, method, path, resp);
+}
+
+/* Start `sysq metrics --listen 127.0.0.1:0 ...` (argv) as kids[0], its
+ * stderr to err; its port. */
+static int start_listen_argv(const char *const *argv, const char *err)
+{
 	kids[0] = spawn(argv, NULL, err);
 	for (int i = 0; i < 1000; i++) {
 		char *e = slurp(err);
@@ -281,6 +304,16 @@ static int start_listen(const char *sock, const char *dir, const char *extra1,
 	}
 	cr_assert_fail("sysq metrics --listen did not start within 10 s");
 	return -1;
+}
+
+static int start_listen(const char *sock, const char *dir, const char *extra1,
+                        const char *extra2)
+{
+	char err[200];
+	snprintf(err, sizeof(err), "%s/listen.err", dir);
+	const char *argv[] = { sysq_bin(), "-s", sock, "metrics", "--listen", "127.0.0.1:0",
+	                       extra1, extra2, NULL };
+	return start_listen_argv(argv, err);
 }
 
 TestSuite(metrics, .fini = teardown, .timeout = 120);
@@ -500,6 +533,176 @@ Test(metrics, scrape_deadline_with_silent_daemon)
 	cr_expect(strstr(r, "sysq_scrape_collector_success{collector=\"net\"} 0\n"), "%s", r);
 	free(r);
 	close(lfd);
+}
+
+/* ---- --listen against slow and greedy clients ------------------------------ */
+
+/* Whether the server has closed fd (end of file or a reset), without
+ * waiting. */
+static bool peer_closed(int fd)
+{
+	char c;
+	ssize_t r = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+	return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Clients that send a request header one byte at a time, from their own
+ * thread, and never finish it. */
+#define TRICKLERS 100
+static const char slow_header[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+
+struct trickle {
+	int fd[TRICKLERS];
+	int n;
+	long period_ms;     /* between two bytes of one connection */
+	volatile int stop;
+	volatile int sent;  /* rounds in which every open connection sent a byte */
+	bool running;
+	pthread_t th;
+};
+
+/* File-scope: a failed assertion leaves the test function, not the thread,
+ * which teardown stops. */
+static struct trickle tr;
+
+static void *trickle_main(void *arg)
+{
+	struct trickle *t = arg;
+	for (size_t at = 0; !t->stop; at++) {
+		char c = at < sizeof(slow_header) - 1 ? slow_header[at] : 'a';
+		for (int i = 0; i < t->n; i++)
+			if (!peer_closed(t->fd[i]))
+				send(t->fd[i], &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		t->sent++;
+		for (long waited = 0; waited < t->period_ms && !t->stop; waited += 50)
+			sleep_ms(50);
+	}
+	return NULL;
+}
+
+/* n connections from 127.0.0.<first>, 127.0.0.<first+step>, ... each
+ * trickling a byte every period_ms; returns once each has sent two. */
+static void trickle_start(struct trickle *t, int port, int n, int first, int step,
+                          long period_ms)
+{
+	memset(t, 0, sizeof(*t));
+	t->period_ms = period_ms;
+	for (int i = 0; i < n; i++) {
+		t->fd[i] = connect_from(first + i * step, port);
+		cr_assert_geq(t->fd[i], 0, "connect from 127.0.0.%d: %s", first + i * step,
+		              strerror(errno));
+		t->n++;
+	}
+	cr_assert_eq(pthread_create(&t->th, NULL, trickle_main, t), 0);
+	t->running = true;
+	while (t->sent < 2)
+		sleep_ms(10);
+}
+
+static int trickle_open(const struct trickle *t)
+{
+	int open_ = 0;
+	for (int i = 0; i < t->n; i++)
+		open_ += !peer_closed(t->fd[i]);
+	return open_;
+}
+
+static void trickle_stop(struct trickle *t)
+{
+	t->stop = 1;
+	if (t->running)
+		pthread_join(t->th, NULL);
+	t->running = false;
+	for (int i = 0; i < t->n; i++)
+		close(t->fd[i]);
+	t->n = 0;
+}
+
+static void trickle_end(void)
+{
+	trickle_stop(&tr);
+}
+
+/* `sysq metrics --listen 127.0.0.1:0 A B C D` on a fresh sysqd: its port. */
+static int start_listen4(const char *a, const char *b, const char *c, const char *e)
+{
+	sqd_start(&d, NULL);
+	char err[200];
+	snprintf(err, sizeof(err), "%s/listen.err", d.dir);
+	const char *argv[] = { sysq_bin(), "-s", d.sock, "metrics", "--listen", "127.0.0.1:0",
+	                       a, b, c, e, NULL };
+	return start_listen_argv(argv, err);
+}
+
+/* 100 connections, each from its own address, trickle their headers (one
+ * byte a second, well inside the header deadline): a scrape from another
+ * address is still served, and none of the 100 was dropped to make room. */
+Test(metrics, listen_serves_a_scrape_while_100_connections_trickle)
+{
+	int port = start_listen4("--header-timeout", "300s", NULL, NULL);
+	struct trickle *t = &tr;
+	trickle_start(t, port, TRICKLERS, 2, 1, 1000); /* 127.0.0.2 .. 127.0.0.101 */
+	char *r;
+	int st = http_from(1, port, "GET", "/metrics", &r);
+	cr_assert_eq(st, 200, "scrape with %d trickling connections open: status %d: '%s'",
+	             trickle_open(t), st, r);
+	cr_assert(strstr(r, "\nsysq_connections "), "%s", r);
+	free(r);
+	cr_assert_eq(trickle_open(t), TRICKLERS, "the endpoint dropped %d trickling connections",
+	             TRICKLERS - trickle_open(t));
+	trickle_stop(t);
+	cr_assert_eq(waitpid(kids[0], NULL, WNOHANG), 0, "the endpoint died");
+}
+
+/* The header deadline is for the whole header: a connection that sends a
+ * byte every 250 ms (each byte would restart an inactivity timeout) is
+ * closed once its header has taken longer than --header-timeout; the
+ * endpoint serves on. */
+Test(metrics, listen_closes_a_header_trickled_past_its_deadline)
+{
+	int port = start_listen4("--header-timeout", "2s", NULL, NULL);
+	struct trickle *t = &tr;
+	trickle_start(t, port, 1, 2, 1, 250);
+	int i;
+	for (i = 0; i < 600 && trickle_open(t) > 0; i++) /* 60 s, 30 past the old timeout */
+		sleep_ms(100);
+	cr_assert_eq(trickle_open(t), 0, "a header trickled for %d s (%d bytes) is still open",
+	             i / 10, t->sent);
+	cr_assert_gt(t->sent, 2, "closed before it trickled (%d bytes)", t->sent);
+	trickle_stop(t);
+	char *r;
+	cr_assert_eq(http_from(2, port, "GET", "/metrics", &r), 200, "%s", r);
+	free(r);
+}
+
+/* --max-per-address N: of N+1 connections from one address, all trickling
+ * (no inactivity timeout ends any of them), the last is closed and the N
+ * others stay; another address is served, and so is this one when its N
+ * have gone. */
+Test(metrics, listen_caps_connections_per_address)
+{
+	int port = start_listen4("--max-per-address", "4", "--header-timeout", "300s");
+	struct trickle *t = &tr;
+	trickle_start(t, port, 5, 2, 0, 1000); /* five from 127.0.0.2 */
+	int i;
+	for (i = 0; i < 600 && trickle_open(t) > 4; i++)
+		sleep_ms(100);
+	cr_assert(peer_closed(t->fd[4]), "a 5th connection from 127.0.0.2 is open after %d s",
+	          i / 10);
+	cr_assert_eq(trickle_open(t), 4, "the cap closed %d of the first four",
+	             4 - trickle_open(t));
+	char *r;
+	cr_assert_eq(http_from(3, port, "GET", "/metrics", &r), 200, "%s", r);
+	free(r);
+	trickle_stop(t); /* closes the four: 127.0.0.2 has room again */
+	int st = http_from(2, port, "GET", "/metrics", &r);
+	for (i = 0; i < 300 && st != 200; i++) { /* until the endpoint has seen them go */
+		free(r);
+		sleep_ms(100);
+		st = http_from(2, port, "GET", "/metrics", &r);
+	}
+	cr_assert_eq(st, 200, "127.0.0.2 not served after its connections closed: %s", r);
+	free(r);
 }
 
 /* ---- --textfile: atomic replacement -------------------------------------- */
