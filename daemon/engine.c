@@ -5,9 +5,10 @@
  * Locking: one mutex (mu) guards the shares, the ring of shares that may
  * run a job now, the done list and the thread counts.  The loop submits
  * and reaps under it; a thread takes a job under it, runs it without it.
- * Shares are created and freed on the loop only.  Threads are detached:
- * an idle one above SQ_ENGINE_THREADS ends by itself, and at the end one
- * stuck in the kernel is left to the process's exit.
+ * Shares are created and freed on the loop only.  An idle thread above
+ * SQ_ENGINE_THREADS ends by itself and is joined when its slot is next
+ * needed; at the end the idle ones are joined, and one stuck in the kernel
+ * is left to the process's exit.
  */
 #include <assert.h>
 #include <errno.h>
@@ -46,7 +47,8 @@ struct sq_engine {
 	struct sq_share *ring_head, *ring_tail;
 	struct sq_job *done_head, *done_tail;
 	struct sq_job *running[SQ_ENGINE_MAX_THREADS]; /* by thread slot */
-	bool slot_used[SQ_ENGINE_MAX_THREADS];
+	enum { SLOT_FREE, SLOT_LIVE, SLOT_ENDED } slot[SQ_ENGINE_MAX_THREADS];
+	pthread_t tid[SQ_ENGINE_MAX_THREADS];
 	unsigned nthreads, idle, waking, busy, stuck;
 	uint64_t jobs, refused, queued, queued_bytes;
 };
@@ -194,7 +196,7 @@ static void *thread_main(void *arg)
 		uv_mutex_lock(&e->mu);
 		finish(e, a.slot, j);
 	}
-	e->slot_used[a.slot] = false;
+	e->slot[a.slot] = SLOT_ENDED; /* to be joined */
 	e->nthreads--;
 	uv_cond_broadcast(&e->exit_cv);
 	uv_mutex_unlock(&e->mu);
@@ -204,10 +206,21 @@ static void *thread_main(void *arg)
 
 /* One more thread, with every signal blocked (signals are the loop's).
  * Under mu. */
+/* Join the threads that ended (they returned already: no wait).  Under mu. */
+static void join_ended(struct sq_engine *e)
+{
+	for (unsigned i = 0; i < SQ_ENGINE_MAX_THREADS; i++)
+		if (e->slot[i] == SLOT_ENDED) {
+			pthread_join(e->tid[i], NULL);
+			e->slot[i] = SLOT_FREE;
+		}
+}
+
 static bool start_thread(struct sq_engine *e)
 {
+	join_ended(e);
 	unsigned slot = 0;
-	while (slot < SQ_ENGINE_MAX_THREADS && e->slot_used[slot])
+	while (slot < SQ_ENGINE_MAX_THREADS && e->slot[slot] != SLOT_FREE)
 		slot++;
 	if (slot == SQ_ENGINE_MAX_THREADS)
 		return false;
@@ -216,23 +229,18 @@ static bool start_thread(struct sq_engine *e)
 		return false;
 	a->e = e;
 	a->slot = slot;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, thread_main, a);
+	int rc = pthread_create(&e->tid[slot], NULL, thread_main, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		free(a);
 		sq_log(SQ_LOG_WARN, "engine: cannot start thread %u: %s", e->nthreads + 1,
 		       strerror(rc));
 		return false;
 	}
-	e->slot_used[slot] = true;
+	e->slot[slot] = SLOT_LIVE;
 	e->nthreads++;
 	return true;
 }
@@ -467,6 +475,7 @@ bool sq_engine_free(struct sq_engine *e)
 	 * ended: nothing else is out) and stays with it until exit */
 	while (e->nthreads > e->busy)
 		uv_cond_wait(&e->exit_cv, &e->mu);
+	join_ended(e); /* nothing of theirs runs when the process exits */
 	bool busy = e->busy > 0;
 	uv_mutex_unlock(&e->mu);
 	if (busy) {

@@ -92,9 +92,9 @@ static void read_open(struct sq_req *r)
 static void read_opened(struct sq_req *r)
 {
 	struct read_ctx *x = r->ctx;
-	if (x->err) {
+	if (r->rc < 0 || x->err) { /* the open failed, or never ran */
 		sq_xfer_discard(x->x);
-		sq_req_done(r, x->err);
+		sq_req_done(r, r->rc < 0 ? r->rc : x->err);
 		return;
 	}
 	uint64_t avail = x->info.size - x->offset;

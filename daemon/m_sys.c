@@ -190,6 +190,10 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 
 static void stats_after(struct sq_req *r)
 {
+	if (r->rc < 0) { /* never ran: the daemon stops */
+		sq_req_done(r, r->rc);
+		return;
+	}
 	struct stats_ctx *x = r->ctx;
 	const struct sq_stats *st = &x->st;
 	struct sq_mapbuf m;
@@ -234,14 +238,15 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_output_bytes", x->cfg.max_output);
 	sq_pack_kv_u64(pk, "write_timeout_ms", x->cfg.write_timeout_ms);
 	pk = sq_mapbuf_key(&m, "transfers"); /* file.read (transfer.c) */
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	sq_pack_kv_u64(pk, "active", x->xfer.active);
 	sq_pack_kv_u64(pk, "max", SQ_XFER_MAX);
 	sq_pack_kv_u64(pk, "total", x->xfer.total);
 	sq_pack_kv_u64(pk, "rejected", x->xfer.rejected);
 	sq_pack_kv_u64(pk, "failed", x->xfer.failed);
 	sq_pack_kv_u64(pk, "bytes", x->xfer.bytes);
-	sq_pack_kv_u64(pk, "threads", x->xfer.threads);
+	sq_pack_kv_u64(pk, "stalled", x->xfer.stalled);
+	sq_pack_kv_u64(pk, "max_per_uid", SQ_XFER_PER_UID);
 	pack_engine(sq_mapbuf_key(&m, "engine"), r);
 	sq_mapbuf_finish(&m, &r->pk);
 	sq_req_done(r, 0);

@@ -110,6 +110,11 @@ static void subscribe_after(struct sq_req *r)
 	struct sq_watch_prep *p = r->ctx;
 	uint64_t id;
 	r->ctx = NULL;
+	if (r->rc < 0) { /* the work never ran: the daemon stops */
+		sq_watch_prep_free(p);
+		sq_req_done(r, r->rc);
+		return;
+	}
 	if (p->rc) {
 		int rc = sq_req_fail(r, p->rc, "%s", p->msg);
 		sq_watch_prep_free(p);

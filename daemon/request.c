@@ -163,9 +163,8 @@ static void offload_done(struct sq_job *j, int status)
 {
 	struct sq_req *r = (struct sq_req *)((char *)j - offsetof(struct sq_req, job));
 	if (status < 0)
-		sq_req_done(r, not_run(r, status));
-	else
-		r->after_fn(r);
+		r->rc = not_run(r, status); /* after_fn frees what it set up */
+	r->after_fn(r);
 }
 
 /* Queue r's work on the engine, as whom the method table says (the caller

@@ -59,7 +59,10 @@ int sq_req_param_error(struct sq_req *r, int rc);
 
 /* Run work_fn on the engine (as the method table says: the caller or
  * sysqd), charged to the caller's uid, then after_fn on the loop.  For
- * SQ_RUN_ASYNC handlers; after_fn must end with sq_req_done. */
+ * SQ_RUN_ASYNC handlers; after_fn must end with sq_req_done.  after_fn is
+ * called whatever happened: r->rc < 0 (with its message) when work_fn
+ * never ran (the daemon stops); it then frees what the handler set up and
+ * ends with sq_req_done(r, r->rc). */
 int sq_req_offload(struct sq_req *r, void (*work_fn)(struct sq_req *),
                    void (*after_fn)(struct sq_req *));
 /* Finish an async request with outcome rc (0: r->pk holds the result). */

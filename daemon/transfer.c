@@ -2,11 +2,12 @@
  * transfer.c - the bulk transfer engine behind file.read (see transfer.h
  * and docs/protocol/file.md for the framing).
  *
- * The loop owns every transfer's state and its connection.  A pool of at
- * most SQ_XFER_MAX threads does the blocking part of one chunk at a time:
+ * The loop owns every transfer's state and its connection.  Jobs on the
+ * worker engine (kind SQ_JOB_CHUNK, charged to the caller's uid) do the
+ * blocking part of one chunk at a time:
  * the msgpack header of one file.data notification, then sendfile(2) of its
  * payload straight from the descriptor into the socket (poll(POLLOUT) on
- * the non-blocking socket, SQ_XFER_STALL_MS without progress drops the
+ * the non-blocking socket, the write timeout without progress drops the
  * client).  Meanwhile the loop writes nothing to that socket (server.c's
  * output lending); between chunks it writes the replies it held back, so a
  * sys.ping on the same connection is answered between two chunks, and
@@ -15,17 +16,19 @@
  *
  * The bin of a chunk is announced before its bytes are read.  If the file
  * shrinks under us, the rest of that bin is zero padding and file.end says
- * exactly how many bytes were real.  The pool has one thread per transfer
- * at most, so a stalled client or a hung file parks only its own thread,
- * never the libuv pool the other methods use.
+ * exactly how many bytes were real.  A uid runs SQ_XFER_PER_UID transfers
+ * at most (root SQ_XFER_PER_ROOT), the daemon SQ_XFER_MAX.  A chunk that
+ * makes no progress for the write timeout plus a second (a client that
+ * stopped reading, or a file whose read() hangs, where the thread's own
+ * poll never runs) is given up by the loop: the connection is closed, the
+ * slot freed, and the thread left to the kernel, counted as stuck.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
@@ -48,14 +52,20 @@
  * few pages and AF_UNIX sendfile ran 1.5 to 3 times slower on Linux 6.18.
  * Kernel memory, bounded: SQ_XFER_MAX of these at most are ever full. */
 #define SQ_XFER_SNDBUF     (1 << 20)
-#define SQ_XFER_STACK      (512u * 1024u)  /* transfer thread stacks */
 
 enum xfer_job { JOB_NONE, JOB_CHUNK, JOB_CLOSE };
 
 struct sq_xfer {
 	struct sq_out_waiter waiter;   /* first: a waiter is its transfer */
+	struct sq_job ejob;            /* its chunk or close on the engine */
 	struct sq_server *srv;
 	struct sq_conn *conn;          /* held (request_begin) from start to the end */
+	uid_t uid;                     /* the caller's, charged a slot */
+	int64_t stall_ms;              /* the write timeout */
+	_Atomic int64_t progress_ms;   /* last byte moved (the thread writes it) */
+	bool running;                  /* a job is out on the engine */
+	bool abandoned;                /* given up while its job hung: only free it */
+	struct sq_xfer *next_active;   /* the loop's list of transfers */
 	uint32_t msgid;
 	bool started;                  /* sq_xfer_start ran: conn is held */
 	bool failed;
@@ -77,23 +87,23 @@ struct sq_xfer {
 	uint64_t file_size;            /* fstat before the chunk */
 	int sock_err;                  /* the socket failed: the stream is broken */
 	int file_err;                  /* the file failed or shrank: padded */
-	struct sq_xfer *next;          /* pool queues */
 };
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct sq_xfer *todo, *todo_tail;   /* jobs for the threads */
-	struct sq_xfer *done, *done_tail;   /* finished jobs for the loop */
-	unsigned threads, idle, queued;
-	/* loop thread only */
-	bool ready;
-	uv_async_t async;                   /* "jobs are done", to the loop */
-	struct sq_xfer_stats st;
-} pool = {
-	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cv = PTHREAD_COND_INITIALIZER,
+/* Slots in use per uid (a short list: uids with a transfer running). */
+struct uid_slots {
+	struct uid_slots *next;
+	uid_t uid;
+	unsigned n;
 };
+
+/* Loop thread only. */
+static struct {
+	bool ready;
+	uv_timer_t watchdog;                /* runs while transfers are active */
+	struct sq_xfer *active;             /* holding a slot */
+	struct uid_slots *uids;
+	struct sq_xfer_stats st;
+} pool;
 
 /* Never written: the source of padding when a file shrinks. */
 static char zeros[65536];
@@ -146,7 +156,8 @@ static int write_all(struct sq_xfer *x, const char *buf, size_t len, int64_t *de
 			buf += k;
 			len -= (size_t)k;
 			x->wire += (uint64_t)k;
-			*deadline = now_ms() + SQ_XFER_STALL_MS;
+			*deadline = now_ms() + x->stall_ms;
+			atomic_store(&x->progress_ms, now_ms());
 			continue;
 		}
 		int err = k < 0 ? -errno : -EIO;
@@ -235,7 +246,7 @@ static void pack_data_head(struct fixbuf *f, uint32_t msgid, size_t n)
 
 static void run_chunk(struct sq_xfer *x)
 {
-	int64_t deadline = now_ms() + SQ_XFER_STALL_MS;
+	int64_t deadline = now_ms() + x->stall_ms;
 	struct stat st;
 	struct fixbuf head;
 
@@ -275,7 +286,8 @@ static void run_chunk(struct sq_xfer *x)
 		if (k > 0) {
 			x->real += (size_t)k;
 			x->wire += (uint64_t)k;
-			deadline = now_ms() + SQ_XFER_STALL_MS;
+			deadline = now_ms() + x->stall_ms;
+			atomic_store(&x->progress_ms, now_ms());
 			continue;
 		}
 		if (k == 0) {
@@ -337,110 +349,119 @@ static void run_job(struct sq_xfer *x)
 	x->copy_buf = NULL;
 }
 
-static void *pool_main(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&pool.mu);
-	for (;;) {
-		while (!pool.todo) {
-			pool.idle++;
-			pthread_cond_wait(&pool.cv, &pool.mu);
-			pool.idle--;
-		}
-		struct sq_xfer *x = pool.todo;
-		pool.todo = x->next;
-		if (!pool.todo)
-			pool.todo_tail = NULL;
-		pool.queued--;
-		pthread_mutex_unlock(&pool.mu);
-
-		run_job(x);
-
-		pthread_mutex_lock(&pool.mu);
-		x->next = NULL;
-		if (pool.done_tail)
-			pool.done_tail->next = x;
-		else
-			pool.done = x;
-		pool.done_tail = x;
-		uv_async_send(&pool.async);
-	}
-	return NULL;
-}
-
 /* ---- on the loop ------------------------------------------------------------ */
 
-/* Start a thread with every signal blocked (signals are the loop's). */
-static int spawn_thread(void)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t all, old;
+static void chunk_done(struct sq_xfer *x);
+static void finish(struct sq_xfer *x);
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, SQ_XFER_STACK);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&t, &attr, pool_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	return -rc;
+static struct sq_xfer *of_job(struct sq_job *j)
+{
+	return (struct sq_xfer *)((char *)j - offsetof(struct sq_xfer, ejob));
 }
 
-/* Hand x's job to the pool.  Every queued job gets a thread of its own
- * when no idle one is left (jobs <= transfers <= SQ_XFER_MAX), so a job
- * never waits behind a stalled one. */
+static void job_run(struct sq_job *j)
+{
+	run_job(of_job(j));
+}
+
+/* A job that never ran (the engine stops): a chunk fails as if its socket
+ * had; a close is done here. */
+static void not_run(struct sq_xfer *x)
+{
+	if (x->job == JOB_CHUNK) {
+		x->n = x->real = 0;
+		x->wire = 0;
+		x->sock_err = -ECANCELED;
+		chunk_done(x);
+	} else {
+		run_job(x);
+		finish(x);
+	}
+}
+
+static void post(struct sq_xfer *x, enum xfer_job job);
+
+static void job_done(struct sq_job *j, int status)
+{
+	struct sq_xfer *x = of_job(j);
+	x->running = false;
+	if (x->abandoned) { /* its slot and connection went at the stall */
+		if (x->job == JOB_CHUNK)
+			post(x, JOB_CLOSE);
+		else
+			free(x);
+		return;
+	}
+	if (status < 0)
+		not_run(x);
+	else if (x->job == JOB_CHUNK)
+		chunk_done(x);
+	else
+		finish(x);
+}
+
+/* Hand x's job to the engine. */
 static void post(struct sq_xfer *x, enum xfer_job job)
 {
 	x->job = job;
-	x->next = NULL;
-	pthread_mutex_lock(&pool.mu);
-	if (pool.todo_tail)
-		pool.todo_tail->next = x;
-	else
-		pool.todo = x;
-	pool.todo_tail = x;
-	pool.queued++;
-	if (pool.idle < pool.queued && pool.threads < SQ_XFER_MAX) {
-		int rc = spawn_thread();
-		if (rc == 0) {
-			pool.threads++;
-			pool.st.threads++;
-		} else {
-			sq_log(SQ_LOG_WARN, "file transfer: cannot start a thread: %s (%u running)",
-			       strerror(-rc), pool.threads);
-		}
+	x->ejob.run = job_run;
+	x->ejob.done = job_done;
+	x->ejob.as = NULL;     /* the file is open already; sysqd writes its own socket */
+	x->ejob.uid = x->uid;
+	x->ejob.kind = SQ_JOB_CHUNK;
+	x->ejob.bytes = 0;
+	atomic_store(&x->progress_ms, now_ms());
+	if (x->srv->engine && sq_engine_submit(x->srv->engine, &x->ejob) == 0) {
+		x->running = true;
+		return;
 	}
-	bool stuck = pool.threads == 0;
-	if (stuck) { /* no thread at all: fail the job here, by hand */
-		pool.todo = pool.todo_tail = NULL;
-		pool.queued = 0;
+	if (x->abandoned) {
+		run_job(x);
+		free(x);
+		return;
 	}
-	pthread_cond_signal(&pool.cv);
-	pthread_mutex_unlock(&pool.mu);
-	if (stuck) {
-		if (job == JOB_CHUNK) {
-			x->n = x->real = 0;
-			x->wire = 0;
-			x->sock_err = -EAGAIN;
-		} else {
-			run_job(x);
-		}
-		pthread_mutex_lock(&pool.mu);
-		x->next = pool.done;
-		pool.done = x;
-		if (!pool.done_tail)
-			pool.done_tail = x;
-		pthread_mutex_unlock(&pool.mu);
-		uv_async_send(&pool.async);
-	}
+	not_run(x);
 }
 
-static void slot_release(void)
+static struct uid_slots *slots_of(uid_t uid, bool make)
 {
+	for (struct uid_slots *u = pool.uids; u; u = u->next)
+		if (u->uid == uid)
+			return u;
+	if (!make)
+		return NULL;
+	struct uid_slots *u = calloc(1, sizeof(*u));
+	if (u) {
+		u->uid = uid;
+		u->next = pool.uids;
+		pool.uids = u;
+	}
+	return u;
+}
+
+static unsigned per_uid(uid_t uid)
+{
+	return uid == 0 ? SQ_XFER_PER_ROOT : SQ_XFER_PER_UID;
+}
+
+/* Give x's slot back (the daemon's and its uid's). */
+static void slot_release(struct sq_xfer *x)
+{
+	struct sq_xfer **p = &pool.active;
+	while (*p && *p != x)
+		p = &(*p)->next_active;
+	if (*p)
+		*p = x->next_active;
+	struct uid_slots *u = slots_of(x->uid, false);
+	if (u && --u->n == 0) {
+		struct uid_slots **q = &pool.uids;
+		while (*q != u)
+			q = &(*q)->next;
+		*q = u->next;
+		free(u);
+	}
 	if (--pool.st.active == 0)
-		uv_unref((uv_handle_t *)&pool.async);
+		uv_timer_stop(&pool.watchdog);
 }
 
 static void finish(struct sq_xfer *x)
@@ -449,7 +470,7 @@ static void finish(struct sq_xfer *x)
 		pool.st.failed++;
 	if (x->started)
 		sq_conn_request_done(x->conn);
-	slot_release();
+	slot_release(x);
 	free(x);
 }
 
@@ -574,19 +595,40 @@ static void chunk_done(struct sq_xfer *x)
 	sq_conn_output_wait(c, &x->waiter);
 }
 
-static void on_done(uv_async_t *h)
+/* A chunk whose job made no progress for the write timeout and a second
+ * more: its thread sits where its own deadline cannot fire (a read() of a
+ * hung file) or is about to.  The client gets no more of this stream: the
+ * connection is closed (the thread's next write fails), the slot freed, and
+ * the job, when it returns, only closes the files. */
+static void abandon(struct sq_xfer *x, int64_t idle_ms)
 {
-	(void)h;
-	pthread_mutex_lock(&pool.mu);
-	struct sq_xfer *x = pool.done;
-	pool.done = pool.done_tail = NULL;
-	pthread_mutex_unlock(&pool.mu);
+	struct sq_conn *c = x->conn;
+	char msg[200];
+	snprintf(msg, sizeof(msg), "file.read msgid %u: no progress for %lld ms after %" PRIu64
+	         " bytes (the client stopped reading, or the file's read hangs): transfer "
+	         "dropped", x->msgid, (long long)idle_ms, x->sent);
+	sq_log(SQ_LOG_WARN, "connection #%llu (uid %u pid %d): %s", (unsigned long long)c->id,
+	       (unsigned)c->cred.uid, (int)c->cred.pid, msg);
+	pool.st.stalled++;
+	pool.st.failed++;
+	x->abandoned = true;
+	sq_conn_abort(c, msg);
+	sq_conn_output_return(c);
+	sq_conn_request_done(c); /* x->started: a chunk runs only after start */
+	x->conn = NULL;
+	slot_release(x);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	int64_t now = now_ms();
+	struct sq_xfer *x = pool.active;
 	while (x) {
-		struct sq_xfer *next = x->next;
-		if (x->job == JOB_CHUNK)
-			chunk_done(x);
-		else
-			finish(x);
+		struct sq_xfer *next = x->next_active;
+		int64_t idle = now - atomic_load(&x->progress_ms);
+		if (x->running && x->job == JOB_CHUNK && idle > x->stall_ms + 1000)
+			abandon(x, idle);
 		x = next;
 	}
 }
@@ -597,18 +639,24 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 	uv_os_fd_t fd;
 
 	if (!pool.ready) {
-		int rc = uv_async_init(r->srv->loop, &pool.async, on_done);
-		if (rc < 0)
-			return sq_req_fail(r, -EAGAIN, "cannot start file transfers: %s",
-			                   uv_strerror(rc));
-		uv_unref((uv_handle_t *)&pool.async);
+		uv_timer_init(r->srv->loop, &pool.watchdog);
+		uv_unref((uv_handle_t *)&pool.watchdog);
 		pool.ready = true;
+	}
+	uid_t uid = r->cred->uid;
+	struct uid_slots *u = slots_of(uid, false);
+	if (u && u->n >= per_uid(uid)) {
+		pool.st.rejected++;
+		return sq_req_fail(r, -EAGAIN, "uid %u has %u file transfers running, the most "
+		                   "one user may; try again when one ends", (unsigned)uid, u->n);
 	}
 	if (pool.st.active >= SQ_XFER_MAX) {
 		pool.st.rejected++;
 		return sq_req_fail(r, -EAGAIN, "%u file transfers are running, the most sysqd "
 		                   "serves at once; try again later", SQ_XFER_MAX);
 	}
+	if (!(u = slots_of(uid, true)))
+		return -ENOMEM;
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
 		return sq_req_fail(r, -EBADF, "the connection has no socket");
 	struct sq_xfer *x = calloc(1, sizeof(*x));
@@ -630,9 +678,14 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 		setsockopt(x->sock, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)); /* best effort */
 	x->fd = -1;
 	x->srv = r->srv;
+	x->uid = uid;
+	x->stall_ms = r->srv->cfg.write_timeout_ms;
 	x->waiter.granted = on_granted;
+	u->n++;
+	x->next_active = pool.active;
+	pool.active = x;
 	if (pool.st.active++ == 0)
-		uv_ref((uv_handle_t *)&pool.async); /* the loop runs until transfers end */
+		uv_timer_start(&pool.watchdog, on_watchdog, 1000, 1000);
 	*out = x;
 	return 0;
 }
@@ -640,7 +693,7 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 void sq_xfer_discard(struct sq_xfer *x)
 {
 	close(x->sock); /* a socket with another descriptor open: never blocks */
-	slot_release();
+	slot_release(x);
 	free(x);
 }
 

@@ -1,7 +1,7 @@
 /*
  * transfer.h - bulk transfers: a file descriptor streamed into a client's
- * socket in msgpack framing, chunk by chunk, by sendfile(2) on a small pool
- * of transfer threads, never on the loop (docs/protocol/file.md).
+ * socket in msgpack framing, chunk by chunk, by sendfile(2) in jobs of the
+ * worker engine, never on the loop (PROTOCOL.md, "file.read").
  *
  * Life of a transfer (all calls on the loop thread):
  *   sq_xfer_new      reserve one of SQ_XFER_MAX slots, dup the socket
@@ -15,17 +15,17 @@
 #include <stdint.h>
 
 #define SQ_XFER_CHUNK   (1u << 20)   /* payload bytes per file.data message */
-#define SQ_XFER_MAX     16u          /* transfers at once, daemon-wide */
-#ifndef SQ_XFER_STALL_MS
-#define SQ_XFER_STALL_MS 30000       /* a client reading nothing this long is dropped */
-#endif
+#define SQ_XFER_MAX     64u          /* transfers at once, daemon-wide */
+#define SQ_XFER_PER_UID 4u           /* ... of one uid */
+#define SQ_XFER_PER_ROOT 16u         /* ... of root */
+/* A transfer that moves no byte for --write-timeout is dropped. */
 
 struct sq_conn;
 struct sq_req;
 struct sq_xfer;
 
-/* A slot for a transfer on r's connection: 0, -EAGAIN when SQ_XFER_MAX
- * transfers are running, or -ENOMEM / -EMFILE ... */
+/* A slot for a transfer on r's connection: 0, -EAGAIN when the caller's
+ * uid or the daemon has all its transfers running, or -ENOMEM / -EMFILE ... */
 int sq_xfer_new(struct sq_req *r, struct sq_xfer **out);
 /* Give the slot back before sq_xfer_start (the open failed). */
 void sq_xfer_discard(struct sq_xfer *x);
@@ -42,7 +42,7 @@ struct sq_xfer_stats {
 	uint64_t rejected;    /* refused with EAGAIN: all slots in use */
 	uint64_t failed;      /* ended with an error or a dropped connection */
 	uint64_t bytes;       /* file bytes delivered */
-	uint64_t threads;     /* transfer threads started */
+	uint64_t stalled;     /* dropped for no progress (a client or a read that hangs) */
 };
 void sq_xfer_get_stats(struct sq_xfer_stats *st);
 

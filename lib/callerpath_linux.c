@@ -22,15 +22,16 @@
 #include <unistd.h>
 
 #include "sq_callerpath.h"
+#include "sq_fs.h"
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
-#ifndef RESOLVE_NO_MAGICLINKS
-#define RESOLVE_NO_MAGICLINKS 0x02
-#endif
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
 #endif
 
 struct sq_open_how { /* linux/openat2.h's struct open_how */
@@ -47,8 +48,8 @@ static int openat2_path(const char *path, int flags, uint64_t resolve)
 }
 
 /* Whether name (a path component) is sysqd's pid or one of its threads':
- * tgkill with signal 0 finds any thread of our own group and no other (a
- * thread group may always signal itself). */
+ * our pid, or an entry of our own /proc/self/task (which lists exactly our
+ * threads, whoever this thread acts for). */
 static bool ours(const char *name, size_t len)
 {
 	if (len == 0 || len > 9 || name[0] == '0')
@@ -59,7 +60,35 @@ static bool ours(const char *name, size_t len)
 			return false;
 		n = n * 10 + (name[i] - '0');
 	}
-	return syscall(SYS_tgkill, (long)getpid(), n, 0L) == 0;
+	if (n == (long)getpid())
+		return true;
+	char task[48];
+	snprintf(task, sizeof(task), "/proc/self/task/%ld", n);
+	return access(task, F_OK) == 0;
+}
+
+/* Whether fd is on a procfs.  Asked of the device number (statx without
+ * syncing: nothing reaches the file system, which may be a hung FUSE or NFS
+ * mount) and the mount table sysqd keeps: procfs is an anonymous device
+ * (major 0), and a mount of type "proc" with that minor. */
+static bool on_procfs(int fd)
+{
+	struct statx x;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &x) < 0)
+		return true; /* cannot tell: refuse */
+	if (x.stx_dev_major != 0)
+		return false;
+	struct sq_mount_table *t = NULL;
+	if (sq_fs_mounts(&t) < 0) { /* no /proc/self/mountinfo: ask the file system */
+		struct statfs sf;
+		return fstatfs(fd, &sf) < 0 || (unsigned long)sf.f_type == PROC_SUPER_MAGIC;
+	}
+	bool proc = false;
+	for (size_t i = 0; i < t->n && !proc; i++)
+		proc = t->m[i].dev_major == 0 && t->m[i].dev_minor == x.stx_dev_minor &&
+		       strcmp(t->m[i].fstype, "proc") == 0;
+	sq_fs_mounts_release(t);
+	return proc;
 }
 
 /* Whether fd, on procfs, is inside sysqd's own /proc/PID or /proc/TID: its
@@ -67,10 +96,7 @@ static bool ours(const char *name, size_t len)
  * match, such as /proc/irq/N, only refuses). */
 static bool in_own_proc(int fd)
 {
-	struct statfs sf;
-	if (fstatfs(fd, &sf) < 0)
-		return true; /* cannot tell: refuse */
-	if ((unsigned long)sf.f_type != PROC_SUPER_MAGIC)
+	if (!on_procfs(fd))
 		return false;
 	char link[32], where[4096];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -113,12 +139,6 @@ static atomic_int force_walk;   /* tests */
 void sq_callerpath_force_walk(int on)
 {
 	atomic_store(&force_walk, on);
-}
-
-static bool on_procfs(int fd)
-{
-	struct statfs sf;
-	return fstatfs(fd, &sf) < 0 || (unsigned long)sf.f_type == PROC_SUPER_MAGIC;
 }
 
 /* The next component of *rest (slashes skipped) into name; *rest moves past

@@ -7,8 +7,10 @@
 #   f_frsize 4096, f_blocks 1234, f_bfree 1000, f_bavail 900,
 #   f_files 77, f_ffree 55.
 # The same holds for looking up any name that starts with "hang" (ENOENT
-# once released), and for reading "file" (4 MiB, mode 0644, zeros once
-# released), so a path walk or a read can hang as well.
+# once released), and for reading any "file..." name (each 4 MiB, mode 0644,
+# zeros once released; one per reader, as a second open of a file with a
+# read in flight waits for it in the kernel), so a path walk or a read can
+# hang as well.
 # Runs in the foreground, multi-threaded (one stuck statfs blocks only its
 # own request).  Needs Debian's python3-fusepy (module "fusepy") and root.
 import errno
@@ -37,7 +39,7 @@ class Hang(Operations):
     def getattr(self, path, fh=None):
         if path == "/":
             return dict(st_mode=stat.S_IFDIR | 0o755, st_nlink=2)
-        if path == "/file":
+        if path.startswith("/file"):
             return dict(st_mode=stat.S_IFREG | 0o644, st_nlink=1, st_size=FILE_SIZE)
         if path.startswith("/hang"):
             self.wait()

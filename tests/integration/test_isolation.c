@@ -55,7 +55,10 @@ static void up(void)
 	cr_assert_eq(write(fd, "hello", 5), 5);
 	close(fd);
 	fuse_pid = fuse_hang_start(mp, release_file, fuse_log);
-	sqd_start(&d, NULL); /* in this mount namespace: it sees the FUSE mount */
+	/* in this mount namespace: it sees the FUSE mount; a transfer that
+	 * moves nothing for 2 s is dropped */
+	const char *args[] = { "--write-timeout", "2", NULL };
+	sqd_start(&d, args);
 }
 
 static void down(void)
@@ -199,6 +202,83 @@ Test(isolation, sigterm_stops_sysqd_with_calls_stuck_in_the_kernel)
 	cr_assert_eq(waitpid(d.pid, &st, 0), d.pid);
 	d.pid = 0;
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sysqd exit status %d", st);
+}
+
+/* uid 65534: SQ_XFER_PER_UID transfers of a file whose read() hangs, each
+ * announced (the response read), then nothing. */
+static void hung_transfers(void *arg)
+{
+	int n = *(int *)arg;
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
+		_exit(3);
+	for (int i = 0; i < n; i++) {
+		char err[200], path[200];
+		snprintf(path, sizeof(path), "%s/file%d", mp, i); /* one file each */
+		struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
+		if (!c)
+			_exit(4);
+		msgpack_packer *pk = sysq_begin(c, "file.read", NULL);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		sq_pack_kv_str(pk, "path", path);
+		struct sysq_reply r;
+		if (sysq_flush(c) < 0 || sysq_read(c, &r) < 0 || r.is_error)
+			_exit(5);
+		sysq_reply_free(&r);
+	}
+	kid_ready();
+	for (;;)
+		pause();
+}
+
+/* As uid 65534: one more transfer is EAGAIN, naming its uid's limit. */
+static int one_more_is_eagain(void *arg)
+{
+	(void)arg;
+	char err[200], json[300];
+	struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
+	if (!c)
+		return 10;
+	snprintf(json, sizeof(json), "{\"path\": \"%s\"}", small);
+	struct sysq_reply r;
+	int rc = sq_call(c, "file.read", json, &r);
+	int bad = rc != SYSQ_REMOTE_ERROR || strcmp(r.code, "EAGAIN") != 0 ||
+	          !strstr(r.message, "uid 65534");
+	if (bad)
+		fprintf(stderr, "uid 65534's extra transfer: %s %s\n", r.code, r.message);
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return bad;
+}
+
+static long long transfers(const char *key)
+{
+	struct sysq *c = sqd_connect(&d);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "%s", r.message);
+	long long v = (long long)sq_map_get(sq_map_get(r.result, "transfers"), key)->via.u64;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return v;
+}
+
+Test(isolation, transfers_that_hang_hold_only_their_uids_slots_until_the_stall)
+{
+	int n = 4; /* SQ_XFER_PER_UID */
+	kid_spawn(hung_transfers, &n);
+	cr_assert_eq(transfers("active"), n);
+	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, one_more_is_eagain, NULL), 0,
+	             "uid 65534's transfer past its share is EAGAIN (see the log)");
+	int bad = run_as(VICTIM, VICTIM, victim, NULL);
+	cr_assert_eq(bad, 0, "uid 1000 was not served (bits %#x)", bad);
+	/* the reads still hang; at the stall deadline the slots come back */
+	for (int i = 0; i < 2000 && (transfers("stalled") < n || transfers("active") > 0); i++)
+		usleep(10000);
+	cr_assert_geq(transfers("stalled"), n, "the hung transfers were dropped");
+	cr_assert_eq(transfers("active"), 0, "their slots are free");
+	char *log = slurp(d.log);
+	cr_assert(strstr(log, "no progress for"), "the drop is logged:\n%s", log);
+	free(log);
 }
 
 #endif /* __linux__ */
