@@ -2,7 +2,10 @@
  * watcher.c - subscriptions and event delivery (see watcher.h).  Sources are
  * libuv polls on the descriptors lib/sq_watch.h opens; a mount table change
  * is re-read and diffed on a worker, interface notices are read without
- * blocking on the loop.  The shared sources exist while someone subscribes.
+ * blocking on the loop.  The shared sources exist while someone subscribes;
+ * a watched pid is one pidfd daemon-wide, however many subscriptions name
+ * it (each caller's own pidfd is opened only to show the kernel lets it see
+ * that process, and closed when the pid is watched already).
  * Loop thread only, except the sq_watch_prep_* halves that run on workers.
  */
 #include <errno.h>
@@ -39,16 +42,26 @@ struct wsub {
 	uint64_t dropped;
 };
 
+/* A subscription's place in a watched pid. */
+struct wref {
+	struct wsub *sub;
+	size_t slot;                     /* in sub->pids */
+};
+
+/* One watched pid, shared by every subscription that names it. */
 struct wpid {
 	uv_poll_t poll;
 	uv_timer_t timer;
-	struct wsub *sub;                /* NULL once the subscription is gone */
+	struct wpid *hnext;              /* in W.pids */
 	pid_t pid;
 	int fd;
-	size_t slot;                     /* in sub->pids */
+	struct wref *refs;
+	size_t nrefs, cap;
 	int handles;                     /* open libuv handles */
 	bool exited, done;
 };
+
+#define PID_BUCKETS 1024
 
 struct msrc {
 	uv_poll_t poll;
@@ -85,6 +98,8 @@ static struct {
 	bool drain_init, drain_on;
 	int walking;                     /* > 0 while the list is walked */
 	bool reap;                       /* dead subscriptions to free */
+	struct wpid *pids[PID_BUCKETS];  /* watched pids, by pid */
+	uint64_t npids;
 } W;
 
 static int uv_events(int how)
@@ -569,21 +584,92 @@ static void net_unref(void)
 static void on_wpid_closed(uv_handle_t *h)
 {
 	struct wpid *p = h->data;
-	if (--p->handles == 0)
+	if (--p->handles == 0) {
+		free(p->refs);
 		free(p);
+	}
 }
 
+static struct wpid **pid_bucket(pid_t pid)
+{
+	return &W.pids[(unsigned)pid % PID_BUCKETS];
+}
+
+static struct wpid *wpid_find(pid_t pid)
+{
+	for (struct wpid *p = *pid_bucket(pid); p; p = p->hnext)
+		if (p->pid == pid && !p->done)
+			return p;
+	return NULL;
+}
+
+/* Stop watching: every subscription still naming it forgets it. */
 static void wpid_close(struct wpid *p)
 {
 	if (p->done)
 		return;
 	p->done = true;
-	if (p->sub)
-		p->sub->pids[p->slot] = NULL;
-	p->sub = NULL;
+	for (size_t i = 0; i < p->nrefs; i++)
+		p->refs[i].sub->pids[p->refs[i].slot] = NULL;
+	p->nrefs = 0;
+	struct wpid **b = pid_bucket(p->pid);
+	while (*b != p)
+		b = &(*b)->hnext;
+	*b = p->hnext;
+	W.npids--;
 	uv_close((uv_handle_t *)&p->poll, on_wpid_closed);
 	uv_close((uv_handle_t *)&p->timer, on_wpid_closed);
 	close(p->fd);
+}
+
+/* Subscription s (at slot) no longer names p; the last one closes it. */
+static void wpid_unref(struct wpid *p, const struct wsub *s, size_t slot)
+{
+	for (size_t i = 0; i < p->nrefs; i++)
+		if (p->refs[i].sub == s && p->refs[i].slot == slot) {
+			p->refs[i] = p->refs[--p->nrefs];
+			break;
+		}
+	if (p->nrefs == 0)
+		wpid_close(p);
+}
+
+static int wpid_ref(struct wpid *p, struct wsub *s, size_t slot)
+{
+	if (p->nrefs == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 4;
+		struct wref *r = realloc(p->refs, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		p->refs = r;
+		p->cap = cap;
+	}
+	p->refs[p->nrefs++] = (struct wref){ s, slot };
+	s->pids[slot] = p;
+	return 0;
+}
+
+static void on_wpid_poll(uv_poll_t *h, int status, int events);
+
+/* A pid watcher for fd (taken), or NULL. */
+static struct wpid *wpid_new(pid_t pid, int fd, int how)
+{
+	struct wpid *w = calloc(1, sizeof(*w));
+	if (!w) {
+		close(fd);
+		return NULL;
+	}
+	w->pid = pid;
+	w->fd = fd;
+	uv_poll_init(W.loop, &w->poll, w->fd);
+	uv_timer_init(W.loop, &w->timer);
+	w->poll.data = w->timer.data = w;
+	w->handles = 2;
+	uv_poll_start(&w->poll, uv_events(how), on_wpid_poll);
+	w->hnext = *pid_bucket(pid);
+	*pid_bucket(pid) = w;
+	W.npids++;
+	return w;
 }
 
 static void wpid_report(struct wpid *p)
@@ -591,8 +677,7 @@ static void wpid_report(struct wpid *p)
 	struct sq_exit_status st;
 	if (sq_watch_pid_status(p->fd, &st) < 0)
 		st.known = false;
-	struct wsub *s = p->sub;
-	if (s) {
+	if (p->nrefs) {
 		struct sq_buf body;
 		msgpack_packer pk;
 		uint32_t n = 2;
@@ -615,7 +700,8 @@ static void wpid_report(struct wpid *p)
 			n += 2;
 		}
 		walk_begin();
-		deliver(s, "proc.exit", &body, n);
+		for (size_t i = 0; i < p->nrefs; i++)
+			deliver(p->refs[i].sub, "proc.exit", &body, n);
 		walk_end();
 		sq_buf_free(&body);
 	}
@@ -819,20 +905,20 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 	s->id = ++W.next_id;
 	s->topics = p->topics;
 	for (size_t i = 0; i < p->npids; i++) {
-		struct wpid *w = calloc(1, sizeof(*w));
-		if (!w)
-			break; /* out of memory: fewer pids watched; never a crash */
-		w->sub = s;
-		w->pid = p->pids[i];
-		w->fd = p->pid_fds[i];
+		/* the caller's own pidfd showed the kernel lets it see the pid; one
+		 * already watched keeps its descriptor and this one closes */
+		struct wpid *w = wpid_find(p->pids[i]);
+		if (w)
+			close(p->pid_fds[i]);
+		else
+			w = wpid_new(p->pids[i], p->pid_fds[i], p->pid_how);
 		p->pid_fds[i] = -1;
-		uv_poll_init(W.loop, &w->poll, w->fd);
-		uv_timer_init(W.loop, &w->timer);
-		w->poll.data = w->timer.data = w;
-		w->handles = 2;
-		w->slot = s->npids;
-		uv_poll_start(&w->poll, uv_events(p->pid_how), on_wpid_poll);
-		s->pids[s->npids++] = w;
+		if (!w || wpid_ref(w, s, s->npids) < 0) {
+			if (w && !w->nrefs)
+				wpid_close(w);
+			break; /* out of memory: fewer pids watched; never a crash */
+		}
+		s->npids++;
 	}
 	sq_watch_prep_free(p);
 	s->next = W.subs;
@@ -859,7 +945,7 @@ static void sub_free(struct wsub *s)
 		net_unref();
 	for (size_t i = 0; i < s->npids; i++)
 		if (s->pids[i])
-			wpid_close(s->pids[i]);
+			wpid_unref(s->pids[i], s, i);
 	free(s->pids);
 	for (size_t i = 0; s->q && i < s->qn; i++)
 		free(s->q[(s->qhead + i) % SQ_WATCH_QUEUE]);

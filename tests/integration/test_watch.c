@@ -355,6 +355,68 @@ Test(watch, a_killed_child_exits_once)
 	sysq_close(c);
 }
 
+/* The same 200 pids in 40 subscriptions on 2 connections: one descriptor
+ * per pid in sysqd, not one per pid per subscription (which let one user
+ * take every descriptor sysqd may open); each subscription still hears
+ * each exit once, and unsubscribing gives the descriptors back. */
+Test(watch, a_pid_watched_by_many_subscriptions_costs_one_descriptor)
+{
+	SKIP_UNDER_VALGRIND("valgrind 3.19 lacks pidfd_open");
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	enum { PIDS = 200, SUBS = 20 };
+	static pid_t kids[PIDS];
+	static char json[PIDS * 12 + 64];
+	for (int i = 0; i < PIDS; i++)
+		kids[i] = sleeper();
+	size_t n = (size_t)snprintf(json, sizeof(json), "{\"topics\": [\"proc.exit\"], \"pids\": [");
+	for (int i = 0; i < PIDS; i++)
+		n += (size_t)snprintf(json + n, sizeof(json) - n, "%s%d", i ? ", " : "", (int)kids[i]);
+	snprintf(json + n, sizeof(json) - n, "]}");
+	struct sysq *c[2] = { connect_deadline(), connect_deadline() };
+	long long fds = sqd_stat(&d, "open_fds");
+	uint64_t sub[2][SUBS];
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < SUBS; i++)
+			sub[k][i] = subscribe(c[k], json);
+	long long grown = sqd_stat(&d, "open_fds") - fds;
+	cr_assert_leq(grown, PIDS + 8, "%d subscriptions of the same %d pids took %lld descriptors",
+	              2 * SUBS, PIDS, grown);
+	cr_assert_geq(grown, PIDS, "each pid is watched");
+
+	/* one exit reaches every subscription, once */
+	int st;
+	kill(kids[0], SIGKILL);
+	cr_assert_eq(waitpid(kids[0], &st, 0), kids[0]);
+	for (int k = 0; k < 2; k++) {
+		int seen[SUBS] = { 0 };
+		for (int got = 0; got < SUBS; got++) {
+			struct sysq_reply r;
+			const msgpack_object *e = NULL;
+			/* events of this connection's subscriptions, in any order */
+			cr_assert_eq(sysq_read(c[k], &r), 0);
+			cr_assert(r.type == SQ_MSG_NOTIFY, "an event");
+			e = &r.result->via.array.ptr[0];
+			cr_assert_eq(num(e, "pid"), kids[0]);
+			uint64_t id = (uint64_t)num(e, "subscription");
+			for (int i = 0; i < SUBS; i++)
+				seen[i] += sub[k][i] == id;
+			sysq_reply_free(&r);
+		}
+		for (int i = 0; i < SUBS; i++)
+			cr_assert_eq(seen[i], 1, "subscription %d heard the exit %d times", i, seen[i]);
+	}
+	for (int k = 0; k < 2; k++)
+		sysq_close(c[k]);
+	for (int i = 1; i < PIDS; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &st, 0);
+	}
+	for (int i = 0; i < 1000 && sqd_stat(&d, "open_fds") > fds - 2; i++)
+		usleep(10000);
+	cr_assert_leq(sqd_stat(&d, "open_fds"), fds - 2, "the descriptors went back");
+}
+
 Test(watch, bad_params_and_gone_pids)
 {
 	SKIP_UNLESS_ROOT();
