@@ -204,6 +204,72 @@ Test(isolation, sigterm_stops_sysqd_with_calls_stuck_in_the_kernel)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sysqd exit status %d", st);
 }
 
+/* uid 65534, its share parked: 4 connections x 40 requests of 256 KiB
+ * each (40 MiB) that can only wait for a worker. */
+static void flooder(void *arg)
+{
+	(void)arg;
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
+		_exit(3);
+	static char pad[256 << 10];
+	memset(pad, 'A', sizeof(pad) - 1);
+	for (int k = 0; k < 4; k++) {
+		char err[200], path[200];
+		struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
+		if (!c)
+			_exit(4);
+		for (int i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "%s/hang-flood-%d-%d", mp, k, i);
+			msgpack_packer *pk = sysq_begin(c, "xattr.list", NULL);
+			msgpack_pack_array(pk, 1);
+			msgpack_pack_map(pk, 2);
+			sq_pack_kv_str(pk, "path", path);
+			sq_pack_kv_str(pk, "pad", pad);
+			if (sysq_flush(c) < 0)
+				_exit(5);
+		}
+	}
+	kid_ready();
+	for (;;)
+		pause();
+}
+
+static const msgpack_object *engine_uid(const msgpack_object *engine, uid_t uid)
+{
+	const msgpack_object *uids = sq_map_get(engine, "uids");
+	for (uint32_t k = 0; uids && k < uids->via.array.size; k++)
+		if (sq_map_get(&uids->via.array.ptr[k], "uid")->via.u64 == uid)
+			return &uids->via.array.ptr[k];
+	return NULL;
+}
+
+/* What waits for a worker is bounded per uid: past 16 MiB of frames a
+ * request is refused (EAGAIN) at once, not kept. */
+Test(isolation, requests_waiting_for_a_worker_are_bounded_per_uid)
+{
+	kid_spawn(attacker, NULL);
+	wait_parked();
+	kid_spawn(flooder, NULL);
+	unsigned long long refused = 0, queued = 0, cap = 0;
+	for (int i = 0; i < 1000 && refused == 0; i++) {
+		struct sysq *c = sqd_connect(&d);
+		struct sysq_reply r;
+		cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "%s", r.message);
+		const msgpack_object *e = sq_map_get(r.result, "engine");
+		refused = sq_map_get(e, "refused")->via.u64;
+		cap = sq_map_get(e, "max_queued_bytes")->via.u64;
+		const msgpack_object *u = engine_uid(e, NOBODY_UID);
+		queued = u ? sq_map_get(u, "queued_bytes")->via.u64 : 0;
+		sysq_reply_free(&r);
+		sysq_close(c);
+		usleep(10000);
+	}
+	cr_assert_gt(refused, 0, "40 MiB of waiting requests were all kept");
+	cr_assert_leq(queued, cap, "uid 65534 has %llu bytes waiting (cap %llu)", queued, cap);
+	int bad = run_as(VICTIM, VICTIM, victim, NULL);
+	cr_assert_eq(bad, 0, "uid 1000 was not served (bits %#x)", bad);
+}
+
 /* uid 65534: SQ_XFER_PER_UID transfers of a file whose read() hangs, each
  * announced (the response read), then nothing. */
 static void hung_transfers(void *arg)
