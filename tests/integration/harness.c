@@ -253,13 +253,27 @@ int sq_call(struct sysq *c, const char *method, const char *json, struct sysq_re
 	return sysq_call_end(c, r);
 }
 
+void become_or_exit(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		_exit(120);
+}
+
+int send_path_call(struct sysq *c, const char *method, const char *path)
+{
+	msgpack_packer *pk = sysq_begin(c, method, NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_kv_str(pk, "path", path);
+	return sysq_flush(c);
+}
+
 int run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 {
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(120);
+		become_or_exit(uid, gid);
 		_exit(fn(arg));
 	}
 	int st;

@@ -37,6 +37,11 @@ int sq_call(struct sysq *c, const char *method, const char *json, struct sysq_re
 /* Run fn(arg) in a child process with uid/gid switched (setgroups, setgid,
  * setuid); returns the child's exit status (fn's return value). */
 int run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
+/* In a child: become uid/gid with no supplementary groups, or _exit(120). */
+void become_or_exit(uid_t uid, gid_t gid);
+/* Send METHOD {"path": path} on c and do not wait for the answer: 0, or
+ * libsysq's error. */
+int send_path_call(struct sysq *c, const char *method, const char *path);
 /* The daemon's value for a sys.stats field. */
 long long sqd_stat(const struct sqd *d, const char *field);
 /* The text of a file, NUL-terminated, malloc'd (empty string on error). */

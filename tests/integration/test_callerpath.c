@@ -67,17 +67,10 @@ TestSuite(callerpath, .init = up, .fini = down, .timeout = 60);
 static void victim(void *arg)
 {
 	(void)arg;
-	if (setgroups(0, NULL) < 0 || setgid(VICTIM_GID) < 0 || setuid(VICTIM_UID) < 0)
-		_exit(3);
+	become_or_exit(VICTIM_UID, VICTIM_GID);
 	char err[200];
 	struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
-	if (!c)
-		_exit(4);
-	msgpack_packer *pk = sysq_begin(c, "file.read", NULL);
-	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
-	sq_pack_kv_str(pk, "path", secret);
-	if (sysq_flush(c) < 0)
+	if (!c || send_path_call(c, "file.read", secret) < 0)
 		_exit(5);
 	kid_ready();
 	for (;;)

@@ -77,19 +77,12 @@ TestSuite(isolation, .init = up, .fini = down, .timeout = 90);
 static void attacker(void *arg)
 {
 	(void)arg;
-	if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
-		_exit(3);
+	become_or_exit(NOBODY_UID, NOBODY_GID);
 	for (int i = 0; i < PARKED; i++) {
 		char err[200], path[200];
 		struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
-		if (!c)
-			_exit(4);
 		snprintf(path, sizeof(path), "%s/hang%d", mp, i);
-		msgpack_packer *pk = sysq_begin(c, i % 2 ? "xattr.list" : "file.read", NULL);
-		msgpack_pack_array(pk, 1);
-		msgpack_pack_map(pk, 1);
-		sq_pack_kv_str(pk, "path", path);
-		if (sysq_flush(c) < 0)
+		if (!c || send_path_call(c, i % 2 ? "xattr.list" : "file.read", path) < 0)
 			_exit(5);
 		/* the connection stays open: the request stays parked */
 	}
@@ -209,8 +202,7 @@ Test(isolation, sigterm_stops_sysqd_with_calls_stuck_in_the_kernel)
 static void flooder(void *arg)
 {
 	(void)arg;
-	if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
-		_exit(3);
+	become_or_exit(NOBODY_UID, NOBODY_GID);
 	static char pad[256 << 10];
 	memset(pad, 'A', sizeof(pad) - 1);
 	for (int k = 0; k < 4; k++) {
@@ -275,20 +267,14 @@ Test(isolation, requests_waiting_for_a_worker_are_bounded_per_uid)
 static void hung_transfers(void *arg)
 {
 	int n = *(int *)arg;
-	if (setgroups(0, NULL) < 0 || setgid(NOBODY_GID) < 0 || setuid(NOBODY_UID) < 0)
-		_exit(3);
+	become_or_exit(NOBODY_UID, NOBODY_GID);
 	for (int i = 0; i < n; i++) {
 		char err[200], path[200];
 		snprintf(path, sizeof(path), "%s/file%d", mp, i); /* one file each */
 		struct sysq *c = sysq_connect(d.sock, err, sizeof(err));
-		if (!c)
-			_exit(4);
-		msgpack_packer *pk = sysq_begin(c, "file.read", NULL);
-		msgpack_pack_array(pk, 1);
-		msgpack_pack_map(pk, 1);
-		sq_pack_kv_str(pk, "path", path);
 		struct sysq_reply r;
-		if (sysq_flush(c) < 0 || sysq_read(c, &r) < 0 || r.is_error)
+		if (!c || send_path_call(c, "file.read", path) < 0 || sysq_read(c, &r) < 0 ||
+		    r.is_error)
 			_exit(5);
 		sysq_reply_free(&r);
 	}
