@@ -53,8 +53,10 @@ struct sq_engine {
 	uint64_t jobs, refused, queued, queued_bytes;
 };
 
-unsigned sq_engine_share(uid_t uid)
+unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind)
 {
+	if (uid == 0 && kind == SQ_JOB_PROBE)
+		return SQ_ENGINE_PROBE_SHARE;
 	return uid == 0 ? SQ_ENGINE_ROOT_SHARE : SQ_ENGINE_SHARE;
 }
 
@@ -285,7 +287,7 @@ static struct sq_share *share_of(struct sq_engine *e, uid_t uid, enum sq_job_kin
 		return NULL;
 	sh->uid = uid;
 	sh->kind = kind;
-	sh->limit = sq_engine_share(uid);
+	sh->limit = sq_engine_share(uid, kind);
 	sh->next_all = e->shares;
 	e->shares = sh;
 	return sh;

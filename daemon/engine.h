@@ -36,6 +36,8 @@
 #define SQ_ENGINE_MAX_THREADS  64     /* with every stuck one */
 #define SQ_ENGINE_SHARE        4      /* jobs of one uid and kind at once */
 #define SQ_ENGINE_ROOT_SHARE   8      /* ... for uid 0 */
+#define SQ_ENGINE_PROBE_SHARE  32     /* sysqd's own mount probes: one per hung mount
+                                       * (prober.h caps them the same) */
 #define SQ_ENGINE_QUEUED       1024   /* jobs of one uid and kind waiting */
 #define SQ_ENGINE_QUEUED_BYTES (16u << 20) /* what they hold (request frames) */
 #define SQ_ENGINE_STUCK_MS     1000   /* one run this long: stuck */
@@ -102,7 +104,7 @@ bool sq_engine_free(struct sq_engine *e);
 void sq_engine_get_stats(struct sq_engine *e, struct sq_engine_stats *st);
 /* Up to max uids with work running or queued; how many there are. */
 size_t sq_engine_get_uids(struct sq_engine *e, struct sq_engine_uid *out, size_t max);
-/* The share of a uid (root gets more). */
-unsigned sq_engine_share(uid_t uid);
+/* The share of a uid for a kind of job (root gets more). */
+unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind);
 
 #endif

@@ -2,23 +2,22 @@
  * prober.c - the mount watchdog (see prober.h): node_exporter's "stat each
  * mount with a timeout and remember the stuck ones", with bounded threads.
  *
- * A scan (one fs.list or fs.stat) has items.  A worker thread of the scan
- * reads the mount table (fs.list), then takes the items in turn; for each it
- * joins the probe already under way for that mount, or starts one and runs
- * it (the blocking call).  The loop adds a helper when every worker of a
- * scan has sat in one call for SQ_PROBER_NUDGE_MS, so a hung mount delays
- * the others by that much only.  At the deadline the loop answers with what
- * it has: items still waiting are "stale", and so are their probes, which
- * later scans then report at once, without a thread.  When a stuck call
- * returns, its thread finishes (the scan is gone) and ends, or parks.
+ * A scan (one fs.list or fs.stat) has items.  A worker of the scan (a job
+ * of kind probe on the worker engine: sysqd's for fs.list, the caller's,
+ * as the caller, for fs.stat) reads the mount table (fs.list), then takes
+ * the items in turn; for each it joins the probe already under way for that
+ * mount, or starts one and runs it (the blocking call).  The loop adds a
+ * helper when every worker of a scan has sat in one call for
+ * SQ_PROBER_NUDGE_MS, so a hung mount delays the others by that much only.
+ * At the deadline the loop answers with what it has: items still waiting
+ * are "stale", and so are their probes, which later scans then report at
+ * once, without a worker.  When a stuck call returns, its worker finishes
+ * (the scan is gone) and its job ends.
  *
- * Threads: at most SQ_PROBER_MAX_THREADS, of which up to SQ_PROBER_IDLE
- * wait parked for the next scan (starting a thread costs more than the
- * statfs calls of a typical fs.list).  None spins waiting for the next one:
- * on a small machine the CPU it burns is taken from the work that follows
- * (a metrics scrape's /proc reads).  fs.stat lookups, which callers aim,
- * get SQ_PROBER_PATH_MAX threads at most, SQ_PROBER_PATH_PER_UID per uid.
- * At the cap, a scan gets no thread: its mounts are "stale" (ETIMEDOUT)
+ * Workers: at most SQ_PROBER_MAX_THREADS at once (and what the engine's
+ * per-uid share allows).  fs.stat lookups, which callers aim, get
+ * SQ_PROBER_PATH_MAX workers at most, SQ_PROBER_PATH_PER_UID per uid.  At
+ * the cap, a scan gets no worker: its mounts are "stale" (ETIMEDOUT)
  * without being probed.
  *
  * Locking: one mutex (mu) guards every probe, worker, queue and the scan
@@ -34,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "prober.h"
 #include "sq_ident.h"
 
@@ -63,8 +63,9 @@ struct probe {
 };
 
 struct worker {
+	struct sq_job job;           /* on the engine */
 	struct worker *next;
-	struct sq_scan *scan;        /* the scan it works for, NULL when parked */
+	struct sq_scan *scan;        /* the scan it works for */
 	struct probe *probe;         /* the call it is in, or NULL */
 	uint64_t since_ns;
 };
@@ -81,8 +82,8 @@ struct sq_scan {
 	bool answered;
 	bool posted;
 	struct sq_scan *next_done;
-	int want;                    /* workers asked for, not yet taken */
-	struct sq_scan *next_job;
+	int want;                    /* workers submitted, not yet started */
+	struct sq_engine *engine;
 	int error;                   /* the whole request failed */
 	char message[160];
 	struct sq_mount_table *tab;
@@ -98,11 +99,9 @@ struct sq_scan {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 static struct probe *running;
-static struct worker *workers;
-static unsigned nthreads, nidle, nwanted;
-static struct sq_scan *jobs, *jobs_tail; /* scans waiting for a parked worker */
+static struct worker *workers;   /* submitted, not done */
+static unsigned nthreads;        /* workers submitted and not done */
 static struct sq_scan *done_q;
 static uv_async_t async;
 static bool async_ready;
@@ -382,12 +381,8 @@ static int run_probe(struct sq_scan *s, struct item *it, struct sq_fs_usage *u,
 	if (s->kind == K_MOUNT)
 		return sq_fs_statfs(it->pub.mount->mountpoint, u);
 
-	struct sq_fs_where where;
-	int rc = sq_ident_enter(&s->cred);
-	if (rc < 0)
-		return rc;
-	rc = sq_fs_path_stat(s->path, u, &where);
-	sq_ident_leave();
+	struct sq_fs_where where; /* the engine runs this worker as the caller */
+	int rc = sq_fs_path_stat(s->path, u, &where);
 	if (rc < 0)
 		return rc;
 	rc = sq_fs_mounts(tab);
@@ -441,36 +436,32 @@ static bool work_on(struct worker *w)
 	return wake;
 }
 
-static void *worker_main(void *arg)
+/* The worker's job, on an engine thread: work for its scan until there
+ * is nothing left for it. */
+static void worker_run(struct sq_job *j)
 {
-	struct worker *w = arg;
+	struct worker *w = (struct worker *)j;
 	pthread_mutex_lock(&mu);
-	for (;;) {
-		struct sq_scan *s = w->scan;
-		bool wake = work_on(w);
-		w->scan = NULL;
-		s->nworkers--;
-		scan_unref_locked(s);
-		if (wake) {
-			pthread_mutex_unlock(&mu);
-			uv_async_send(&async);
-			pthread_mutex_lock(&mu);
-		}
-		/* park for the next scan, or end */
-		if (!jobs && nidle >= SQ_PROBER_IDLE)
-			break;
-		nidle++;
-		while (!jobs)
-			pthread_cond_wait(&work_cv, &mu);
-		nidle--;
-		s = jobs;
-		if (--s->want == 0) {
-			jobs = s->next_job;
-			if (!jobs)
-				jobs_tail = NULL;
-		}
-		nwanted--;
-		w->scan = s; /* the queue's reference becomes the worker's */
+	struct sq_scan *s = w->scan;
+	s->want--;
+	bool wake = work_on(w);
+	w->scan = NULL;
+	s->nworkers--;
+	scan_unref_locked(s);
+	pthread_mutex_unlock(&mu);
+	if (wake)
+		uv_async_send(&async);
+}
+
+/* On the loop, the job is over (or never ran: the engine stops). */
+static void worker_done(struct sq_job *j, int status)
+{
+	struct worker *w = (struct worker *)j;
+	pthread_mutex_lock(&mu);
+	if (status < 0 && w->scan) { /* never ran: give its scan back */
+		w->scan->want--;
+		w->scan->nworkers--;
+		scan_unref_locked(w->scan);
 	}
 	for (struct worker **pw = &workers; *pw; pw = &(*pw)->next) {
 		if (*pw == w) {
@@ -481,50 +472,34 @@ static void *worker_main(void *arg)
 	nthreads--;
 	pthread_mutex_unlock(&mu);
 	free(w);
-	return NULL;
 }
 
-/* Under mu: get s a worker, parked or new.  0, -EAGAIN at the cap, or an
- * error of pthread_create. */
+/* Under mu, on the loop: a worker for s, submitted to the engine (as the
+ * caller for a path, as sysqd for mounts).  0, or -EAGAIN at the cap or
+ * when the engine takes no more from this uid. */
 static int dispatch(struct sq_scan *s)
 {
+	if (nthreads >= SQ_PROBER_MAX_THREADS || !s->engine)
+		return -EAGAIN;
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->scan = s;
+	w->job.run = worker_run;
+	w->job.done = worker_done;
+	w->job.kind = SQ_JOB_PROBE;
+	w->job.uid = s->kind == K_PATH ? s->cred.uid : 0;
+	w->job.as = s->kind == K_PATH && sq_ident_can_switch() ? &s->cred : NULL;
 	s->nworkers++;
 	s->refs++;
-	if (nidle > nwanted) {
-		if (s->want++ == 0) {
-			s->next_job = NULL;
-			if (jobs_tail)
-				jobs_tail->next_job = s;
-			else
-				jobs = s;
-			jobs_tail = s;
-		}
-		nwanted++;
-		pthread_cond_signal(&work_cv);
-		return 0;
-	}
-	int rc = -EAGAIN;
-	struct worker *w = NULL;
-	if (nthreads < SQ_PROBER_MAX_THREADS && (w = calloc(1, sizeof(*w))) != NULL) {
-		w->scan = s;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 256 * 1024);
-		/* signals are the loop's business: the thread starts fully masked */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		pthread_t t;
-		rc = -pthread_create(&t, &attr, worker_main, w);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&attr);
-	}
+	s->want++;
+	int rc = sq_engine_submit(s->engine, &w->job);
 	if (rc < 0) {
-		free(w);
+		s->want--;
 		s->nworkers--;
 		s->refs--; /* the caller holds one: never the last */
-		return rc;
+		free(w);
+		return rc == -ECANCELED ? -EAGAIN : rc;
 	}
 	w->next = workers;
 	workers = w;
@@ -690,14 +665,15 @@ static void table_after(uv_work_t *w, int status)
 	scan_unref(w->data); /* the work's reference */
 }
 
-int sq_prober_list(uv_loop_t *loop, bool all, uint64_t timeout_ms,
-                   sq_scan_fn fn, void *arg)
+int sq_prober_list(uv_loop_t *loop, struct sq_engine *engine, bool all,
+                   uint64_t timeout_ms, sq_scan_fn fn, void *arg)
 {
 	ensure_async(loop);
 	struct sq_scan *s = scan_new(K_MOUNT, timeout_ms, fn, arg);
 	if (!s)
 		return -ENOMEM;
 	s->all = all;
+	s->engine = engine;
 	pthread_mutex_lock(&mu);
 	int rc = dispatch(s);
 	if (rc < 0) {
@@ -718,13 +694,14 @@ int sq_prober_list(uv_loop_t *loop, bool all, uint64_t timeout_ms,
 	return 0;
 }
 
-int sq_prober_stat(uv_loop_t *loop, const struct sq_cred *cred, const char *path,
-                   uint64_t timeout_ms, sq_scan_fn fn, void *arg)
+int sq_prober_stat(uv_loop_t *loop, struct sq_engine *engine, const struct sq_cred *cred,
+                   const char *path, uint64_t timeout_ms, sq_scan_fn fn, void *arg)
 {
 	ensure_async(loop);
 	struct sq_scan *s = scan_new(K_PATH, timeout_ms, fn, arg);
 	if (!s)
 		return -ENOMEM;
+	s->engine = engine;
 	s->cred = *cred;
 	s->cred.groups = NULL;
 	s->pathlen = strlen(path);
@@ -776,7 +753,7 @@ void sq_prober_stats(uint64_t *threads, uint64_t *stale_mounts)
 {
 	uint64_t stale = 0;
 	pthread_mutex_lock(&mu);
-	*threads = nthreads - nidle;
+	*threads = nthreads;
 	for (struct probe *p = running; p; p = p->next)
 		stale += p->kind == K_MOUNT && p->stale;
 	pthread_mutex_unlock(&mu);

@@ -1,13 +1,12 @@
 /*
  * prober.h - the mount watchdog: statfs and path lookups, which a hung NFS
- * server or FUSE daemon can block forever, run on detached threads of its
- * own (never the loop, never the libuv pool), with a deadline per request.
+ * server or FUSE daemon can block forever, run as jobs of the worker engine
+ * (never on the loop), with a deadline per request.
  *
  * At most one probe per mount is under way at a time, whoever asks; a probe
  * that outlived a deadline marks its mount "stale", and later requests get
- * that answer at once instead of a new thread.  Threads are capped
- * (SQ_PROBER_MAX_THREADS); a stuck thread is free again when its call
- * returns, and then parks for the next request or ends.
+ * that answer at once instead of a new worker.  Workers are capped
+ * (SQ_PROBER_MAX_THREADS); a stuck one ends when its call returns.
  */
 #ifndef SQ_PROBER_H
 #define SQ_PROBER_H
@@ -21,11 +20,10 @@
 #include "sq_fs.h"
 #include "sq_peer.h"
 
-#define SQ_PROBER_MAX_THREADS 32
+#define SQ_PROBER_MAX_THREADS 32   /* workers at once */
 #define SQ_PROBER_NUDGE_MS    10   /* a worker this long in one call gets a helper */
 #define SQ_PROBER_PATH_MAX    16   /* fs.stat lookups under way, all callers */
 #define SQ_PROBER_PATH_PER_UID 4   /* ... and per caller uid */
-#define SQ_PROBER_IDLE        2    /* finished threads kept parked for the next scan */
 
 enum sq_probe_state { SQ_PROBE_OK, SQ_PROBE_STALE, SQ_PROBE_ERROR };
 
@@ -38,26 +36,27 @@ struct sq_probe_item {
 };
 
 struct sq_scan;
+struct sq_engine;
 /* Called once, on the loop, when every probe answered or the deadline
  * passed.  The scan is freed after it returns: keep no pointers into it. */
 typedef void (*sq_scan_fn)(struct sq_scan *s, void *arg);
 
 /* Every mount (pseudo file systems only when all), each statfs'd.
  * 0: fn will be called; or a negative errno (fn will not be). */
-int sq_prober_list(uv_loop_t *loop, bool all, uint64_t timeout_ms,
-                   sq_scan_fn fn, void *arg);
+int sq_prober_list(uv_loop_t *loop, struct sq_engine *engine, bool all,
+                   uint64_t timeout_ms, sq_scan_fn fn, void *arg);
 /* The file system holding path, looked up with cred's identity (one item).
  * cred and path are copied. */
-int sq_prober_stat(uv_loop_t *loop, const struct sq_cred *cred, const char *path,
-                   uint64_t timeout_ms, sq_scan_fn fn, void *arg);
+int sq_prober_stat(uv_loop_t *loop, struct sq_engine *engine, const struct sq_cred *cred,
+                   const char *path, uint64_t timeout_ms, sq_scan_fn fn, void *arg);
 
 /* In fn: a failure of the whole request (0 if none) with a message. */
 int sq_scan_error(const struct sq_scan *s, const char **message);
 size_t sq_scan_count(const struct sq_scan *s);
 const struct sq_probe_item *sq_scan_item(const struct sq_scan *s, size_t i);
 
-/* For sys.stats, on the loop: prober threads at work (probing, or stuck in
- * a call; parked ones not counted), and mounts whose probe outlived a
+/* For sys.stats, on the loop: prober workers at work (probing, waiting for
+ * an engine thread, or stuck in a call), and mounts whose probe outlived a
  * deadline and has not returned yet. */
 void sq_prober_stats(uint64_t *threads, uint64_t *stale_mounts);
 
