@@ -121,7 +121,7 @@ static void subscribe_after(struct sq_req *r)
 		sq_req_done(r, rc);
 		return;
 	}
-	if (r->conn->closing) {
+	if (sq_conn_closing(r->conn)) {
 		sq_watch_prep_free(p);
 		sq_req_done(r, -ECANCELED);
 		return;

@@ -65,7 +65,7 @@ static void log_act(const struct sq_req *r, int rc)
 			memcpy(params + sizeof(params) - 4, "...", 4);
 	}
 	sq_log(SQ_LOG_NOTICE, "privileged: uid %u pid %d (conn #%llu) %s %s: %s%s%s",
-	       (unsigned)r->cred->uid, (int)r->cred->pid, (unsigned long long)r->conn->id,
+	       (unsigned)r->cred->uid, (int)r->cred->pid, (unsigned long long)sq_conn_id(r->conn),
 	       r->m->name, params,
 	       rc >= 0 ? "ok" : r->code[0] ? r->code : sq_errno_name(rc),
 	       rc >= 0 ? "" : " ", rc >= 0 ? "" : r->message);
@@ -85,7 +85,7 @@ static void seal_reply(struct sq_req *r, int rc)
 	r->srv->stats.errors++;
 	if (sq_log_enabled(SQ_LOG_DEBUG))
 		sq_log(SQ_LOG_DEBUG, "conn #%llu msgid %u %s: %s %s",
-		       (unsigned long long)r->conn->id, r->msgid, r->m ? r->m->name : "?",
+		       (unsigned long long)sq_conn_id(r->conn), r->msgid, r->m ? r->m->name : "?",
 		       code, msg);
 }
 
@@ -102,13 +102,13 @@ static void safe_name(char *dst, size_t size, const char *s, size_t len)
 static void reply_error(struct sq_conn *c, uint32_t msgid, const char *code,
                         const char *message)
 {
-	struct sq_buf *out = &c->out;
+	struct sq_buf *out = sq_conn_out(c);
 	msgpack_packer pk;
-	if (c->closing)
+	if (sq_conn_closing(c))
 		return;
 	sq_packer_init(&pk, out);
 	sq_pack_error_response(&pk, msgid, code, message);
-	c->srv->stats.errors++;
+	sq_conn_server(c)->stats.errors++;
 	sq_conn_send(c, NULL, 0); /* enforces the output cap, schedules the write */
 }
 
@@ -123,7 +123,7 @@ void sq_req_done(struct sq_req *r, int rc)
 {
 	struct sq_conn *c = r->conn;
 	seal_reply(r, rc);
-	if (!c->closing)
+	if (!sq_conn_closing(c))
 		sq_conn_send(c, r->own_out.data, r->own_out.len);
 	free_heap_req(r);
 	sq_conn_request_done(c);
@@ -204,15 +204,15 @@ static void run_on_loop(struct sq_conn *c, const struct sq_method *m,
 {
 	struct sq_req r;
 	memset(&r, 0, offsetof(struct sq_req, own_zone));
-	r.srv = c->srv;
+	r.srv = sq_conn_server(c);
 	r.conn = c;
 	r.m = m;
-	r.cred = &c->cred;
+	r.cred = sq_conn_cred(c);
 	r.msgid = msg->msgid;
-	r.zone = &c->srv->loop_zone;
-	r.out = &c->out;
-	r.out_mark = c->out.len;
-	sq_packer_init(&r.pk, &c->out);
+	r.zone = &sq_conn_server(c)->loop_zone;
+	r.out = sq_conn_out(c);
+	r.out_mark = r.out->len;
+	sq_packer_init(&r.pk, r.out);
 	sq_pack_response_head(&r.pk, r.msgid);
 	int rc = sq_params_open(&r.params, &msg->params);
 	rc = rc < 0 ? sq_req_param_error(&r, rc) : m->fn(&r);
@@ -231,10 +231,10 @@ static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
 	memcpy(r->frame, frame, len);
 	r->frame_len = len;
 	r->heap = true;
-	r->srv = c->srv;
+	r->srv = sq_conn_server(c);
 	r->conn = c;
 	r->m = m;
-	r->cred = &c->cred;
+	r->cred = sq_conn_cred(c);
 	msgpack_zone_init(&r->own_zone, 1024);
 	r->zone = &r->own_zone;
 	sq_buf_init(&r->own_out);
@@ -263,7 +263,7 @@ static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
 
 void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 {
-	struct sq_server *s = c->srv;
+	struct sq_server *s = sq_conn_server(c);
 	struct sq_msg msg;
 	const char *why;
 	char name[72], text[160];
@@ -281,7 +281,7 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	}
 	if (msg.type != SQ_MSG_REQUEST) {
 		sq_log(SQ_LOG_DEBUG, "conn #%llu: ignoring a message of type %d",
-		       (unsigned long long)c->id, msg.type);
+		       (unsigned long long)sq_conn_id(c), msg.type);
 		return;
 	}
 	s->stats.requests++;
@@ -292,7 +292,7 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 		reply_error(c, msg.msgid, "ENOSYS", text);
 		return;
 	}
-	if (sq_method_allowed(m, &c->cred, &why) < 0) {
+	if (sq_method_allowed(m, sq_conn_cred(c), &why) < 0) {
 		snprintf(text, sizeof(text), "%s: %s", m->name, why);
 		reply_error(c, msg.msgid, "EPERM", text);
 		return;

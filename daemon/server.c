@@ -38,6 +38,75 @@ struct write_req {
 	size_t len;
 };
 
+struct sq_conn {
+	uv_pipe_t pipe;              /* must stay first: handle->data is the conn */
+	struct sq_server *srv;
+	uint64_t id;
+	struct sq_cred cred;
+	struct sq_buf in;            /* a partial frame, kept between reads */
+	struct sq_scan *scan;        /* how far the partial frame was scanned */
+	bool scan_valid;             /* scan describes the frame at in.data */
+	struct sq_buf out;           /* replies not yet handed to the kernel */
+	size_t out_writing;          /* bytes in uv_write requests under way */
+	uint64_t stall_since;        /* uv_now of the last output progress */
+	uint32_t inflight;           /* requests dispatched, not yet answered */
+	bool reading;                /* uv_read_start is in effect */
+	bool eof;                    /* peer closed its side; finish and close */
+	bool closing;                /* uv_close called; replies are dropped */
+	bool closed;                 /* close callback ran */
+	bool counted_closing;        /* counted in srv->conns_closing */
+	bool flush_queued;
+	bool resume_queued;          /* the flusher resumes reading it */
+	bool processing;             /* inside the frame loop: no re-entry */
+	/* output lending (bulk transfers, see sq_conn_output_wait) */
+	bool out_lent;               /* a transfer thread writes to the socket */
+	struct sq_out_waiter *lend_head, *lend_tail; /* waiting to borrow it */
+	void *watch;                 /* its subscriptions (daemon/watcher.c) */
+	struct sq_conn *flush_next;  /* list of connections with queued output */
+	struct sq_conn *prev, *next; /* all connections */
+};
+
+struct sq_server *sq_conn_server(const struct sq_conn *c)
+{
+	return c->srv;
+}
+
+const struct sq_cred *sq_conn_cred(const struct sq_conn *c)
+{
+	return &c->cred;
+}
+
+uint64_t sq_conn_id(const struct sq_conn *c)
+{
+	return c->id;
+}
+
+bool sq_conn_closing(const struct sq_conn *c)
+{
+	return c->closing;
+}
+
+int sq_conn_fd(const struct sq_conn *c)
+{
+	uv_os_fd_t fd;
+	return uv_fileno((const uv_handle_t *)&c->pipe, &fd) == 0 ? fd : -1;
+}
+
+struct sq_buf *sq_conn_out(struct sq_conn *c)
+{
+	return &c->out;
+}
+
+void *sq_conn_watch(const struct sq_conn *c)
+{
+	return c->watch;
+}
+
+void sq_conn_set_watch(struct sq_conn *c, void *subs)
+{
+	c->watch = subs;
+}
+
 static void conn_close(struct sq_conn *c, const char *why);
 static void conn_resume(struct sq_conn *c);
 static void queue_resume(struct sq_conn *c);
@@ -181,13 +250,23 @@ static void on_write(uv_write_t *req, int status)
 
 static bool lend_output(struct sq_conn *c);
 
+/* Everything queued is written: a transfer waiting for the socket gets
+ * it; else held watch events move on, or a finished connection closes. */
+static void output_drained(struct sq_conn *c)
+{
+	if (lend_output(c))
+		return;
+	if (c->watch)
+		sq_watch_output_drained(c);
+	conn_close_if_drained(c);
+}
+
 static void conn_flush(struct sq_conn *c)
 {
 	if (!may_write(c))
 		return;
 	if (c->out.len == 0) {
-		if (!lend_output(c))
-			conn_close_if_drained(c);
+		output_drained(c);
 		return;
 	}
 	uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
@@ -203,8 +282,7 @@ static void conn_flush(struct sq_conn *c)
 	if (c->out.len == 0) {
 		if (c->out.cap > SQ_IDLE_BUF_KEEP)
 			sq_buf_free(&c->out);
-		if (!lend_output(c))
-			conn_close_if_drained(c);
+		output_drained(c);
 		if (!c->reading)
 			queue_resume(c); /* it may have paused on queued output */
 		return;

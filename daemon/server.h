@@ -35,33 +35,24 @@ struct sq_stats {
 	uint64_t bytes_out;
 };
 
-struct sq_conn {
-	uv_pipe_t pipe;              /* must stay first: handle->data is the conn */
-	struct sq_server *srv;
-	uint64_t id;
-	struct sq_cred cred;
-	struct sq_buf in;            /* a partial frame, kept between reads */
-	struct sq_scan *scan;        /* how far the partial frame was scanned */
-	bool scan_valid;             /* scan describes the frame at in.data */
-	struct sq_buf out;           /* replies not yet handed to the kernel */
-	size_t out_writing;          /* bytes in uv_write requests under way */
-	uint64_t stall_since;        /* uv_now of the last output progress */
-	uint32_t inflight;           /* requests dispatched, not yet answered */
-	bool reading;                /* uv_read_start is in effect */
-	bool eof;                    /* peer closed its side; finish and close */
-	bool closing;                /* uv_close called; replies are dropped */
-	bool closed;                 /* close callback ran */
-	bool counted_closing;        /* counted in srv->conns_closing */
-	bool flush_queued;
-	bool resume_queued;          /* the flusher resumes reading it */
-	bool processing;             /* inside the frame loop: no re-entry */
-	/* output lending (bulk transfers, see sq_conn_output_wait) */
-	bool out_lent;               /* a transfer thread writes to the socket */
-	struct sq_out_waiter *lend_head, *lend_tail; /* waiting to borrow it */
-	void *watch;                 /* its subscriptions (daemon/watcher.c) */
-	struct sq_conn *flush_next;  /* list of connections with queued output */
-	struct sq_conn *prev, *next; /* all connections */
-};
+/* A client connection: private to server.c, which alone decides when the
+ * loop reads or writes it; the rest of the daemon asks through these. */
+struct sq_conn;
+
+struct sq_server *sq_conn_server(const struct sq_conn *c);
+const struct sq_cred *sq_conn_cred(const struct sq_conn *c);
+uint64_t sq_conn_id(const struct sq_conn *c);
+/* The connection is closing: replies to it are dropped. */
+bool sq_conn_closing(const struct sq_conn *c);
+/* The socket (for a transfer's own duplicate), or -1. */
+int sq_conn_fd(const struct sq_conn *c);
+/* The output buffer, for the loop fast path that packs a reply in place
+ * (request.c) and then calls sq_conn_send(c, NULL, 0). */
+struct sq_buf *sq_conn_out(struct sq_conn *c);
+/* The watcher's subscriptions of this connection (daemon/watcher.c). */
+void *sq_conn_watch(const struct sq_conn *c);
+void sq_conn_set_watch(struct sq_conn *c, void *subs);
+
 
 /* SIGTERM: what is in flight gets this long to be answered; then sysqd
  * exits, leaving calls stuck in the kernel (hung mounts) unanswered. */

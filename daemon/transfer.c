@@ -503,7 +503,7 @@ static void end(struct sq_xfer *x, int err, const char *message)
 {
 	if (err)
 		x->failed = true;
-	if (!x->conn->closing)
+	if (!sq_conn_closing(x->conn))
 		send_end(x, err, message);
 	post(x, JOB_CLOSE);
 }
@@ -551,13 +551,13 @@ static void chunk_done(struct sq_xfer *x)
 	x->left -= x->n;
 
 	if (x->sock_err) {
-		if (!c->closing) {
+		if (!sq_conn_closing(c)) {
 			snprintf(msg, sizeof(msg), "file.read msgid %u: %s after %" PRIu64 " bytes%s",
 			         x->msgid, strerror(-x->sock_err), x->sent,
 			         x->sock_err == -ETIMEDOUT ? " (the client stopped reading)" : "");
 			sq_log(x->sock_err == -ETIMEDOUT ? SQ_LOG_WARN : SQ_LOG_INFO,
-			       "connection #%llu (uid %u pid %d): %s", (unsigned long long)c->id,
-			       (unsigned)c->cred.uid, (int)c->cred.pid, msg);
+			       "connection #%llu (uid %u pid %d): %s", (unsigned long long)sq_conn_id(c),
+			       (unsigned)sq_conn_cred(c)->uid, (int)sq_conn_cred(c)->pid, msg);
 			/* a bin is cut short: the stream cannot be resynchronised */
 			sq_conn_abort(c, msg);
 		}
@@ -566,7 +566,7 @@ static void chunk_done(struct sq_xfer *x)
 		return;
 	}
 	sq_conn_output_return(c);
-	if (c->closing) {
+	if (sq_conn_closing(c)) {
 		drop(x);
 		return;
 	}
@@ -607,8 +607,8 @@ static void abandon(struct sq_xfer *x, int64_t idle_ms)
 	snprintf(msg, sizeof(msg), "file.read msgid %u: no progress for %lld ms after %" PRIu64
 	         " bytes (the client stopped reading, or the file's read hangs): transfer "
 	         "dropped", x->msgid, (long long)idle_ms, x->sent);
-	sq_log(SQ_LOG_WARN, "connection #%llu (uid %u pid %d): %s", (unsigned long long)c->id,
-	       (unsigned)c->cred.uid, (int)c->cred.pid, msg);
+	sq_log(SQ_LOG_WARN, "connection #%llu (uid %u pid %d): %s", (unsigned long long)sq_conn_id(c),
+	       (unsigned)sq_conn_cred(c)->uid, (int)sq_conn_cred(c)->pid, msg);
 	pool.st.stalled++;
 	pool.st.failed++;
 	x->abandoned = true;
@@ -657,7 +657,7 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 	}
 	if (!(u = slots_of(uid, true)))
 		return -ENOMEM;
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0)
+	if ((fd = sq_conn_fd(c)) < 0)
 		return sq_req_fail(r, -EBADF, "the connection has no socket");
 	struct sq_xfer *x = calloc(1, sizeof(*x));
 	if (!x)
@@ -710,7 +710,7 @@ void sq_xfer_start(struct sq_xfer *x, struct sq_req *r, int fd, uint64_t off,
 	pool.st.total++;
 	sq_conn_request_begin(c); /* the transfer holds the connection... */
 	sq_req_done(r, 0);        /* ...past the response announcing it */
-	if (c->closing) {
+	if (sq_conn_closing(c)) {
 		drop(x);
 		return;
 	}

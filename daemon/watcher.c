@@ -93,9 +93,6 @@ static struct {
 	uint64_t next_id;
 	struct msrc *mounts;
 	struct nsrc *net;
-	uv_check_t drain;
-	uv_idle_t spin;                  /* the next poll must not block */
-	bool drain_init, drain_on;
 	int walking;                     /* > 0 while the list is walked */
 	bool reap;                       /* dead subscriptions to free */
 	struct wpid *pids[PID_BUCKETS];  /* watched pids, by pid */
@@ -135,11 +132,17 @@ static int pack_frame(struct sq_buf *b, uint64_t id, const char *topic,
 /* Queued output above which events wait in the subscription's queue. */
 static size_t hold_mark(const struct sq_conn *c)
 {
-	size_t m = c->srv->cfg.max_output / 4;
+	size_t m = sq_conn_server(c)->cfg.max_output / 4;
 	return m > (256u << 10) ? (256u << 10) : m;
 }
 
-static void drain_start(void);
+/* Held events wait for the connection's output to drain: the server calls
+ * sq_watch_output_drained when it has written everything.  A flush is
+ * asked for, so that an output empty already says so too. */
+static void drain_later(struct wsub *s)
+{
+	sq_conn_send(s->conn, NULL, 0);
+}
 
 static void sub_send(struct wsub *s, const char *data, size_t len)
 {
@@ -157,24 +160,24 @@ static void sub_send(struct wsub *s, const char *data, size_t len)
 	if (!e || !s->q) {
 		free(e);
 		s->dropped++;
-		drain_start();
+		drain_later(s);
 		return;
 	}
 	e->len = len;
 	memcpy(e->data, data, len);
 	s->q[(s->qhead + s->qn++) % SQ_WATCH_QUEUE] = e;
-	drain_start();
+	drain_later(s);
 }
 
 static void deliver(struct wsub *s, const char *topic, const struct sq_buf *body,
                     uint32_t nkeys)
 {
 	struct sq_buf b;
-	if (s->dead || s->conn->closing)
+	if (s->dead || sq_conn_closing(s->conn))
 		return;
 	if (pack_frame(&b, s->id, topic, body, nkeys) < 0) {
 		s->dropped++;
-		drain_start();
+		drain_later(s);
 		return;
 	}
 	sub_send(s, b.data, b.len);
@@ -210,81 +213,46 @@ static void broadcast(unsigned topic_bit, const char *topic, const struct sq_buf
 	walk_end();
 }
 
-/* Move held events out as the connection's output drains; then say how
- * many did not fit.  Runs after each loop iteration's I/O while any
- * subscription holds events. */
-static void on_spin(uv_idle_t *h)
+/* Move s's held events out while its connection's output stays under the
+ * hold mark; then say how many did not fit. */
+static void drain_sub(struct wsub *s)
 {
-	(void)h;
-}
-
-static void on_drain(uv_check_t *h)
-{
-	(void)h;
-	bool more = false, spin = false;
-	walk_begin();
-	for (struct wsub *s = W.subs; s; s = s->next) {
-		if (s->dead || (!s->qn && !s->dropped))
-			continue;
-		struct sq_conn *c = s->conn;
-		while (s->qn && !c->closing && sq_conn_pending(c) < hold_mark(c)) {
-			struct qent *e = s->q[s->qhead];
-			s->q[s->qhead] = NULL;
-			s->qhead = (s->qhead + 1) % SQ_WATCH_QUEUE;
-			s->qn--;
-			sq_conn_send(c, e->data, e->len);
-			free(e);
-		}
-		if (!s->qn && s->dropped && !c->closing && sq_conn_pending(c) < hold_mark(c)) {
-			struct sq_buf body, b;
-			msgpack_packer pk;
-			sq_buf_init(&body);
-			sq_packer_init(&pk, &body);
-			sq_pack_kv_u64(&pk, "count", s->dropped);
-			if (pack_frame(&b, s->id, "dropped", &body, 1) == 0) {
-				sq_log(SQ_LOG_INFO, "connection #%llu: subscription %llu dropped %llu "
-				       "events (the client reads too slowly)",
-				       (unsigned long long)c->id, (unsigned long long)s->id,
-				       (unsigned long long)s->dropped);
-				s->dropped = 0;
-				sq_conn_send(c, b.data, b.len);
-				sq_buf_free(&b);
-			}
-			sq_buf_free(&body);
-		}
-		if (!c->closing && (s->qn || s->dropped)) {
-			more = true;
-			/* with no uv_write under way, the flusher (before the next
-			 * poll) writes what is queued, and no I/O would wake us to
-			 * send the rest: keep that poll from blocking */
-			spin |= c->out_writing == 0;
-		}
-	}
-	walk_end();
-	if (spin)
-		uv_idle_start(&W.spin, on_spin);
-	else
-		uv_idle_stop(&W.spin);
-	if (!more) {
-		uv_check_stop(&W.drain);
-		W.drain_on = false;
-	}
-}
-
-static void drain_start(void)
-{
-	if (W.drain_on)
+	struct sq_conn *c = s->conn;
+	if (s->dead || (!s->qn && !s->dropped))
 		return;
-	if (!W.drain_init) {
-		uv_check_init(W.loop, &W.drain);
-		uv_unref((uv_handle_t *)&W.drain); /* connections keep the loop alive */
-		uv_idle_init(W.loop, &W.spin);
-		uv_unref((uv_handle_t *)&W.spin);
-		W.drain_init = true;
+	while (s->qn && !sq_conn_closing(c) && sq_conn_pending(c) < hold_mark(c)) {
+		struct qent *e = s->q[s->qhead];
+		s->q[s->qhead] = NULL;
+		s->qhead = (s->qhead + 1) % SQ_WATCH_QUEUE;
+		s->qn--;
+		sq_conn_send(c, e->data, e->len);
+		free(e);
 	}
-	uv_check_start(&W.drain, on_drain);
-	uv_idle_start(&W.spin, on_spin); /* see on_drain */
-	W.drain_on = true;
+	if (s->qn || !s->dropped || sq_conn_closing(c) || sq_conn_pending(c) >= hold_mark(c))
+		return;
+	struct sq_buf body, b;
+	msgpack_packer pk;
+	sq_buf_init(&body);
+	sq_packer_init(&pk, &body);
+	sq_pack_kv_u64(&pk, "count", s->dropped);
+	if (pack_frame(&b, s->id, "dropped", &body, 1) == 0) {
+		sq_log(SQ_LOG_INFO, "connection #%llu: subscription %llu dropped %llu "
+		       "events (the client reads too slowly)",
+		       (unsigned long long)sq_conn_id(c), (unsigned long long)s->id,
+		       (unsigned long long)s->dropped);
+		s->dropped = 0;
+		sq_conn_send(c, b.data, b.len);
+		sq_buf_free(&b);
+	}
+	sq_buf_free(&body);
+}
+
+void sq_watch_output_drained(struct sq_conn *c)
+{
+	walk_begin();
+	for (struct wsub *s = sq_conn_watch(c); s; s = s->cnext)
+		drain_sub(s);
+	walk_end();
 }
 
 /* ---- mount source ------------------------------------------------------------ */
@@ -824,7 +792,7 @@ void sq_watch_prep_free(struct sq_watch_prep *p)
 unsigned sq_watch_count(const struct sq_conn *c)
 {
 	unsigned n = 0;
-	for (const struct wsub *s = c->watch; s; s = s->cnext)
+	for (const struct wsub *s = sq_conn_watch(c); s; s = s->cnext)
 		n++;
 	return n;
 }
@@ -878,7 +846,7 @@ static int take_sources(struct sq_watch_prep *p)
 
 int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 {
-	W.loop = c->srv->loop;
+	W.loop = sq_conn_server(c)->loop;
 	if (sq_watch_count(c) >= SQ_WATCH_MAX_SUBS) {
 		sq_watch_prep_free(p);
 		return -EMFILE;
@@ -925,8 +893,8 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 	if (W.subs)
 		W.subs->prev = s;
 	W.subs = s;
-	s->cnext = c->watch;
-	c->watch = s;
+	s->cnext = sq_conn_watch(c);
+	sq_conn_set_watch(c, s);
 	*id = s->id;
 	return 0;
 }
@@ -957,18 +925,18 @@ static void sub_free(struct wsub *s)
 static void conn_unlink(struct wsub *s)
 {
 	struct wsub *prev = NULL;
-	for (struct wsub *x = s->conn->watch; x && x != s; x = x->cnext)
+	for (struct wsub *x = sq_conn_watch(s->conn); x && x != s; x = x->cnext)
 		prev = x;
 	if (prev)
 		prev->cnext = s->cnext;
 	else
-		s->conn->watch = s->cnext;
+		sq_conn_set_watch(s->conn, s->cnext);
 	s->cnext = NULL;
 }
 
 int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id)
 {
-	for (struct wsub *s = c->watch; s; s = s->cnext) {
+	for (struct wsub *s = sq_conn_watch(c); s; s = s->cnext) {
 		if (s->id != id)
 			continue;
 		conn_unlink(s);
@@ -985,8 +953,8 @@ int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id)
 
 void sq_watch_conn_closed(struct sq_conn *c)
 {
-	struct wsub *s = c->watch;
-	c->watch = NULL;
+	struct wsub *s = sq_conn_watch(c);
+	sq_conn_set_watch(c, NULL);
 	while (s) {
 		struct wsub *next = s->cnext;
 		s->cnext = NULL;

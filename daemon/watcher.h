@@ -60,5 +60,8 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id);
 /* Loop, from the server when c closes: drop its subscriptions. */
 void sq_watch_conn_closed(struct sq_conn *c);
+/* The server wrote all of c's output: held events of its subscriptions
+ * move on (server.c calls it; loop thread). */
+void sq_watch_output_drained(struct sq_conn *c);
 
 #endif
