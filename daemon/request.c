@@ -6,8 +6,9 @@
  * its outcome into [1, msgid, error, result].
  *
  * Loop methods take a fast path: no allocation, the reply is packed straight
- * into the connection's output.  Everything else gets a heap request owning
- * a copy of its frame and its own zone, so the read buffer can be reused.
+ * into the connection's output.  Everything else gets a heap request with
+ * its own zone, into which its params (decoded once, on the loop) are
+ * copied, so the read buffer can be reused.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -221,37 +222,36 @@ static void run_on_loop(struct sq_conn *c, const struct sq_method *m,
 }
 
 static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
-                          const char *frame, size_t len)
+                          const struct sq_msg *msg, size_t len)
 {
-	struct sq_req *r = calloc(1, sizeof(*r) + len);
+	struct sq_req *r = calloc(1, sizeof(*r));
 	if (!r) {
-		reply_error(c, 0, "ENOMEM", "out of memory");
+		reply_error(c, msg->msgid, "ENOMEM", "out of memory");
 		return;
 	}
-	memcpy(r->frame, frame, len);
 	r->frame_len = len;
 	r->heap = true;
 	r->srv = sq_conn_server(c);
 	r->conn = c;
 	r->m = m;
 	r->cred = sq_conn_cred(c);
-	msgpack_zone_init(&r->own_zone, 1024);
+	msgpack_zone_init(&r->own_zone, len < 1024 ? 1024 : len + 256);
 	r->zone = &r->own_zone;
 	sq_buf_init(&r->own_out);
 	r->out = &r->own_out;
 	sq_packer_init(&r->pk, r->out);
 	sq_conn_request_begin(c);
 
-	/* decode again from our own copy: objects then point into r->frame */
-	struct sq_msg msg;
-	const char *why;
-	if (sq_msg_parse(r->frame, len, r->zone, &msg, &why) < 0) {
-		sq_req_done(r, sq_req_fail(r, -EPROTO, "%s", why));
+	/* the params as decoded on the loop, copied out of the read buffer */
+	r->msgid = msg->msgid;
+	sq_pack_response_head(&r->pk, r->msgid);
+	msgpack_object params;
+	int rc = sq_obj_clone(r->zone, &msg->params, &params);
+	if (rc < 0) {
+		sq_req_done(r, sq_req_fail(r, rc, "out of memory"));
 		return;
 	}
-	r->msgid = msg.msgid;
-	sq_pack_response_head(&r->pk, r->msgid);
-	int rc = sq_params_open(&r->params, &msg.params);
+	rc = sq_params_open(&r->params, &params);
 	if (rc < 0) {
 		sq_req_done(r, sq_req_param_error(r, rc));
 		return;
@@ -300,7 +300,7 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	if (m->run == SQ_RUN_LOOP)
 		run_on_loop(c, m, &msg);
 	else
-		run_elsewhere(c, m, frame, len);
+		run_elsewhere(c, m, &msg, len);
 }
 
 void sq_dispatch_flush(struct sq_server *s)

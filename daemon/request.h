@@ -1,7 +1,7 @@
 /*
  * request.h - one request's life: what a handler sees and the calls it
- * makes to answer.  The request owns a copy of its frame and a msgpack zone
- * (its arena), both freed when the reply has been queued.
+ * makes to answer.  A request that leaves the loop owns a msgpack zone (its
+ * arena) holding its params, decoded once, freed when the reply is queued.
  */
 #ifndef SQ_REQUEST_H
 #define SQ_REQUEST_H
@@ -44,8 +44,7 @@ struct sq_req {
 	bool heap;                   /* allocated (not the loop fast path) */
 	msgpack_zone own_zone;
 	struct sq_buf own_out;
-	size_t frame_len;
-	char frame[];                /* copy of the request bytes */
+	size_t frame_len;            /* the request's size, charged while it waits */
 };
 
 /* Record an error to return: `return sq_req_fail(r, -EINVAL, "bad %s", x);` */

@@ -210,6 +210,61 @@ void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out)
 	sq_buf_free(&m->buf);
 }
 
+/* Bytes of a str, bin or ext body, copied into z. */
+static int clone_bytes(msgpack_zone *z, const char **ptr, uint32_t size)
+{
+	if (size == 0)
+		return 0;
+	char *p = msgpack_zone_malloc(z, size);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, *ptr, size);
+	*ptr = p;
+	return 0;
+}
+
+int sq_obj_clone(msgpack_zone *z, const msgpack_object *src, msgpack_object *dst)
+{
+	*dst = *src;
+	switch (src->type) {
+	case MSGPACK_OBJECT_STR:
+		return clone_bytes(z, &dst->via.str.ptr, src->via.str.size);
+	case MSGPACK_OBJECT_BIN:
+		return clone_bytes(z, &dst->via.bin.ptr, src->via.bin.size);
+	case MSGPACK_OBJECT_EXT:
+		return clone_bytes(z, &dst->via.ext.ptr, src->via.ext.size);
+	case MSGPACK_OBJECT_ARRAY: {
+		uint32_t n = src->via.array.size;
+		if (n == 0)
+			return 0;
+		msgpack_object *a = msgpack_zone_malloc(z, n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		dst->via.array.ptr = a;
+		for (uint32_t i = 0; i < n; i++)
+			if (sq_obj_clone(z, &src->via.array.ptr[i], &a[i]) < 0)
+				return -ENOMEM;
+		return 0;
+	}
+	case MSGPACK_OBJECT_MAP: {
+		uint32_t n = src->via.map.size;
+		if (n == 0)
+			return 0;
+		msgpack_object_kv *kv = msgpack_zone_malloc(z, n * sizeof(*kv));
+		if (!kv)
+			return -ENOMEM;
+		dst->via.map.ptr = kv;
+		for (uint32_t i = 0; i < n; i++)
+			if (sq_obj_clone(z, &src->via.map.ptr[i].key, &kv[i].key) < 0 ||
+			    sq_obj_clone(z, &src->via.map.ptr[i].val, &kv[i].val) < 0)
+				return -ENOMEM;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
 bool sq_obj_streq(const msgpack_object *obj, const char *s)
 {
 	if (!obj) /* what sq_map_get gives for a missing key */

@@ -163,5 +163,9 @@ void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out);
 const msgpack_object *sq_map_get(const msgpack_object *obj, const char *key);
 /* True when obj is a str/bin equal to s (false for NULL: a missing key). */
 bool sq_obj_streq(const msgpack_object *obj, const char *s);
+/* A deep copy of src into zone z (strings, bins and exts copied too), so it
+ * outlives the buffer it was decoded from: 0 or -ENOMEM.  Depth is what the
+ * frame scanner allowed (SQ_MAX_DEPTH). */
+int sq_obj_clone(msgpack_zone *z, const msgpack_object *src, msgpack_object *dst);
 
 #endif

@@ -639,8 +639,7 @@ static int start_hidepid_sqd(struct sqd *h)
 		_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
-		struct stat st;
-		if (stat(h->sock, &st) == 0)
+		if (sqd_connectable(h->sock)) /* listening, not only bound (valgrind is slow) */
 			return 0;
 		int status;
 		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {

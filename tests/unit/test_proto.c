@@ -821,3 +821,43 @@ Test(buf, is_a_msgpack_write_target)
 	cr_assert_eq((unsigned char)b.data[4], 0xcc);
 	sq_buf_free(&b);
 }
+
+/* A cloned object owns all its bytes: the buffer it was decoded from can
+ * be overwritten (as the loop's read buffer is) and the clone is the same. */
+Test(msg, a_clone_outlives_its_buffer)
+{
+	struct sq_buf b;
+	sq_buf_init(&b);
+	msgpack_packer pk;
+	sq_packer_init(&pk, &b);
+	msgpack_pack_map(&pk, 3);
+	sq_pack_kv_str(&pk, "path", "/etc/hostname");
+	sq_pack_cstr(&pk, "value");
+	msgpack_pack_bin_with_body(&pk, "\0\1\2", 3);
+	sq_pack_cstr(&pk, "list");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, -7);
+	msgpack_pack_map(&pk, 1);
+	sq_pack_kv_str(&pk, "k", "v");
+
+	msgpack_zone parse, keep;
+	msgpack_zone_init(&parse, 256);
+	msgpack_zone_init(&keep, 256);
+	msgpack_object src, copy;
+	size_t off = 0;
+	cr_assert_eq(msgpack_unpack(b.data, b.len, &off, &parse, &src), MSGPACK_UNPACK_SUCCESS);
+	cr_assert_eq(sq_obj_clone(&keep, &src, &copy), 0);
+	memset(b.data, 'X', b.len); /* the decoded strings pointed in here */
+	msgpack_zone_destroy(&parse);
+
+	cr_assert(sq_obj_streq(sq_map_get(&copy, "path"), "/etc/hostname"));
+	const msgpack_object *v = sq_map_get(&copy, "value");
+	cr_assert(v && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size == 3 &&
+	          memcmp(v->via.bin.ptr, "\0\1\2", 3) == 0);
+	const msgpack_object *l = sq_map_get(&copy, "list");
+	cr_assert(l && l->type == MSGPACK_OBJECT_ARRAY && l->via.array.size == 2);
+	cr_assert_eq(l->via.array.ptr[0].via.i64, -7);
+	cr_assert(sq_obj_streq(sq_map_get(&l->via.array.ptr[1], "k"), "v"));
+	msgpack_zone_destroy(&keep);
+	sq_buf_free(&b);
+}
