@@ -430,6 +430,18 @@ int sq_engine_submit(struct sq_engine *e, struct sq_job *j)
 	return 0;
 }
 
+int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(struct sq_job *),
+                         void (*done)(struct sq_job *, int))
+{
+	j->run = run;
+	j->done = done;
+	j->as = NULL;
+	j->uid = 0;
+	j->kind = SQ_JOB_REQUEST;
+	j->bytes = 0;
+	return e ? sq_engine_submit(e, j) : -ENOMEM;
+}
+
 void sq_engine_stop(struct sq_engine *e)
 {
 	if (!e || e->stopping)

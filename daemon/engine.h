@@ -94,6 +94,10 @@ int sq_engine_init(struct sq_engine **out, uv_loop_t *loop);
 /* Queue j.  0, or -EAGAIN when j's uid has its queue full, -ECANCELED
  * once the engine stops (j is then not taken: its done is not called). */
 int sq_engine_submit(struct sq_engine *e, struct sq_job *j);
+/* Queue a job of sysqd's own (as sysqd, charged to uid 0): 0 or as
+ * sq_engine_submit. */
+int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(struct sq_job *),
+                         void (*done)(struct sq_job *, int));
 /* Stop taking jobs; those still queued end with -ECANCELED.  Running
  * ones finish as they do. */
 void sq_engine_stop(struct sq_engine *e);

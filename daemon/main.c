@@ -22,6 +22,7 @@
 
 #include "activation.h"
 #include "config.h"
+#include "engine.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"
@@ -234,26 +235,29 @@ static struct sq_policy *load_policy(void)
 /* SIGHUP: re-read what may change while sysqd runs, the policy.  The
  * listening socket, open connections and requests in flight are left alone;
  * a file that does not validate leaves the policy in force unchanged.  The
- * file is read on libuv's pool, never on the loop (it may sit on a slow
- * file system); the new policy is installed on the loop, in reload_after.
+ * file is read in a job of sysqd's own on the worker engine, never on the
+ * loop (it may sit on a slow file system); the new policy is installed on
+ * the loop, in reload_after.
  * One reload at a time: a SIGHUP meanwhile asks for one more after it (the
  * file may have changed after it was read). */
 static struct {
-	uv_work_t work;
+	struct sq_job job;
+	struct sq_server *srv;
 	struct sq_policy *p;  /* reload_work's result */
 	bool running, again;
 } reload;
 
-static void start_reload(uv_loop_t *loop);
+static void start_reload(struct sq_server *s);
 
-static void reload_work(uv_work_t *w)
+static void reload_work(struct sq_job *j)
 {
-	(void)w;
+	(void)j;
 	reload.p = load_policy();
 }
 
-static void reload_after(uv_work_t *w, int status)
+static void reload_after(struct sq_job *j, int status)
 {
+	(void)j;
 	struct sq_policy *p = reload.p;
 	reload.p = NULL;
 	reload.running = false;
@@ -272,11 +276,11 @@ static void reload_after(uv_work_t *w, int status)
 	sq_notify("READY=1");
 	if (reload.again && status == 0) {
 		reload.again = false;
-		start_reload(w->loop);
+		start_reload(reload.srv);
 	}
 }
 
-static void start_reload(uv_loop_t *loop)
+static void start_reload(struct sq_server *s)
 {
 	struct timespec now;
 	char state[64];
@@ -292,10 +296,11 @@ static void start_reload(uv_loop_t *loop)
 	         (unsigned long long)now.tv_sec * 1000000ull +
 	         (unsigned long long)now.tv_nsec / 1000ull);
 	sq_notify(state);
-	int rc = uv_queue_work(loop, &reload.work, reload_work, reload_after);
+	reload.srv = s;
+	int rc = sq_engine_submit_own(s->engine, &reload.job, reload_work, reload_after);
 	if (rc < 0) {
 		sq_log(SQ_LOG_ERR, "SIGHUP: cannot start the reload (%s); keeping the policy "
-		       "in force (%s)", uv_strerror(rc), sq_policy_source(sq_policy_current()));
+		       "in force (%s)", strerror(-rc), sq_policy_source(sq_policy_current()));
 		sq_notify("READY=1");
 		return;
 	}
@@ -306,7 +311,7 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sq_server *s = h->data;
 	if (signum == SIGHUP) {
-		start_reload(h->loop);
+		start_reload(s);
 		return;
 	}
 	sq_log(SQ_LOG_INFO, "%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");

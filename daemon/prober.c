@@ -27,6 +27,7 @@
  * The mount table (sq_fs_mounts, its own lock) is never read under mu.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ struct sq_scan {
 	enum kind kind;
 	int refs;                    /* loop, table work, posted, queued, workers, waiters */
 	uv_timer_t timer;
-	uv_work_t work;
+	struct sq_job table_job;     /* the fallback's table read */
 	uint64_t deadline_ns;
 	bool all;
 	bool table_ready;            /* items are known */
@@ -640,12 +641,12 @@ static bool settle_known(struct sq_scan *s, bool *wake)
 	return left;
 }
 
-/* Fallback when no thread was free at the start: the table from the
- * libuv pool (/proc and getfsstat(MNT_NOWAIT) wait for no file system),
- * then the tick decides. */
-static void table_work(uv_work_t *w)
+/* Fallback when no worker could start: the table, in a job of sysqd's own
+ * (/proc and getfsstat(MNT_NOWAIT) wait for no file system), then the tick
+ * decides. */
+static void table_work(struct sq_job *j)
 {
-	struct sq_scan *s = w->data;
+	struct sq_scan *s = (struct sq_scan *)((char *)j - offsetof(struct sq_scan, table_job));
 	struct sq_mount_table *tab = NULL;
 	struct item *items = NULL;
 	size_t n = 0;
@@ -659,10 +660,10 @@ static void table_work(uv_work_t *w)
 		uv_async_send(&async);
 }
 
-static void table_after(uv_work_t *w, int status)
+static void table_after(struct sq_job *j, int status)
 {
 	(void)status;
-	scan_unref(w->data); /* the work's reference */
+	scan_unref((struct sq_scan *)((char *)j - offsetof(struct sq_scan, table_job)));
 }
 
 int sq_prober_list(uv_loop_t *loop, struct sq_engine *engine, bool all,
@@ -677,9 +678,8 @@ int sq_prober_list(uv_loop_t *loop, struct sq_engine *engine, bool all,
 	pthread_mutex_lock(&mu);
 	int rc = dispatch(s);
 	if (rc < 0) {
-		s->refs++;
-		s->work.data = s;
-		rc = uv_queue_work(loop, &s->work, table_work, table_after);
+		s->refs++; /* the job's */
+		rc = sq_engine_submit_own(engine, &s->table_job, table_work, table_after);
 		if (rc < 0)
 			s->refs--;
 	}

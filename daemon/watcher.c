@@ -1,14 +1,16 @@
 /*
  * watcher.c - subscriptions and event delivery (see watcher.h).  Sources are
  * libuv polls on the descriptors lib/sq_watch.h opens; a mount table change
- * is re-read and diffed on a worker, interface notices are read without
- * blocking on the loop.  The shared sources exist while someone subscribes;
- * a watched pid is one pidfd daemon-wide, however many subscriptions name
- * it (each caller's own pidfd is opened only to show the kernel lets it see
- * that process, and closed when the pid is watched already).
+ * is re-read and diffed in a job of sysqd's own on the worker engine,
+ * interface notices are read without blocking on the loop.  The shared
+ * sources exist while someone subscribes; a watched pid is one pidfd
+ * daemon-wide, however many subscriptions name it (each caller's own pidfd
+ * is opened only to show the kernel lets it see that process, and closed
+ * when the pid is watched already).
  * Loop thread only, except the sq_watch_prep_* halves that run on workers.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 #include <uv.h>
 
+#include "engine.h"
 #include "log.h"
 #include "server.h"
 #include "sq_signame.h"
@@ -72,7 +75,7 @@ struct msrc {
 	unsigned refs;
 	bool busy, dirty, closing;
 	int handles;                     /* open libuv handles */
-	uv_work_t work;
+	struct sq_job job;               /* the re-read, on the engine */
 	struct sq_mount_table *table, *fresh;
 	int rc;
 };
@@ -82,13 +85,14 @@ struct nsrc {
 	struct sq_netw w;
 	unsigned refs;
 	bool busy, closing, handle_open;
-	uv_work_t work;
+	struct sq_job job;               /* the re-list, on the engine */
 	struct sq_net_list fresh;
 	int rc;
 };
 
 static struct {
 	uv_loop_t *loop;
+	struct sq_engine *engine;
 	struct wsub *subs;
 	uint64_t next_id;
 	struct msrc *mounts;
@@ -312,18 +316,18 @@ static void on_msrc_closed(uv_handle_t *h)
 	msrc_maybe_free(m);
 }
 
-static void mounts_reread(uv_work_t *w)
+static void mounts_reread(struct sq_job *j)
 {
-	struct msrc *m = w->data;
+	struct msrc *m = (struct msrc *)((char *)j - offsetof(struct msrc, job));
 	m->fresh = NULL;
 	m->rc = sq_fs_mounts(&m->fresh);
 }
 
 static void mounts_queue(struct msrc *m);
 
-static void mounts_reread_done(uv_work_t *w, int status)
+static void mounts_reread_done(struct sq_job *j, int status)
 {
-	struct msrc *m = w->data;
+	struct msrc *m = (struct msrc *)((char *)j - offsetof(struct msrc, job));
 	m->busy = false;
 	if (m->closing) {
 		sq_fs_mounts_release(m->fresh);
@@ -355,8 +359,7 @@ static void mounts_queue(struct msrc *m)
 	}
 	m->dirty = false;
 	m->busy = true;
-	m->work.data = m;
-	if (uv_queue_work(W.loop, &m->work, mounts_reread, mounts_reread_done) < 0)
+	if (sq_engine_submit_own(W.engine, &m->job, mounts_reread, mounts_reread_done) < 0)
 		m->busy = false;
 }
 
@@ -489,16 +492,16 @@ static void on_nsrc_closed(uv_handle_t *h)
 	nsrc_maybe_free(s);
 }
 
-static void net_relist(uv_work_t *w)
+static void net_relist(struct sq_job *j)
 {
-	struct nsrc *s = w->data;
+	struct nsrc *s = (struct nsrc *)((char *)j - offsetof(struct nsrc, job));
 	memset(&s->fresh, 0, sizeof(s->fresh));
 	s->rc = sq_net_list(&s->fresh);
 }
 
-static void net_relist_done(uv_work_t *w, int status)
+static void net_relist_done(struct sq_job *j, int status)
 {
-	struct nsrc *s = w->data;
+	struct nsrc *s = (struct nsrc *)((char *)j - offsetof(struct nsrc, job));
 	s->busy = false;
 	if (!s->closing && status == 0 && s->rc == 0)
 		sq_netw_sync(&s->w, &s->fresh, net_emit, NULL);
@@ -511,7 +514,7 @@ static void net_relist_done(uv_work_t *w, int status)
 	if (s->w.resync) { /* lost notices again meanwhile */
 		s->w.resync = false;
 		s->busy = true;
-		if (uv_queue_work(W.loop, &s->work, net_relist, net_relist_done) < 0)
+		if (sq_engine_submit_own(W.engine, &s->job, net_relist, net_relist_done) < 0)
 			s->busy = false;
 	}
 }
@@ -531,8 +534,7 @@ static void on_net_poll(uv_poll_t *h, int status, int events)
 		sq_log(SQ_LOG_INFO, "watch: the kernel dropped interface notices; listing again");
 		s->w.resync = false;
 		s->busy = true;
-		s->work.data = s;
-		if (uv_queue_work(W.loop, &s->work, net_relist, net_relist_done) < 0)
+		if (sq_engine_submit_own(W.engine, &s->job, net_relist, net_relist_done) < 0)
 			s->busy = false;
 	}
 }
@@ -847,6 +849,7 @@ static int take_sources(struct sq_watch_prep *p)
 int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 {
 	W.loop = sq_conn_server(c)->loop;
+	W.engine = sq_conn_server(c)->engine;
 	if (sq_watch_count(c) >= SQ_WATCH_MAX_SUBS) {
 		sq_watch_prep_free(p);
 		return -EMFILE;
