@@ -23,6 +23,7 @@
 #include "activation.h"
 #include "config.h"
 #include "engine.h"
+#include "transfer.h"
 #include "log.h"
 #include "policy.h"
 #include "server.h"
@@ -58,10 +59,16 @@ static void usage(FILE *f)
 "                           exists, else the built-in policy)\n"
 "  -t, --check-policy       validate the policy, print a summary and exit\n"
 "  -h, --help               this text\n"
-"  -V, --version            print the version\n",
+"  -V, --version            print the version\n"
+"\n"
+"Shares (fixed): off-loop work of one uid runs %u jobs at once (root %u),\n"
+"%u requests or %u MiB more wait, then EAGAIN; %u engine threads at most;\n"
+"%u file transfers per uid (root %u), %u in all.  sys.stats shows the use.\n",
 	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
 	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_PER_UID, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
-	        SQ_DEFAULT_MAX_OUTPUT, SQ_DEFAULT_WRITE_TIMEOUT);
+	        SQ_DEFAULT_MAX_OUTPUT, SQ_DEFAULT_WRITE_TIMEOUT, SQ_ENGINE_SHARE,
+	        SQ_ENGINE_ROOT_SHARE, SQ_ENGINE_QUEUED, SQ_ENGINE_QUEUED_BYTES >> 20,
+	        SQ_ENGINE_MAX_THREADS, SQ_XFER_PER_UID, SQ_XFER_PER_ROOT, SQ_XFER_MAX);
 }
 
 static unsigned long parse_num(const char *opt, const char *arg, unsigned long min,
