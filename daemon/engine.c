@@ -42,6 +42,7 @@ struct sq_engine {
 	uv_async_t async;            /* jobs are done */
 	uv_timer_t stuck_timer;
 	bool stopping, closed, quit;
+	bool unwoken;                /* batched jobs wait for sq_engine_flush (loop) */
 	unsigned outstanding;        /* submitted, done not yet called (loop) */
 	struct sq_share *shares;
 	struct sq_share *ring_head, *ring_tail;
@@ -393,7 +394,7 @@ fail_mu:
 	return -ENOMEM;
 }
 
-int sq_engine_submit(struct sq_engine *e, struct sq_job *j)
+static int enqueue(struct sq_engine *e, struct sq_job *j, bool now)
 {
 	if (e->stopping)
 		return -ECANCELED;
@@ -419,8 +420,10 @@ int sq_engine_submit(struct sq_engine *e, struct sq_job *j)
 	e->queued++;
 	e->queued_bytes += j->bytes;
 	ring_add(e, sh);
-	if (sh->in_ring)
+	if (now && sh->in_ring)
 		wake(e);
+	else if (sh->in_ring)
+		e->unwoken = true;
 	uv_mutex_unlock(&e->mu);
 	if (e->outstanding++ == 0) {
 		uv_ref((uv_handle_t *)&e->async);
@@ -440,6 +443,26 @@ int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(stru
 	j->kind = SQ_JOB_REQUEST;
 	j->bytes = 0;
 	return e ? sq_engine_submit(e, j) : -ENOMEM;
+}
+
+int sq_engine_submit(struct sq_engine *e, struct sq_job *j)
+{
+	return enqueue(e, j, true);
+}
+
+int sq_engine_submit_batch(struct sq_engine *e, struct sq_job *j)
+{
+	return enqueue(e, j, false);
+}
+
+void sq_engine_flush(struct sq_engine *e)
+{
+	if (!e || !e->unwoken)
+		return;
+	uv_mutex_lock(&e->mu);
+	e->unwoken = false;
+	wake(e);
+	uv_mutex_unlock(&e->mu);
 }
 
 void sq_engine_stop(struct sq_engine *e)

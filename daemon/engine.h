@@ -94,6 +94,11 @@ int sq_engine_init(struct sq_engine **out, uv_loop_t *loop);
 /* Queue j.  0, or -EAGAIN when j's uid has its queue full, -ECANCELED
  * once the engine stops (j is then not taken: its done is not called). */
 int sq_engine_submit(struct sq_engine *e, struct sq_job *j);
+/* The same, but the threads are woken only at sq_engine_flush: the loop
+ * queues a read's worth of requests, then wakes as many threads as can
+ * take them, in one go. */
+int sq_engine_submit_batch(struct sq_engine *e, struct sq_job *j);
+void sq_engine_flush(struct sq_engine *e);
 /* Queue a job of sysqd's own (as sysqd, charged to uid 0): 0 or as
  * sq_engine_submit. */
 int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(struct sq_job *),

@@ -180,7 +180,8 @@ static int submit(struct sq_req *r, void (*run)(struct sq_job *),
 	r->job.uid = r->cred->uid;
 	r->job.kind = SQ_JOB_REQUEST;
 	r->job.bytes = sizeof(*r) + r->frame_len;
-	int rc = r->srv->engine ? sq_engine_submit(r->srv->engine, &r->job) : -ENOMEM;
+	/* woken in one go at the end of the read's batch (sq_dispatch_flush) */
+	int rc = r->srv->engine ? sq_engine_submit_batch(r->srv->engine, &r->job) : -ENOMEM;
 	if (rc == -EAGAIN)
 		return sq_req_fail(r, rc, "uid %u has %u requests or %u MiB of them waiting for "
 		                   "a worker: try again when some are answered",
@@ -305,5 +306,5 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 
 void sq_dispatch_flush(struct sq_server *s)
 {
-	(void)s; /* the engine wakes its threads at each submit */
+	sq_engine_flush(s->engine);
 }

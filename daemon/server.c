@@ -338,6 +338,7 @@ static void queue_resume(struct sq_conn *c)
 static void on_prepare(uv_prepare_t *h)
 {
 	struct sq_server *s = h->data;
+	sq_engine_flush(s->engine); /* jobs queued in a batch never wait for a wake-up */
 	/* until empty: resuming a connection can queue it again, and what is
 	 * queued now must not wait for an event to wake the loop.  Each pass
 	 * over one connection ends when the kernel stops taking its bytes. */
