@@ -42,7 +42,7 @@ struct sq_engine {
 	uv_async_t async;            /* jobs are done */
 	uv_timer_t stuck_timer;
 	bool stopping, closed, quit;
-	bool unwoken;                /* batched jobs wait for sq_engine_flush (loop) */
+	struct sq_job *batch_head, *batch_tail; /* submitted, not yet queued (loop) */
 	unsigned outstanding;        /* submitted, done not yet called (loop) */
 	struct sq_share *shares;
 	struct sq_share *ring_head, *ring_tail;
@@ -394,16 +394,13 @@ fail_mu:
 	return -ENOMEM;
 }
 
-static int enqueue(struct sq_engine *e, struct sq_job *j, bool now)
+/* Under mu: j into its share's queue, unless the queue is full. */
+static int place(struct sq_engine *e, struct sq_job *j)
 {
-	if (e->stopping)
-		return -ECANCELED;
-	uv_mutex_lock(&e->mu);
 	struct sq_share *sh = share_of(e, j->uid, j->kind);
 	if (!sh || sh->queued >= SQ_ENGINE_QUEUED ||
 	    sh->queued_bytes + j->bytes > SQ_ENGINE_QUEUED_BYTES) {
 		e->refused++;
-		uv_mutex_unlock(&e->mu);
 		return sh ? -EAGAIN : -ENOMEM;
 	}
 	j->share = sh;
@@ -420,17 +417,17 @@ static int enqueue(struct sq_engine *e, struct sq_job *j, bool now)
 	e->queued++;
 	e->queued_bytes += j->bytes;
 	ring_add(e, sh);
-	if (now && sh->in_ring)
-		wake(e);
-	else if (sh->in_ring)
-		e->unwoken = true;
-	uv_mutex_unlock(&e->mu);
+	return 0;
+}
+
+/* One more job out: the async handle keeps the loop alive meanwhile. */
+static void out_one(struct sq_engine *e)
+{
 	if (e->outstanding++ == 0) {
 		uv_ref((uv_handle_t *)&e->async);
 		uv_timer_start(&e->stuck_timer, on_stuck_check, SQ_ENGINE_STUCK_MS / 4,
 		               SQ_ENGINE_STUCK_MS / 4);
 	}
-	return 0;
 }
 
 int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(struct sq_job *),
@@ -447,22 +444,66 @@ int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(stru
 
 int sq_engine_submit(struct sq_engine *e, struct sq_job *j)
 {
-	return enqueue(e, j, true);
+	if (e->stopping)
+		return -ECANCELED;
+	uv_mutex_lock(&e->mu);
+	int rc = place(e, j);
+	if (rc == 0)
+		wake(e);
+	uv_mutex_unlock(&e->mu);
+	if (rc == 0)
+		out_one(e);
+	return rc;
 }
 
 int sq_engine_submit_batch(struct sq_engine *e, struct sq_job *j)
 {
-	return enqueue(e, j, false);
+	if (e->stopping)
+		return -ECANCELED;
+	j->next = NULL; /* the loop's own list: no lock until the flush */
+	if (e->batch_tail)
+		e->batch_tail->next = j;
+	else
+		e->batch_head = j;
+	e->batch_tail = j;
+	out_one(e);
+	return 0;
+}
+
+/* Jobs that could not be queued end here, on the loop. */
+static void refuse(struct sq_engine *e, struct sq_job *j, int rc)
+{
+	while (j) {
+		struct sq_job *next = j->next;
+		e->outstanding--;
+		j->done(j, rc);
+		j = next;
+	}
 }
 
 void sq_engine_flush(struct sq_engine *e)
 {
-	if (!e || !e->unwoken)
+	if (!e || !e->batch_head)
 		return;
+	struct sq_job *j = e->batch_head, *refused = NULL, **tail = &refused;
+	e->batch_head = e->batch_tail = NULL;
 	uv_mutex_lock(&e->mu);
-	e->unwoken = false;
+	while (j) {
+		struct sq_job *next = j->next;
+		if (place(e, j) < 0) {
+			j->next = NULL;
+			*tail = j;
+			tail = &j->next;
+		}
+		j = next;
+	}
 	wake(e);
 	uv_mutex_unlock(&e->mu);
+	refuse(e, refused, -EAGAIN);
+	if (e->outstanding == 0) {
+		uv_unref((uv_handle_t *)&e->async);
+		uv_timer_stop(&e->stuck_timer);
+	}
 }
 
 void sq_engine_stop(struct sq_engine *e)
@@ -487,6 +528,8 @@ void sq_engine_stop(struct sq_engine *e)
 	e->ring_head = e->ring_tail = NULL;
 	e->queued = e->queued_bytes = 0;
 	uv_mutex_unlock(&e->mu);
+	refuse(e, e->batch_head, -ECANCELED);
+	e->batch_head = e->batch_tail = NULL;
 	while (cancelled) {
 		struct sq_job *next = cancelled->next;
 		e->outstanding--;

@@ -94,9 +94,10 @@ int sq_engine_init(struct sq_engine **out, uv_loop_t *loop);
 /* Queue j.  0, or -EAGAIN when j's uid has its queue full, -ECANCELED
  * once the engine stops (j is then not taken: its done is not called). */
 int sq_engine_submit(struct sq_engine *e, struct sq_job *j);
-/* The same, but the threads are woken only at sq_engine_flush: the loop
- * queues a read's worth of requests, then wakes as many threads as can
- * take them, in one go. */
+/* The same in a batch: j is kept on the loop, without a lock, until
+ * sq_engine_flush queues the batch and wakes as many threads as can take
+ * its jobs, in one go; a job its uid's queue has no room for then ends
+ * with done(j, -EAGAIN). */
 int sq_engine_submit_batch(struct sq_engine *e, struct sq_job *j);
 void sq_engine_flush(struct sq_engine *e);
 /* Queue a job of sysqd's own (as sysqd, charged to uid 0): 0 or as

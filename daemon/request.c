@@ -138,6 +138,11 @@ static int not_run(struct sq_req *r, int status)
 {
 	if (status == -ECANCELED)
 		return sq_req_fail(r, status, "the daemon is stopping");
+	if (status == -EAGAIN)
+		return sq_req_fail(r, status, "uid %u has %u requests or %u MiB of them waiting "
+		                   "for a worker: try again when some are answered",
+		                   (unsigned)r->cred->uid, SQ_ENGINE_QUEUED,
+		                   SQ_ENGINE_QUEUED_BYTES >> 20);
 	return sq_req_fail(r, status, "cannot act as uid %u: %s", (unsigned)r->cred->uid,
 	                   strerror(-status));
 }
@@ -182,11 +187,6 @@ static int submit(struct sq_req *r, void (*run)(struct sq_job *),
 	r->job.bytes = sizeof(*r) + r->frame_len;
 	/* woken in one go at the end of the read's batch (sq_dispatch_flush) */
 	int rc = r->srv->engine ? sq_engine_submit_batch(r->srv->engine, &r->job) : -ENOMEM;
-	if (rc == -EAGAIN)
-		return sq_req_fail(r, rc, "uid %u has %u requests or %u MiB of them waiting for "
-		                   "a worker: try again when some are answered",
-		                   (unsigned)r->cred->uid, SQ_ENGINE_QUEUED,
-		                   SQ_ENGINE_QUEUED_BYTES >> 20);
 	if (rc < 0)
 		return not_run(r, rc);
 	return SQ_ASYNC;
