@@ -34,6 +34,15 @@ static void up(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	sqd_start(&d, NULL);
+	/* sysqd keeps one descriptor on /proc/self/mountinfo once it has read
+	 * the mount table (lib/sq_fs.h), which it does at the first caller path
+	 * on a device numbered 0:N (tmpfs /tmp): open it now, before the tests
+	 * count descriptors */
+	struct sysq *c = sqd_connect(&d);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "fs.list", NULL, &r), 0, "%s", r.message);
+	sysq_reply_free(&r);
+	sysq_close(c);
 	snprintf(dir, sizeof(dir), "/tmp/sysq-file.XXXXXX");
 	cr_assert(mkdtemp(dir));
 	chmod(dir, 0755); /* nobody must reach the files to be refused by mode */

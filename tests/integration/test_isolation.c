@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -67,6 +68,11 @@ static void down(void)
 	kid_reap_all();
 	sqd_stop_clean(&d);        /* ... so sysqd answers them and exits 0 */
 	fuse_hang_kill(&fuse_pid);
+	if (top[0]) {              /* the tmpfs goes with the namespace; its mount point stays */
+		umount2(mp, MNT_DETACH);
+		umount2(top, MNT_DETACH);
+		rmdir(top);
+	}
 }
 
 TestSuite(isolation, .init = up, .fini = down, .timeout = 90);
