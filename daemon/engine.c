@@ -320,6 +320,18 @@ static void close_handles(struct sq_engine *e)
 	uv_close((uv_handle_t *)&e->stuck_timer, NULL);
 }
 
+/* Nothing out any more: the loop need not wait for the engine; once it
+ * stops, its handles close. */
+static void settle_if_idle(struct sq_engine *e)
+{
+	if (e->outstanding)
+		return;
+	uv_unref((uv_handle_t *)&e->async);
+	uv_timer_stop(&e->stuck_timer);
+	if (e->stopping)
+		close_handles(e);
+}
+
 static void on_done(uv_async_t *h)
 {
 	struct sq_engine *e = h->data;
@@ -334,12 +346,7 @@ static void on_done(uv_async_t *h)
 		j->done(j, j->status);
 		j = next;
 	}
-	if (e->outstanding == 0) {
-		uv_unref((uv_handle_t *)&e->async);
-		uv_timer_stop(&e->stuck_timer);
-		if (e->stopping)
-			close_handles(e);
-	}
+	settle_if_idle(e);
 }
 
 /* Jobs running for SQ_ENGINE_STUCK_MS are stuck: counted, and logged once. */
@@ -500,10 +507,7 @@ void sq_engine_flush(struct sq_engine *e)
 	wake(e);
 	uv_mutex_unlock(&e->mu);
 	refuse(e, refused, -EAGAIN);
-	if (e->outstanding == 0) {
-		uv_unref((uv_handle_t *)&e->async);
-		uv_timer_stop(&e->stuck_timer);
-	}
+	settle_if_idle(e);
 }
 
 void sq_engine_stop(struct sq_engine *e)
@@ -536,11 +540,7 @@ void sq_engine_stop(struct sq_engine *e)
 		cancelled->done(cancelled, -ECANCELED);
 		cancelled = next;
 	}
-	if (e->outstanding == 0) {
-		uv_unref((uv_handle_t *)&e->async);
-		uv_timer_stop(&e->stuck_timer);
-		close_handles(e);
-	}
+	settle_if_idle(e);
 }
 
 bool sq_engine_free(struct sq_engine *e)

@@ -17,7 +17,6 @@
 #include "sq_callerpath.h"
 #include "server.h"
 #include "sq_file.h"
-#include "sq_ident.h"
 #include "transfer.h"
 
 static const char *const read_params[] = { "path", "offset", "length", "nofollow", NULL };
