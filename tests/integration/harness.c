@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -148,6 +149,11 @@ void fuse_hang_kill(pid_t *pid)
 
 void sqd_start(struct sqd *d, const char *const *args)
 {
+	sqd_start_nofile(d, args, 0);
+}
+
+void sqd_start_nofile(struct sqd *d, const char *const *args, unsigned nofile)
+{
 	const char *bin = getenv("SQ_SYSQD");
 	cr_assert(bin, "SQ_SYSQD must name the sysqd binary (tests/run-all.sh sets it)");
 	snprintf(d->dir, sizeof(d->dir), "/tmp/sysq-test.XXXXXX");
@@ -170,6 +176,9 @@ void sqd_start(struct sqd *d, const char *const *args)
 	cr_assert(d->pid >= 0);
 	if (d->pid == 0) {
 		die_with_parent();
+		struct rlimit rl = { nofile, nofile };
+		if (nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(126);
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 2);
@@ -255,8 +264,14 @@ int sq_call(struct sysq *c, const char *method, const char *json, struct sysq_re
 
 void become_or_exit(uid_t uid, gid_t gid)
 {
+	pid_t parent = getppid();
 	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		_exit(120);
+	/* a change of credentials clears the parent-death signal: set it again,
+	 * so a test that times out leaves no attacker behind */
+	die_with_parent();
+	if (getppid() != parent)
+		_exit(121);
 }
 
 int send_path_call(struct sysq *c, const char *method, const char *path)

@@ -24,6 +24,8 @@ struct sqd {
 
 /* Start build/<variant>/sysqd (env SQ_SYSQD) with extra args (NULL-ended). */
 void sqd_start(struct sqd *d, const char *const *args);
+/* ... with RLIMIT_NOFILE nofile (soft and hard). */
+void sqd_start_nofile(struct sqd *d, const char *const *args, unsigned nofile);
 /* SIGTERM and wait; returns the exit status (or 128+signal). */
 int sqd_stop(struct sqd *d);
 /* Stop, assert a clean exit, remove the temp dir. */
@@ -37,7 +39,8 @@ int sq_call(struct sysq *c, const char *method, const char *json, struct sysq_re
 /* Run fn(arg) in a child process with uid/gid switched (setgroups, setgid,
  * setuid); returns the child's exit status (fn's return value). */
 int run_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
-/* In a child: become uid/gid with no supplementary groups, or _exit(120). */
+/* In a child: become uid/gid with no supplementary groups, or _exit(120);
+ * it still dies with its parent. */
 void become_or_exit(uid_t uid, gid_t gid);
 /* Send METHOD {"path": path} on c and do not wait for the answer: 0, or
  * libsysq's error. */
