@@ -25,6 +25,7 @@ struct sq_config {
 	uint32_t max_inflight;      /* requests in flight per connection */
 	size_t max_output;          /* bytes queued to one connection */
 	uint32_t write_timeout_ms;  /* queued replies not moving: disconnect */
+	uint32_t max_fds_per_uid;   /* descriptors one uid may make sysqd hold (0: default) */
 };
 
 #endif

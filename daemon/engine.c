@@ -54,11 +54,11 @@ struct sq_engine {
 	uint64_t jobs, refused, queued, queued_bytes;
 };
 
-unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind)
+unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind, bool large)
 {
 	if (uid == 0 && kind == SQ_JOB_PROBE)
 		return SQ_ENGINE_PROBE_SHARE;
-	return uid == 0 ? SQ_ENGINE_ROOT_SHARE : SQ_ENGINE_SHARE;
+	return uid == 0 || large ? SQ_ENGINE_ROOT_SHARE : SQ_ENGINE_SHARE;
 }
 
 static uint64_t now_ms(void)
@@ -278,17 +278,24 @@ static void wake(struct sq_engine *e)
 
 /* ---- the loop's side ------------------------------------------------------- */
 
-static struct sq_share *share_of(struct sq_engine *e, uid_t uid, enum sq_job_kind kind)
+static struct sq_share *share_of(struct sq_engine *e, uid_t uid, enum sq_job_kind kind,
+                                 bool large)
 {
 	for (struct sq_share *sh = e->shares; sh; sh = sh->next_all)
-		if (sh->uid == uid && sh->kind == kind)
+		if (sh->uid == uid && sh->kind == kind) {
+			/* one connection of a uid the policy names with large-shares
+			 * raises the share it runs under */
+			unsigned limit = sq_engine_share(uid, kind, large);
+			if (sh->limit < limit)
+				sh->limit = limit;
 			return sh;
+		}
 	struct sq_share *sh = calloc(1, sizeof(*sh));
 	if (!sh)
 		return NULL;
 	sh->uid = uid;
 	sh->kind = kind;
-	sh->limit = sq_engine_share(uid, kind);
+	sh->limit = sq_engine_share(uid, kind, large);
 	sh->next_all = e->shares;
 	e->shares = sh;
 	return sh;
@@ -404,7 +411,7 @@ fail_mu:
 /* Under mu: j into its share's queue, unless the queue is full. */
 static int place(struct sq_engine *e, struct sq_job *j)
 {
-	struct sq_share *sh = share_of(e, j->uid, j->kind);
+	struct sq_share *sh = share_of(e, j->uid, j->kind, j->large);
 	if (!sh || sh->queued >= SQ_ENGINE_QUEUED ||
 	    sh->queued_bytes + j->bytes > SQ_ENGINE_QUEUED_BYTES) {
 		e->refused++;

@@ -60,6 +60,7 @@ struct sq_job {
 	                                             * error of taking `as` */
 	const struct sq_cred *as;   /* run as this caller; NULL: as sysqd */
 	uid_t uid;                  /* charged to */
+	bool large;                 /* root's share (the policy's large-shares) */
 	enum sq_job_kind kind;
 	size_t bytes;               /* held while queued */
 	/* the engine's */
@@ -115,6 +116,6 @@ void sq_engine_get_stats(struct sq_engine *e, struct sq_engine_stats *st);
 /* Up to max uids with work running or queued; how many there are. */
 size_t sq_engine_get_uids(struct sq_engine *e, struct sq_engine_uid *out, size_t max);
 /* The share of a uid for a kind of job (root gets more). */
-unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind);
+unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind, bool large);
 
 #endif

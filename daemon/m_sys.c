@@ -188,6 +188,35 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 	}
 }
 
+/* The descriptor ledger: its sizes, and what each uid holds (root sees
+ * every uid, others their own). */
+static void pack_descriptors(msgpack_packer *pk, const struct sq_req *r)
+{
+	const struct sq_fdshare *f = &r->srv->fds;
+	uid_t uids[64];
+	uint64_t held[64];
+	size_t n = sq_fds_list(f, uids, held, 64), shown = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r->cred->uid == 0 || uids[i] == r->cred->uid) {
+			uids[shown] = uids[i];
+			held[shown++] = held[i];
+		}
+	msgpack_pack_map(pk, 7);
+	sq_pack_kv_u64(pk, "limit", f->limit);
+	sq_pack_kv_u64(pk, "reserve", f->limit - f->budget);
+	sq_pack_kv_u64(pk, "budget", f->budget);
+	sq_pack_kv_u64(pk, "per_uid", f->per_uid);
+	sq_pack_kv_u64(pk, "used", f->used);
+	sq_pack_kv_u64(pk, "refused", f->refused);
+	sq_pack_cstr(pk, "uids");
+	msgpack_pack_array(pk, (uint32_t)shown);
+	for (size_t i = 0; i < shown; i++) {
+		msgpack_pack_map(pk, 2);
+		sq_pack_kv_u64(pk, "uid", uids[i]);
+		sq_pack_kv_u64(pk, "held", held[i]);
+	}
+}
+
 static void stats_after(struct sq_req *r)
 {
 	if (r->rc < 0) { /* never ran: the daemon stops */
@@ -248,6 +277,7 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "stalled", x->xfer.stalled);
 	sq_pack_kv_u64(pk, "max_per_uid", SQ_XFER_PER_UID);
 	pack_engine(sq_mapbuf_key(&m, "engine"), r);
+	pack_descriptors(sq_mapbuf_key(&m, "descriptors"), r);
 	sq_mapbuf_finish(&m, &r->pk);
 	sq_req_done(r, 0);
 }

@@ -162,6 +162,16 @@ int m_watch_subscribe(struct sq_req *r)
 	struct sq_watch_prep *p = sq_watch_prep_new(t, pids, npids);
 	if (!p)
 		return sq_req_fail(r, -ENOMEM, "out of memory");
+	/* a pidfd per pid not watched yet: charged up front, as at most npids */
+	struct sq_fdshare *fds = &r->srv->fds;
+	if (sq_watch_prep_charge(p, fds, r->cred->uid, sq_conn_large(r->conn)) < 0) {
+		sq_watch_prep_free(p);
+		return sq_req_fail(r, -EMFILE, "uid %u holds %llu of sysqd's descriptors, and "
+		                   "watching %zu more processes would pass its share (%llu); "
+		                   "unsubscribe or close connections first", (unsigned)r->cred->uid,
+		                   (unsigned long long)sq_fds_of(fds, r->cred->uid), npids,
+		                   (unsigned long long)fds->per_uid);
+	}
 	r->ctx = p;
 	rc = sq_req_offload(r, subscribe_work, subscribe_after);
 	if (rc < 0) {

@@ -48,6 +48,10 @@ static void usage(FILE *f)
 "      --max-connections N  connections at once (default %u)\n"
 "      --max-per-user N     connections at once from one non-root uid\n"
 "                           (default %u)\n"
+"      --max-fds-per-user N descriptors one non-root uid may make sysqd hold:\n"
+"                           its connections and the processes it watches\n"
+"                           (default %u, at most a quarter of what the\n"
+"                           limit leaves after a reserve of %u)\n"
 "      --max-inflight N     requests in flight per connection (default %u)\n"
 "      --max-message BYTES  largest request (default %u)\n"
 "      --max-output BYTES   replies queued to one client before it is\n"
@@ -63,9 +67,11 @@ static void usage(FILE *f)
 "\n"
 "Shares (fixed): off-loop work of one uid runs %u jobs at once (root %u),\n"
 "%u requests or %u MiB more wait, then EAGAIN; %u engine threads at most;\n"
-"%u file transfers per uid (root %u), %u in all.  sys.stats shows the use.\n",
+"%u file transfers per uid (root %u), %u in all.  Root, and whom the policy\n"
+"names with `allow large-shares`, has root's shares.  sys.stats shows the use.\n",
 	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
-	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_PER_UID, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
+	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_PER_UID, SQ_DEFAULT_FDS_PER_UID,
+	        SQ_FD_RESERVE, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
 	        SQ_DEFAULT_MAX_OUTPUT, SQ_DEFAULT_WRITE_TIMEOUT, SQ_ENGINE_SHARE,
 	        SQ_ENGINE_ROOT_SHARE, SQ_ENGINE_QUEUED, SQ_ENGINE_QUEUED_BYTES >> 20,
 	        SQ_ENGINE_MAX_THREADS, SQ_XFER_PER_UID, SQ_XFER_PER_ROOT, SQ_XFER_MAX);
@@ -92,7 +98,7 @@ static enum sq_log_dest log_dest = SQ_LOG_AUTO;
 
 static void parse_args(int argc, char **argv, struct sq_config *cfg)
 {
-	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT, O_LOG };
+	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT, O_LOG, O_FDS };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -100,6 +106,7 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		{ "version", no_argument, NULL, 'V' },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "max-per-user", required_argument, NULL, O_PERUID },
+		{ "max-fds-per-user", required_argument, NULL, O_FDS },
 		{ "max-inflight", required_argument, NULL, O_INFLIGHT },
 		{ "max-message", required_argument, NULL, O_MAXMSG },
 		{ "max-output", required_argument, NULL, O_MAXOUT },
@@ -137,6 +144,10 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 			exit(0);
 		case O_MAXCONN:
 			cfg->max_conns = (uint32_t)parse_num("--max-connections", optarg, 1, 1000000);
+			break;
+		case O_FDS:
+			cfg->max_fds_per_uid = (uint32_t)parse_num("--max-fds-per-user", optarg, 1,
+			                                           SQ_FD_WANT);
 			break;
 		case O_PERUID:
 			cfg->max_per_uid = (uint32_t)parse_num("--max-per-user", optarg, 1, 1000000);

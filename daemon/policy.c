@@ -8,7 +8,8 @@
  *
  * A line is `allow|deny METHOD SUBJECT`: METHOD is a method name, a group
  * prefix `xattr.*`, or `*`; SUBJECT is `user NAME|UID`, `group NAME|GID` or
- * `everyone`.  Names are resolved once, when the file is read (never per
+ * `everyone`.  `allow large-shares SUBJECT` gives SUBJECT root's shares of
+ * sysqd's resources (workers, transfers, descriptors) instead of a method.  Names are resolved once, when the file is read (never per
  * request).  Evaluation: the first matching deny wins; otherwise a matching
  * allow grants a `root` method; otherwise the built-in rule decides.
  *
@@ -35,6 +36,7 @@ enum subject { SUBJ_USER, SUBJ_GROUP, SUBJ_EVERYONE };
 
 struct rule {
 	bool allow;
+	bool large;       /* allow large-shares: not a method rule */
 	char pattern[64];
 	enum subject kind;
 	unsigned id;      /* uid or gid */
@@ -108,7 +110,13 @@ static int parse_line(char *s, int line, const char *source, struct rule *r,
 	if (n < 3)
 		return fail(err, errlen, source, line,
 		            "expected: allow|deny METHOD user NAME|group NAME|everyone", NULL);
-	if (strlen(tok[1]) >= sizeof(r->pattern) || !pattern_known(tok[1]))
+	if (strcmp(tok[1], SQ_POLICY_LARGE_SHARES) == 0) {
+		if (!r->allow)
+			return fail(err, errlen, source, line,
+			            "large-shares can only be allowed (everyone else has the "
+			            "normal shares)", NULL);
+		r->large = true;
+	} else if (strlen(tok[1]) >= sizeof(r->pattern) || !pattern_known(tok[1]))
 		return fail(err, errlen, source, line, "no method matches", tok[1]);
 	strcpy(r->pattern, tok[1]);
 	if (strcmp(tok[2], "everyone") == 0) {
@@ -358,7 +366,7 @@ int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
 		return 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
-		if (!pattern_matches(r->pattern, m->name) || !subject_matches(r, cred))
+		if (r->large || !pattern_matches(r->pattern, m->name) || !subject_matches(r, cred))
 			continue;
 		if (!r->allow) {
 			*line = r->line;
@@ -372,4 +380,12 @@ int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
 		return 2;
 	}
 	return 0;
+}
+
+bool sq_policy_large_shares(const struct sq_policy *p, const struct sq_cred *cred)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (p->rules[i].large && subject_matches(&p->rules[i], cred))
+			return true;
+	return false;
 }

@@ -10,6 +10,7 @@
 #ifndef SQ_POLICY_H
 #define SQ_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "methods.h"
@@ -43,6 +44,10 @@ const struct sq_policy *sq_policy_current(void);
  * (grants a `root` method), 0 no rule applies. */
 int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
                      const struct sq_cred *cred, int *line);
+
+/* Whether cred has root's shares (`allow large-shares SUBJECT`). */
+#define SQ_POLICY_LARGE_SHARES "large-shares"
+bool sq_policy_large_shares(const struct sq_policy *p, const struct sq_cred *cred);
 
 /* The embedded default policy text. */
 extern const char sq_policy_default_text[];

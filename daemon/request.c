@@ -183,6 +183,7 @@ static int submit(struct sq_req *r, void (*run)(struct sq_job *),
 	r->job.done = done;
 	r->job.as = r->m->as == SQ_AS_CALLER && sq_ident_can_switch() ? r->cred : NULL;
 	r->job.uid = r->cred->uid;
+	r->job.large = sq_conn_large(r->conn);
 	r->job.kind = SQ_JOB_REQUEST;
 	r->job.bytes = sizeof(*r) + r->frame_len;
 	/* woken in one go at the end of the read's batch (sq_dispatch_flush) */

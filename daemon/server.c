@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "policy.h"
 #include "request.h"
 #include "server.h"
 #include "watcher.h"
@@ -62,6 +63,8 @@ struct sq_conn {
 	bool out_lent;               /* a transfer thread writes to the socket */
 	struct sq_out_waiter *lend_head, *lend_tail; /* waiting to borrow it */
 	void *watch;                 /* its subscriptions (daemon/watcher.c) */
+	bool large;                  /* root's shares: uid 0 or `allow large-shares` */
+	bool fd_charged;             /* its descriptor is charged to its uid */
 	struct sq_conn *flush_next;  /* list of connections with queued output */
 	struct sq_conn *prev, *next; /* all connections */
 };
@@ -74,6 +77,11 @@ struct sq_server *sq_conn_server(const struct sq_conn *c)
 const struct sq_cred *sq_conn_cred(const struct sq_conn *c)
 {
 	return &c->cred;
+}
+
+bool sq_conn_large(const struct sq_conn *c)
+{
+	return c->large;
 }
 
 uint64_t sq_conn_id(const struct sq_conn *c)
@@ -144,6 +152,8 @@ static void on_conn_closed(uv_handle_t *h)
 	struct sq_server *s = c->srv;
 	c->closed = true;
 	s->stats.conns_now--;
+	if (c->fd_charged)
+		sq_fds_give(&s->fds, c->cred.uid, 1);
 	if (c->counted_closing)
 		s->conns_closing--;
 	unlink_conn(c);
@@ -787,6 +797,19 @@ static void accept_one(struct sq_server *s)
 		reject(s, c, "too many connections from this user to sysqd");
 		return;
 	}
+	if (rc == 0) {
+		c->large = c->cred.uid == 0 || sq_policy_large_shares(sq_policy_current(), &c->cred);
+		if (sq_fds_take(&s->fds, c->cred.uid, c->large, 1) < 0) {
+			sq_log(SQ_LOG_WARN, "refusing a connection from uid %u pid %d: it holds "
+			       "%llu of sysqd's descriptors, its share", (unsigned)c->cred.uid,
+			       (int)c->cred.pid, (unsigned long long)sq_fds_of(&s->fds, c->cred.uid));
+			s->stats.conns_rejected_uid++;
+			reject(s, c, "this user holds its share of sysqd's descriptors "
+			       "(connections and watched processes)");
+			return;
+		}
+		c->fd_charged = true;
+	}
 	conn_start(s, c, rc);
 }
 
@@ -904,6 +927,7 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	s->accept_idle.data = s;
 	uv_timer_init(loop, &s->stall_timer);
 	s->stall_timer.data = s;
+	sq_fds_init(&s->fds, cfg->max_fds_per_uid);
 	if (sq_engine_init(&s->engine, loop) < 0)
 		sq_log(SQ_LOG_ERR, "cannot set up the worker engine: methods that run off "
 		       "the loop will fail");
@@ -1027,6 +1051,7 @@ bool sq_server_free(struct sq_server *s)
 {
 	bool stuck = sq_engine_free(s->engine);
 	s->engine = NULL;
+	sq_fds_free(&s->fds);
 	msgpack_zone_destroy(&s->loop_zone);
 	return stuck;
 }

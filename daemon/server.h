@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "fdshare.h"
 #include "sq_peer.h"
 #include "sq_proto.h"
 
@@ -41,6 +42,8 @@ struct sq_conn;
 
 struct sq_server *sq_conn_server(const struct sq_conn *c);
 const struct sq_cred *sq_conn_cred(const struct sq_conn *c);
+/* The peer has root's shares (uid 0, or named by `allow large-shares`). */
+bool sq_conn_large(const struct sq_conn *c);
 uint64_t sq_conn_id(const struct sq_conn *c);
 /* The connection is closing: replies to it are dropped. */
 bool sq_conn_closing(const struct sq_conn *c);
@@ -81,6 +84,7 @@ struct sq_server {
 	struct sq_stats stats;
 	msgpack_zone loop_zone;      /* arena of the loop fast path */
 	struct sq_engine *engine;    /* the one worker engine (engine.h) */
+	struct sq_fdshare fds;       /* descriptors per uid (fdshare.h) */
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
 

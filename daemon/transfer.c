@@ -61,6 +61,7 @@ struct sq_xfer {
 	struct sq_server *srv;
 	struct sq_conn *conn;          /* held (request_begin) from start to the end */
 	uid_t uid;                     /* the caller's, charged a slot */
+	bool large;                    /* root's shares */
 	int64_t stall_ms;              /* the write timeout */
 	_Atomic int64_t progress_ms;   /* last byte moved (the thread writes it) */
 	bool running;                  /* a job is out on the engine */
@@ -408,6 +409,7 @@ static void post(struct sq_xfer *x, enum xfer_job job)
 	x->ejob.done = job_done;
 	x->ejob.as = NULL;     /* the file is open already; sysqd writes its own socket */
 	x->ejob.uid = x->uid;
+	x->ejob.large = x->large;
 	x->ejob.kind = SQ_JOB_CHUNK;
 	x->ejob.bytes = 0;
 	atomic_store(&x->progress_ms, now_ms());
@@ -439,9 +441,9 @@ static struct uid_slots *slots_of(uid_t uid, bool make)
 	return u;
 }
 
-static unsigned per_uid(uid_t uid)
+static unsigned per_uid(bool large)
 {
-	return uid == 0 ? SQ_XFER_PER_ROOT : SQ_XFER_PER_UID;
+	return large ? SQ_XFER_PER_ROOT : SQ_XFER_PER_UID;
 }
 
 /* Give x's slot back (the daemon's and its uid's). */
@@ -645,7 +647,7 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 	}
 	uid_t uid = r->cred->uid;
 	struct uid_slots *u = slots_of(uid, false);
-	if (u && u->n >= per_uid(uid)) {
+	if (u && u->n >= per_uid(sq_conn_large(c))) {
 		pool.st.rejected++;
 		return sq_req_fail(r, -EAGAIN, "uid %u has %u file transfers running, the most "
 		                   "one user may; try again when one ends", (unsigned)uid, u->n);
@@ -679,6 +681,7 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 	x->fd = -1;
 	x->srv = r->srv;
 	x->uid = uid;
+	x->large = sq_conn_large(c);
 	x->stall_ms = r->srv->cfg.write_timeout_ms;
 	x->waiter.granted = on_granted;
 	u->n++;

@@ -62,6 +62,8 @@ struct wpid {
 	size_t nrefs, cap;
 	int handles;                     /* open libuv handles */
 	bool exited, done;
+	struct sq_fdshare *fds;          /* its descriptor is charged to uid there */
+	uid_t uid;
 };
 
 #define PID_BUCKETS 1024
@@ -587,6 +589,7 @@ static void wpid_close(struct wpid *p)
 		b = &(*b)->hnext;
 	*b = p->hnext;
 	W.npids--;
+	sq_fds_give(p->fds, p->uid, 1);
 	uv_close((uv_handle_t *)&p->poll, on_wpid_closed);
 	uv_close((uv_handle_t *)&p->timer, on_wpid_closed);
 	close(p->fd);
@@ -730,6 +733,18 @@ struct sq_watch_prep *sq_watch_prep_new(unsigned topics, const pid_t *pids, size
 	return p;
 }
 
+int sq_watch_prep_charge(struct sq_watch_prep *p, struct sq_fdshare *fds, uid_t uid,
+                         bool large)
+{
+	int rc = sq_fds_take(fds, uid, large, p->npids);
+	if (rc == 0) {
+		p->fds = fds;
+		p->uid = uid;
+		p->charged = p->npids;
+	}
+	return rc;
+}
+
 static void prep_fail(struct sq_watch_prep *p, int rc, const char *what)
 {
 	if (p->rc)
@@ -786,6 +801,8 @@ void sq_watch_prep_free(struct sq_watch_prep *p)
 	for (size_t i = 0; i < p->npids; i++)
 		if (p->pid_fds[i] >= 0)
 			close(p->pid_fds[i]);
+	if (p->fds)
+		sq_fds_give(p->fds, p->uid, p->charged);
 	free(p->pids);
 	free(p->pid_fds);
 	free(p);
@@ -879,10 +896,13 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 		/* the caller's own pidfd showed the kernel lets it see the pid; one
 		 * already watched keeps its descriptor and this one closes */
 		struct wpid *w = wpid_find(p->pids[i]);
-		if (w)
+		if (w) {
 			close(p->pid_fds[i]);
-		else
-			w = wpid_new(p->pids[i], p->pid_fds[i], p->pid_how);
+		} else if ((w = wpid_new(p->pids[i], p->pid_fds[i], p->pid_how)) && p->fds) {
+			w->fds = p->fds; /* the charge moves to the watcher */
+			w->uid = p->uid;
+			p->charged--;
+		}
 		p->pid_fds[i] = -1;
 		if (!w || wpid_ref(w, s, s->npids) < 0) {
 			if (w && !w->nrefs)

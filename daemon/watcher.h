@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fdshare.h"
 #include "sq_watch.h"
 
 struct sq_conn;
@@ -38,6 +39,9 @@ struct sq_watch_prep {
 	pid_t *pids;
 	int *pid_fds;
 	int pid_how;
+	struct sq_fdshare *fds;          /* npids descriptors charged to uid there, */
+	uid_t uid;                       /* until each moves to its watcher */
+	uint64_t charged;
 	int rc;                          /* the first failure */
 	char msg[200];
 };
@@ -45,6 +49,10 @@ struct sq_watch_prep {
 /* Loop: a prep for topics (and pids, copied), with open_* filled in. */
 struct sq_watch_prep *sq_watch_prep_new(unsigned topics, const pid_t *pids, size_t npids);
 /* Worker, as the daemon: open the shared sources and read their state. */
+/* Charge the descriptors its pids may need to uid (fdshare.h): 0 or -EMFILE.
+ * Those the subscription does not keep go back when it is made or freed. */
+int sq_watch_prep_charge(struct sq_watch_prep *p, struct sq_fdshare *fds, uid_t uid,
+                         bool large);
 void sq_watch_prep_sources(struct sq_watch_prep *p);
 /* Worker, as the caller: open a watcher for every pid. */
 void sq_watch_prep_pids(struct sq_watch_prep *p);

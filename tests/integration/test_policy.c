@@ -223,6 +223,14 @@ static void expect_error_at(int line, const char *what)
 	free(out);
 }
 
+Test(policy, large_shares_can_be_allowed_not_denied, .timeout = 60)
+{
+	make_policy("# root's shares for the backup user\nallow large-shares user nobody\n"
+	            "deny large-shares group nogroup\n");
+	expect_error_at(3, "large-shares can only be allowed");
+	unlink(policy);
+}
+
 Test(policy, a_nul_byte_is_an_error_naming_its_line, .timeout = 60)
 {
 	static const char text[] = "deny * user nobody\0\ndeny xattr.* everyone\n";
