@@ -177,8 +177,8 @@ Test(descriptors, one_uids_connections_leave_the_others_theirs)
 }
 
 /* uid 65534: fork `n` sleepers of its own and watch them all for proc.exit,
- * CHUNK pids per subscription (small, so that the subscriptions fill
- * whatever sysqd lets it hold), 64 per connection; then wait to be killed
+ * CHUNK pids per subscription, then one by one once refused, so that it
+ * holds whatever sysqd lets it, 64 subscriptions per connection; then wait to be killed
  * (the sleepers die with it). */
 #define CHUNK 8
 static void pidfd_hog(void *arg)
@@ -200,7 +200,8 @@ static void pidfd_hog(void *arg)
 	}
 	char err[200];
 	struct sysq *c = NULL;
-	for (int at = 0, subs = 0; at < n; at += CHUNK, subs++) {
+	int chunk = CHUNK;
+	for (int at = 0, subs = 0; at < n; subs++) {
 		if (subs % 64 == 0 && !(c = sysq_connect(d.sock, err, sizeof(err))))
 			break; /* 64 subscriptions per connection; refused: all it may */
 		msgpack_packer *pk = sysq_begin(c, "watch.subscribe", NULL);
@@ -210,14 +211,21 @@ static void pidfd_hog(void *arg)
 		msgpack_pack_array(pk, 1);
 		sq_pack_cstr(pk, "proc.exit");
 		sq_pack_cstr(pk, "pids");
-		int k = n - at < CHUNK ? n - at : CHUNK;
+		int k = n - at < chunk ? n - at : chunk;
 		msgpack_pack_array(pk, (uint32_t)k);
 		for (int i = 0; i < k; i++)
 			msgpack_pack_int(pk, pids[at + i]);
 		struct sysq_reply r;
 		if (sysq_flush(c) < 0 || sysq_read(c, &r) < 0)
-			_exit(9);
+			break;
+		bool refused = r.is_error;
 		sysq_reply_free(&r);
+		if (!refused)
+			at += k;
+		else if (chunk > 1)
+			chunk = 1; /* take what is left one by one */
+		else
+			break;
 	}
 	kid_ready();
 	for (;;)
