@@ -271,10 +271,23 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	char name[72], text[160];
 
 	msgpack_zone_clear(&s->loop_zone);
-	if (sq_msg_parse(frame, len, &s->loop_zone, &msg, &why) < 0) {
+	int rc = sq_msg_parse(frame, len, &s->loop_zone, &msg, &why);
+	/* a client's notification asks for nothing: whatever its method and
+	 * params, it is no reason to answer or to close (clients' libraries
+	 * open sessions with ones we do not know) */
+	if (msg.type == SQ_MSG_NOTIFY) {
+		if (sq_log_enabled(SQ_LOG_DEBUG)) {
+			safe_name(name, sizeof(name), rc == 0 ? msg.method : "", rc == 0 ? msg.method_len : 0);
+			sq_log(SQ_LOG_DEBUG, "conn #%llu: ignoring a notification '%s'%s%s",
+			       (unsigned long long)sq_conn_id(c), name, rc == 0 ? "" : ": ",
+			       rc == 0 ? "" : why);
+		}
+		return;
+	}
+	if (rc < 0) {
 		s->stats.proto_errors++;
 		if (msg.has_msgid && msg.type == SQ_MSG_REQUEST) {
-			reply_error(c, msg.msgid, "EPROTO", why);
+			reply_error(c, msg.msgid, sq_errno_name(rc), why);
 			return;
 		}
 		sq_conn_notify_error(c, "EPROTO", why);

@@ -6,16 +6,21 @@
 set -eu
 
 build="libuv1-dev libmsgpack-dev libmicrohttpd-dev pkg-config"
-test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus systemd"
+test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus systemd golang-go golang-github-ugorji-go-codec-dev"
+# Commands rather than packages, as COMMAND:PACKAGE: the package is wanted
+# only when the command is not on PATH.  node and npm may come from elsewhere
+# (nodesource's nodejs ships both, and conflicts with Debian's npm package).
+test_cmds="node:nodejs npm:npm"
 valgrind="$test valgrind"
 bench="$build redis-server redis-tools procps prometheus-node-exporter curl"
 fuzz="$build clang"
 lint="mandoc python3 systemd"
 
+cmds=""
 case "${1:-build}" in
 build) want=$build ;;
-test) want=$test ;;
-valgrind) want=$valgrind ;;
+test) want=$test cmds=$test_cmds ;;
+valgrind) want=$valgrind cmds=$test_cmds ;;
 bench) want=$bench ;;
 fuzz) want=$fuzz ;;
 lint) want=$lint ;;
@@ -32,11 +37,14 @@ if [ "$(uname -s)" = Darwin ]; then
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-	echo "mk/deps.sh: not a Debian system; install the equivalents of: $want" >&2
+	echo "mk/deps.sh: not a Debian system; install the equivalents of: $want${cmds:+ (and the commands of: $cmds)}" >&2
 	exit 0
 fi
 
 missing=""
+for c in $cmds; do
+	command -v "${c%%:*}" >/dev/null 2>&1 || missing="$missing ${c#*:}"
+done
 for p in $want; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$st" in

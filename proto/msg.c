@@ -23,6 +23,27 @@ static int fail(const char **why, const char *reason)
 	return -EPROTO;
 }
 
+/* A method name: a str, or a bin holding valid UTF-8 (clients whose msgpack
+ * library sends strings as bin, or old-spec raw).  0, -EPROTO for any other
+ * type, -EINVAL for a bin that is not UTF-8. */
+static int method_name(const msgpack_object *o, struct sq_msg *m, const char **why)
+{
+	if (o->type == MSGPACK_OBJECT_STR) {
+		m->method = o->via.str.ptr;
+		m->method_len = o->via.str.size;
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return fail(why, "method must be a string");
+	if (!sq_utf8_valid(o->via.bin.ptr, o->via.bin.size)) {
+		*why = "method is a bin that is not valid UTF-8";
+		return -EINVAL;
+	}
+	m->method = o->via.bin.ptr;
+	m->method_len = o->via.bin.size;
+	return 0;
+}
+
 int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
                  struct sq_msg *m, const char **why)
 {
@@ -50,6 +71,7 @@ int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
 		return fail(why, "message type must be 0, 1 or 2");
 	m->type = (int)e[0].via.u64;
 
+	int rc;
 	switch (m->type) {
 	case SQ_MSG_REQUEST:
 		m->has_msgid = as_u32(&e[1], &m->msgid);
@@ -57,12 +79,10 @@ int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
 			return fail(why, "msgid must be an unsigned 32-bit integer");
 		if (n != 4)
 			return fail(why, "request must be [0, msgid, method, params]");
-		if (e[2].type != MSGPACK_OBJECT_STR)
-			return fail(why, "method must be a string");
+		if ((rc = method_name(&e[2], m, why)) < 0)
+			return rc;
 		if (e[3].type != MSGPACK_OBJECT_ARRAY)
 			return fail(why, "params must be an array");
-		m->method = e[2].via.str.ptr;
-		m->method_len = e[2].via.str.size;
 		m->params = e[3];
 		return 0;
 	case SQ_MSG_RESPONSE:
@@ -73,11 +93,11 @@ int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
 		m->result = e[3];
 		return 0;
 	default:
-		if (n != 3 || e[1].type != MSGPACK_OBJECT_STR ||
+		if (n != 3 || (e[1].type != MSGPACK_OBJECT_STR && e[1].type != MSGPACK_OBJECT_BIN) ||
 		    e[2].type != MSGPACK_OBJECT_ARRAY)
 			return fail(why, "notification must be [2, method, params]");
-		m->method = e[1].via.str.ptr;
-		m->method_len = e[1].via.str.size;
+		if ((rc = method_name(&e[1], m, why)) < 0)
+			return rc;
 		m->params = e[2];
 		return 0;
 	}

@@ -3,7 +3,8 @@
  *
  * params on the wire is [] or [{name: value, ...}].  Every getter either
  * yields a value of the right type and range or fails with -EINVAL and a
- * message naming the param, which the daemon sends back verbatim.
+ * message naming the param, which the daemon sends back verbatim.  A name
+ * may be a str or a bin that is valid UTF-8 (taken as the str it spells).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "sq_proto.h"
+#include "sq_utf8.h"
 
 #define SQ_MAX_PARAMS 64
 
@@ -20,13 +22,34 @@ static int bad(struct sq_params *p, const char *fmt, const char *name)
 	return -EINVAL;
 }
 
+/* The bytes of a param name: a str, or a bin (some clients' libraries send
+ * every string as bin); sq_params_open lets a bin through only when it is
+ * valid UTF-8, so that it is the str it spells. */
+static bool key_bytes(const msgpack_object *k, const char **p, uint32_t *n)
+{
+	if (k->type == MSGPACK_OBJECT_STR) {
+		*p = k->via.str.ptr;
+		*n = k->via.str.size;
+		return true;
+	}
+	if (k->type == MSGPACK_OBJECT_BIN) {
+		*p = k->via.bin.ptr;
+		*n = k->via.bin.size;
+		return true;
+	}
+	return false;
+}
+
 /* A client-chosen name, fit for a message: at most 64 bytes, anything but
  * printable ASCII shown as '?', so the error str stays valid UTF-8 text. */
 static const char *shown(char dst[72], const msgpack_object *k)
 {
-	size_t n = k->via.str.size > 64 ? 64 : k->via.str.size;
+	const char *p = NULL;
+	uint32_t len = 0;
+	key_bytes(k, &p, &len);
+	size_t n = len > 64 ? 64 : len;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)k->via.str.ptr[i];
+		unsigned char c = (unsigned char)p[i];
 		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
 	}
 	dst[n] = '\0';
@@ -36,8 +59,9 @@ static const char *shown(char dst[72], const msgpack_object *k)
 /* An empty str from msgpack-c has a NULL pointer: n == 0 never reaches memcmp. */
 static bool key_is(const msgpack_object *k, const char *name, size_t n)
 {
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	       (n == 0 || memcmp(k->via.str.ptr, name, n) == 0);
+	const char *p;
+	uint32_t len;
+	return key_bytes(k, &p, &len) && len == n && (n == 0 || memcmp(p, name, n) == 0);
 }
 
 int sq_params_open(struct sq_params *p, const msgpack_object *params)
@@ -59,13 +83,17 @@ int sq_params_open(struct sq_params *p, const msgpack_object *params)
 		return bad(p, "%s", "too many params");
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
-		if (k->type != MSGPACK_OBJECT_STR)
+		const char *key;
+		uint32_t len;
+		char name[72];
+		if (!key_bytes(k, &key, &len))
 			return bad(p, "%s", "param names must be strings");
+		if (k->type == MSGPACK_OBJECT_BIN && !sq_utf8_valid(key, len))
+			return bad(p, "param name '%s' is a bin that is not valid UTF-8",
+			           shown(name, k));
 		for (uint32_t j = 0; j < i; j++)
-			if (key_is(&m->ptr[j].key, k->via.str.ptr, k->via.str.size)) {
-				char name[72];
+			if (key_is(&m->ptr[j].key, key, len))
 				return bad(p, "param '%s' given twice", shown(name, k));
-			}
 	}
 	p->map = m;
 	return 0;

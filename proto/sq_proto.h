@@ -85,9 +85,11 @@ struct sq_msg {
 
 /*
  * Parse one frame (as delimited by sq_frame_scan) into *m, allocating decoded
- * objects in zone.  Returns 0, or -EPROTO with a static reason in *why.  When
- * the frame is shaped wrong but carries a usable msgid, m->has_msgid is set so
- * the caller can answer it.
+ * objects in zone.  Returns 0, or -EPROTO with a static reason in *why, or
+ * -EINVAL when the method name is a bin that is not UTF-8 (a bin that is
+ * valid UTF-8 is taken as the str it spells).  When the frame is shaped
+ * wrong but carries a usable msgid, m->has_msgid is set so the caller can
+ * answer it; m->type is SQ_MSG_NOTIFY for any [2, ...] of 3 or more.
  */
 int sq_msg_parse(const char *frame, size_t len, msgpack_zone *zone,
                  struct sq_msg *m, const char **why);

@@ -263,7 +263,7 @@ Test(limits, misshapen_request_with_a_msgid_gets_eproto_and_the_connection_lives
 		{ "\x94\x00\x07\xa8sys.ping\x80", 13, 7 },      /* params a map */
 		{ "\x94\x00\x08\xa8sys.ping\xa1x", 14, 8 },     /* params a str */
 		{ "\x95\x00\x09\xa8sys.ping\x90\xc0", 14, 9 },  /* five elements */
-		{ "\x94\x00\x0a\xc4\x08sys.ping\x90", 14, 10 }, /* method is bin */
+		{ "\x94\x00\x0a\x91\xa1x\x90", 7, 10 },         /* method an array */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert(raw_send(&r, bad[i].b, bad[i].n));
