@@ -28,7 +28,7 @@ static const struct cli_cmd commands[] = {
 	  "Prometheus metrics: print, write, or serve" },
 	{ "hello", cmd_hello, "", "who the daemon is and who you are to it" },
 	{ "ping", cmd_ping, "[-c COUNT]", "round trips: min/median/max" },
-	{ "methods", cmd_methods, "", "the methods sysqd serves, which you may call" },
+	{ "methods", cmd_methods, "[METHOD]", "the methods sysqd serves, which you may call; one's contract" },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
 	{ "call", cmd_call, "METHOD ['{json params}']", "any method; the result as JSON" },
 };

@@ -19,8 +19,6 @@
 #include "sq_file.h"
 #include "transfer.h"
 
-static const char *const read_params[] = { "path", "offset", "length", "nofollow", NULL };
-
 struct read_ctx {
 	const char *path;
 	char shown[136];          /* path, printable and bounded, for messages */
@@ -123,15 +121,13 @@ int m_file_read(struct sq_req *r)
 {
 	struct sq_params *p = &r->params;
 	const char *path;
-	int64_t offset = 0, length = -1;
-	bool nofollow = false;
+	/* checked with the params (methods.c): types, ranges, defaults */
+	int64_t offset = sq_params_int(p, r->m->params, "offset");
+	int64_t length = sq_params_has(p, "length") ? sq_params_int(p, r->m->params, "length") : -1;
+	bool nofollow = sq_params_bool(p, r->m->params, "nofollow");
 	int rc;
 
-	if ((rc = sq_params_only(p, read_params)) < 0 ||
-	    (rc = sq_param_cstr(p, "path", true, r->zone, &path)) < 0 ||
-	    (rc = sq_param_int(p, "offset", false, 0, INT64_MAX, &offset)) < 0 ||
-	    (rc = sq_param_int(p, "length", false, 0, INT64_MAX, &length)) < 0 ||
-	    (rc = sq_param_bool(p, "nofollow", false, &nofollow)) < 0)
+	if ((rc = sq_param_cstr(p, "path", true, r->zone, &path)) < 0)
 		return sq_req_param_error(r, rc);
 	if (path[0] != '/')
 		return sq_req_fail(r, -EINVAL, "param 'path' must be an absolute path "
