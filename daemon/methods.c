@@ -131,8 +131,9 @@ static const struct sq_field p_read[] = {
 	p_nofollow, END,
 };
 static const struct sq_field k_read[] = {
-	KEY("size", SQ_T_INT), KEY("offset", SQ_T_INT), KEY("chunk", SQ_T_INT),
-	KEY("file_size", SQ_T_INT), END,
+	/* nil: the kernel does not tell the length (procfs, sysfs, st_size 0) */
+	KEY("size", SQ_T_INT | SQ_T_NIL), KEY("offset", SQ_T_INT), KEY("chunk", SQ_T_INT),
+	KEY("file_size", SQ_T_INT | SQ_T_NIL), END,
 };
 static const struct sq_field r_read = { .types = SQ_T_MAP, .keys = k_read };
 static const char *const e_read[] = {
