@@ -84,6 +84,47 @@ static const struct sq_field k_stats[] = {
 };
 static const struct sq_field r_stats = { .types = SQ_T_MAP, .keys = k_stats };
 
+/* sys.host: every key optional (what the OS does not give is absent) */
+static const struct sq_field t_float = { .types = SQ_T_FLOAT };
+#define CPU_MODES OPTKEY("user", SQ_T_FLOAT), OPTKEY("nice", SQ_T_FLOAT), \
+	OPTKEY("system", SQ_T_FLOAT), OPTKEY("idle", SQ_T_FLOAT), OPTKEY("iowait", SQ_T_FLOAT), \
+	OPTKEY("irq", SQ_T_FLOAT), OPTKEY("softirq", SQ_T_FLOAT), OPTKEY("steal", SQ_T_FLOAT)
+static const struct sq_field k_cpu_total[] = { CPU_MODES, END };
+static const struct sq_field k_cpu_one[] = { KEY("cpu", SQ_T_INT), CPU_MODES, END };
+static const struct sq_field t_cpu_one = { .types = SQ_T_MAP, .keys = k_cpu_one };
+static const struct sq_field k_memory[] = {
+	OPTKEY("total", SQ_T_INT), OPTKEY("available", SQ_T_INT), OPTKEY("free", SQ_T_INT),
+	OPTKEY("buffers", SQ_T_INT), OPTKEY("cached", SQ_T_INT), OPTKEY("shared", SQ_T_INT), END,
+};
+static const struct sq_field k_swap[] = { OPTKEY("total", SQ_T_INT), OPTKEY("free", SQ_T_INT), END };
+static const struct sq_field k_psi_line[] = {
+	KEY("avg10", SQ_T_FLOAT), KEY("avg60", SQ_T_FLOAT), KEY("avg300", SQ_T_FLOAT),
+	KEY("total_us", SQ_T_INT), END,
+};
+static const struct sq_field k_psi[] = {
+	{ .name = "some", .types = SQ_T_MAP, .keys = k_psi_line },
+	{ .name = "full", .types = SQ_T_MAP, .keys = k_psi_line }, END,
+};
+static const struct sq_field k_pressure[] = {
+	{ .name = "cpu", .types = SQ_T_MAP, .keys = k_psi },
+	{ .name = "memory", .types = SQ_T_MAP, .keys = k_psi },
+	{ .name = "io", .types = SQ_T_MAP, .keys = k_psi }, END,
+};
+static const struct sq_field k_host[] = {
+	OPTKEY("uptime_s", SQ_T_FLOAT), OPTKEY("boot_time", SQ_T_FLOAT),
+	{ .name = "load", .types = SQ_T_ARRAY, .items = &t_float },
+	{ .name = "cpu", .types = SQ_T_MAP, .keys = k_cpu_total },
+	{ .name = "cpus", .types = SQ_T_ARRAY, .items = &t_cpu_one },
+	{ .name = "memory", .types = SQ_T_MAP, .keys = k_memory },
+	{ .name = "swap", .types = SQ_T_MAP, .keys = k_swap },
+	OPTKEY("procs", SQ_T_INT), OPTKEY("threads", SQ_T_INT), OPTKEY("procs_running", SQ_T_INT),
+	OPTKEY("procs_blocked", SQ_T_INT), OPTKEY("forks", SQ_T_INT),
+	OPTKEY("context_switches", SQ_T_INT),
+	{ .name = "pressure", .types = SQ_T_MAP, .keys = k_pressure }, END,
+};
+static const struct sq_field r_host = { .types = SQ_T_MAP, .keys = k_host };
+static const char *const e_host[] = { "EINVAL", "ENOENT", NULL };
+
 /* net.* */
 static const struct sq_field p_ifname = {
 	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
@@ -278,6 +319,10 @@ const struct sq_method sq_methods[] = {
 	  "errors and whether the caller may call it", p_methods, &r_methods, e_methods },
 	{ "sys.stats", m_sys_stats, SQ_RUN_ASYNC, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "the daemon's own counters, limits and resource use", no_params, &r_stats, e_params },
+	{ "sys.host", m_sys_host, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
+	  "the host's totals: uptime, boot time, load, CPU times in seconds (all and each "
+	  "CPU), memory and swap in bytes, process and thread counts, pressure (Linux)",
+	  no_params, &r_host, e_host },
 	{ "net.list", m_net_list, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "network interfaces: name, index, MTU, flags, MAC, addresses", no_params,
 	  &r_net_list, e_params },
