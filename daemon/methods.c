@@ -125,6 +125,38 @@ static const struct sq_field k_host[] = {
 static const struct sq_field r_host = { .types = SQ_T_MAP, .keys = k_host };
 static const char *const e_host[] = { "EINVAL", "ENOENT", NULL };
 
+/* sys.sysctl.* */
+static const struct sq_field t_sysctl_name = { .types = SQ_T_STR, .no_nul = true };
+static const struct sq_field p_sysctl_get[] = {
+	{ .name = "names", .types = SQ_T_ARRAY, .items = &t_sysctl_name, .max_items = 4096 },
+	{ .name = "prefix", .types = SQ_T_STR, .no_nul = true }, END,
+};
+static const struct sq_field k_sysctl[] = {
+	KEY("name", SQ_T_STR), OPTKEY("value", SQ_T_INT | SQ_T_ARRAY | SQ_T_STR | SQ_T_BIN),
+	OPTKEY("error", SQ_T_STR), END,
+};
+static const struct sq_field t_sysctl = { .types = SQ_T_MAP, .keys = k_sysctl };
+static const struct sq_field k_sysctl_get[] = { LIST("sysctls", t_sysctl), END };
+static const struct sq_field r_sysctl_get = { .types = SQ_T_MAP, .keys = k_sysctl_get };
+static const char *const e_sysctl_get[] = {
+	"EINVAL", "ENOENT", "EACCES", "EPERM", "EISDIR", "E2BIG", "EIO", NULL,
+};
+static const struct sq_field p_sysctl_set[] = {
+	{ .name = "name", .types = SQ_T_STR, .required = true, .no_nul = true },
+	{ .name = "value", .types = SQ_T_INT | SQ_T_STR | SQ_T_BIN | SQ_T_ARRAY, .required = true,
+	  .items = &t_int, .max_items = 64 },
+	END,
+};
+static const struct sq_field k_sysctl_set[] = {
+	KEY("name", SQ_T_STR), KEY("previous", SQ_T_INT | SQ_T_ARRAY | SQ_T_STR | SQ_T_BIN),
+	OPTKEY("value", SQ_T_INT | SQ_T_ARRAY | SQ_T_STR | SQ_T_BIN), END,
+};
+static const struct sq_field r_sysctl_set = { .types = SQ_T_MAP, .keys = k_sysctl_set };
+static const char *const e_sysctl_set[] = {
+	"EINVAL", "ENOENT", "EACCES", "EPERM", "EISDIR", "E2BIG", "ERANGE", "EBUSY", "EIO",
+	"EOPNOTSUPP", "ENODEV", NULL,
+};
+
 /* net.* */
 static const struct sq_field p_ifname = {
 	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
@@ -323,6 +355,12 @@ const struct sq_method sq_methods[] = {
 	  "the host's totals: uptime, boot time, load, CPU times in seconds (all and each "
 	  "CPU), memory and swap in bytes, process and thread counts, pressure (Linux)",
 	  no_params, &r_host, e_host },
+	{ "sys.sysctl.get", m_sys_sysctl_get, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER, SQ_AS_CALLER,
+	  "kernel parameters by name, or all under a prefix, read as the caller; "
+	  "typed as the kernel types them", p_sysctl_get, &r_sysctl_get, e_sysctl_get },
+	{ "sys.sysctl.set", m_sys_sysctl_set, SQ_RUN_ASYNC, SQ_ACCESS_ROOT, SQ_AS_DAEMON,
+	  "change a kernel parameter (root, or whom the policy grants the key; logged); "
+	  "answers the previous value", p_sysctl_set, &r_sysctl_set, e_sysctl_set },
 	{ "net.list", m_net_list, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "network interfaces: name, index, MTU, flags, MAC, addresses", no_params,
 	  &r_net_list, e_params },

@@ -392,8 +392,10 @@ Test(sysctl_set, the_kernel_decides_and_a_refusal_changes_nothing)
 	long long before = get_int(c, "net.ipv4.ip_forward");
 	expect_error(c, "sys.sysctl.set", "{\"name\": \"net.ipv4.ip_forward\", \"value\": \"banana\"}",
 	             "EINVAL", "banana");
-	expect_error(c, "sys.sysctl.set", "{\"name\": \"net.ipv4.tcp_keepalive_time\", \"value\": -5}",
+	long long ttl = get_int(c, "net.ipv4.ip_default_ttl"); /* 1..255 */
+	expect_error(c, "sys.sysctl.set", "{\"name\": \"net.ipv4.ip_default_ttl\", \"value\": 300}",
 	             "EINVAL", NULL);
+	cr_assert_eq(get_int(c, "net.ipv4.ip_default_ttl"), ttl);
 	expect_error(c, "sys.sysctl.set", "{\"name\": \"net.ipv4.no_such\", \"value\": 1}",
 	             "ENOENT", NULL);
 	expect_error(c, "sys.sysctl.set", "{\"name\": \"net..x\", \"value\": 1}", "EINVAL", NULL);
