@@ -167,10 +167,20 @@ static const struct sq_field k_addr[] = {
 	KEY("addr", SQ_T_STR), KEY("prefixlen", SQ_T_INT), END,
 };
 static const struct sq_field t_addr = { .types = SQ_T_MAP, .keys = k_addr };
+static const struct sq_field k_if_stats[] = {
+	OPTKEY("rx_bytes", SQ_T_INT), OPTKEY("rx_packets", SQ_T_INT), OPTKEY("rx_errors", SQ_T_INT),
+	OPTKEY("rx_dropped", SQ_T_INT), OPTKEY("rx_multicast", SQ_T_INT),
+	OPTKEY("tx_bytes", SQ_T_INT), OPTKEY("tx_packets", SQ_T_INT), OPTKEY("tx_errors", SQ_T_INT),
+	OPTKEY("tx_dropped", SQ_T_INT), OPTKEY("tx_multicast", SQ_T_INT),
+	OPTKEY("collisions", SQ_T_INT), END,
+};
 static const struct sq_field k_if[] = {
 	KEY("name", SQ_T_STR | SQ_T_BIN), KEY("index", SQ_T_INT),
 	KEY("mtu", SQ_T_INT | SQ_T_NIL), LIST("flags", t_str),
-	KEY("mac", SQ_T_STR | SQ_T_NIL), LIST("addrs", t_addr), END,
+	KEY("mac", SQ_T_STR | SQ_T_NIL), LIST("addrs", t_addr),
+	{ .name = "stats", .types = SQ_T_MAP, .keys = k_if_stats },
+	OPTKEY("operstate", SQ_T_STR), OPTKEY("carrier", SQ_T_BOOL),
+	OPTKEY("min_mtu", SQ_T_INT), OPTKEY("max_mtu", SQ_T_INT), END,
 };
 static const struct sq_field t_if = { .types = SQ_T_MAP, .keys = k_if };
 static const struct sq_field k_net_list[] = { LIST("interfaces", t_if), END };
@@ -179,10 +189,12 @@ static const struct sq_field p_mtu_get[] = { p_ifname, END };
 static const struct sq_field k_mtu[] = { KEY("mtu", SQ_T_INT), END };
 static const struct sq_field r_mtu_get = { .types = SQ_T_MAP, .keys = k_mtu };
 static const char *const e_mtu_get[] = { "EINVAL", "ENODEV", NULL };
-/* 68 is IPv4's minimum (RFC 791); 65536 is Linux's loopback default */
+/* any MTU an int holds: the interface's own range is checked in the handler
+ * where the kernel tells it (IFLA_MIN_MTU..IFLA_MAX_MTU), else by the kernel */
 static const struct sq_field p_mtu_set[] = {
 	p_ifname,
-	{ .name = "mtu", .types = SQ_T_INT, .required = true, .ranged = true, .min = 68, .max = 65536 },
+	{ .name = "mtu", .types = SQ_T_INT, .required = true, .ranged = true, .min = 0,
+	  .max = 2147483647, .note = "the interface's own range is checked after this one" },
 	END,
 };
 static const struct sq_field k_mtu_set[] = { KEY("mtu", SQ_T_INT), KEY("previous", SQ_T_INT), END };
@@ -362,7 +374,8 @@ const struct sq_method sq_methods[] = {
 	  "change a kernel parameter (root, or whom the policy grants the key; logged); "
 	  "answers the previous value", p_sysctl_set, &r_sysctl_set, e_sysctl_set },
 	{ "net.list", m_net_list, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
-	  "network interfaces: name, index, MTU, flags, MAC, addresses", no_params,
+	  "network interfaces: name, index, MTU, flags, MAC, addresses, counters, "
+	  "operational state, carrier, MTU range", no_params,
 	  &r_net_list, e_params },
 	{ "net.mtu.get", m_net_mtu_get, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "an interface's MTU", p_mtu_get, &r_mtu_get, e_mtu_get },
