@@ -300,6 +300,10 @@ static const struct sq_field p_proc_get[] = { p_proc_pid, p_fields, END };
 static const struct sq_field p_proc_signal[] = {
 	p_proc_pid, { .name = "signal", .types = SQ_T_STR | SQ_T_INT, .required = true }, END,
 };
+static const struct sq_field k_proc_io[] = {
+	OPTKEY("rchar", SQ_T_INT), OPTKEY("wchar", SQ_T_INT), OPTKEY("read_bytes", SQ_T_INT),
+	OPTKEY("write_bytes", SQ_T_INT), END,
+};
 static const struct sq_field k_proc[] = {
 	KEY("pid", SQ_T_INT), OPTKEY("ppid", SQ_T_INT), OPTKEY("pgid", SQ_T_INT),
 	OPTKEY("sid", SQ_T_INT), OPTKEY("uid", SQ_T_INT), OPTKEY("euid", SQ_T_INT),
@@ -309,7 +313,9 @@ static const struct sq_field k_proc[] = {
 	OPTKEY("start_time", SQ_T_FLOAT), OPTKEY("cpu_user_ns", SQ_T_INT),
 	OPTKEY("cpu_system_ns", SQ_T_INT), OPTKEY("rss_bytes", SQ_T_INT),
 	OPTKEY("vsize_bytes", SQ_T_INT), OPTKEY("threads", SQ_T_INT), OPTKEY("nice", SQ_T_INT),
-	OPTKEY("tty", SQ_T_STR | SQ_T_NIL), END,
+	OPTKEY("tty", SQ_T_STR | SQ_T_NIL), OPTKEY("cpu_percent", SQ_T_FLOAT),
+	OPTKEY("fds", SQ_T_INT), OPTKEY("cgroup", SQ_T_STR | SQ_T_BIN),
+	{ .name = "io", .types = SQ_T_MAP, .keys = k_proc_io }, END,
 };
 static const struct sq_field r_proc = { .types = SQ_T_MAP, .keys = k_proc };
 static const struct sq_field k_procs[] = { LIST("procs", r_proc), END };
