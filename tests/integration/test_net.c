@@ -649,3 +649,15 @@ Test(net, counters_move_with_traffic_on_a_veth_pair)
 	sysq_reply_free(&r1);
 	sysq_close(c);
 }
+
+Test(net, sysq_net_s_shows_the_counters)
+{
+	ns_start();
+	char out[4096];
+	cr_assert_eq(cli(out, sizeof(out), "net -s"), 0);
+	cr_assert(strncmp(out, "NAME", 4) == 0, "header first: %s", out);
+	cr_assert(strstr(out, "STATE") && strstr(out, "RX-BYTES") && strstr(out, "TX-DROP"), "%s", out);
+	char *lo = strstr(out, "\nlo ");
+	cr_assert(lo && strstr(lo, "UNKNOWN"), "lo's state as ip shows it: %s", out);
+	cr_assert_eq(cli(out, sizeof(out), "net -x"), 2, "usage: exit 2");
+}
