@@ -19,12 +19,15 @@
 #define MAX_LISTEN_CONNECTIONS 4096u
 
 static const char metrics_usage[] =
-	"usage: sysq metrics [--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]\n"
+	"usage: sysq metrics [--per-uid] [--names sysq|node] [--timeout T]\n"
+	"                    [--textfile DIR | --listen [ADDR:PORT]]\n"
 	"  (no option)         print the exposition (Prometheus text format 0.0.4)\n"
 	"  --textfile DIR      write DIR/sysq.prom atomically (node_exporter textfile collector)\n"
 	"  --listen [ADDR:PORT] serve GET /metrics (default 127.0.0.1:9393)\n"
 	"  --timeout T         deadline per scrape: seconds, or Nms / Ns (default 5s)\n"
 	"  --per-uid           add process counts per uid (sysq_user_processes)\n"
+	"  --names node        node_exporter's metric names and labels for the figures it\n"
+	"                      also exports (node_cpu_seconds_total, ...; docs/metrics.md)\n"
 	"with --listen:\n"
 	"  --header-timeout T  a request must arrive whole within T of connecting or of the\n"
 	"                      previous response, and a response be taken within T; the\n"
@@ -140,6 +143,13 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 				lo.max_per_address = n;
 		} else if (strcmp(a, "--per-uid") == 0) {
 			o.per_uid = true;
+		} else if (strcmp(a, "--names") == 0 && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (strcmp(v, "node") != 0 && strcmp(v, "sysq") != 0) {
+				fprintf(stderr, "sysq metrics: --names wants sysq or node (got '%s')\n", v);
+				return EXIT_USAGE;
+			}
+			o.node_names = strcmp(v, "node") == 0;
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
 			o.timeout_ms = parse_timeout(argv[++i]);
 			if (o.timeout_ms < 0) {

@@ -1,8 +1,8 @@
 /*
  * metrics.h - the Prometheus text exposition (format 0.0.4) built from
- * sysqd's own answers (sys.stats, fs.list, net.list, proc.list), and the
- * scrape that fetches them: one connection, four pipelined calls, one
- * deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
+ * sysqd's own answers (sys.stats, fs.list, net.list, proc.list, sys.host),
+ * and the scrape that fetches them: one connection, five pipelined calls,
+ * one deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
  */
 #ifndef SQ_METRICS_H
 #define SQ_METRICS_H
@@ -17,8 +17,8 @@
 #define SQ_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define SQ_METRICS_DEFAULT_TIMEOUT_MS 5000
 
-/* The four calls a scrape makes ("collectors", as node_exporter says). */
-enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_PROC, SQ_MC_N };
+/* The calls a scrape makes ("collectors", as node_exporter says). */
+enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_HOST, SQ_MC_PROC, SQ_MC_N };
 
 /* What the exposition is built from: each collector's result (NULL when
  * its call failed: the family is then left out and
@@ -27,6 +27,8 @@ struct sq_metrics_in {
 	const msgpack_object *res[SQ_MC_N];
 	double seconds[SQ_MC_N];   /* each call's time, request sent to reply read */
 	bool per_uid;              /* sysq_user_processes{uid=...} (proc.list had "uid") */
+	bool node_names;           /* node_exporter's names and labels where it has the
+	                            * figure (--names node; docs/metrics.md) */
 };
 
 /* Append the whole exposition to out.  0 or -ENOMEM. */
@@ -43,6 +45,7 @@ struct sq_scrape_opts {
 	const char *socket;   /* NULL: the default socket */
 	int timeout_ms;       /* deadline for the whole scrape (connect excluded) */
 	bool per_uid;
+	bool node_names;
 };
 
 /* Query sysqd and append the exposition to out.  Returns the number of
