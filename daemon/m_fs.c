@@ -127,7 +127,7 @@ int m_fs_list(struct sq_req *r)
 	rc = sq_param_bool(&r->params, "all", false, &x->all);
 	if (rc < 0)
 		return sq_req_param_error(r, rc);
-	rc = sq_prober_list(r->srv->loop, r->srv->engine, x->all, (uint64_t)x->timeout_ms, list_done, x);
+	rc = sq_prober_list(r->srv->prober, x->all, (uint64_t)x->timeout_ms, list_done, x);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "fs.list: cannot start the probes: %s", strerror(-rc));
 	return SQ_ASYNC;
@@ -189,7 +189,7 @@ int m_fs_stat(struct sq_req *r)
 		                   "(sysqd does not know your working directory)");
 	if ((rc = get_timeout(r, &x->timeout_ms)) < 0)
 		return rc;
-	rc = sq_prober_stat(r->srv->loop, r->srv->engine, r->cred, x->path, (uint64_t)x->timeout_ms,
+	rc = sq_prober_stat(r->srv->prober, r->cred, x->path, (uint64_t)x->timeout_ms,
 	                    stat_done, x);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "fs.stat: cannot start the probe: %s", strerror(-rc));
