@@ -935,6 +935,9 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	s->prober = sq_prober_new(loop, s->engine);
 	if (!s->prober)
 		sq_log(SQ_LOG_ERR, "cannot set up the mount prober: fs.list and fs.stat will fail");
+	s->watcher = sq_watcher_new(loop, s->engine);
+	if (!s->watcher)
+		sq_log(SQ_LOG_ERR, "cannot set up the watcher: watch.subscribe will fail");
 }
 
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
@@ -1059,6 +1062,10 @@ bool sq_server_free(struct sq_server *s)
 	/* a thread stuck in a probe still locks the prober: then it stays too */
 	stuck |= sq_prober_free(s->prober);
 	s->prober = NULL;
+	/* every connection closed and dropped its subscriptions: nothing of
+	 * the watcher is open, and no thread uses it */
+	sq_watcher_free(s->watcher);
+	s->watcher = NULL;
 	sq_fds_free(&s->fds);
 	msgpack_zone_destroy(&s->loop_zone);
 	return stuck;

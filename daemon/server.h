@@ -85,6 +85,7 @@ struct sq_server {
 	msgpack_zone loop_zone;      /* arena of the loop fast path */
 	struct sq_engine *engine;    /* the one worker engine (engine.h) */
 	struct sq_prober *prober;    /* the mount watchdog (prober.h) */
+	struct sq_watcher *watcher;  /* watch.subscribe's subscriptions (watcher.h) */
 	struct sq_fdshare fds;       /* descriptors per uid (fdshare.h) */
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
