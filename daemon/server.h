@@ -101,7 +101,8 @@ int sq_server_init(struct sq_server *s, uv_loop_t *loop,
 /* Begin an orderly stop: no new connections, finish what is in flight. */
 void sq_server_stop(struct sq_server *s);
 /* After the loop: true when engine threads were left stuck in the kernel
- * (they still use what they hold: the process must end without teardown). */
+ * (they still use what they hold, the engine and the prober, which are then
+ * not freed: the process must end without teardown). */
 bool sq_server_free(struct sq_server *s);
 
 /* Queue bytes to a connection (dropped if it is closing).  Enforces the
