@@ -245,7 +245,7 @@ static void stats_after(struct sq_req *r)
 	struct sq_mapbuf m;
 	msgpack_packer *pk;
 	uint64_t prober_threads, stale_mounts;
-	sq_prober_stats(&prober_threads, &stale_mounts);
+	sq_prober_stats(r->srv->prober, &prober_threads, &stale_mounts);
 
 	sq_mapbuf_init(&m);
 	msgpack_pack_double(sq_mapbuf_key(&m, "uptime_s"), x->uptime_s);
