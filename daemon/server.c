@@ -27,6 +27,7 @@
 #include "prober.h"
 #include "request.h"
 #include "server.h"
+#include "transfer.h"
 #include "watcher.h"
 
 #define SQ_READ_CHUNK 65536u
@@ -936,6 +937,7 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	if (!s->prober)
 		sq_log(SQ_LOG_ERR, "cannot set up the mount prober: fs.list and fs.stat will fail");
 	s->watcher = sq_watcher_new(loop, s->engine);
+	s->xfers = sq_xfers_new(loop);
 	if (!s->watcher)
 		sq_log(SQ_LOG_ERR, "cannot set up the watcher: watch.subscribe will fail");
 }
@@ -1005,6 +1007,7 @@ static void maybe_finish_stop(struct sq_server *s)
 	close_if_open((uv_handle_t *)&s->sig_hup);
 	sq_engine_stop(s->engine); /* queued jobs are cancelled; running ones end */
 	sq_prober_stop(s->prober); /* its handle closes after the last scan's answer */
+	sq_xfers_stop(s->xfers);
 }
 
 /* The grace period is over: close what is still open.  A job still running
@@ -1065,6 +1068,8 @@ bool sq_server_free(struct sq_server *s)
 	/* every connection closed and dropped its subscriptions: nothing of
 	 * the watcher is open, and no thread uses it */
 	sq_watcher_free(s->watcher);
+	sq_xfers_free(s->xfers);
+	s->xfers = NULL;
 	s->watcher = NULL;
 	sq_fds_free(&s->fds);
 	msgpack_zone_destroy(&s->loop_zone);

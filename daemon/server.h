@@ -86,6 +86,7 @@ struct sq_server {
 	struct sq_engine *engine;    /* the one worker engine (engine.h) */
 	struct sq_prober *prober;    /* the mount watchdog (prober.h) */
 	struct sq_watcher *watcher;  /* watch.subscribe's subscriptions (watcher.h) */
+	struct sq_xfers *xfers;      /* file.read's transfers (transfer.h) */
 	struct sq_fdshare fds;       /* descriptors per uid (fdshare.h) */
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
