@@ -14,7 +14,7 @@
 
 struct sysq *cli_connect(struct cli *cli)
 {
-	char err[300];
+	char err[1024];
 	if (cli->conn)
 		return cli->conn;
 	cli->conn = sysq_connect(cli->socket, err, sizeof(err));

@@ -38,8 +38,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: sysq [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
 	           "Query sysqd, the system information daemon (see sysq(1)).\n\n"
-	           "  -s, --socket PATH  daemon socket (default: $SYSQ_SOCKET, else the\n"
-	           "                     system socket as root or your per-user one)\n"
+	           "  -s, --socket PATH  daemon socket (default: $SYSQ_SOCKET, else the system\n"
+	           "                     socket when it exists, then your per-user one)\n"
 	           "  -j, --json         print results as JSON\n"
 	           "  -h, --help         this text\n"
 	           "  -V, --version      print the version\n\ncommands:\n");

@@ -5,13 +5,20 @@
  * than ours (Python's) accepts.  SQ_SYSQ names the binary (run-all.sh).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/mount.h>
+#endif
 
 #include "harness.h"
 
@@ -373,3 +380,78 @@ Test(cli, a_user_sees_itself)
 	          "%s", r.out);
 	run_free(&r);
 }
+
+/* ---- the default socket ------------------------------------------------------------------- */
+
+#ifdef __linux__
+#define SYSTEM_SOCK "/run/sysq/sysqd.sock"
+
+/* In a private mount namespace: a tmpfs over /run (this test process and
+ * its children only) with /run/sysq in it, empty. */
+static void private_run_sysq(void)
+{
+	char top[128];
+	ns_private_tmpfs(top, sizeof(top), "sysq-cli-run");
+	cr_assert_eq(mount("sysq-test-run", "/run", "tmpfs", 0, "size=1m,mode=0755"), 0,
+	             "tmpfs on /run: %s", strerror(errno));
+	cr_assert_eq(mkdir("/run/sysq", 0755), 0, "%s", strerror(errno));
+}
+
+/* An unprivileged user without -s or $SYSQ_SOCKET reaches the system
+ * daemon when its socket is there (before: only /tmp/sysq-UID was tried). */
+Test(cli, an_unprivileged_user_finds_the_system_socket)
+{
+	private_run_sysq();
+	cr_assert_eq(mount(d.dir, "/run/sysq", NULL, MS_BIND, NULL), 0, "bind: %s",
+	             strerror(errno));
+	const char *const envs[] = { "-XDG_RUNTIME_DIR", NULL };
+	struct run r = sysq_run(ARGS("hello"), envs, NOBODY_UID);
+	cr_assert_eq(r.status, 0, "status %d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "on " SYSTEM_SOCK "\n") && strstr(r.out, "you are uid 65534"),
+	          "%s", r.out);
+	run_free(&r);
+
+	/* -s and $SYSQ_SOCKET come first, and are the only path tried */
+	const char *const bad_env[] = { "-XDG_RUNTIME_DIR", "SYSQ_SOCKET=/nonexistent/env.sock",
+	                                 NULL };
+	r = sysq_run(ARGS("ping"), bad_env, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/nonexistent/env.sock") && !strstr(r.err, SYSTEM_SOCK), "%s",
+	          r.err);
+	run_free(&r);
+	r = sysq_run(ARGS("-s", "/nonexistent/opt.sock", "ping"), bad_env, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/nonexistent/opt.sock") && !strstr(r.err, "env.sock"), "%s",
+	          r.err);
+	run_free(&r);
+	cr_assert_eq(umount("/run/sysq"), 0, "%s", strerror(errno));
+}
+
+/* With a dead system socket (nobody listening) and no per-user daemon,
+ * the message names both paths tried, and why each failed. */
+Test(cli, a_failed_default_connect_names_every_path_tried)
+{
+	private_run_sysq();
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, SYSTEM_SOCK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	close(fd); /* the path stays, refusing connections */
+	cr_assert_eq(chmod(SYSTEM_SOCK, 0666), 0);
+	const char *const envs[] = { "-XDG_RUNTIME_DIR", NULL };
+	struct run r = sysq_run(ARGS("ping"), envs, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, SYSTEM_SOCK) && strstr(r.err, "/tmp/sysq-65534/sysqd.sock"),
+	          "not every path tried is named: %s", r.err);
+	cr_assert(strstr(r.err, "refused") && strstr(r.err, "No such file"), "%s", r.err);
+	run_free(&r);
+
+	/* without the system socket, the per-user one is what is missing */
+	cr_assert_eq(unlink(SYSTEM_SOCK), 0);
+	r = sysq_run(ARGS("ping"), envs, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/tmp/sysq-65534/sysqd.sock"), "%s", r.err);
+	run_free(&r);
+}
+#endif
