@@ -134,9 +134,3 @@ void human_bytes(double v, char *buf, size_t size)
 	else
 		snprintf(buf, size, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
-
-int cli_usage(const struct cli_cmd *cmd)
-{
-	fprintf(stderr, "usage: sysq [-s SOCKET] [--json] %s %s\n", cmd->name, cmd->synopsis);
-	return EXIT_USAGE;
-}

@@ -15,15 +15,6 @@
 #include "json.h"
 #include "sq_proto.h"
 
-static const char df_usage[] =
-	"usage: sysq df [-ahT] [-t MS] [--json] [PATH...]\n"
-	"  -a, --all          include pseudo and empty file systems\n"
-	"  -h, --human-readable\n"
-	"                     sizes in powers of 1024 (always so; taken for df(1)'s sake)\n"
-	"  -T, --print-type   show the file system type\n"
-	"  -t, --timeout MS   wait at most MS for each file system (1..10000, default 1000)\n"
-	"      --help         this text\n";
-
 /* df -h: powers of 1024, rounded up, one decimal below 10. */
 static void df_human(uint64_t v, char *buf, size_t size)
 {
@@ -193,17 +184,13 @@ int cmd_df(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "sysq df: -t wants milliseconds from 1 to 10000\n");
 				return EXIT_USAGE;
 			}
-		} else if (strcmp(a, "--help") == 0) {
-			fputs(df_usage, stdout);
-			return EXIT_OK;
 		} else if (strcmp(a, "--human-readable") == 0) {
 			continue; /* the only way sysq df prints sizes */
 		} else if (a[1] != '-' && strspn(a + 1, "aTh") == strlen(a + 1)) {
 			all |= strchr(a, 'a') != NULL; /* -aT */
 			type |= strchr(a, 'T') != NULL;
 		} else {
-			fputs(df_usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage("df");
 		}
 	}
 	if (i < argc)

@@ -25,8 +25,7 @@ int cmd_hello(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "usage: sysq hello\n");
-		return EXIT_USAGE;
+		return cli_usage("hello");
 	}
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "sys.hello", NULL, &r);
@@ -79,8 +78,7 @@ int cmd_ping(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else {
-			fprintf(stderr, "usage: sysq ping [-c COUNT]\n");
-			return EXIT_USAGE;
+			return cli_usage("ping");
 		}
 	}
 	struct sysq *c = cli_connect(cli);
@@ -114,10 +112,12 @@ int cmd_ping(struct cli *cli, int argc, char **argv)
 
 int cmd_call(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: sysq call METHOD ['{\"param\": value, ...}']\n");
-		return EXIT_USAGE;
+	if (argc > 1 && strcmp(argv[1], "--") == 0) {
+		argv++;
+		argc--;
 	}
+	if (argc < 2 || argc > 3)
+		return cli_usage("call");
 	return simple(cli, argv[1], argc == 3 ? argv[2] : NULL);
 }
 
@@ -125,8 +125,7 @@ int cmd_methods(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "usage: sysq methods\n");
-		return EXIT_USAGE;
+		return cli_usage("methods");
 	}
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "sys.methods", NULL, &r);
@@ -164,8 +163,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "usage: sysq stats\n");
-		return EXIT_USAGE;
+		return cli_usage("stats");
 	}
 	return simple(cli, "sys.stats", NULL);
 }

@@ -15,12 +15,6 @@
 #include "json.h"
 #include "sq_proto.h"
 
-#define XATTR_USAGE \
-	"usage: sysq xattr [-l] [-sx] PATH...\n" \
-	"       sysq xattr -p [-sx] NAME PATH...\n" \
-	"       sysq xattr -w [-sx] NAME VALUE PATH...\n" \
-	"       sysq xattr -d [-s] NAME PATH...\n"
-
 /* requests in flight at once for -l (bounded, so large values cannot pile
  * up in the daemon's output for this connection) */
 #define LIST_WINDOW 32
@@ -396,8 +390,7 @@ static int usage(const char *why)
 {
 	if (why)
 		fprintf(stderr, "sysq xattr: %s\n", why);
-	fputs(XATTR_USAGE, stderr);
-	return EXIT_USAGE;
+	return cli_usage("xattr");
 }
 
 int cmd_xattr(struct cli *cli, int argc, char **argv)
@@ -419,9 +412,6 @@ int cmd_xattr(struct cli *cli, int argc, char **argv)
 					return usage("-p, -w and -d exclude each other");
 				o.mode = *f;
 				break;
-			case 'h':
-				fputs(XATTR_USAGE, stdout);
-				return EXIT_OK;
 			default:
 				fprintf(stderr, "sysq xattr: unknown option -%c\n", *f);
 				return usage(NULL);

@@ -455,3 +455,58 @@ Test(cli, a_failed_default_connect_names_every_path_tried)
 	run_free(&r);
 }
 #endif
+
+/* ---- --help -------------------------------------------------------------------------------- */
+
+/* Every command sysq --help lists, as NULL-ended array (static storage). */
+static const char *const all_commands[] = { "ps", "kill", "df", "xattr", "net", "mtu", "get",
+                                            "watch", "metrics", "hello", "ping", "methods",
+                                            "stats", "call", NULL };
+
+/* Every subcommand answers --help and -h (df: --help only, its -h is
+ * df's) with its usage on stdout and exit 0, without asking the daemon
+ * (before: mtu and call sent "--help" to it, xattr said "unknown option"). */
+Test(cli, every_command_answers_help_on_stdout)
+{
+	struct run top = sysq_run(ARGS("--help"), NULL, -1);
+	cr_assert_eq(top.status, 0);
+	for (int i = 0; all_commands[i]; i++) {
+		char listed[32];
+		snprintf(listed, sizeof(listed), "\n  %s ", all_commands[i]);
+		cr_assert(strstr(top.out, listed), "sysq --help does not list %s:\n%s",
+		          all_commands[i], top.out);
+		static const char *const flags[] = { "--help", "-h" };
+		for (int f = 0; f < 2; f++) {
+			if (f == 1 && strcmp(all_commands[i], "df") == 0)
+				continue;
+			struct run r = sysq_run(ARGS("-s", "/nonexistent", all_commands[i], flags[f]),
+			                        NULL, -1);
+			char want[48];
+			snprintf(want, sizeof(want), "usage: sysq %s", all_commands[i]);
+			cr_assert_eq(r.status, 0, "sysq %s %s: status %d, stderr %s", all_commands[i],
+			             flags[f], r.status, r.err);
+			cr_assert(strstr(r.out, want), "sysq %s %s: %s", all_commands[i], flags[f], r.out);
+			cr_assert(strstr(r.out, "--help"), "sysq %s %s: no --help line: %s",
+			          all_commands[i], flags[f], r.out);
+			cr_assert_str_empty(r.err, "sysq %s %s", all_commands[i], flags[f]);
+			run_free(&r);
+		}
+	}
+	run_free(&top);
+
+	/* after other arguments too, but not after "--" */
+	struct run r = sysq_run(ARGS("-s", "/nonexistent", "mtu", "lo", "--help"), NULL, -1);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "usage: sysq mtu"), "%s", r.out);
+	run_free(&r);
+	r = sysq_run(ARGS("-s", "/nonexistent", "call", "--", "--help"), NULL, -1);
+	cr_assert_eq(r.status, 3, "a method named --help goes to the daemon: %d %s", r.status,
+	             r.err);
+	run_free(&r);
+	/* a usage error prints the same usage, on stderr */
+	r = sysq_run(ARGS("-s", "/nonexistent", "mtu"), NULL, -1);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "usage: sysq mtu"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+	run_free(&r);
+}
