@@ -30,7 +30,12 @@ int cli_status(const char *what, int rc, const struct sysq_reply *r)
 	if (rc == 0)
 		return EXIT_OK;
 	if (rc == SYSQ_REMOTE_ERROR) {
-		fprintf(stderr, "sysq: %s: %s: %s\n", what, r->code, r->message);
+		/* the daemon may start its message with the method's name: once */
+		const char *msg = r->message;
+		size_t n = strlen(what);
+		if (strncmp(msg, what, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+			msg += n + 2;
+		fprintf(stderr, "sysq: %s: %s: %s\n", what, r->code, msg);
 		return EXIT_REMOTE;
 	}
 	fprintf(stderr, "sysq: %s: lost the connection to sysqd: %s\n", what, strerror(-rc));

@@ -23,7 +23,7 @@ const struct cli_cmd cli_commands[] = {
 	  "  -l                  list this system's signal numbers and names\n"
 	  "  --                  ends the options\n",
 	  0 },
-	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs",
+	{ "df", cmd_df, "[-ahT] [-t MS] [PATH...]", "file systems like df -h; never hangs",
 	  "usage: sysq df [-ahT] [-t MS] [PATH...]\n"
 	  "  -a, --all          include pseudo and empty file systems\n"
 	  "  -h, --human-readable\n"
@@ -52,7 +52,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  without MTU print IFACE's MTU; with MTU change it (root, or as the\n"
 	  "  daemon's policy allows)\n",
 	  0 },
-	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]", "copy a file, read as you",
+	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N] [--nofollow]",
+	  "copy a file, read as you",
 	  "usage: sysq get PATH [-o OUT] [--offset N] [--length N] [--nofollow]\n"
 	  "  -o, --output OUT   write to OUT (default, or '-': stdout)\n"
 	  "      --offset N     start at byte N (123, 4K, 1M, 2G, 1T)\n"
@@ -64,7 +65,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  (no topic: mounts and net; runs until interrupted, or until every\n"
 	  "  watched pid has exited)\n",
 	  0 },
-	{ "metrics", cmd_metrics, "[--textfile DIR | --listen [ADDR:PORT]]",
+	{ "metrics", cmd_metrics,
+	  "[--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]",
 	  "Prometheus metrics: print, write, or serve",
 	  "usage: sysq metrics [--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]\n"
 	  "  (no option)         print the exposition (Prometheus text format 0.0.4)\n"

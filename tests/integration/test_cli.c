@@ -510,3 +510,42 @@ Test(cli, every_command_answers_help_on_stdout)
 	cr_assert_str_empty(r.out);
 	run_free(&r);
 }
+
+/* ---- sysq(1) says what the code does ------------------------------------------------------ */
+
+/* Each command's --help names the options sysq(1) names for it, and sysq
+ * --help's line for it has those of its usage line (before: metrics lacked
+ * --per-uid and --timeout there).  tests/integration/help_vs_man.py. */
+Test(cli, help_options_match_the_man_page)
+{
+	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQ");
+	cr_assert(top && bin, "SQ_TOP and SQ_SYSQ come from tests/run-all.sh");
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tests/integration/help_vs_man.py' '%s' "
+	         "'%s/man/sysq.1' 2>&1", top, bin, top);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char out[8192];
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "--help and sysq(1) differ:\n%s", out);
+}
+
+/* The EPERM a non-root caller gets for a root-only method, word for word as
+ * sysq(1)'s example shows it (before: the method was named twice). */
+Test(cli, a_refused_root_method_reads_as_the_man_page_shows)
+{
+	SKIP_UNLESS_ROOT();
+	struct run r = sysq_run(ARGS("-s", d.sock, "mtu", "lo", "9000"), NULL, NOBODY_UID);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	static const char want[] =
+		"sysq: net.mtu.set: EPERM: only root may do this, unless the policy grants it\n";
+	cr_assert_str_eq(r.err, want);
+	run_free(&r);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/man/sysq.1", getenv("SQ_TOP"));
+	char *man = slurp(path);
+	cr_assert(strstr(man, want), "sysq(1) does not show: %s", want);
+	free(man);
+}
