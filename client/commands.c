@@ -23,13 +23,26 @@ const struct cli_cmd cli_commands[] = {
 	  "  -l                  list this system's signal numbers and names\n"
 	  "  --                  ends the options\n",
 	  0 },
-	{ "df", cmd_df, "[-ahT] [-t MS] [PATH...]", "file systems like df -h; never hangs",
-	  "usage: sysq df [-ahT] [-t MS] [PATH...]\n"
-	  "  -a, --all          include pseudo and empty file systems\n"
+	{ "df", cmd_df,
+	  "[-ahikmPT] [-t TYPE] [-x TYPE] [--output[=FIELD,...]] [--timeout MS] [PATH...]",
+	  "file systems like df -h; never hangs",
+	  "usage: sysq df [-ahikmPT] [-t TYPE] [-x TYPE] [--output[=FIELD,...]] [--timeout MS]\n"
+	  "               [PATH...]\n"
+	  "  -a, --all          include pseudo, empty and covered file systems\n"
 	  "  -h, --human-readable\n"
-	  "                     sizes in powers of 1024 (always so; taken for df(1)'s sake)\n"
+	  "                     sizes in powers of 1024 with K, M, G... (the default)\n"
+	  "  -k                 sizes in 1K blocks\n"
+	  "  -m                 sizes in 1M blocks\n"
+	  "  -i, --inodes       inodes in place of sizes\n"
+	  "  -P, --portability  POSIX output: 1024-blocks (unless -h or -m) and Capacity\n"
 	  "  -T, --print-type   show the file system type\n"
-	  "  -t, --timeout MS   wait at most MS for each file system (1..10000, default 1000)\n",
+	  "  -t, --type TYPE    only file systems of type TYPE (again for more types)\n"
+	  "  -x, --exclude-type TYPE\n"
+	  "                     leave out file systems of type TYPE (again for more)\n"
+	  "      --output[=FIELD,...]\n"
+	  "                     these columns (default all): source fstype itotal iused\n"
+	  "                     iavail ipcent size used avail pcent file target\n"
+	  "      --timeout MS   wait at most MS for the file systems (1..10000, default 1000)\n",
 	  CMD_H_IS_AN_OPTION },
 	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH", "extended attributes, as you",
 	  "usage: sysq xattr [-l] [-sx] PATH...\n"

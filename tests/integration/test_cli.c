@@ -549,3 +549,197 @@ Test(cli, a_refused_root_method_reads_as_the_man_page_shows)
 	cr_assert(strstr(man, want), "sysq(1) does not show: %s", want);
 	free(man);
 }
+
+/* ---- df ------------------------------------------------------------------------------------ */
+
+/* The text with every run of blanks as one space, none at line ends:
+ * column widths aside, is it the same table?  (malloc'd) */
+static char *squeeze(const char *s)
+{
+	char *o = malloc(strlen(s) + 1), *p = o;
+	cr_assert_not_null(o);
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\t') {
+			if (p > o && p[-1] != ' ' && p[-1] != '\n' && s[1] && s[1] != '\n' &&
+			    s[1] != ' ')
+				*p++ = ' ';
+			continue;
+		}
+		*p++ = *s;
+	}
+	*p = '\0';
+	return o;
+}
+
+/* `df ARGS` (the system's, GNU coreutils) with status and stdout. */
+static struct run system_df(const char *args)
+{
+	char cmd[1024], fo[128];
+	snprintf(fo, sizeof(fo), "%s/df.out", d.dir);
+	snprintf(cmd, sizeof(cmd), "LC_ALL=C df %s >%s 2>/dev/null", args, fo);
+	int st = system(cmd);
+	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128, slurp(fo), NULL };
+	r.err = calloc(1, 1);
+	unlink(fo);
+	return r;
+}
+
+/* A path that does not exist: the error alone, no table header, exit 1
+ * (before: the header, then the error). */
+Test(cli, df_of_a_bad_path_prints_no_header)
+{
+	struct run r = sysq_at(ARGS("df", "/nonexistent/sysq-df"));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out, "output before the error: %s", r.out);
+	cr_assert(strstr(r.err, "/nonexistent/sysq-df") && strstr(r.err, "ENOENT"), "%s", r.err);
+	run_free(&r);
+	/* -t is a type now, as in df; the probe deadline is --timeout */
+	r = sysq_at(ARGS("df", "--timeout", "300", "/"));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.out, "Mounted on"), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("df", "--timeout=0", "/"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("df", "--output=bogus", "/"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "bogus"), "%s", r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("df", "-i", "--output=source", "/"));
+	cr_assert_eq(r.status, 2, "-i and --output exclude each other: %d", r.status);
+	run_free(&r);
+}
+
+#ifdef __linux__
+/* sysq df's -k, -m, -P, -i, -h, -T and --output print what GNU df prints
+ * for the same file system, a tmpfs of 1000 inodes in a mount namespace of
+ * the test's own with a sysqd of its own; -t and -x select by type. */
+Test(cli, df_options_print_what_df_prints)
+{
+	char top[128], small[192], args[512];
+	ns_private_tmpfs(top, sizeof(top), "sysq-cli-df");
+	snprintf(small, sizeof(small), "%s/small", top);
+	cr_assert_eq(mkdir(small, 0755), 0);
+	cr_assert_eq(mount("sysq-df-small", small, "tmpfs", 0, "size=3m,nr_inodes=1000"), 0,
+	             "%s", strerror(errno));
+	for (int i = 0; i < 7; i++) {
+		char f[256];
+		snprintf(f, sizeof(f), "%s/f%d", small, i);
+		FILE *fp = fopen(f, "w");
+		cr_assert_not_null(fp);
+		for (int k = 0; k < 4096 * i; k++)
+			fputc('x', fp);
+		fclose(fp);
+	}
+	struct sqd d2;
+	sqd_start(&d2, NULL); /* in this namespace: it sees small */
+
+	static const char *const same[] = {
+		"-k", "-m", "-P", "-Pk", "-Pm", "-i", "-ih", "-h", "-Ph", "-T", "-Ti", "-hT", "-kT",
+		"--output",
+		"--output=source,fstype,itotal,iused,iavail,ipcent,size,used,avail,pcent,file,target",
+		"--output=size,avail,pcent", "-m --output=size,used", "-h --output=target,size",
+		"--inodes", "--portability", "-t tmpfs -k", "--type=tmpfs -i",
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		/* sysq df is -h by default; df's default is 1K blocks */
+		bool k = strncmp(same[i], "--output", 8) == 0 || strcmp(same[i], "-T") == 0;
+		snprintf(args, sizeof(args), "%s%s %s", k ? "-k " : "", same[i], small);
+		struct run want = system_df(args);
+		char cmd[1024], fo[128];
+		snprintf(fo, sizeof(fo), "%s/sysq-df.out", d.dir);
+		snprintf(cmd, sizeof(cmd), "%s -s %s df %s >%s", getenv("SQ_SYSQ"), d2.sock, args, fo);
+		int st = system(cmd);
+		char *got = slurp(fo);
+		unlink(fo);
+		char *a = squeeze(want.out), *b = squeeze(got);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == want.status, "df %s: status %d", args,
+		          st);
+		cr_assert_str_eq(b, a, "sysq df %s:\n%s\ndf %s:\n%s", args, got, args, want.out);
+		free(a);
+		free(b);
+		free(got);
+		run_free(&want);
+	}
+
+	/* -x: nothing left to show is an error, as in df; listing by type */
+	char tsmall[256];
+	snprintf(tsmall, sizeof(tsmall), " %s\n", small);
+	const char *const sa[] = { "-s", d2.sock, "df", "-x", "tmpfs", small, NULL };
+	struct run r = sysq_run(sa, NULL, -1);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert(strstr(r.err, "no file systems processed"), "%s", r.err);
+	run_free(&r);
+	const char *const lt[] = { "-s", d2.sock, "df", "-T", "-t", "tmpfs", "--type", "ramfs",
+	                           NULL };
+	r = sysq_run(lt, NULL, -1);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.out, tsmall), "%s", r.out);
+	for (char *line = strchr(r.out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		char src[512], type[64];
+		cr_assert_eq(sscanf(line + 1, "%511s %63s", src, type), 2, "%s", line + 1);
+		cr_assert(strcmp(type, "tmpfs") == 0 || strcmp(type, "ramfs") == 0, "%s", line + 1);
+	}
+	run_free(&r);
+	const char *const lx[] = { "-s", d2.sock, "df", "-x", "tmpfs", NULL };
+	r = sysq_run(lx, NULL, -1);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(!strstr(r.out, tsmall) && !strstr(r.out, top), "%s", r.out);
+	run_free(&r);
+	const char *const both[] = { "-s", d2.sock, "df", "-t", "tmpfs", "-x", "tmpfs", NULL };
+	r = sysq_run(both, NULL, -1);
+	cr_assert_eq(r.status, 2, "a type both selected and excluded: %d %s", r.status, r.err);
+	run_free(&r);
+
+	sqd_stop_clean(&d2);
+	cr_assert_eq(umount(small), 0);
+}
+
+/* A FUSE mount whose daemon is gone (its /dev/fuse descriptor closed before
+ * it answered): statfs says ENOTCONN.  df lists it and exits 1, as df
+ * does; for it alone, only the error (before: exit 0, and a header). */
+Test(cli, df_exits_1_when_a_file_system_cannot_be_read)
+{
+	char top[128], dead[192], opts[128];
+	ns_private_tmpfs(top, sizeof(top), "sysq-cli-dead");
+	snprintf(dead, sizeof(dead), "%s/dead", top);
+	cr_assert_eq(mkdir(dead, 0755), 0);
+	int fd = open("/dev/fuse", O_RDWR);
+	if (fd < 0)
+		cr_skip_test("SKIPPED: no usable /dev/fuse (%s)", strerror(errno));
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	if (mount("sysq-dead", dead, "fuse", 0, opts) < 0)
+		cr_skip_test("SKIPPED: cannot mount fuse (%s)", strerror(errno));
+	close(fd); /* the file system's daemon is gone */
+	struct sqd d2;
+	sqd_start(&d2, NULL);
+
+	const char *const one[] = { "-s", d2.sock, "df", dead, NULL };
+	struct run r = sysq_run(one, NULL, -1);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out, "a header before the error: %s", r.out);
+	cr_assert(strstr(r.err, dead) && strstr(r.err, "ENOTCONN"), "%s", r.err);
+	run_free(&r);
+
+	const char *const list[] = { "-s", d2.sock, "df", NULL };
+	r = sysq_run(list, NULL, -1);
+	cr_assert_eq(r.status, 1, "a file system could not be read: %d %s", r.status, r.err);
+	char want[256];
+	snprintf(want, sizeof(want), "%s (error: ENOTCONN)\n", dead);
+	cr_assert(strstr(r.out, "Mounted on") && strstr(r.out, want), "%s", r.out);
+	cr_assert(strstr(r.err, dead) && strstr(r.err, "ENOTCONN"), "%s", r.err);
+	run_free(&r);
+	/* the others are fine: left out by type, it exits 0 */
+	const char *const other[] = { "-s", d2.sock, "df", "-x", "fuse", NULL };
+	r = sysq_run(other, NULL, -1);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	struct run g = system_df(dead);
+	cr_assert_eq(g.status, 1, "GNU df agrees it is an error");
+	run_free(&g);
+
+	sqd_stop_clean(&d2);
+	umount2(dead, MNT_DETACH);
+}
+#endif
