@@ -44,16 +44,20 @@ const struct cli_cmd cli_commands[] = {
 	  "                     iavail ipcent size used avail pcent file target\n"
 	  "      --timeout MS   wait at most MS for the file systems (1..10000, default 1000)\n",
 	  CMD_H_IS_AN_OPTION },
-	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH", "extended attributes, as you",
-	  "usage: sysq xattr [-l] [-sx] PATH...\n"
-	  "       sysq xattr -p [-sx] NAME PATH...\n"
-	  "       sysq xattr -w [-sx] NAME VALUE PATH...\n"
-	  "       sysq xattr -d [-s] NAME PATH...\n"
+	{ "xattr", cmd_xattr, "[-lpwdcrsx] [NAME [VAL]] PATH", "extended attributes, as you",
+	  "usage: sysq xattr [-l] [-rsx] PATH...\n"
+	  "       sysq xattr -p [-rsx] NAME PATH...\n"
+	  "       sysq xattr -w [-rsx] NAME VALUE PATH...\n"
+	  "       sysq xattr -d [-rs] NAME PATH...\n"
+	  "       sysq xattr -c [-rs] PATH...\n"
 	  "  (none)             list the names\n"
 	  "  -l                 list names and values\n"
 	  "  -p                 print NAME's value\n"
 	  "  -w                 set NAME to VALUE, creating or replacing it\n"
 	  "  -d                 delete NAME\n"
+	  "  -c                 delete every attribute\n"
+	  "  -r                 also every file and directory under a directory PATH\n"
+	  "                     (symbolic links met on the way: only with -s, themselves)\n"
 	  "  -s                 act on a symbolic link itself, not what it points to\n"
 	  "  -x                 values in hex (-p, -w), or a hex dump (-l)\n"
 	  "  --                 ends the options (a NAME or VALUE may start with '-')\n",

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/mount.h>
@@ -743,3 +744,145 @@ Test(cli, df_exits_1_when_a_file_system_cannot_be_read)
 	umount2(dead, MNT_DETACH);
 }
 #endif
+
+/* ---- xattr ----------------------------------------------------------------------------------- */
+
+/* A file (or directory) under d.dir with user.* attributes possible, else skip. */
+static void xattr_make(const char *path, bool dir)
+{
+	if (dir)
+		cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	else
+		close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+	if (setxattr(path, "user.sq.probe", "x", 1, 0) < 0)
+		cr_skip_test("SKIPPED: no user.* attributes on %s (%s)", d.dir, strerror(errno));
+	cr_assert_eq(removexattr(path, "user.sq.probe"), 0);
+}
+
+/* How many user.* attributes path has. */
+static int user_attrs(const char *path)
+{
+	char names[4096];
+	ssize_t n = listxattr(path, names, sizeof(names));
+	cr_assert_geq(n, 0, "%s: %s", path, strerror(errno));
+	int k = 0;
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1)
+		k += strncmp(names + i, "user.", 5) == 0;
+	return k;
+}
+
+/* -c removes every attribute (before: "unknown option -c"). */
+Test(cli, xattr_c_clears_every_attribute)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/clear", d.dir);
+	xattr_make(f, false);
+	cr_assert_eq(setxattr(f, "user.a", "1", 1, 0), 0);
+	cr_assert_eq(setxattr(f, "user.b", "\0\xff", 2, 0), 0);
+	struct run r = sysq_at(ARGS("xattr", "-c", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert_eq(user_attrs(f), 0, "user.* attributes left after -c");
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-c", "-p", "user.a", f));
+	cr_assert_eq(r.status, 2, "-c with -p: %d", r.status);
+	run_free(&r);
+	unlink(f);
+}
+
+/* -r: every file and directory under a directory (before: unknown option). */
+Test(cli, xattr_r_walks_the_tree)
+{
+	char top[128], sub[160], f1[192], f2[192], ln[192];
+	snprintf(top, sizeof(top), "%s/tree", d.dir);
+	snprintf(sub, sizeof(sub), "%s/sub", top);
+	snprintf(f1, sizeof(f1), "%s/one", top);
+	snprintf(f2, sizeof(f2), "%s/two", sub);
+	snprintf(ln, sizeof(ln), "%s/link", top);
+	xattr_make(top, true);
+	xattr_make(sub, true);
+	xattr_make(f1, false);
+	xattr_make(f2, false);
+	cr_assert_eq(symlink("/nonexistent", ln), 0);
+	const char *const all[] = { top, sub, f1, f2 };
+
+	struct run r = sysq_at(ARGS("xattr", "-r", "-w", "user.t", "v", top));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	for (int i = 0; i < 4; i++) {
+		char v[8] = "";
+		cr_assert_eq(getxattr(all[i], "user.t", v, sizeof(v)), 1, "%s: %s", all[i],
+		             strerror(errno));
+		cr_assert_eq(v[0], 'v');
+	}
+	r = sysq_at(ARGS("xattr", "-rp", "user.t", top));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	for (int i = 0; i < 4; i++) {
+		char want[256];
+		snprintf(want, sizeof(want), "%s: v\n", all[i]);
+		cr_assert(strstr(r.out, want), "no '%s' in:\n%s", want, r.out);
+	}
+	cr_assert(!strstr(r.out, "link"), "the symbolic link was followed: %s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-rc", top));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(user_attrs(all[i]), 0, "%s", all[i]);
+	unlink(ln);
+	unlink(f2);
+	unlink(f1);
+	rmdir(sub);
+	rmdir(top);
+}
+
+#ifdef __linux__
+/* A name without a namespace: the kernel's EOPNOTSUPP, and a hint. */
+Test(cli, xattr_a_name_without_namespace_gets_a_hint)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/hint", d.dir);
+	xattr_make(f, false);
+	struct run r = sysq_at(ARGS("xattr", "-w", "tag", "blue", f));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert((strstr(r.err, "ENOTSUP") || strstr(r.err, "EOPNOTSUPP")) &&
+	          strstr(r.err, "use user.tag"), "%s", r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-p", "tag", f));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "use user.tag"), "%s", r.err);
+	run_free(&r);
+	/* with a namespace, no hint */
+	r = sysq_at(ARGS("xattr", "-p", "user.none", f));
+	cr_assert_eq(r.status, 1);
+	cr_assert(!strstr(r.err, "use user."), "%s", r.err);
+	run_free(&r);
+	unlink(f);
+}
+#endif
+
+/* --json: UTF-8 values as text, others as base64, each saying which
+ * (before: every value as {"$bin": base64}). */
+Test(cli, xattr_json_values_are_text_when_utf8)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/json", d.dir);
+	xattr_make(f, false);
+	cr_assert_eq(setxattr(f, "user.txt", "h\xc3\xa9llo", 6, 0), 0);
+	cr_assert_eq(setxattr(f, "user.bin", "\0\xff", 2, 0), 0);
+	struct run r = sysq_at(ARGS("--json", "xattr", "-l", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "{a['name']: (a['value'], a['encoding']) for a in d['attributes']}"
+	                         " == {'user.txt': ('h\\u00e9llo', 'utf-8'),"
+	                         " 'user.bin': ('AP8=', 'base64')}"), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("--json", "xattr", "-p", "user.txt", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "d == {'value': 'h\\u00e9llo', 'encoding': 'utf-8'}"), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("--json", "xattr", "-p", "user.bin", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "d == {'value': 'AP8=', 'encoding': 'base64'}"), "%s", r.out);
+	run_free(&r);
+	unlink(f);
+}
