@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cli.c - the plumbing every sysq subcommand uses: connecting, turning a
  * call's outcome into an exit status and a message, JSON output, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cli.h - what the sysq subcommands share: the command table entry, the
  * connection with global options, calling with exit-status reporting, and

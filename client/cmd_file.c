@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_file.c - `sysq get PATH [-o OUT]`: copy a file through sysqd's
  * file.read (the daemon opens it as you).  Output goes to stdout, or to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_fs.c - `sysq df`: mounted file systems like `df -h` (fs.list), or
  * the file systems holding given paths (fs.stat, looked up as you), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_metrics.c - `sysq metrics`: sysqd's answers in Prometheus text
  * format, on stdout, into DIR/sysq.prom for node_exporter's textfile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_net.c - the sysq subcommands for network interfaces: `net` (a table
  * of net.list: NAME MTU FLAGS MAC ADDRESSES) and `mtu IFACE [MTU]`

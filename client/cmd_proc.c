@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_proc.c - `sysq ps` (the process table as a ps-like table, or JSON)
  * and `sysq kill` (proc.signal for each pid, pipelined).  User names come

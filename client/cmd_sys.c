@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_sys.c - the sysq subcommands about the daemon itself: hello, ping,
  * call (any method with JSON params), methods and stats.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_watch.c - `sysq watch [mounts|net|pid PID...]`: subscribe, then print
  * one line per watch.event notification (--json: one JSON object a line)

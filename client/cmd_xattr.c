@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_xattr.c - `sysq xattr`, with the options of macOS's xattr(1): [-l]
  * PATH..., -p NAME PATH..., -w NAME VALUE PATH..., -d NAME PATH..., -c

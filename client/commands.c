@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * commands.c - the sysq command table: each subcommand's name, function,
  * one-line synopsis and summary for `sysq --help`, and its whole usage for

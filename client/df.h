@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * df.h - what sysq df's option parsing (cmd_fs.c) and its columns
  * (df_columns.c) share: the fields of df's --output, the units, and how a

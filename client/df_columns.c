@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * df_columns.c - sysq df's columns as df(1) prints them: the --output field
  * names, each mode's header words (1K-blocks, 1024-blocks, Size, Avail,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libsysq.c - the blocking client: connect, queue requests, flush, and
  * read whole frames (cut with the same bounded scanner the daemon uses).

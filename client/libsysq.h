@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libsysq.h - a small blocking C client for sysqd.
  *

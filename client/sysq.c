@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sysq.c - the sysq command line: global options, the subcommand table,
  * and dispatch.  Each subcommand lives in a cmd_<group>.c file.

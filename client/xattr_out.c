@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * xattr_out.c - sysq xattr's ways of showing a value's bytes: safe text
  * (control and invisible characters escaped), hex pairs, a hex dump, and

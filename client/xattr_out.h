@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * xattr_out.h - how sysq xattr shows attribute values: as text a terminal
  * shows safely, as hex, as a hex dump, or in JSON as text or base64 saying

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 # help_vs_man.py SYSQ MANPAGE - for every command `sysq --help` lists, the
 # options its `sysq CMD --help` names against those sysq(1) names in that
 # command's entry under COMMANDS, and its usage line against its line in

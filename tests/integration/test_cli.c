@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_cli.c - the sysq command line against a real sysqd: exit statuses
  * (0 ok, 1 the daemon answered an error, 2 usage, 3 cannot connect), what

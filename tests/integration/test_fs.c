@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_fs.c - fs.list and fs.stat against a real sysqd, for real: in a
  * private mount namespace (this test process unshares; sysqd and the FUSE

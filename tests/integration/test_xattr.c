@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_xattr.c - xattr.* against a real sysqd: exact bytes up to 64 KiB,
  * create/replace, nofollow, the caller's identity (refused on root's file,
