@@ -32,9 +32,19 @@ static void up(void)
 	sqd_start(&d, args);
 }
 
+/* The tmpfs of a test's private mount namespace (ns_private_tmpfs), if any:
+ * unmounted and its directory in /tmp removed at the end. */
+static char ns_top[128];
+
 static void down(void)
 {
 	sqd_stop_clean(&d);
+#ifdef __linux__
+	if (ns_top[0]) {
+		umount2(ns_top, MNT_DETACH);
+		rmdir(ns_top);
+	}
+#endif
 }
 
 TestSuite(cli, .init = up, .fini = down, .timeout = 60);
@@ -392,8 +402,7 @@ Test(cli, a_user_sees_itself)
  * its children only) with /run/sysq in it, empty. */
 static void private_run_sysq(void)
 {
-	char top[128];
-	ns_private_tmpfs(top, sizeof(top), "sysq-cli-run");
+	ns_private_tmpfs(ns_top, sizeof(ns_top), "sysq-cli-run");
 	cr_assert_eq(mount("sysq-test-run", "/run", "tmpfs", 0, "size=1m,mode=0755"), 0,
 	             "tmpfs on /run: %s", strerror(errno));
 	cr_assert_eq(mkdir("/run/sysq", 0755), 0, "%s", strerror(errno));
@@ -618,8 +627,9 @@ Test(cli, df_of_a_bad_path_prints_no_header)
  * the test's own with a sysqd of its own; -t and -x select by type. */
 Test(cli, df_options_print_what_df_prints)
 {
-	char top[128], small[192], args[512];
-	ns_private_tmpfs(top, sizeof(top), "sysq-cli-df");
+	char small[192], args[512];
+	const char *top = ns_top;
+	ns_private_tmpfs(ns_top, sizeof(ns_top), "sysq-cli-df");
 	snprintf(small, sizeof(small), "%s/small", top);
 	cr_assert_eq(mkdir(small, 0755), 0);
 	cr_assert_eq(mount("sysq-df-small", small, "tmpfs", 0, "size=3m,nr_inodes=1000"), 0,
@@ -703,8 +713,9 @@ Test(cli, df_options_print_what_df_prints)
  * does; for it alone, only the error (before: exit 0, and a header). */
 Test(cli, df_exits_1_when_a_file_system_cannot_be_read)
 {
-	char top[128], dead[192], opts[128];
-	ns_private_tmpfs(top, sizeof(top), "sysq-cli-dead");
+	char dead[192], opts[128];
+	const char *top = ns_top;
+	ns_private_tmpfs(ns_top, sizeof(ns_top), "sysq-cli-dead");
 	snprintf(dead, sizeof(dead), "%s/dead", top);
 	cr_assert_eq(mkdir(dead, 0755), 0);
 	int fd = open("/dev/fuse", O_RDWR);
