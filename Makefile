@@ -61,7 +61,7 @@ CORE_OBJS   := $(call obj,$(PROTO_SRCS) $(LIB_SRCS))
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 CLIENT_OBJS := $(call obj,$(CLIENTLIB_SRCS))
 
-.PHONY: all build deps run test check unit integration interop bench fuzz \
+.PHONY: all build deps run test check unit integration interop bench fuzz docs \
         test-bins bench-bins interop-clients valgrind test-confined install install-files uninstall clean lint check-darwin help
 
 all:
@@ -295,6 +295,17 @@ ifneq ($(POLICY_SRC),)
 	elif [ -e $$f ]; then echo "uninstall: keeping the edited $$f"; fi
 endif
 
+# ---- docs ----------------------------------------------------------------
+# `make docs`: rewrite the generated parts of PROTOCOL.md (a contract block
+# under each method's heading) and man/sysq-protocol.7 (the METHODS list)
+# from the method table (daemon/methods.c), as a freshly built sysqd reports
+# it in sys.methods; then check the hand-written parts against it.  `make
+# test` runs the same check (tests/interop/test_contract.py) and fails when
+# they are out of date.  Needs python3-msgpack.
+docs:
+	@$(MAKE) --no-print-directory build
+	@/usr/bin/python3 mk/contract_docs.py write $(OUT)/sysqd
+
 # ---- lint ----------------------------------------------------------------
 # Man pages (mandoc), the launchd plist (well-formed plist XML), and the
 # systemd units (systemd-analyze verify, where systemd is installed, on a
@@ -327,6 +338,7 @@ help:
 	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured): binaries,"
 	@echo "                man pages, systemd units or the launchd plist; make uninstall"
 	@echo "make lint       check the man pages, the plist and the systemd units"
+	@echo "make docs       regenerate the method contracts in PROTOCOL.md and sysq-protocol(7)"
 
 -include mk/darwin.mk
 -include $(wildcard $(OUT)/*/*.d $(OUT)/*/*/*.d)

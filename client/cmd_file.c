@@ -36,6 +36,7 @@ struct get {
 	bool has_offset, has_length, nofollow;
 
 	uint64_t total;            /* announced */
+	bool unknown;              /* "size": nil: read to file.end, no bar */
 	uint64_t received;         /* bin bytes received */
 	uint64_t written;          /* real bytes written */
 	bool progress;
@@ -337,8 +338,11 @@ static int receive(struct get *g, struct sysq *c, uint32_t id)
 		const msgpack_object *p;
 		int rc = sysq_read(c, &m);
 		if (rc < 0) {
-			st = fail(g, "lost the connection to sysqd after %" PRIu64 " of %" PRIu64
-			          " bytes: %s", g->written + hlen, g->total, strerror(-rc));
+			char of[32] = "";
+			if (!g->unknown)
+				snprintf(of, sizeof(of), " of %" PRIu64, g->total);
+			st = fail(g, "lost the connection to sysqd after %" PRIu64 "%s bytes: %s",
+			          g->written + hlen, of, strerror(-rc));
 			break;
 		}
 		if (m.type == SQ_MSG_RESPONSE && m.msgid == id) {
@@ -348,12 +352,18 @@ static int receive(struct get *g, struct sysq *c, uint32_t id)
 				break;
 			}
 			const msgpack_object *size = sq_map_get(m.result, "size");
-			if (!size || size->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			if (size && size->type == MSGPACK_OBJECT_NIL) {
+				/* procfs, sysfs...: the length comes with file.end */
+				g->unknown = true;
+				g->progress = false;
+				g->total = UINT64_MAX;
+			} else if (!size || size->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 				st = fail(g, "sysqd announced no size");
 				sysq_reply_free(&m);
 				break;
+			} else {
+				g->total = size->via.u64;
 			}
-			g->total = size->via.u64;
 			announced = true;
 			g->t0 = g->last_draw = now_s();
 			g->last_draw -= 1;
@@ -406,9 +416,12 @@ static int receive(struct get *g, struct sysq *c, uint32_t id)
 				char code[32], msg[400];
 				obj_str(e, "code", code, sizeof(code));
 				obj_str(e, "message", msg, sizeof(msg));
-				st = fail(g, "short transfer: %" PRIu64 " of %" PRIu64 " bytes: %s: %s",
-				          g->written, g->total, code, msg);
-			} else if (g->written != g->total) {
+				char of[32] = "";
+				if (!g->unknown)
+					snprintf(of, sizeof(of), " of %" PRIu64, g->total);
+				st = fail(g, "short transfer: %" PRIu64 "%s bytes: %s: %s", g->written, of,
+				          code, msg);
+			} else if (!g->unknown && g->written != g->total) {
 				st = fail(g, "short transfer: %" PRIu64 " of %" PRIu64 " bytes",
 				          g->written, g->total);
 			} else {

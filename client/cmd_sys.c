@@ -124,12 +124,15 @@ int cmd_call(struct cli *cli, int argc, char **argv)
 
 int cmd_methods(struct cli *cli, int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
+	char one[160];
+	if (argc > 2 || (argc == 2 && (strlen(argv[1]) > 100 || strpbrk(argv[1], "\"\\"))))
 		return cli_usage("methods");
-	}
+	/* one method: sys.methods {"name": M} (the name goes into JSON as is:
+	 * method names have no quote or backslash) */
+	if (argc == 2)
+		snprintf(one, sizeof(one), "{\"name\": \"%s\"}", argv[1]);
 	struct sysq_reply r;
-	int rc = cli_call_json(cli, "sys.methods", NULL, &r);
+	int rc = cli_call_json(cli, "sys.methods", argc == 2 ? one : NULL, &r);
 	int st = cli_status("sys.methods", rc, &r);
 	if (st != EXIT_OK || cli->json) {
 		if (st == EXIT_OK)
@@ -156,6 +159,18 @@ int cmd_methods(struct cli *cli, int argc, char **argv)
 	}
 	table_print(t, stdout);
 	table_free(t);
+	/* one method: its errors too (typed params and result: --json) */
+	const msgpack_object *errs = argc == 2 && ms && ms->type == MSGPACK_OBJECT_ARRAY &&
+	                             ms->via.array.size == 1
+	                             ? obj_get(&ms->via.array.ptr[0], "errors") : NULL;
+	if (errs && errs->type == MSGPACK_OBJECT_ARRAY) {
+		printf("ERRORS:");
+		for (uint32_t i = 0; i < errs->via.array.size; i++)
+			if (errs->via.array.ptr[i].type == MSGPACK_OBJECT_STR)
+				printf(" %.*s", (int)errs->via.array.ptr[i].via.str.size,
+				       errs->via.array.ptr[i].via.str.ptr);
+		printf(" (and the protocol's own: sysq-protocol(7))\n");
+	}
 	sysq_reply_free(&r);
 	return EXIT_OK;
 }

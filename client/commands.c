@@ -105,8 +105,12 @@ const struct cli_cmd cli_commands[] = {
 	  "usage: sysq ping [-c COUNT]\n"
 	  "  -c COUNT   send COUNT pings one after the other (1..10000000, default 1)\n",
 	  0 },
-	{ "methods", cmd_methods, "", "the methods sysqd serves, which you may call",
-	  "usage: sysq methods\n", 0 },
+	{ "methods", cmd_methods, "[METHOD]",
+	  "the methods sysqd serves, which you may call; one's contract",
+	  "usage: sysq methods [METHOD]\n"
+	  "  without METHOD every method, its access rule and whether you may call it;\n"
+	  "  with METHOD that one, its params and the errors it answers (--json: its\n"
+	  "  typed params and result shape)\n", 0 },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use",
 	  "usage: sysq stats\n", 0 },
 	{ "call", cmd_call, "METHOD ['{json params}']", "any method; the result as JSON",

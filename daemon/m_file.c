@@ -19,8 +19,6 @@
 #include "sq_file.h"
 #include "transfer.h"
 
-static const char *const read_params[] = { "path", "offset", "length", "nofollow", NULL };
-
 struct read_ctx {
 	const char *path;
 	char shown[136];          /* path, printable and bounded, for messages */
@@ -77,7 +75,7 @@ static void read_open(struct sq_req *r)
 		x->err = open_failed(r, x, fd);
 		return;
 	}
-	if (x->offset > x->info.size) {
+	if (x->info.size_known && x->offset > x->info.size) {
 		close(fd);
 		x->err = sq_req_fail(r, -EINVAL, "param 'offset' (%" PRIu64 ") is past the end "
 		                     "of '%s' (%" PRIu64 " bytes)", x->offset, x->shown,
@@ -96,30 +94,40 @@ static void read_opened(struct sq_req *r)
 		sq_req_done(r, r->rc < 0 ? r->rc : x->err);
 		return;
 	}
-	uint64_t avail = x->info.size - x->offset;
-	uint64_t n = x->has_length && x->length < avail ? x->length : avail;
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 4);
+	if (!x->info.size_known) {
+		/* procfs, sysfs, a size of 0: read to the end; file.end counts */
+		sq_pack_cstr(pk, "size");
+		msgpack_pack_nil(pk);
+		sq_pack_kv_u64(pk, "offset", x->offset);
+		sq_pack_kv_u64(pk, "chunk", SQ_XFER_CHUNK);
+		sq_pack_cstr(pk, "file_size");
+		msgpack_pack_nil(pk);
+		sq_xfer_start(x->x, r, x->fd, x->offset, x->has_length ? x->length : UINT64_MAX,
+		              true);
+		return;
+	}
+	uint64_t avail = x->info.size - x->offset;
+	uint64_t n = x->has_length && x->length < avail ? x->length : avail;
 	sq_pack_kv_u64(pk, "size", n);
 	sq_pack_kv_u64(pk, "offset", x->offset);
 	sq_pack_kv_u64(pk, "chunk", SQ_XFER_CHUNK);
 	sq_pack_kv_u64(pk, "file_size", x->info.size);
-	sq_xfer_start(x->x, r, x->fd, x->offset, n);
+	sq_xfer_start(x->x, r, x->fd, x->offset, n, false);
 }
 
 int m_file_read(struct sq_req *r)
 {
 	struct sq_params *p = &r->params;
 	const char *path;
-	int64_t offset = 0, length = -1;
-	bool nofollow = false;
+	/* checked with the params (methods.c): types, ranges, defaults */
+	int64_t offset = sq_params_int(p, r->m->params, "offset");
+	int64_t length = sq_params_has(p, "length") ? sq_params_int(p, r->m->params, "length") : -1;
+	bool nofollow = sq_params_bool(p, r->m->params, "nofollow");
 	int rc;
 
-	if ((rc = sq_params_only(p, read_params)) < 0 ||
-	    (rc = sq_param_cstr(p, "path", true, r->zone, &path)) < 0 ||
-	    (rc = sq_param_int(p, "offset", false, 0, INT64_MAX, &offset)) < 0 ||
-	    (rc = sq_param_int(p, "length", false, 0, INT64_MAX, &length)) < 0 ||
-	    (rc = sq_param_bool(p, "nofollow", false, &nofollow)) < 0)
+	if ((rc = sq_param_cstr(p, "path", true, r->zone, &path)) < 0)
 		return sq_req_param_error(r, rc);
 	if (path[0] != '/')
 		return sq_req_fail(r, -EINVAL, "param 'path' must be an absolute path "

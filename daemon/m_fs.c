@@ -1,7 +1,8 @@
 /*
  * m_fs.c - the fs.* methods: fs.list (every mount with its usage) and
  * fs.stat (the file system holding a path, looked up as the caller).
- * Params and packing only: the hang-safe probing is prober.c's.
+ * Packing only (their params, defaults included, are the method table's,
+ * checked before they run): the hang-safe probing is prober.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,9 +14,6 @@
 #include "sq_callerpath.h"
 #include "server.h"
 #include "sq_errno.h"
-
-#define FS_TIMEOUT_DEFAULT_MS 1000
-#define FS_TIMEOUT_MAX_MS     10000
 
 static void pack_kv_bytes(msgpack_packer *pk, const char *key, const char *p, size_t n)
 {
@@ -74,13 +72,6 @@ struct fs_ctx {
 	const char *path;
 };
 
-static int get_timeout(struct sq_req *r, int64_t *ms)
-{
-	*ms = FS_TIMEOUT_DEFAULT_MS;
-	int rc = sq_param_int(&r->params, "timeout_ms", false, 1, FS_TIMEOUT_MAX_MS, ms);
-	return rc < 0 ? sq_req_param_error(r, rc) : 0;
-}
-
 /* df leaves out what has no blocks (unless -a); a mount whose size is not
  * known (stale, error) is always shown: that is news. */
 static bool shown(const struct fs_ctx *x, const struct sq_probe_item *it)
@@ -113,21 +104,14 @@ static void list_done(struct sq_scan *s, void *arg)
 
 int m_fs_list(struct sq_req *r)
 {
-	static const char *const allowed[] = { "timeout_ms", "all", NULL };
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
 	struct fs_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	x->r = r;
-	if ((rc = get_timeout(r, &x->timeout_ms)) < 0)
-		return rc;
-	rc = sq_param_bool(&r->params, "all", false, &x->all);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
-	rc = sq_prober_list(r->srv->loop, r->srv->engine, x->all, (uint64_t)x->timeout_ms, list_done, x);
+	x->timeout_ms = sq_params_int(&r->params, r->m->params, "timeout_ms");
+	x->all = sq_params_bool(&r->params, r->m->params, "all");
+	int rc = sq_prober_list(r->srv->loop, r->srv->engine, x->all, (uint64_t)x->timeout_ms, list_done, x);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "fs.list: cannot start the probes: %s", strerror(-rc));
 	return SQ_ASYNC;
@@ -172,23 +156,18 @@ static void stat_done(struct sq_scan *s, void *arg)
 
 int m_fs_stat(struct sq_req *r)
 {
-	static const char *const allowed[] = { "path", "timeout_ms", NULL };
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
 	struct fs_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	x->r = r;
-	rc = sq_param_cstr(&r->params, "path", true, r->zone, &x->path);
+	int rc = sq_param_cstr(&r->params, "path", true, r->zone, &x->path);
 	if (rc < 0)
 		return sq_req_param_error(r, rc);
 	if (x->path[0] != '/')
 		return sq_req_fail(r, -EINVAL, "fs.stat: param 'path' must be absolute "
 		                   "(sysqd does not know your working directory)");
-	if ((rc = get_timeout(r, &x->timeout_ms)) < 0)
-		return rc;
+	x->timeout_ms = sq_params_int(&r->params, r->m->params, "timeout_ms");
 	rc = sq_prober_stat(r->srv->loop, r->srv->engine, r->cred, x->path, (uint64_t)x->timeout_ms,
 	                    stat_done, x);
 	if (rc < 0)

@@ -16,11 +16,6 @@
 #include "request.h"
 #include "sq_net.h"
 
-/* The param check; the interface's own limits are the kernel's to enforce.
- * 68 is IPv4's minimum (RFC 791); 65536 is Linux's loopback default. */
-#define SQ_MTU_MIN 68
-#define SQ_MTU_MAX 65536
-
 /* One MTU change at a time, so that each caller's "previous" is what its
  * own change replaced (among sysqd's callers). */
 static pthread_mutex_t mtu_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,6 +41,7 @@ static const char *shown(const char *name, char *buf, size_t size)
 	return buf;
 }
 
+/* The name's type was checked with the params (methods.c); its shape here. */
 static int get_name(struct sq_req *r, const char **name)
 {
 	const char *ptr;
@@ -107,12 +103,8 @@ static void pack_if(msgpack_packer *pk, const struct sq_net_if *ifp)
 
 int m_net_list(struct sq_req *r)
 {
-	static const char *const allowed[] = { NULL };
 	struct sq_net_list l;
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
-	rc = sq_net_list(&l);
+	int rc = sq_net_list(&l);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "cannot list the network interfaces: %s",
 		                   strerror(-rc));
@@ -138,12 +130,9 @@ static int if_error(struct sq_req *r, int rc, const char *name)
 
 int m_net_mtu_get(struct sq_req *r)
 {
-	static const char *const allowed[] = { "name", NULL };
 	const char *name;
 	int mtu;
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
+	int rc;
 	if ((rc = get_name(r, &name)) < 0)
 		return rc;
 	rc = sq_net_mtu_get(name, &mtu);
@@ -156,19 +145,15 @@ int m_net_mtu_get(struct sq_req *r)
 
 int m_net_mtu_set(struct sq_req *r)
 {
-	static const char *const allowed[] = { "name", "mtu", NULL };
 	const char *name;
-	int64_t want;
+	/* in range: the method table's 68..65536; the interface's own limits
+	 * are the kernel's to enforce */
+	int64_t want = sq_params_int(&r->params, r->m->params, "mtu");
 	int previous = -1, now = -1;
 	char nm[IFNAMSIZ * 4 + 1];
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
+	int rc;
 	if ((rc = get_name(r, &name)) < 0)
 		return rc;
-	rc = sq_param_int(&r->params, "mtu", true, SQ_MTU_MIN, SQ_MTU_MAX, &want);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
 
 	pthread_mutex_lock(&mtu_lock);
 	rc = sq_net_mtu_set(name, (int)want, &previous, &now);

@@ -18,9 +18,6 @@
 #include "sq_proc.h"
 #include "sq_signame.h"
 
-#define PID_MAX_PARAM INT32_MAX
-#define UID_MAX_PARAM 4294967294LL /* (uid_t)-1 means "no uid" to the kernel */
-
 /* args are NUL-terminated strings back to back; a last one without its NUL
  * (a process that rewrote its argument area) still counts. */
 static void pack_args(msgpack_packer *pk, const char *a, size_t len)
@@ -84,7 +81,8 @@ static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want
 		sq_pack_kv_bool(pk, "args_truncated", true);
 }
 
-/* `fields`: an array of field names; absent means all. */
+/* `fields`: an array of field names (strs: checked with the params);
+ * absent means all. */
 static int get_fields(struct sq_req *r, unsigned *out)
 {
 	const msgpack_object_array *a;
@@ -97,9 +95,6 @@ static int get_fields(struct sq_req *r, unsigned *out)
 	unsigned f = SQ_PROC_BIT(SQ_PROC_PID);
 	for (uint32_t i = 0; i < a->size; i++) {
 		const msgpack_object *o = &a->ptr[i];
-		if (o->type != MSGPACK_OBJECT_STR)
-			return sq_req_fail(r, -EINVAL, "param 'fields': element %u must be a "
-			                   "string (a field name)", (unsigned)i);
 		int k = sq_proc_field_find(o->via.str.ptr, o->via.str.size);
 		if (k < 0)
 			return sq_req_fail(r, -EINVAL, "param 'fields': unknown field '%.*s' "
@@ -184,21 +179,18 @@ static void list_free(struct list_ctx *x)
 
 int m_proc_list(struct sq_req *r)
 {
-	static const char *const allowed[] = { "pid", "uid", "fields", NULL };
+	/* types and ranges (uid 0..4294967294, pids 1..2^31-1) were checked
+	 * with the params (methods.c) */
 	const msgpack_object_array *pa = NULL;
-	int64_t uid = -1;
+	int64_t uid = sq_params_has(&r->params, "uid") ? sq_params_int(&r->params, r->m->params, "uid")
+	                                          : -1;
 	pid_t *pids = NULL;
 	size_t npids = 0;
 	unsigned want;
 
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
+	int rc;
 	if ((rc = get_fields(r, &want)) < 0)
 		return rc;
-	rc = sq_param_int(&r->params, "uid", false, 0, UID_MAX_PARAM, &uid);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
 	rc = sq_param_array(&r->params, "pid", false, &pa);
 	if (rc < 0)
 		return sq_req_param_error(r, rc);
@@ -206,15 +198,8 @@ int m_proc_list(struct sq_req *r)
 		pids = msgpack_zone_malloc(r->zone, pa->size * sizeof(*pids));
 		if (!pids)
 			return -ENOMEM;
-		for (uint32_t i = 0; i < pa->size; i++) {
-			const msgpack_object *o = &pa->ptr[i];
-			if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 == 0 ||
-			    o->via.u64 > PID_MAX_PARAM)
-				return sq_req_fail(r, -EINVAL, "param 'pid': element %u must be a "
-				                   "pid (an integer from 1 to %d)", (unsigned)i,
-				                   PID_MAX_PARAM);
-			pids[npids++] = (pid_t)o->via.u64;
-		}
+		for (uint32_t i = 0; i < pa->size; i++)
+			pids[npids++] = (pid_t)pa->ptr[i].via.u64;
 	}
 
 	msgpack_packer *pk = &r->pk;
@@ -248,32 +233,19 @@ int m_proc_list(struct sq_req *r)
 	return check_size(r);
 }
 
-static int get_pid(struct sq_req *r, pid_t *pid)
+/* pid: required, 1..2^31-1 (checked with the params, methods.c: pid <= 0,
+ * kill(2)'s process-group and broadcast forms, never gets here). */
+static pid_t get_pid(struct sq_req *r)
 {
-	int64_t v;
-	const msgpack_object *o = sq_param(&r->params, "pid");
-	if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return sq_req_fail(r, -EINVAL, "param 'pid' must be > 0: process groups and "
-		                   "broadcast (kill(2) with pid <= 0) are refused");
-	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 == 0)
-		return sq_req_fail(r, -EINVAL, "param 'pid' must be > 0: pid 0 (the caller's "
-		                   "process group) is refused");
-	int rc = sq_param_int(&r->params, "pid", true, 1, PID_MAX_PARAM, &v);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
-	*pid = (pid_t)v;
-	return 0;
+	return (pid_t)sq_params_int(&r->params, r->m->params, "pid");
 }
 
 int m_proc_get(struct sq_req *r)
 {
-	static const char *const allowed[] = { "pid", "fields", NULL };
 	unsigned want;
-	pid_t pid;
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
-	if ((rc = get_pid(r, &pid)) < 0 || (rc = get_fields(r, &want)) < 0)
+	pid_t pid = get_pid(r);
+	int rc;
+	if ((rc = get_fields(r, &want)) < 0)
 		return rc;
 	struct sq_proc p;
 	memset(&p, 0, sizeof(p));
@@ -292,18 +264,10 @@ int m_proc_get(struct sq_req *r)
 
 int m_proc_signal(struct sq_req *r)
 {
-	static const char *const allowed[] = { "pid", "signal", NULL };
-	pid_t pid;
-	int sig;
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
-	if ((rc = get_pid(r, &pid)) < 0)
-		return rc;
+	pid_t pid = get_pid(r);
+	int sig, rc;
+	/* there, a str or an int (checked with the params); which signal, here */
 	const msgpack_object *o = sq_param(&r->params, "signal");
-	if (!o)
-		return sq_req_fail(r, -EINVAL, "missing required param 'signal' (a name "
-		                   "like \"TERM\" or a number)");
 	if (o->type == MSGPACK_OBJECT_STR) {
 		sig = sq_signal_parse(o->via.str.ptr, o->via.str.size);
 		if (sig < 0)

@@ -1,6 +1,7 @@
 /*
  * m_sys.c - the sys.* methods: hello, ping, uname, methods, stats.
  * Everything about the daemon itself and the caller as the kernel sees it.
+ * Their params were checked against the method table before they run.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,14 +20,6 @@
 #define SQ_VERSION "0.0.0-dev"
 #endif
 
-static const char *const no_params[] = { NULL };
-
-static int reject_params(struct sq_req *r)
-{
-	int rc = sq_params_only(&r->params, no_params);
-	return rc < 0 ? sq_req_param_error(r, rc) : 0;
-}
-
 static void pack_peer(msgpack_packer *pk, const struct sq_cred *c)
 {
 	msgpack_pack_map(pk, 4);
@@ -42,9 +35,6 @@ static void pack_peer(msgpack_packer *pk, const struct sq_cred *c)
 int m_sys_hello(struct sq_req *r)
 {
 	const char *why;
-	int rc = reject_params(r);
-	if (rc < 0)
-		return rc;
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 6);
 	sq_pack_kv_str(pk, "server", "sysqd");
@@ -66,9 +56,6 @@ int m_sys_hello(struct sq_req *r)
 
 int m_sys_ping(struct sq_req *r)
 {
-	int rc = reject_params(r);
-	if (rc < 0)
-		return rc;
 	msgpack_pack_str_with_body(&r->pk, "pong", 4);
 	return 0;
 }
@@ -76,9 +63,6 @@ int m_sys_ping(struct sq_req *r)
 int m_sys_uname(struct sq_req *r)
 {
 	struct utsname u;
-	int rc = reject_params(r);
-	if (rc < 0)
-		return rc;
 	if (uname(&u) < 0)
 		return -errno;
 	msgpack_pack_map(&r->pk, 5);
@@ -100,26 +84,59 @@ static const char *access_name(enum sq_access a)
 	return a == SQ_ACCESS_ANY ? "any" : a == SQ_ACCESS_AS_CALLER ? "as-caller" : "root";
 }
 
-int m_sys_methods(struct sq_req *r)
+static void pack_method(msgpack_packer *pk, const struct sq_method *m,
+                        const struct sq_cred *cred)
 {
 	const char *why;
-	int rc = reject_params(r);
-	if (rc < 0)
-		return rc;
+	char synopsis[512];
+	size_t nerr = 0;
+	while (m->errors[nerr])
+		nerr++;
+	sq_params_synopsis(m->params, synopsis, sizeof(synopsis));
+	msgpack_pack_map(pk, 9);
+	sq_pack_kv_str(pk, "name", m->name);
+	sq_pack_kv_str(pk, "summary", m->summary);
+	sq_pack_kv_str(pk, "params", synopsis);
+	sq_pack_cstr(pk, "typed_params");
+	sq_fields_pack(pk, m->params);
+	sq_pack_cstr(pk, "result");
+	sq_field_pack(pk, m->result);
+	sq_pack_cstr(pk, "errors");
+	msgpack_pack_array(pk, nerr);
+	for (size_t i = 0; i < nerr; i++)
+		sq_pack_cstr(pk, m->errors[i]);
+	sq_pack_kv_str(pk, "access", access_name(m->access));
+	sq_pack_kv_str(pk, "runs_on", run_name(m->run));
+	sq_pack_kv_bool(pk, "allowed", sq_method_allowed(m, cred, &why) == 0);
+}
+
+/* Every method, or the one {"name": M} names (ENOENT when there is none);
+ * the same shape either way. */
+int m_sys_methods(struct sq_req *r)
+{
+	const msgpack_object *name = sq_param(&r->params, "name");
+	const struct sq_method *one = NULL;
+	if (name && name->type == MSGPACK_OBJECT_STR) {
+		one = sq_method_find(name->via.str.ptr, name->via.str.size);
+		if (!one) {
+			char shown[65]; /* printable ASCII, so the message is valid UTF-8 */
+			size_t n = name->via.str.size < 64 ? name->via.str.size : 64;
+			for (size_t i = 0; i < n; i++) {
+				unsigned char ch = (unsigned char)name->via.str.ptr[i];
+				shown[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+			}
+			shown[n] = '\0';
+			return sq_req_fail(r, -ENOENT, "no method '%s' (sys.methods without "
+			                   "params lists them)", shown);
+		}
+	}
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 1);
 	sq_pack_cstr(pk, "methods");
-	msgpack_pack_array(pk, sq_nmethods);
-	for (size_t i = 0; i < sq_nmethods; i++) {
-		const struct sq_method *m = &sq_methods[i];
-		msgpack_pack_map(pk, 6);
-		sq_pack_kv_str(pk, "name", m->name);
-		sq_pack_kv_str(pk, "summary", m->summary);
-		sq_pack_kv_str(pk, "params", m->params);
-		sq_pack_kv_str(pk, "access", access_name(m->access));
-		sq_pack_kv_str(pk, "runs_on", run_name(m->run));
-		sq_pack_kv_bool(pk, "allowed", sq_method_allowed(m, r->cred, &why) == 0);
-	}
+	msgpack_pack_array(pk, one ? 1 : sq_nmethods);
+	for (size_t i = 0; i < sq_nmethods; i++)
+		if (!one || one == &sq_methods[i])
+			pack_method(pk, &sq_methods[i], r->cred);
 	return 0;
 }
 
@@ -284,9 +301,6 @@ static void stats_after(struct sq_req *r)
 
 int m_sys_stats(struct sq_req *r)
 {
-	int rc = reject_params(r);
-	if (rc < 0)
-		return rc;
 	struct stats_ctx *x = msgpack_zone_malloc(r->zone, sizeof(*x));
 	if (!x)
 		return -ENOMEM;

@@ -53,7 +53,8 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* pids: ints 1..INT32_MAX, at most SQ_WATCH_MAX_PIDS, duplicates merged. */
+/* pids: ints 1..INT32_MAX, at most SQ_WATCH_MAX_PIDS (checked with the
+ * params, methods.c), duplicates merged. */
 static int parse_pids(struct sq_req *r, unsigned t, pid_t **out, size_t *n)
 {
 	const msgpack_object_array *a;
@@ -70,20 +71,11 @@ static int parse_pids(struct sq_req *r, unsigned t, pid_t **out, size_t *n)
 	}
 	if (!(t & SQ_TOPIC_PROC))
 		return sq_req_fail(r, -EINVAL, "'pids' is only for topic \"proc.exit\"");
-	if (a->size > SQ_WATCH_MAX_PIDS)
-		return sq_req_fail(r, -E2BIG, "'pids' has %u entries (max %d)", a->size,
-		                   SQ_WATCH_MAX_PIDS);
 	pid_t *v = msgpack_zone_malloc(r->zone, a->size * sizeof(*v));
 	if (!v)
 		return sq_req_fail(r, -ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < a->size; i++) {
-		const msgpack_object *o = &a->ptr[i];
-		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 < 1 ||
-		    o->via.u64 > INT32_MAX)
-			return sq_req_fail(r, -EINVAL, "'pids'[%u] must be an integer 1..%d", i,
-			                   INT32_MAX);
-		v[i] = (pid_t)o->via.u64;
-	}
+	for (uint32_t i = 0; i < a->size; i++)
+		v[i] = (pid_t)a->ptr[i].via.u64;
 	qsort(v, a->size, sizeof(*v), cmp_pid);
 	size_t k = 0;
 	for (uint32_t i = 0; i < a->size; i++)
@@ -142,13 +134,10 @@ static void subscribe_after(struct sq_req *r)
 
 int m_watch_subscribe(struct sq_req *r)
 {
-	static const char *const allowed[] = { "topics", "pids", NULL };
 	unsigned t = 0;
 	pid_t *pids = NULL;
 	size_t npids = 0;
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0)
-		return sq_req_param_error(r, rc);
+	int rc;
 	if ((rc = parse_topics(r, &t)) < 0 || (rc = parse_pids(r, t, &pids, &npids)) < 0)
 		return rc;
 	if (sq_watch_count(r->conn) >= SQ_WATCH_MAX_SUBS)
@@ -183,11 +172,7 @@ int m_watch_subscribe(struct sq_req *r)
 
 int m_watch_unsubscribe(struct sq_req *r)
 {
-	static const char *const allowed[] = { "subscription", NULL };
-	int64_t id;
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc < 0 || (rc = sq_param_int(&r->params, "subscription", true, 1, INT64_MAX, &id)) < 0)
-		return sq_req_param_error(r, rc);
+	int64_t id = sq_params_int(&r->params, r->m->params, "subscription");
 	if (sq_watch_unsubscribe(r->conn, (uint64_t)id) < 0)
 		return sq_req_fail(r, -ENOENT, "no subscription %lld on this connection",
 		                   (long long)id);

@@ -47,17 +47,12 @@ static const char *shown(char *dst, size_t size, const char *s)
 	return dst;
 }
 
-/* path (absolute), name (when want_name) and nofollow. */
-static int get_args(struct sq_req *r, const char *const *allowed, bool want_name,
-                    struct xargs *a)
+/* path (absolute), name (when want_name) and nofollow; their types were
+ * checked with the params (methods.c). */
+static int get_args(struct sq_req *r, bool want_name, struct xargs *a)
 {
-	bool nofollow = false;
-	/* getters: 0 found, 1 absent and optional, < 0 bad */
-	int rc = sq_params_only(&r->params, allowed);
-	if (rc >= 0)
-		rc = sq_param_cstr(&r->params, "path", true, r->zone, &a->path);
-	if (rc >= 0)
-		rc = sq_param_bool(&r->params, "nofollow", false, &nofollow);
+	bool nofollow = sq_params_bool(&r->params, r->m->params, "nofollow");
+	int rc = sq_param_cstr(&r->params, "path", true, r->zone, &a->path);
 	if (rc >= 0 && want_name)
 		rc = sq_param_cstr(&r->params, "name", true, r->zone, &a->name);
 	if (rc < 0)
@@ -92,13 +87,11 @@ static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 	return sq_req_fail(r, rc, "%s: %s", p, sq_callerpath_strerror(rc));
 }
 
-static const char *const list_params[] = { "path", "nofollow", NULL };
-
 int m_xattr_list(struct sq_req *r)
 {
 	struct xargs a = { 0 };
 	struct sq_xattr_buf b;
-	int rc = get_args(r, list_params, false, &a);
+	int rc = get_args(r, false, &a);
 	if (rc < 0)
 		return rc;
 	rc = sq_xattr_list(a.path, a.flags, XATTR_REPLY_MAX, &b);
@@ -125,13 +118,11 @@ int m_xattr_list(struct sq_req *r)
 	return 0;
 }
 
-static const char *const get_params[] = { "path", "name", "nofollow", NULL };
-
 int m_xattr_get(struct sq_req *r)
 {
 	struct xargs a = { 0 };
 	struct sq_xattr_buf b;
-	int rc = get_args(r, get_params, true, &a);
+	int rc = get_args(r, true, &a);
 	if (rc < 0)
 		return rc;
 	rc = sq_xattr_get(a.path, a.name, a.flags, XATTR_REPLY_MAX, &b);
@@ -144,15 +135,13 @@ int m_xattr_get(struct sq_req *r)
 	return 0;
 }
 
-static const char *const set_params[] = { "path", "name", "value", "mode", "nofollow", NULL };
-
 int m_xattr_set(struct sq_req *r)
 {
 	struct xargs a = { 0 };
 	const char *value, *mode = NULL;
 	size_t len;
 	enum sq_xattr_mode m = SQ_XATTR_ANY;
-	int rc = get_args(r, set_params, true, &a);
+	int rc = get_args(r, true, &a);
 	if (rc < 0)
 		return rc;
 	rc = sq_param_bytes(&r->params, "value", true, &value, &len);
@@ -173,12 +162,10 @@ int m_xattr_set(struct sq_req *r)
 	return 0;
 }
 
-static const char *const remove_params[] = { "path", "name", "nofollow", NULL };
-
 int m_xattr_remove(struct sq_req *r)
 {
 	struct xargs a = { 0 };
-	int rc = get_args(r, remove_params, true, &a);
+	int rc = get_args(r, true, &a);
 	if (rc < 0)
 		return rc;
 	rc = sq_xattr_remove(a.path, a.name, a.flags);

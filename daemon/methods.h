@@ -1,16 +1,21 @@
 /*
  * methods.h - the method table: every method sysqd serves, as data.
  *
- * One row per method: name, handler, where it runs, who may call it, and
- * the one-line summary and params synopsis that sys.methods, `sysq --help`
- * and PROTOCOL.md show.  Dispatch, access checks and introspection all read
- * this table; nothing else knows the list of methods.
+ * One row per method: name, handler, where it runs, who may call it, its
+ * one-line summary, and its contract (proto/sq_contract.h): typed params,
+ * result shape and error codes.  Dispatch, access checks, the params check
+ * (before any handler runs), sys.methods, and through it the generated
+ * parts of PROTOCOL.md and sysq-protocol(7) (`make docs`) all read this
+ * table; nothing else knows the list of methods or their params.
+ * docs/adding-a-method.md says how to add one.
  */
 #ifndef SQ_METHODS_H
 #define SQ_METHODS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "sq_contract.h"
 
 struct sq_req;
 struct sq_cred;
@@ -49,13 +54,17 @@ struct sq_method {
 	enum sq_access access;
 	enum sq_identity as;
 	const char *summary;
-	const char *params;     /* synopsis, e.g. "{pid: int, signal: str|int}" */
+	const struct sq_field *params;  /* NULL-terminated; checked before fn runs */
+	const struct sq_field *result;  /* the result's shape */
+	const char *const *errors;      /* codes it answers besides the protocol's own */
 };
 
 extern const struct sq_method sq_methods[];
 extern const size_t sq_nmethods;
 
 const struct sq_method *sq_method_find(const char *name, size_t len);
+/* The codes every method may answer (PROTOCOL.md section 3), NULL-terminated. */
+extern const char *const sq_protocol_errors[];
 /* 0 when cred may call m, else -EPERM with a reason in why. */
 int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
                       const char **why);

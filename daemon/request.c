@@ -218,6 +218,8 @@ static void run_on_loop(struct sq_conn *c, const struct sq_method *m,
 	sq_packer_init(&r.pk, r.out);
 	sq_pack_response_head(&r.pk, r.msgid);
 	int rc = sq_params_open(&r.params, &msg->params);
+	if (rc == 0)
+		rc = sq_params_check(&r.params, m->params);
 	rc = rc < 0 ? sq_req_param_error(&r, rc) : m->fn(&r);
 	seal_reply(&r, rc < 0 ? rc : 0);
 	sq_conn_send(c, NULL, 0);
@@ -254,6 +256,8 @@ static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
 		return;
 	}
 	rc = sq_params_open(&r->params, &params);
+	if (rc == 0)
+		rc = sq_params_check(&r->params, m->params);
 	if (rc < 0) {
 		sq_req_done(r, sq_req_param_error(r, rc));
 		return;

@@ -77,6 +77,9 @@ struct sq_xfer {
 	uint64_t left;                 /* announced bytes not yet sent */
 	uint64_t sent;                 /* real file bytes delivered */
 	bool copy;                     /* sendfile unsupported: pread + write */
+	bool stream;                   /* length unknown: read(2) to the end */
+	bool positioned;               /* stream: the offset is set */
+	bool eof;                      /* stream: read(2) said the end */
 	char *copy_buf;
 
 	/* the current job: set on the loop, done on a pool thread, read back
@@ -335,10 +338,62 @@ static void run_chunk(struct sq_xfer *x)
 		x->file_err = ferr;
 }
 
+/* A file whose length the kernel does not tell (sq_file_size_known):
+ * read(2) first, up to a buffer, then frame exactly what came; nothing is
+ * ever padded.  A read of 0 bytes is the end. */
+static void run_stream_chunk(struct sq_xfer *x)
+{
+	int64_t deadline = now_ms() + x->stall_ms;
+	size_t want = x->n < SQ_XFER_COPY_BUF ? x->n : SQ_XFER_COPY_BUF, got = 0;
+	struct fixbuf head;
+
+	x->n = x->real = 0;
+	x->wire = 0;
+	x->sock_err = x->file_err = 0;
+	if (!x->copy_buf && !(x->copy_buf = malloc(SQ_XFER_COPY_BUF))) {
+		x->file_err = -ENOMEM;
+		return;
+	}
+	if (!x->positioned) {
+		if (x->off && lseek(x->fd, (off_t)x->off, SEEK_SET) < 0) {
+			x->file_err = -errno;
+			return;
+		}
+		x->positioned = true;
+	}
+	while (got < want) {
+		ssize_t k = read(x->fd, x->copy_buf + got, want - got);
+		if (k > 0) {
+			got += (size_t)k;
+			atomic_store(&x->progress_ms, now_ms());
+		} else if (k == 0) {
+			x->eof = true;
+			break;
+		} else if (errno != EINTR) {
+			x->file_err = -errno;
+			break;
+		}
+	}
+	if (got == 0)
+		return;
+	pack_data_head(&head, x->msgid, got);
+	int rc = write_all(x, head.b, head.len, &deadline);
+	if (rc == 0)
+		rc = write_all(x, x->copy_buf, got, &deadline);
+	if (rc < 0) {
+		x->sock_err = rc;
+		return;
+	}
+	x->n = x->real = got;
+}
+
 static void run_job(struct sq_xfer *x)
 {
 	if (x->job == JOB_CHUNK) {
-		run_chunk(x);
+		if (x->stream)
+			run_stream_chunk(x);
+		else
+			run_chunk(x);
 		return;
 	}
 	if (x->fd >= 0)
@@ -572,6 +627,16 @@ static void chunk_done(struct sq_xfer *x)
 		drop(x);
 		return;
 	}
+	if (x->stream && x->file_err) {
+		snprintf(msg, sizeof(msg), "read error after %" PRIu64 " bytes: %s", x->sent,
+		         strerror(-x->file_err));
+		end(x, x->file_err, msg);
+		return;
+	}
+	if (x->stream && x->eof) {
+		end(x, 0, NULL);
+		return;
+	}
 	if (x->file_err == -ENODATA) {
 		snprintf(msg, sizeof(msg), "file shrank during the transfer: %" PRIu64 " of %"
 		         PRIu64 " announced bytes are real (its size is now %" PRIu64 ")",
@@ -701,12 +766,13 @@ void sq_xfer_discard(struct sq_xfer *x)
 }
 
 void sq_xfer_start(struct sq_xfer *x, struct sq_req *r, int fd, uint64_t off,
-                   uint64_t len)
+                   uint64_t len, bool stream)
 {
 	struct sq_conn *c = r->conn;
 	x->conn = c;
 	x->msgid = r->msgid;
 	x->fd = fd;
+	x->stream = stream;
 	x->off = off;
 	x->total = x->left = len;
 	x->started = true;

@@ -12,6 +12,7 @@
 #ifndef SQ_TRANSFER_H
 #define SQ_TRANSFER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SQ_XFER_CHUNK   (1u << 20)   /* payload bytes per file.data message */
@@ -32,8 +33,11 @@ void sq_xfer_discard(struct sq_xfer *x);
 /* Finish r with the result already packed in r->pk (the announcement), then
  * stream len bytes of fd from off as file.data notifications and end with
  * file.end.  Takes fd, which is closed on a transfer thread at the end. */
+/* Stream len bytes of fd from off (the response is packed in r).  stream:
+ * the length is not known (sq_file_size_known): read(2) until it ends or
+ * len bytes came, and frame each chunk after reading it. */
 void sq_xfer_start(struct sq_xfer *x, struct sq_req *r, int fd, uint64_t off,
-                   uint64_t len);
+                   uint64_t len, bool stream);
 
 /* Counters for sys.stats (loop thread). */
 struct sq_xfer_stats {

@@ -43,6 +43,7 @@ int sq_file_open_read(const char *path, bool nofollow, struct sq_file_info *info
 	int rc;
 
 	info->size = 0;
+	info->size_known = false;
 	info->mode = 0;
 	if ((rc = sq_callerpath_stat(path, nofollow, &st)) < 0)
 		return rc;
@@ -73,5 +74,6 @@ int sq_file_open_read(const char *path, bool nofollow, struct sq_file_info *info
 		return rc;
 	}
 	info->size = (uint64_t)st.st_size;
+	info->size_known = sq_file_size_known(fd, &st);
 	return fd;
 }

@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct stat;
+
 struct sq_file_info {
 	uint64_t size;  /* st_size at open */
+	bool size_known; /* st_size is the length (not a procfs/sysfs file, not 0) */
 	mode_t mode;    /* st_mode of what path named, also when it was refused */
 };
 
@@ -29,6 +32,11 @@ struct sq_file_info {
  * (-ENOENT, -EACCES, ...).
  */
 int sq_file_open_read(const char *path, bool nofollow, struct sq_file_info *info);
+
+/* Whether st (of the open fd) gives the file's length: false on procfs,
+ * sysfs and the kernel's other generated files, and for a size of 0; such
+ * a file is read until read(2) says it ends.  (file_linux.c, file_darwin.c) */
+bool sq_file_size_known(int fd, const struct stat *st);
 
 /* "a directory", "a FIFO", "a character device", ... for messages. */
 const char *sq_file_kind(mode_t mode);

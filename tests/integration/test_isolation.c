@@ -204,7 +204,9 @@ Test(isolation, sigterm_stops_sysqd_with_calls_stuck_in_the_kernel)
 }
 
 /* uid 65534, its share parked: 4 connections x 40 requests of 256 KiB
- * each (40 MiB) that can only wait for a worker. */
+ * each (40 MiB) that can only wait for a worker.  The bytes are a valid
+ * param (an xattr value on the hung mount): an unknown one would be refused
+ * on the loop, by the method table, before it could wait. */
 static void flooder(void *arg)
 {
 	(void)arg;
@@ -218,11 +220,12 @@ static void flooder(void *arg)
 			_exit(4);
 		for (int i = 0; i < 40; i++) {
 			snprintf(path, sizeof(path), "%s/hang-flood-%d-%d", mp, k, i);
-			msgpack_packer *pk = sysq_begin(c, "xattr.list", NULL);
+			msgpack_packer *pk = sysq_begin(c, "xattr.set", NULL);
 			msgpack_pack_array(pk, 1);
-			msgpack_pack_map(pk, 2);
+			msgpack_pack_map(pk, 3);
 			sq_pack_kv_str(pk, "path", path);
-			sq_pack_kv_str(pk, "pad", pad);
+			sq_pack_kv_str(pk, "name", "user.flood");
+			sq_pack_kv_str(pk, "value", pad);
 			if (sysq_flush(c) < 0)
 				_exit(5);
 		}

@@ -445,10 +445,10 @@ Test(limits, a_client_that_never_reads_is_disconnected)
 	struct sq_buf b;
 	sq_buf_init(&b);
 	for (uint32_t i = 1; i <= 100; i++)
-		frame_request(&b, i, "sys.methods", NULL); /* ~1 KiB replies */
+		frame_request(&b, i, "sys.methods", NULL); /* ~12 KiB replies */
 	bool open = true;
 	long batches = 0;
-	while (open && batches < 20000) { /* up to 2,000,000 requests: ~2 GiB of replies */
+	while (open && batches < 20000) { /* up to 2,000,000 requests: ~24 GiB of replies */
 		open = raw_send(&r, b.data, b.len);
 		batches++;
 	}
@@ -466,16 +466,20 @@ Test(limits, a_client_that_never_reads_is_disconnected)
 
 Test(limits, a_burst_of_replies_is_not_a_slow_client)
 {
-	/* 250 pipelined sys.methods (~160 KiB of replies, over --max-output
-	 * 65536) in one write: the daemon makes them in one go, before this
-	 * client had any chance to read.  What the kernel takes is not queued. */
+	/* 250 pipelined sys.methods for one method (~640 bytes each: ~160 KiB of
+	 * replies, over --max-output 65536) in one write: the daemon makes them
+	 * in one go, before this client had any chance to read.  What the kernel
+	 * takes is not queued. */
 	sqd_start(&d, small);
 	struct sysq *c = sqd_connect(&d);
 	enum { N = 250 };
 	uint32_t first = 0;
 	for (int i = 0; i < N; i++) {
 		uint32_t id;
-		msgpack_pack_array(sysq_begin(c, "sys.methods", &id), 0);
+		msgpack_packer *pk = sysq_begin(c, "sys.methods", &id);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		sq_pack_kv_str(pk, "name", "net.list");
 		if (i == 0)
 			first = id;
 	}

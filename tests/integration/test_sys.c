@@ -85,6 +85,10 @@ Test(sys, ping_uname_methods)
 	for (uint32_t i = 0; i < ms->via.array.size; i++) {
 		const msgpack_object *m = &ms->via.array.ptr[i];
 		cr_assert(sq_map_get(m, "summary") && sq_map_get(m, "params"));
+		/* the contract as data: typed params, the result's shape, errors */
+		const msgpack_object *tp = sq_map_get(m, "typed_params");
+		cr_assert(tp && tp->type == MSGPACK_OBJECT_ARRAY);
+		cr_assert(sq_map_get(m, "result") && sq_map_get(m, "errors"));
 		saw_ping |= sq_obj_streq(sq_map_get(m, "name"), "sys.ping");
 	}
 	cr_assert(saw_ping);
