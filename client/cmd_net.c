@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_net.c - the sysq subcommands for network interfaces: `net` (a table
  * of net.list: NAME MTU FLAGS MAC ADDRESSES) and `mtu IFACE [MTU]`
@@ -15,8 +16,7 @@ int cmd_net(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "usage: sysq net [--json]\n");
-		return EXIT_USAGE;
+		return cli_usage("net");
 	}
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "net.list", NULL, &r);
@@ -77,8 +77,7 @@ int cmd_net(struct cli *cli, int argc, char **argv)
 
 static int mtu_usage(void)
 {
-	fprintf(stderr, "usage: sysq mtu IFACE [MTU]\n");
-	return EXIT_USAGE;
+	return cli_usage("mtu");
 }
 
 int cmd_mtu(struct cli *cli, int argc, char **argv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics.c - sysqd's answers as Prometheus text (exposition format 0.0.4):
  * the families, their names (sysq_ + node_exporter's name where the meaning

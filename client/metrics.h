@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics.h - the Prometheus text exposition (format 0.0.4) built from
  * sysqd's own answers (sys.stats, fs.list, net.list, proc.list), and the

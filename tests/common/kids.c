@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * kids.c - child processes for tests (kids.h): a registry of pids, and a
  * ready pipe per spawned child whose write end the child closes (by exec,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_metrics.c - `sysq metrics` against a real sysqd and real Prometheus
  * tools: promtool checks the exposition (tmpfs of known size on a mount

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_metrics.c - the exposition builder (client/metrics.c) in isolation:
  * label escaping and the UTF-8 rule, and rendering from hand-made answers
