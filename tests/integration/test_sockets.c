@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -324,9 +325,9 @@ static void make_sockets(struct fixture *f, const char *dir)
 	write_all_fd(f->sp[0], "abc", 3);
 	f->abst = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	memcpy(sa.sun_path, "\0sysq-test-abstract", 20);
+	memcpy(sa.sun_path, "\0sysq-test-abstract", 19); /* no NUL at the end */
 	cr_assert_eq(bind(f->abst, (struct sockaddr *)&sa,
-	                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 20)), 0);
+	                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 19)), 0);
 }
 
 /* ---- ss(8) ------------------------------------------------------------------ */
@@ -341,8 +342,18 @@ struct ssrow {
 	bool has_info;
 };
 
+static bool is_netid(const char *s)
+{
+	static const char *const ids[] = { "tcp", "udp", "u_str", "u_dgr", "u_seq", NULL };
+	for (size_t i = 0; ids[i]; i++)
+		if (strcmp(s, ids[i]) == 0)
+			return true;
+	return false;
+}
+
 /* `ss ARGS -H` as rows; inet rows' local/peer are ADDR:PORT, unix rows'
- * are "PATH INODE" and "* PEER" as ss prints them. */
+ * are "PATH INODE" and "* PEER" as ss prints them.  With one protocol ss
+ * leaves out the Netid column: then it is "tcp". */
 static size_t run_ss(const char *args, struct ssrow **out)
 {
 	char cmd[128];
@@ -379,8 +390,17 @@ static size_t run_ss(const char *args, struct ssrow **out)
 		struct ssrow *r = &rows[n];
 		memset(r, 0, sizeof(*r));
 		char t[8][72];
-		int k = sscanf(line, "%7s %15s %lld %lld %71s %71s %71s %71s", t[0], t[1], &r->rq,
-		               &r->sq, t[4], t[5], t[6], t[7]);
+		char first[72];
+		if (sscanf(line, "%71s", first) != 1)
+			continue;
+		int k;
+		if (is_netid(first)) {
+			k = sscanf(line, "%7s %15s %lld %lld %71s %71s %71s %71s", t[0], t[1], &r->rq,
+			           &r->sq, t[4], t[5], t[6], t[7]);
+		} else {
+			strcpy(t[0], "tcp");
+			k = 1 + sscanf(line, "%15s %lld %lld %71s %71s", t[1], &r->rq, &r->sq, t[4], t[5]);
+		}
 		if (k < 6)
 			continue;
 		memcpy(r->netid, t[0], sizeof(r->netid)); /* sscanf's widths fit */
@@ -425,10 +445,7 @@ static void ss_endpoint(const struct row *r, bool local, char *buf, size_t size)
 	else
 		snprintf(ps, sizeof(ps), "*");
 	if (strcmp(r->family, "inet6") == 0) {
-		if (strcmp(a, "::") == 0)
-			snprintf(buf, size, "*:%s", ps); /* ss shows [::] as * */
-		else
-			snprintf(buf, size, "[%s]:%s", a, ps);
+		snprintf(buf, size, "[%s]:%s", a, ps);
 	} else {
 		snprintf(buf, size, "%s:%s", a, ps);
 	}
@@ -501,6 +518,7 @@ Test(sockets, table_agrees_with_ss)
 	struct fixture f;
 	make_sockets(&f, d.dir);
 	struct sysq *c = sqd_connect(&d);
+	long long own = inode_of(sysq_fd(c)), own_peer = -2;
 	struct table t = { .keep = true };
 	struct ssrow *ss = NULL;
 	size_t nss = 0;
@@ -514,11 +532,16 @@ Test(sockets, table_agrees_with_ss)
 			break;
 	}
 	cr_assert_eq(t.n, nss, "net.sockets has %zu sockets, ss -tuxan %zu", t.n, nss);
+	const struct row *me = find_inode(&t, own);
+	cr_assert(me, "the test's own connection to sysqd is listed");
+	own_peer = me->peer;
 	for (size_t i = 0; i < nss; i++) {
 		const struct row *r = find_row(&t, &ss[i]);
 		cr_assert(r, "ss shows %s %s %s %s; net.sockets does not", ss[i].netid, ss[i].state,
 		          ss[i].local, ss[i].peer);
 		cr_expect_str_eq(ss_state(r->state), ss[i].state, "%s %s", ss[i].netid, ss[i].local);
+		if (r->inode == own || r->inode == own_peer)
+			continue; /* the connection this very answer is moving on */
 		cr_expect_eq(r->rq, ss[i].rq, "recv_q of %s %s", ss[i].netid, ss[i].local);
 		cr_expect_eq(r->sq, ss[i].sq, "send_q of %s %s", ss[i].netid, ss[i].local);
 		cr_expect_eq(r->has_tcp, false, "info: false leaves the TCP figures out");
@@ -642,6 +665,9 @@ static pid_t nobody_listener(void)
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		become_or_exit(NOBODY_UID, NOBODY_GID);
+		/* as a program nobody started would be: its /proc/PID/fd is
+		 * nobody's (setuid made it root's) */
+		prctl(PR_SET_DUMPABLE, 1);
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(P_NOBODY) };
 		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
@@ -747,10 +773,13 @@ static int owners_as_nobody(void *p)
 	snprintf(json, sizeof(json), "{\"pid\": %d}", (int)a->daemon);
 	if (stream(c, json, &t) != 1 || strcmp(t.code, "EACCES") != 0)
 		return 18;
-	snprintf(json, sizeof(json), "{\"pid\": %d}", (int)a->nob);
-	if (stream(c, json, &t) != 0 || t.n != 1 || t.rows[0].lport != P_NOBODY ||
-	    t.rows[0].nowners != 1)
+	snprintf(json, sizeof(json), "{\"pid\": %d, \"owners\": true}", (int)a->nob);
+	if (stream(c, json, &t) != 0)
 		return 19;
+	if (t.n != 1)
+		return 100 + (int)t.n;
+	if (t.rows[0].lport != P_NOBODY || t.rows[0].nowners != 1)
+		return 20;
 	free(t.rows);
 	sysq_close(c);
 	return 0;
@@ -761,9 +790,9 @@ Test(sockets, owners_as_the_caller_may_see_them)
 	netns();
 	sqd_start(&d, NULL);
 	started = true;
+	pid_t nob = nobody_listener(); /* first: it holds none of the fixture's */
 	struct fixture f;
 	make_sockets(&f, d.dir);
-	pid_t nob = nobody_listener();
 	struct nobody_arg a = { d.sock, nob, getpid(), d.pid, f.upath };
 	int st = run_as(NOBODY_UID, NOBODY_GID, owners_as_nobody, &a);
 	cr_expect_eq(st, 0, "as uid 65534: step %d failed", st);
