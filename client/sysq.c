@@ -21,6 +21,8 @@ static const struct cli_cmd commands[] = {
 	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs" },
 	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH", "extended attributes, as you" },
 	{ "net", cmd_net, "", "interfaces: NAME MTU FLAGS MAC ADDRESSES" },
+	{ "ss", cmd_ss, "[-tuxlanpi46H] [state NAME...]",
+	  "sockets like ss(8): TCP, UDP, UNIX; -p owners as you may see them" },
 	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it" },
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]", "copy a file, read as you" },
 	{ "watch", cmd_watch, "[mounts] [net] [pid PID...]", "events as they happen" },

@@ -892,3 +892,100 @@ Test(sockets, twenty_thousand_sockets_in_bounded_memory)
 		reap(holders[i]);
 	sysq_close(c);
 }
+
+/* Lines of a command's output, sorted, with runs of blanks made one. */
+static size_t lines_of(const char *cmd, char ***out)
+{
+	FILE *p = popen(cmd, "r");
+	cr_assert(p, "popen %s", cmd);
+	char **v = NULL;
+	size_t n = 0;
+	char line[4096];
+	while (fgets(line, sizeof(line), p)) {
+		char norm[4096];
+		size_t k = 0;
+		bool blank = true;
+		for (char *s = line; *s && *s != '\n' && k < sizeof(norm) - 1; s++) {
+			bool b = *s == ' ' || *s == '\t';
+			if (b && blank)
+				continue;
+			norm[k++] = b ? ' ' : *s;
+			blank = b;
+		}
+		while (k && norm[k - 1] == ' ')
+			k--;
+		norm[k] = '\0';
+		v = realloc(v, (n + 1) * sizeof(*v));
+		cr_assert(v);
+		v[n++] = strdup(norm);
+	}
+	pclose(p);
+	for (size_t i = 1; i < n; i++) /* insertion sort: a few lines */
+		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			char *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	return n;
+}
+
+static void free_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* `sysq ss` prints what ss prints, column for column (-p: without fd=). */
+Test(sockets, sysq_ss_prints_what_ss_prints)
+{
+	netns();
+	sqd_start(&d, NULL);
+	started = true;
+	struct fixture f;
+	make_sockets(&f, d.dir);
+	const char *sysq = getenv("SQ_SYSQ");
+	cr_assert(sysq, "SQ_SYSQ names the sysq binary (tests/run-all.sh sets it)");
+	static const char *const args[] = { "-tuanH", "-tlnH", "-unH", "-t4anH", "-t6anH",
+	                                    "-tnH state established", "-tnH state listening",
+	                                    "-uanH", "-xlnH" };
+	for (size_t k = 0; k < sizeof(args) / sizeof(args[0]); k++) {
+		char cmd[512];
+		char **ours, **theirs;
+		snprintf(cmd, sizeof(cmd), "%s -s %s ss %s", sysq, d.sock, args[k]);
+		size_t n = lines_of(cmd, &ours);
+		snprintf(cmd, sizeof(cmd), "ss %s", args[k]);
+		size_t m = lines_of(cmd, &theirs);
+		cr_expect_eq(n, m, "ss %s: %zu lines from sysq, %zu from ss", args[k], n, m);
+		for (size_t i = 0; i < n && i < m; i++)
+			cr_expect_str_eq(ours[i], theirs[i], "ss %s", args[k]);
+		free_lines(ours, n);
+		free_lines(theirs, m);
+	}
+	/* -p: the test process holds its listener */
+	char cmd[512], want[128];
+	char **ours;
+	snprintf(cmd, sizeof(cmd), "%s -s %s ss -tlnpH", sysq, d.sock);
+	size_t n = lines_of(cmd, &ours);
+	snprintf(want, sizeof(want), ",pid=%d))", (int)getpid());
+	bool seen = false;
+	for (size_t i = 0; i < n; i++)
+		seen |= strstr(ours[i], "127.0.0.1:41001") && strstr(ours[i], want);
+	cr_expect(seen, "sysq ss -tlnp names the test process");
+	free_lines(ours, n);
+	/* -i: the figures line as ss -tin has them (rtt, cwnd, bytes) */
+	snprintf(cmd, sizeof(cmd), "%s -s %s ss -tinH", sysq, d.sock);
+	n = lines_of(cmd, &ours);
+	cr_expect_eq(n, 4, "two connections, two figure lines: %zu", n);
+	for (size_t i = 0; i < n; i++)
+		if (ours[i][0] != 'E')
+			cr_expect(strstr(ours[i], "rtt:") && strstr(ours[i], "cwnd:"), "%s", ours[i]);
+	free_lines(ours, n);
+	/* --json: one object a line in an array */
+	snprintf(cmd, sizeof(cmd), "%s -s %s --json ss -tuan | grep -c '\"protocol\"'", sysq, d.sock);
+	n = lines_of(cmd, &ours);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(ours[0], "6", "4 TCP, 2 UDP sockets");
+	free_lines(ours, n);
+}
