@@ -282,11 +282,7 @@ int sq_sockscan_next(struct sq_sockscan *sc, struct sq_sock *s, char *msg, size_
 		}
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 			continue;
-		memset(s, 0, offsetof(struct sq_sock, path));
-		s->path[0] = '\0';
-		s->path_len = 0;
-		s->has_peer = s->has_queues = s->has_tcp = false;
-		s->peer_inode = s->handle = 0;
+		memset(s, 0, sizeof(*s));
 		if (d->family == AF_UNIX) {
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
 				continue;
