@@ -77,6 +77,7 @@ int cmd_methods(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_net(struct cli *cli, int argc, char **argv);
 int cmd_mtu(struct cli *cli, int argc, char **argv);
+int cmd_ss(struct cli *cli, int argc, char **argv);
 int cmd_get(struct cli *cli, int argc, char **argv);
 int cmd_df(struct cli *cli, int argc, char **argv);
 int cmd_xattr(struct cli *cli, int argc, char **argv);

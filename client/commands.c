@@ -65,6 +65,21 @@ const struct cli_cmd cli_commands[] = {
 	  0 },
 	{ "net", cmd_net, "", "interfaces: NAME MTU FLAGS MAC ADDRESSES",
 	  "usage: sysq net\n", 0 },
+	{ "ss", cmd_ss, "[-tuxlanpi46H] [state NAME...]",
+	  "sockets like ss(8): TCP, UDP, UNIX; -p owners as you may see them",
+	  "usage: sysq ss [-tuxlanpi46H] [state NAME...]\n"
+	  "  -t, -u, -x  TCP, UDP, UNIX sockets (default: all three)\n"
+	  "  -4, -6      IPv4, IPv6 sockets only\n"
+	  "  -l          listening sockets only\n"
+	  "  -a          every state (default: the connected ones)\n"
+	  "  -n          accepted: addresses and ports are always numeric\n"
+	  "  -p          the processes holding each socket, as you may see them\n"
+	  "  -i          TCP figures (rtt, cwnd, ...), as ss -i\n"
+	  "  -H          no header line\n"
+	  "  state NAME  established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait\n"
+	  "              closed close-wait last-ack listening closing, or the groups\n"
+	  "              all connected synchronized bucket big\n",
+	  0 },
 	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it",
 	  "usage: sysq mtu IFACE [MTU]\n"
 	  "  without MTU print IFACE's MTU; with MTU change it (root, or as the\n"

@@ -718,7 +718,7 @@ struct poller {
 static void *poll_file(void *arg)
 {
 	struct poller *p = arg;
-	static const char last[] = "sysq_scrape_collector_duration_seconds{collector=\"proc\"} ";
+	static const char last[] = "sysq_scrape_collector_duration_seconds{collector=\"sockets\"} ";
 	while (!p->stop) {
 		char *t = slurp(p->path);
 		size_t n = strlen(t);
