@@ -39,7 +39,7 @@ def man_options(lines):
         for arg in re.findall(r"\bFl (\S+)", line):
             if arg.startswith("\\-"):
                 opts.add("-" + arg[1:].rstrip(",.;:"))
-            elif re.fullmatch(r"[A-Za-z]+", arg) and not arg[0].isupper() or \
+            elif re.fullmatch(r"[A-Za-z0-9]+", arg) and not arg[0].isupper() or \
                     re.fullmatch(r"[A-Z]", arg):
                 opts.update("-" + c for c in arg)
     return opts
