@@ -20,7 +20,7 @@ const struct cli_cmd cli_commands[] = {
 	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself",
 	  "usage: sysq kill [-SIGNAL | -s SIGNAL] [--] PID...\n"
 	  "       sysq kill -l\n"
-	  "  -SIGNAL, -s SIGNAL  the signal: a name (TERM, SIGHUP) or number (default TERM)\n"
+	  "  -SIGNAL, -s SIGNAL  the signal: a name (TERM, SIGHUP) or number (-9; default TERM)\n"
 	  "  -l                  list this system's signal numbers and names\n"
 	  "  --                  ends the options\n",
 	  0 },

@@ -23,7 +23,7 @@ def help_text(*args):
 def help_options(text):
     """-a, --all, and -ahT as -a -h -T; not placeholders like -SIGNAL."""
     opts = set()
-    for tok in re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z0-9-]*)", text):
+    for tok in re.findall(r"(?<![\w-])(--?[A-Za-z0-9][A-Za-z0-9-]*)", text):
         if tok.startswith("--"):
             opts.add(tok)
         elif len(tok) > 2 and tok[1:].isupper():
