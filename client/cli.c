@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cli.c - the plumbing every sysq subcommand uses: connecting, turning a
  * call's outcome into an exit status and a message, JSON output, and
@@ -14,7 +15,7 @@
 
 struct sysq *cli_connect(struct cli *cli)
 {
-	char err[300];
+	char err[1024];
 	if (cli->conn)
 		return cli->conn;
 	cli->conn = sysq_connect(cli->socket, err, sizeof(err));
@@ -30,7 +31,12 @@ int cli_status(const char *what, int rc, const struct sysq_reply *r)
 	if (rc == 0)
 		return EXIT_OK;
 	if (rc == SYSQ_REMOTE_ERROR) {
-		fprintf(stderr, "sysq: %s: %s: %s\n", what, r->code, r->message);
+		/* the daemon may start its message with the method's name: once */
+		const char *msg = r->message;
+		size_t n = strlen(what);
+		if (strncmp(msg, what, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+			msg += n + 2;
+		fprintf(stderr, "sysq: %s: %s: %s\n", what, r->code, msg);
 		return EXIT_REMOTE;
 	}
 	fprintf(stderr, "sysq: %s: lost the connection to sysqd: %s\n", what, strerror(-rc));
@@ -133,10 +139,4 @@ void human_bytes(double v, char *buf, size_t size)
 		snprintf(buf, size, "%.0f", v);
 	else
 		snprintf(buf, size, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
-}
-
-int cli_usage(const struct cli_cmd *cmd)
-{
-	fprintf(stderr, "usage: sysq [-s SOCKET] [--json] %s %s\n", cmd->name, cmd->synopsis);
-	return EXIT_USAGE;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cli.h - what the sysq subcommands share: the command table entry, the
  * connection with global options, calling with exit-status reporting, and
@@ -20,12 +21,27 @@ struct cli {
 	struct sysq *conn;    /* after cli_connect */
 };
 
+/* cli_cmd.flags: -h is one of the command's options (df's
+ * --human-readable), so only --help asks for help. */
+enum { CMD_H_IS_AN_OPTION = 1 };
+
 struct cli_cmd {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *synopsis;
+	const char *synopsis;  /* for sysq --help's list */
 	const char *summary;
+	const char *usage;     /* "usage: sysq NAME ..." and the options */
+	unsigned flags;
 };
+
+/* The command table (commands.c). */
+extern const struct cli_cmd cli_commands[];
+extern const size_t cli_ncommands;
+const struct cli_cmd *cli_command(const char *name);
+/* The command's usage and options, with the --help and --json lines. */
+void cli_help(const struct cli_cmd *cmd, FILE *f);
+/* A usage error: the command's help on stderr; returns EXIT_USAGE. */
+int cli_usage(const char *name);
 
 /* Connect or exit with EXIT_CONNECT and a message naming the socket. */
 struct sysq *cli_connect(struct cli *cli);
@@ -36,7 +52,6 @@ int cli_call_json(struct cli *cli, const char *method, const char *json,
                   struct sysq_reply *r);
 /* Print a result as JSON (pretty), followed by a newline. */
 void cli_print_json(const msgpack_object *o);
-int cli_usage(const struct cli_cmd *cmd);
 
 /* Column table: add cells row by row, then print aligned. */
 struct table;
@@ -62,6 +77,7 @@ int cmd_methods(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_net(struct cli *cli, int argc, char **argv);
 int cmd_mtu(struct cli *cli, int argc, char **argv);
+int cmd_ss(struct cli *cli, int argc, char **argv);
 int cmd_get(struct cli *cli, int argc, char **argv);
 int cmd_df(struct cli *cli, int argc, char **argv);
 int cmd_xattr(struct cli *cli, int argc, char **argv);

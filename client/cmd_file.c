@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_file.c - `sysq get PATH [-o OUT]`: copy a file through sysqd's
  * file.read (the daemon opens it as you).  Output goes to stdout, or to a
@@ -454,9 +455,7 @@ int cmd_get(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (parse_args(&g, argc, argv) < 0) {
-		fprintf(stderr, "usage: sysq get PATH [-o OUT] [--offset N] [--length N] "
-		                "[--nofollow]\n");
-		return EXIT_USAGE;
+		return cli_usage("get");
 	}
 	if ((rc = absolute(&g)) < 0) {
 		fprintf(stderr, "sysq get: %s: %s\n", g.path, strerror(-rc));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_host.c - the sysq subcommands for the host as a whole: `host` (a
  * one-screen summary of sys.host like the top lines of top(1)) and
@@ -89,10 +90,8 @@ static void print_pressure(const msgpack_object *p)
 int cmd_host(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: sysq host [--json]\n");
-		return EXIT_USAGE;
-	}
+	if (argc > 1)
+		return cli_usage("host");
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "sys.host", NULL, &r);
 	int st = plain_result(cli, "sys.host", rc, &r);
@@ -168,10 +167,7 @@ static void print_entries(const msgpack_object *list, int values_only)
 
 static int sysctl_usage(void)
 {
-	fprintf(stderr, "usage: sysq sysctl [-n] NAME...\n"
-	                "       sysq sysctl [-n] -a [PREFIX]\n"
-	                "       sysq sysctl -w NAME=VALUE...\n");
-	return EXIT_USAGE;
+	return cli_usage("sysctl");
 }
 
 static int sysctl_set(struct cli *cli, char **args, int n, int values_only)

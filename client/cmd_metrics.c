@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_metrics.c - `sysq metrics`: sysqd's answers in Prometheus text
  * format, on stdout, into DIR/sysq.prom for node_exporter's textfile
@@ -17,23 +18,6 @@
 
 /* --listen runs a thread per connection (metrics_http.c) */
 #define MAX_LISTEN_CONNECTIONS 4096u
-
-static const char metrics_usage[] =
-	"usage: sysq metrics [--per-uid] [--names sysq|node] [--timeout T]\n"
-	"                    [--textfile DIR | --listen [ADDR:PORT]]\n"
-	"  (no option)         print the exposition (Prometheus text format 0.0.4)\n"
-	"  --textfile DIR      write DIR/sysq.prom atomically (node_exporter textfile collector)\n"
-	"  --listen [ADDR:PORT] serve GET /metrics (default 127.0.0.1:9393)\n"
-	"  --timeout T         deadline per scrape: seconds, or Nms / Ns (default 5s)\n"
-	"  --per-uid           add process counts per uid (sysq_user_processes)\n"
-	"  --names node        node_exporter's metric names and labels for the figures it\n"
-	"                      also exports (node_cpu_seconds_total, ...; docs/metrics.md)\n"
-	"with --listen:\n"
-	"  --header-timeout T  a request must arrive whole within T of connecting or of the\n"
-	"                      previous response, and a response be taken within T; the\n"
-	"                      connection is closed otherwise (default 10s)\n"
-	"  --max-connections N connections open at once (default 256)\n"
-	"  --max-per-address N connections open at once from one client address (default 8)\n";
 
 /* "5", "2.5", "5s", "500ms" -> milliseconds (1..300000), or -1. */
 static int parse_timeout(const char *s)
@@ -163,12 +147,8 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 			listen = a + 9;
 		} else if (strcmp(a, "--listen") == 0) {
 			listen = i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i] : "127.0.0.1:9393";
-		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(metrics_usage, stdout);
-			return EXIT_OK;
 		} else {
-			fputs(metrics_usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage("metrics");
 		}
 	}
 	if (textfile && listen) {

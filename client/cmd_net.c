@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_net.c - the sysq subcommands for network interfaces: `net` (a table
  * of net.list: NAME MTU FLAGS MAC ADDRESSES; `net -s`: the counters, state
@@ -48,10 +49,8 @@ static void print_stats(const msgpack_object *ifs)
 int cmd_net(struct cli *cli, int argc, char **argv)
 {
 	int stats = argc == 2 && strcmp(argv[1], "-s") == 0;
-	if (argc > 1 && !stats) {
-		fprintf(stderr, "usage: sysq net [-s] [--json]\n");
-		return EXIT_USAGE;
-	}
+	if (argc > 1 && !stats)
+		return cli_usage("net");
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "net.list", NULL, &r);
 	int st = cli_status("net.list", rc, &r);
@@ -116,8 +115,7 @@ int cmd_net(struct cli *cli, int argc, char **argv)
 
 static int mtu_usage(void)
 {
-	fprintf(stderr, "usage: sysq mtu IFACE [MTU]\n");
-	return EXIT_USAGE;
+	return cli_usage("mtu");
 }
 
 int cmd_mtu(struct cli *cli, int argc, char **argv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_proc.c - `sysq ps` (the process table as a ps-like table, or JSON)
  * and `sysq kill` (proc.signal for each pid, pipelined).  User names come
@@ -161,9 +162,7 @@ static void fmt_time(unsigned long long ns, char *buf, size_t size)
 
 static int ps_usage(void)
 {
-	fprintf(stderr, "usage: sysq ps [-u USER] [--sort [-]FIELD] [--json]\n"
-	                "  FIELD: pid ppid user uid state rss time start command\n");
-	return EXIT_USAGE;
+	return cli_usage("ps");
 }
 
 static int parse_sort(const char *s)
@@ -304,9 +303,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 
 static int kill_usage(void)
 {
-	fprintf(stderr, "usage: sysq kill [-SIGNAL | -s SIGNAL] PID...\n"
-	                "       sysq kill -l\n");
-	return EXIT_USAGE;
+	return cli_usage("kill");
 }
 
 static int all_digits(const char *s)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_sys.c - the sysq subcommands about the daemon itself: hello, ping,
  * call (any method with JSON params), methods and stats.
@@ -25,8 +26,7 @@ int cmd_hello(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "usage: sysq hello\n");
-		return EXIT_USAGE;
+		return cli_usage("hello");
 	}
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "sys.hello", NULL, &r);
@@ -79,8 +79,7 @@ int cmd_ping(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else {
-			fprintf(stderr, "usage: sysq ping [-c COUNT]\n");
-			return EXIT_USAGE;
+			return cli_usage("ping");
 		}
 	}
 	struct sysq *c = cli_connect(cli);
@@ -114,20 +113,20 @@ int cmd_ping(struct cli *cli, int argc, char **argv)
 
 int cmd_call(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: sysq call METHOD ['{\"param\": value, ...}']\n");
-		return EXIT_USAGE;
+	if (argc > 1 && strcmp(argv[1], "--") == 0) {
+		argv++;
+		argc--;
 	}
+	if (argc < 2 || argc > 3)
+		return cli_usage("call");
 	return simple(cli, argv[1], argc == 3 ? argv[2] : NULL);
 }
 
 int cmd_methods(struct cli *cli, int argc, char **argv)
 {
 	char one[160];
-	if (argc > 2 || (argc == 2 && (strlen(argv[1]) > 100 || strpbrk(argv[1], "\"\\")))) {
-		fprintf(stderr, "usage: sysq methods [METHOD]\n");
-		return EXIT_USAGE;
-	}
+	if (argc > 2 || (argc == 2 && (strlen(argv[1]) > 100 || strpbrk(argv[1], "\"\\"))))
+		return cli_usage("methods");
 	/* one method: sys.methods {"name": M} (the name goes into JSON as is:
 	 * method names have no quote or backslash) */
 	if (argc == 2)
@@ -180,8 +179,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
-		fprintf(stderr, "usage: sysq stats\n");
-		return EXIT_USAGE;
+		return cli_usage("stats");
 	}
 	return simple(cli, "sys.stats", NULL);
 }

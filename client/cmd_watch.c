@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_watch.c - `sysq watch [mounts|net|pid PID...]`: subscribe, then print
  * one line per watch.event notification (--json: one JSON object a line)
@@ -108,9 +109,7 @@ static void print_exit(const msgpack_object *e)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: sysq watch [mounts] [net] [pid PID...]\n"
-	                "  (no topic: mounts and net; runs until interrupted)\n");
-	return EXIT_USAGE;
+	return cli_usage("watch");
 }
 
 int cmd_watch(struct cli *cli, int argc, char **argv)

@@ -1,33 +1,33 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_xattr.c - `sysq xattr`, with the options of macOS's xattr(1): [-l]
- * PATH..., -p NAME PATH..., -w NAME VALUE PATH..., -d NAME PATH..., -s for
- * no-follow, -x for hex.  Values are bytes: what is not printable text is
- * shown escaped (\xNN), or as hex with -x.
+ * PATH..., -p NAME PATH..., -w NAME VALUE PATH..., -d NAME PATH..., -c
+ * PATH... (clear), -r for every file under a directory, -s for no-follow,
+ * -x for hex.  Values are bytes: what is not printable text is shown
+ * escaped (\xNN), or as hex with -x (xattr_out.c).
  */
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "json.h"
 #include "sq_proto.h"
-
-#define XATTR_USAGE \
-	"usage: sysq xattr [-l] [-sx] PATH...\n" \
-	"       sysq xattr -p [-sx] NAME PATH...\n" \
-	"       sysq xattr -w [-sx] NAME VALUE PATH...\n" \
-	"       sysq xattr -d [-s] NAME PATH...\n"
+#include "xattr_out.h"
 
 /* requests in flight at once for -l (bounded, so large values cannot pile
  * up in the daemon's output for this connection) */
 #define LIST_WINDOW 32
 
 struct xopts {
-	char mode;            /* 0 list, 'p', 'w', 'd' */
+	char mode;            /* 0 list, 'p', 'w', 'd', 'c' */
 	bool long_list;       /* -l */
+	bool recursive;       /* -r */
 	bool nofollow;        /* -s */
 	bool hex;             /* -x */
 };
@@ -36,97 +36,6 @@ struct bytes {
 	const char *p;
 	size_t n;
 };
-
-/* ---- output ------------------------------------------------------------ */
-
-/* Length of the UTF-8 sequence at s (0 when invalid) and its code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
-{
-	unsigned c = s[0];
-	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
-	           : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-	if (!len || len > n)
-		return 0;
-	unsigned v = len == 1 ? c : c & (0x3fu >> (len - 1));
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[k] & 0x3fu);
-	}
-	if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (len == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-/* Code points never printed as themselves: C0, DEL, C1, and the invisible
- * or direction-changing ones that could disguise what is shown. */
-static bool unsafe_cp(unsigned cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x200b && cp <= 0x200f) ||
-	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0xfeff;
-}
-
-/* Bytes as text a terminal shows safely: printable UTF-8 as is, \ as \\,
- * \t \n \r as such, everything else \xNN (or \u{XXXX}). */
-static void print_safe(FILE *f, const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	for (size_t i = 0; i < n;) {
-		unsigned cp = 0;
-		size_t len = utf8_seq(s + i, n - i, &cp);
-		if (len == 0) {
-			fprintf(f, "\\x%02x", s[i++]);
-			continue;
-		}
-		if (cp == '\\')
-			fputs("\\\\", f);
-		else if (cp == '\n')
-			fputs("\\n", f);
-		else if (cp == '\t')
-			fputs("\\t", f);
-		else if (cp == '\r')
-			fputs("\\r", f);
-		else if (cp < 0x80 && unsafe_cp(cp))
-			fprintf(f, "\\x%02x", cp);
-		else if (unsafe_cp(cp))
-			fprintf(f, "\\u{%04x}", cp);
-		else
-			fwrite(s + i, 1, len, f);
-		i += len;
-	}
-}
-
-/* -px: hex pairs, 16 a line (as macOS's xattr -px). */
-static void print_hex(FILE *f, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%02X%s", (unsigned char)p[i], i % 16 == 15 || i + 1 == n ? "\n" : " ");
-}
-
-/* -lx: offset, hex, and the printable bytes (as hexdump -C). */
-static void print_dump(FILE *f, const char *p, size_t n)
-{
-	for (size_t off = 0; off < n; off += 16) {
-		fprintf(f, "%08zx ", off);
-		for (size_t i = off; i < off + 16; i++) {
-			if (i % 8 == 0)
-				fputc(' ', f);
-			if (i < n)
-				fprintf(f, "%02x ", (unsigned char)p[i]);
-			else
-				fputs("   ", f);
-		}
-		fputs(" |", f);
-		for (size_t i = off; i < off + 16 && i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			fputc(c >= 0x20 && c < 0x7f ? c : '.', f);
-		}
-		fputs("|\n", f);
-	}
-}
 
 static bool get_bytes(const msgpack_object *o, struct bytes *b)
 {
@@ -168,12 +77,35 @@ static msgpack_packer *begin(struct cli *cli, const char *method, const char *pa
 	return pk;
 }
 
-static int call(struct cli *cli, const char *method, struct sysq_reply *r)
+/* Linux names carry a namespace; without one the kernel says only ENOTSUP
+ * (EOPNOTSUPP), so say what was meant. */
+static void namespace_hint(const struct sysq_reply *r, const struct bytes *name)
+{
+#ifdef __linux__
+	static const char *const spaces[] = { "user.", "trusted.", "security.", "system." };
+	if (!name || (strcmp(r->code, "ENOTSUP") != 0 && strcmp(r->code, "EOPNOTSUPP") != 0))
+		return;
+	for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++)
+		if (name->n > strlen(spaces[i]) && memcmp(name->p, spaces[i], strlen(spaces[i])) == 0)
+			return;
+	fputs("sysq: xattr: on Linux an attribute name has a namespace: use user.", stderr);
+	print_safe(stderr, name->p, name->n);
+	fputs(" for your own attributes\n", stderr);
+#else
+	(void)r;
+	(void)name;
+#endif
+}
+
+static int call(struct cli *cli, const char *method, struct sysq_reply *r,
+                const struct bytes *name)
 {
 	int rc = sysq_call_end(cli->conn, r);
 	int st = cli_status(method, rc, r);
 	if (st == EXIT_CONNECT)
 		exit(EXIT_CONNECT);
+	if (st == EXIT_REMOTE)
+		namespace_hint(r, name);
 	return st;
 }
 
@@ -193,10 +125,22 @@ static int do_print(struct cli *cli, const char *path, const char *label,
 {
 	struct sysq_reply r;
 	begin(cli, "xattr.get", path, name, o, 0, NULL);
-	int st = call(cli, "xattr.get", &r);
+	int st = call(cli, "xattr.get", &r, name);
 	struct bytes v;
-	if (st == EXIT_OK && cli->json) {
-		cli_print_json(r.result);
+	if (st == EXIT_OK && cli->json && get_bytes(obj_get(r.result, "value"), &v)) {
+		if (many) {
+			fputs("{\"path\": ", stdout);
+			struct bytes l = { label, strlen(label) };
+			msgpack_object s = { .type = MSGPACK_OBJECT_STR };
+			s.via.str.ptr = l.p;
+			s.via.str.size = (uint32_t)l.n;
+			sq_json_print(stdout, &s, -1);
+			fputs(", ", stdout);
+		} else {
+			fputs("{", stdout);
+		}
+		print_json_value(stdout, v.p, v.n);
+		fputs("}\n", stdout);
 	} else if (st == EXIT_OK && get_bytes(obj_get(r.result, "value"), &v)) {
 		prefix(label, many);
 		if (o->hex) {
@@ -222,7 +166,7 @@ static int do_write(struct cli *cli, const char *path, const struct bytes *name,
 	msgpack_packer *pk = begin(cli, "xattr.set", path, name, o, 1, NULL);
 	sq_pack_cstr(pk, "value");
 	msgpack_pack_bin_with_body(pk, value->p, value->n);
-	int st = call(cli, "xattr.set", &r);
+	int st = call(cli, "xattr.set", &r, name);
 	sysq_reply_free(&r);
 	return st;
 }
@@ -232,7 +176,7 @@ static int do_delete(struct cli *cli, const char *path, const struct bytes *name
 {
 	struct sysq_reply r;
 	begin(cli, "xattr.remove", path, name, o, 0, NULL);
-	int st = call(cli, "xattr.remove", &r);
+	int st = call(cli, "xattr.remove", &r, name);
 	sysq_reply_free(&r);
 	return st;
 }
@@ -301,8 +245,8 @@ static int list_values(struct cli *cli, const char *path, const char *label,
 		} else if (cli->json) {
 			printf("%s\n  {\"name\": ", i ? "," : "");
 			sq_json_print(stdout, &names->ptr[i], -1);
-			printf(", \"value\": ");
-			sq_json_print(stdout, obj_get(rs[i].result, "value"), -1);
+			printf(", ");
+			print_json_value(stdout, v.p, v.n);
 			printf("}");
 		} else {
 			print_attr(label, &nm, &v, o, many);
@@ -320,7 +264,7 @@ static int do_list(struct cli *cli, const char *path, const char *label,
 {
 	struct sysq_reply r;
 	begin(cli, "xattr.list", path, NULL, o, 0, NULL);
-	int st = call(cli, "xattr.list", &r);
+	int st = call(cli, "xattr.list", &r, NULL);
 	const msgpack_object *names = st == EXIT_OK ? obj_get(r.result, "names") : NULL;
 	if (st == EXIT_OK && (!names || names->type != MSGPACK_OBJECT_ARRAY)) {
 		fprintf(stderr, "sysq: xattr.list: the reply has no names\n");
@@ -341,6 +285,105 @@ static int do_list(struct cli *cli, const char *path, const char *label,
 	}
 	sysq_reply_free(&r);
 	return st;
+}
+
+/* -c: every attribute removed (one that vanishes meanwhile is no error). */
+static int do_clear(struct cli *cli, const char *path, const struct xopts *o)
+{
+	struct sysq_reply r;
+	begin(cli, "xattr.list", path, NULL, o, 0, NULL);
+	int st = call(cli, "xattr.list", &r, NULL);
+	const msgpack_object *names = st == EXIT_OK ? obj_get(r.result, "names") : NULL;
+	if (st == EXIT_OK && (!names || names->type != MSGPACK_OBJECT_ARRAY)) {
+		fprintf(stderr, "sysq: xattr.list: the reply has no names\n");
+		st = EXIT_REMOTE;
+	}
+	for (uint32_t i = 0; st == EXIT_OK && i < names->via.array.size; i++) {
+		struct bytes nm;
+		if (!get_bytes(&names->via.array.ptr[i], &nm))
+			continue;
+		struct sysq_reply rr;
+		begin(cli, "xattr.remove", path, &nm, o, 0, NULL);
+		int rc = sysq_call_end(cli->conn, &rr);
+		if (!(rc == SYSQ_REMOTE_ERROR && strcmp(rr.code, "ENOATTR") == 0)) {
+			int s = cli_status("xattr.remove", rc, &rr);
+			if (s == EXIT_CONNECT)
+				exit(EXIT_CONNECT);
+			if (s != EXIT_OK)
+				st = s;
+		}
+		sysq_reply_free(&rr);
+	}
+	sysq_reply_free(&r);
+	return st;
+}
+
+/* ---- one path, or a tree of them (-r) ------------------------------------ */
+
+struct job {
+	struct cli *cli;
+	const struct xopts *o;
+	const struct bytes *name, *value;
+	bool many;
+	int st;
+};
+
+static char *absolute(const char *path);
+
+static void one(struct job *j, const char *given)
+{
+	char *path = absolute(given);
+	if (!path) {
+		fprintf(stderr, "sysq xattr: %s: %s\n", given, strerror(errno));
+		j->st = EXIT_USAGE;
+		return;
+	}
+	const struct xopts *o = j->o;
+	int s = o->mode == 'p' ? do_print(j->cli, path, given, j->name, o, j->many)
+	      : o->mode == 'w' ? do_write(j->cli, path, j->name, j->value, o)
+	      : o->mode == 'd' ? do_delete(j->cli, path, j->name, o)
+	      : o->mode == 'c' ? do_clear(j->cli, path, o)
+	      : do_list(j->cli, path, given, o, j->many);
+	if (s != EXIT_OK)
+		j->st = s;
+	free(path);
+}
+
+static struct job *walking; /* nftw's callback has no argument of its own */
+
+/* -r: every entry under a directory, the directory first.  Symbolic links
+ * met on the way are not followed; with -s they are acted on themselves. */
+static int walk_entry(const char *fpath, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DNR || flag == FTW_NS) {
+		fprintf(stderr, "sysq xattr: %s: %s\n", fpath,
+		        flag == FTW_DNR ? "cannot read the directory" : "cannot stat");
+		walking->st = EXIT_REMOTE;
+		if (flag == FTW_NS)
+			return 0;
+	}
+	if ((flag == FTW_SL || flag == FTW_SLN) && !walking->o->nofollow)
+		return 0;
+	one(walking, fpath);
+	return 0;
+}
+
+static void run_path(struct job *j, const char *given)
+{
+	struct stat st;
+	int rc = j->o->nofollow ? lstat(given, &st) : stat(given, &st);
+	if (!j->o->recursive || rc < 0 || !S_ISDIR(st.st_mode)) {
+		one(j, given);
+		return;
+	}
+	walking = j;
+	if (nftw(given, walk_entry, 16, FTW_PHYS) < 0) {
+		fprintf(stderr, "sysq xattr: %s: %s\n", given, strerror(errno));
+		j->st = EXIT_REMOTE;
+	}
+	walking = NULL;
 }
 
 /* ---- arguments ----------------------------------------------------------- */
@@ -396,8 +439,7 @@ static int usage(const char *why)
 {
 	if (why)
 		fprintf(stderr, "sysq xattr: %s\n", why);
-	fputs(XATTR_USAGE, stderr);
-	return EXIT_USAGE;
+	return cli_usage("xattr");
 }
 
 int cmd_xattr(struct cli *cli, int argc, char **argv)
@@ -412,16 +454,14 @@ int cmd_xattr(struct cli *cli, int argc, char **argv)
 		for (const char *f = argv[i] + 1; *f; f++) {
 			switch (*f) {
 			case 'l': o.long_list = true; break;
+			case 'r': o.recursive = true; break;
 			case 's': o.nofollow = true; break;
 			case 'x': o.hex = true; break;
-			case 'p': case 'w': case 'd':
+			case 'p': case 'w': case 'd': case 'c':
 				if (o.mode && o.mode != *f)
-					return usage("-p, -w and -d exclude each other");
+					return usage("-p, -w, -d and -c exclude each other");
 				o.mode = *f;
 				break;
-			case 'h':
-				fputs(XATTR_USAGE, stdout);
-				return EXIT_OK;
 			default:
 				fprintf(stderr, "sysq xattr: unknown option -%c\n", *f);
 				return usage(NULL);
@@ -430,15 +470,16 @@ int cmd_xattr(struct cli *cli, int argc, char **argv)
 	}
 	if (o.long_list && o.mode)
 		return usage("-l goes with listing only");
-	if (o.hex && o.mode == 'd')
-		return usage("-x means nothing to -d");
-	int want = o.mode == 'w' ? 3 : o.mode ? 2 : 1; /* positionals at least */
+	if (o.hex && (o.mode == 'd' || o.mode == 'c'))
+		return usage("-x means nothing to -d or -c");
+	/* positionals at least: [NAME [VALUE]] PATH */
+	int want = o.mode == 'w' ? 3 : o.mode == 'p' || o.mode == 'd' ? 2 : 1;
 	if (argc - i < want)
 		return usage(NULL);
 
 	struct bytes name = { NULL, 0 }, value = { NULL, 0 };
 	char *hexbuf = NULL;
-	if (o.mode) {
+	if (o.mode && o.mode != 'c') {
 		name.p = argv[i++];
 		name.n = strlen(name.p);
 		if (name.n == 0)
@@ -458,23 +499,9 @@ int cmd_xattr(struct cli *cli, int argc, char **argv)
 	}
 
 	cli_connect(cli);
-	bool many = argc - i > 1;
-	int st = EXIT_OK;
-	for (; i < argc; i++) {
-		char *path = absolute(argv[i]);
-		if (!path) {
-			fprintf(stderr, "sysq xattr: %s: %s\n", argv[i], strerror(errno));
-			st = EXIT_USAGE;
-			continue;
-		}
-		int s = o.mode == 'p' ? do_print(cli, path, argv[i], &name, &o, many)
-		      : o.mode == 'w' ? do_write(cli, path, &name, &value, &o)
-		      : o.mode == 'd' ? do_delete(cli, path, &name, &o)
-		      : do_list(cli, path, argv[i], &o, many);
-		if (s != EXIT_OK)
-			st = s;
-		free(path);
-	}
+	struct job j = { cli, &o, &name, &value, argc - i > 1 || o.recursive, EXIT_OK };
+	for (; i < argc; i++)
+		run_path(&j, argv[i]);
 	free(hexbuf);
-	return st;
+	return j.st;
 }

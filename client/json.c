@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * json.c - msgpack <-> JSON for the sysq CLI (`--json`, `sysq call`).
  * A small recursive-descent parser with a depth bound, and a printer that

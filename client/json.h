@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * json.h - the bridge between msgpack and JSON for the CLI and scripts:
  * print any msgpack object as JSON, and parse JSON params into msgpack.

@@ -1,16 +1,20 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libsysq.c - the blocking client: connect, queue requests, flush, and
  * read whole frames (cut with the same bounded scanner the daemon uses).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "libsysq.h"
+#include "sq_os.h"
 #include "sq_paths.h"
 #include "sq_proto.h"
 
@@ -27,34 +31,75 @@ struct sysq {
 	void *notify_arg;
 };
 
+/* A connected socket on path, or -errno. */
+static int connect_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* The paths to try, in order: path or $SYSQ_SOCKET alone when given; else
+ * the system socket when something is there, then the per-user one (the
+ * same path for root).  Returns how many, or -ENAMETOOLONG. */
+static int candidates(const char *path, const char *out[2], char *def, size_t size)
+{
+	if (!path)
+		path = getenv("SYSQ_SOCKET");
+	if (path && *path) {
+		out[0] = path;
+		return 1;
+	}
+	int n = 0;
+	struct stat st;
+	const char *sys = sq_system_socket_path();
+	if (lstat(sys, &st) == 0)
+		out[n++] = sys;
+	if (sq_default_socket_path(def, size) < 0)
+		return -ENAMETOOLONG;
+	if (n == 0 || strcmp(def, sys) != 0)
+		out[n++] = def;
+	return n;
+}
+
 struct sysq *sysq_connect(const char *path, char *err, size_t errlen)
 {
 	char def[108];
-	if (!path)
-		path = getenv("SYSQ_SOCKET");
-	if (!path || !*path) {
-		if (sq_default_socket_path(def, sizeof(def)) < 0) {
-			snprintf(err, errlen, "default socket path too long");
-			return NULL;
+	const char *paths[2];
+	int n = candidates(path, paths, def, sizeof(def));
+	if (n < 0) {
+		snprintf(err, errlen, "default socket path too long");
+		return NULL;
+	}
+	int fd = -1;
+	bool hint = false;
+	size_t used = 0;
+	for (int i = 0; i < n && fd < 0; i++) {
+		fd = connect_path(paths[i]);
+		if (fd >= 0) {
+			path = paths[i];
+			break;
 		}
-		path = def;
+		hint |= fd == -ENOENT || fd == -ECONNREFUSED;
+		int w = snprintf(err + used, errlen - used, "%s%s: %s",
+		                 i == 0 ? "cannot connect to " : "; nor to ", paths[i],
+		                 fd == -ENAMETOOLONG ? "socket path too long" : strerror(-fd));
+		if (w > 0 && (size_t)w < errlen - used)
+			used += (size_t)w;
 	}
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "%s: socket path too long", path);
-		return NULL;
-	}
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return NULL;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot connect to %s: %s%s", path, strerror(e),
-		         e == ENOENT || e == ECONNREFUSED ? " (is sysqd running?)" : "");
-		close(fd);
+		if (hint && used < errlen)
+			snprintf(err + used, errlen - used, " (is sysqd running?)");
 		return NULL;
 	}
 	struct sysq *c = calloc(1, sizeof(*c));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libsysq.h - a small blocking C client for sysqd.
  *
@@ -39,7 +40,9 @@ struct sysq_reply {
 	size_t frame_len;
 };
 
-/* path NULL: the default socket (sq_default_socket_path, or $SYSQ_SOCKET). */
+/* path NULL: $SYSQ_SOCKET when set, else the system socket when it exists,
+ * then the per-user one (sq_default_socket_path); on failure err names
+ * every path tried and why each failed. */
 struct sysq *sysq_connect(const char *path, char *err, size_t errlen);
 void sysq_close(struct sysq *c);
 int sysq_fd(const struct sysq *c);

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics.c - sysqd's answers as Prometheus text (exposition format 0.0.4):
  * the families, their names (sysq_ + node_exporter's name where the meaning
  * is the same), label escaping (UTF-8 guaranteed), and the scrape itself:
- * four pipelined calls on one connection under one socket-level deadline.
+ * seven pipelined calls on one connection under one socket-level deadline.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,7 +17,8 @@
 #include "libsysq.h"
 #include "metrics.h"
 
-static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "host", "proc" };
+static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "host", "proc",
+                                                  "sockets" };
 
 /* ---- text helpers ---------------------------------------------------- */
 
@@ -725,6 +727,105 @@ static void render_host(struct sq_buf *b, const msgpack_object *h)
 
 /* ---- the whole exposition ------------------------------------------------- */
 
+/* ---- net.sockets ------------------------------------------------------------ */
+
+static const char *const sock_protos[3] = { "tcp", "udp", "unix" };
+static const char *const sock_states[SQ_MSOCK_STATES] = {
+	"established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait",
+	"closed", "close-wait", "last-ack", "listen", "closing", "new-syn-recv",
+};
+
+static int index_of(const msgpack_object *o, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (is_str(o, names[i]))
+			return i;
+	return -1;
+}
+
+static void copy_str(const msgpack_object *o, char *buf, size_t size)
+{
+	size_t n = 0;
+	if (o && (o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN))
+		n = o->via.str.size < size - 1 ? o->via.str.size : size - 1;
+	if (n)
+		memcpy(buf, o->via.str.ptr, n);
+	buf[n] = '\0';
+}
+
+void sq_metrics_sockets_add(struct sq_metrics_sockets *m, const msgpack_object *sock,
+                            bool listen)
+{
+	int p = index_of(sq_map_get(sock, "protocol"), sock_protos, 3);
+	int st = index_of(sq_map_get(sock, "state"), sock_states, SQ_MSOCK_STATES);
+	if (p < 0 || st < 0)
+		return;
+	if (!listen) {
+		m->count[p][st]++;
+		return;
+	}
+	if (p == 2)
+		return; /* listening ports: TCP and UDP */
+	struct sq_msock_listen l;
+	memset(&l, 0, sizeof(l));
+	snprintf(l.proto, sizeof(l.proto), "%s", sock_protos[p]);
+	copy_str(sq_map_get(sock, "local_addr"), l.addr, sizeof(l.addr));
+	unsigned long long port = 0;
+	as_u64(sq_map_get(sock, "local_port"), &port);
+	l.port = (unsigned)port;
+	if (l.port == 0)
+		return; /* an unbound UDP socket listens on nothing */
+	const msgpack_object *own = sq_map_get(sock, "owners");
+	if (own && own->type == MSGPACK_OBJECT_ARRAY && own->via.array.size)
+		copy_str(sq_map_get(&own->via.array.ptr[0], "comm"), l.comm, sizeof(l.comm));
+	for (size_t i = 0; i < m->nlisten; i++)
+		if (memcmp(&m->listen[i], &l, sizeof(l)) == 0)
+			return; /* SO_REUSEPORT groups, workers: one series */
+	if (m->nlisten == SQ_MSOCK_LISTEN_MAX) {
+		m->listen_dropped++;
+		return;
+	}
+	m->listen[m->nlisten++] = l;
+}
+
+static void render_sockets(struct sq_buf *b, const struct sq_metrics_sockets *m)
+{
+	static const int shown[3][SQ_MSOCK_STATES] = { /* the states each protocol has */
+		{ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 },
+		{ 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0 },
+		{ 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0 },
+	};
+	family(b, "sysq_sockets", "gauge", "Sockets by protocol and state (net.sockets).");
+	for (int p = 0; p < 3; p++)
+		for (int st = 0; st < SQ_MSOCK_STATES; st++) {
+			if (!shown[p][st] && !m->count[p][st])
+				continue;
+			char lv[80];
+			int ln = snprintf(lv, sizeof(lv), "protocol=\"%s\",state=\"%s\"", sock_protos[p],
+			                  sock_states[st]);
+			sample_u(b, "sysq_sockets", lv, (size_t)ln, m->count[p][st]);
+		}
+	family(b, "sysq_listen_port_info", "gauge",
+	       "A listening TCP or bound UDP port: protocol, address, port and the command "
+	       "holding it where the scraper may see it (value always 1).");
+	for (size_t i = 0; i < m->nlisten; i++) {
+		const struct sq_msock_listen *l = &m->listen[i];
+		struct sq_buf lb;
+		char port[16];
+		int pn = snprintf(port, sizeof(port), "%u", l->port);
+		sq_buf_init(&lb);
+		label(&lb, true, "protocol", l->proto, strlen(l->proto));
+		label(&lb, false, "address", l->addr, strlen(l->addr));
+		label(&lb, false, "port", port, (size_t)pn);
+		label(&lb, false, "comm", l->comm, strlen(l->comm));
+		sample_u(b, "sysq_listen_port_info", lb.data, lb.len, 1);
+		sq_buf_free(&lb);
+	}
+	family(b, "sysq_listen_ports_dropped", "gauge",
+	       "Listening sockets left out of sysq_listen_port_info once it has 256 series.");
+	sample_u(b, "sysq_listen_ports_dropped", "", 0, m->listen_dropped);
+}
+
 int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in)
 {
 	int rc = 0;
@@ -740,6 +841,8 @@ int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in)
 		render_host(out, in->res[SQ_MC_HOST]);
 	if (in->res[SQ_MC_PROC] && rc == 0)
 		rc = render_proc(out, in->res[SQ_MC_PROC], in->per_uid);
+	if (in->res[SQ_MC_SOCK] && in->sock)
+		render_sockets(out, in->sock);
 	family(out, "sysq_scrape_collector_success", "gauge",
 	       "1 when the collector's sysqd call answered in time without error.");
 	for (int c = 0; c < SQ_MC_N; c++) {
@@ -775,6 +878,53 @@ static void set_timeo(int fd, int opt, double secs)
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
+/* A message of the sockets collector's two streams (sid): a response,
+ * a net.sockets.batch summed into sums, or a net.sockets.end (done[i]: 1
+ * whole, -1 failed, with the reason in why).  Which stream, or -1 for a
+ * message of another call. */
+static int sock_reply(const struct sysq_reply *r, const uint32_t sid[2],
+                      struct sq_metrics_sockets *sums, int done[2], char *why, size_t whylen)
+{
+	if (r->type == 1) {
+		for (int i = 0; i < 2; i++)
+			if (r->msgid == sid[i] && !done[i]) {
+				if (r->is_error) {
+					done[i] = -1;
+					snprintf(why, whylen, "%s: %.200s", r->code, r->message);
+				}
+				return i;
+			}
+		return -1;
+	}
+	if (r->type != 2 || strncmp(r->method, "net.sockets.", 12) != 0 || !r->result ||
+	    r->result->type != MSGPACK_OBJECT_ARRAY || r->result->via.array.size != 1)
+		return -1;
+	const msgpack_object *m = &r->result->via.array.ptr[0];
+	unsigned long long msgid;
+	if (!as_u64(sq_map_get(m, "msgid"), &msgid))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (msgid != sid[i] || done[i])
+			continue;
+		if (strcmp(r->method, "net.sockets.batch") == 0) {
+			const msgpack_object *ss = array_of(m, "sockets");
+			for (uint32_t k = 0; sums && ss && k < ss->via.array.size; k++)
+				sq_metrics_sockets_add(sums, &ss->via.array.ptr[k], i == 1);
+		} else if (strcmp(r->method, "net.sockets.end") == 0) {
+			const msgpack_object *e = sq_map_get(m, "error");
+			done[i] = e && e->type == MSGPACK_OBJECT_MAP ? -1 : 1;
+			if (done[i] < 0) {
+				char code[32], msg[200];
+				copy_str(sq_map_get(e, "code"), code, sizeof(code));
+				copy_str(sq_map_get(e, "message"), msg, sizeof(msg));
+				snprintf(why, whylen, "%s: %s", code, msg);
+			}
+		}
+		return i;
+	}
+	return -1;
+}
+
 /* One scrape on connection c.  *clean says whether c can carry another
  * scrape (every reply read, nothing left in flight).  With may_retry, a
  * connection that fails before any answer (a kept one sysqd has closed)
@@ -789,7 +939,7 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 
 	/* proc.list first: it is the longest (a /proc read per process), so it
 	 * starts first.  fs.list gets most of the deadline: a hung mount
-	 * answers "stale" in time, and the other three calls run meanwhile */
+	 * answers "stale" in time, and the other calls run meanwhile */
 	long fs_ms = (long)tmo * 4 / 5;
 	fs_ms = fs_ms < 1 ? 1 : fs_ms > 10000 ? 10000 : fs_ms;
 	uint32_t id[SQ_MC_N];
@@ -811,6 +961,26 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 	msgpack_pack_array(pk, 0);
 	pk = sysq_begin(c, "sys.host", &id[SQ_MC_HOST]);
 	msgpack_pack_array(pk, 0);
+	/* sockets: every socket counted, then the listening ones with owners */
+	uint32_t sid[2];
+	pk = sysq_begin(c, "net.sockets", &sid[0]);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 1);
+	sq_pack_kv_bool(pk, "info", false);
+	pk = sysq_begin(c, "net.sockets", &sid[1]);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 4);
+	sq_pack_kv_bool(pk, "info", false);
+	sq_pack_kv_bool(pk, "listening", true);
+	sq_pack_kv_bool(pk, "owners", true);
+	sq_pack_cstr(pk, "family");
+	msgpack_pack_array(pk, 2);
+	sq_pack_cstr(pk, "inet");
+	sq_pack_cstr(pk, "inet6");
+	struct sq_metrics_sockets *sums = calloc(1, sizeof(*sums));
+	int sdone[2] = { 0, 0 };      /* 1 ended whole, -1 failed */
+	char serr[600] = "";
+	static const msgpack_object ok_marker = { .type = MSGPACK_OBJECT_NIL };
 
 	struct sysq_reply rep[SQ_MC_N];
 	struct sq_metrics_in in = { .per_uid = o->per_uid, .node_names = o->node_names };
@@ -827,9 +997,19 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 			broken = true;
 			break; /* timed out (EAGAIN) or the connection is gone */
 		}
+		int si = sock_reply(&r, sid, sums, sdone, serr, sizeof(serr));
+		if (si >= 0) {
+			sysq_reply_free(&r);
+			if (sdone[0] && sdone[1]) {
+				in.seconds[SQ_MC_SOCK] = now_s() - t0;
+				in.res[SQ_MC_SOCK] = sdone[0] > 0 && sdone[1] > 0 ? &ok_marker : NULL;
+				pending--;
+			}
+			continue;
+		}
 		int k = -1;
 		for (int i = 0; i < SQ_MC_N; i++)
-			if (r.type == 1 && r.msgid == id[i] && !rep[i].zone)
+			if (i != SQ_MC_SOCK && r.type == 1 && r.msgid == id[i] && !rep[i].zone)
 				k = i;
 		if (k < 0) {
 			bool closing = r.type == 2 && strcmp(r.method, "sys.error") == 0;
@@ -847,16 +1027,30 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 			in.res[k] = r.result;
 	}
 	*clean = !broken && pending == 0;
-	if (may_retry && broken && pending == SQ_MC_N)
+	if (may_retry && broken && pending == SQ_MC_N) {
+		free(sums);
 		return -EAGAIN;
+	}
+	bool sock_answered = sdone[0] && sdone[1];
 	for (int i = 0; i < SQ_MC_N; i++)
-		if (!rep[i].zone)
+		if (i == SQ_MC_SOCK ? !sock_answered : !rep[i].zone)
 			in.seconds[i] = now_s() - t0;
 	int failed = 0;
 	for (int i = 0; i < SQ_MC_N; i++)
 		failed += in.res[i] == NULL;
+	in.sock = sums;
+	if (!sums)
+		in.res[SQ_MC_SOCK] = NULL;
 	rc = sq_metrics_render(out, &in);
+	free(sums);
 	for (int i = 0; i < SQ_MC_N; i++) {
+		if (i == SQ_MC_SOCK) {
+			if (serr[0])
+				snprintf(err, errlen, "%s: %s", coll_name[i], serr);
+			else if (!sock_answered)
+				snprintf(err, errlen, "%s: no answer within %d ms", coll_name[i], tmo);
+			continue;
+		}
 		if (rep[i].is_error)
 			snprintf(err, errlen, "%s: %s: %s", coll_name[i], rep[i].code,
 			         rep[i].message);

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics.h - the Prometheus text exposition (format 0.0.4) built from
- * sysqd's own answers (sys.stats, fs.list, net.list, proc.list, sys.host),
- * and the scrape that fetches them: one connection, five pipelined calls,
- * one deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
+ * sysqd's own answers (sys.stats, fs.list, net.list, sys.host, proc.list,
+ * net.sockets), and the scrape that fetches them: one connection, seven
+ * pipelined calls (net.sockets twice), one deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
  */
 #ifndef SQ_METRICS_H
 #define SQ_METRICS_H
@@ -17,8 +18,30 @@
 #define SQ_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define SQ_METRICS_DEFAULT_TIMEOUT_MS 5000
 
-/* The calls a scrape makes ("collectors", as node_exporter says). */
-enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_HOST, SQ_MC_PROC, SQ_MC_N };
+/* The calls a scrape makes ("collectors", as node_exporter says); the
+ * sockets collector is two net.sockets streams, summed as they arrive. */
+enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_HOST, SQ_MC_PROC, SQ_MC_SOCK,
+                 SQ_MC_N };
+
+/* The sockets collector's sums: bounded whatever the number of sockets. */
+#define SQ_MSOCK_STATES 12          /* net.sockets' state names */
+#define SQ_MSOCK_LISTEN_MAX 256     /* listening (protocol, address, port, comm) series */
+struct sq_msock_listen {
+	char proto[4];                  /* "tcp", "udp" */
+	char addr[48];
+	unsigned port;
+	char comm[20];                  /* "" when no holder is visible to the scraper */
+};
+struct sq_metrics_sockets {
+	unsigned long long count[3][SQ_MSOCK_STATES];  /* tcp, udp, unix by state */
+	struct sq_msock_listen listen[SQ_MSOCK_LISTEN_MAX];
+	size_t nlisten;
+	unsigned long long listen_dropped;  /* listening sockets past the cap */
+};
+/* Add one net.sockets socket map to the sums; listen: it came from the
+ * listeners' stream (counted there, not in count). */
+void sq_metrics_sockets_add(struct sq_metrics_sockets *m, const msgpack_object *sock,
+                            bool listen);
 
 /* What the exposition is built from: each collector's result (NULL when
  * its call failed: the family is then left out and
@@ -29,6 +52,7 @@ struct sq_metrics_in {
 	bool per_uid;              /* sysq_user_processes{uid=...} (proc.list had "uid") */
 	bool node_names;           /* node_exporter's names and labels where it has the
 	                            * figure (--names node; docs/metrics.md) */
+	const struct sq_metrics_sockets *sock; /* with res[SQ_MC_SOCK] set: its sums */
 };
 
 /* Append the whole exposition to out.  0 or -ENOMEM. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics_http.c - `sysq metrics --listen`: a scrape endpoint on GNU
  * libmicrohttpd (no HTTP parsing of ours).  GET|HEAD /metrics runs one

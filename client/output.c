@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * output.c - aligned text tables for the CLI (ps, df, net ...): cells are
  * collected row by row, widths computed, then printed; numeric columns can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sysq.c - the sysq command line: global options, the subcommand table,
  * and dispatch.  Each subcommand lives in a cmd_<group>.c file.
@@ -5,6 +6,7 @@
  * connect.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,45 +17,23 @@
 #define SQ_VERSION "0.0.0-dev"
 #endif
 
-static const struct cli_cmd commands[] = {
-	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it" },
-	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself" },
-	{ "df", cmd_df, "[-a] [-T] [-t MS] [PATH...]", "file systems like df -h; never hangs" },
-	{ "xattr", cmd_xattr, "[-lpwdsx] [NAME [VAL]] PATH", "extended attributes, as you" },
-	{ "net", cmd_net, "[-s]", "interfaces: NAME MTU FLAGS MAC ADDRESSES; -s: counters" },
-	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it" },
-	{ "host", cmd_host, "", "uptime, load, tasks, CPU, memory, pressure: the top of top" },
-	{ "sysctl", cmd_sysctl, "[-n] NAME... | -a [PREFIX] | -w NAME=VALUE...",
-	  "kernel parameters, as sysctl(8)" },
-	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N]", "copy a file, read as you" },
-	{ "watch", cmd_watch, "[mounts] [net] [pid PID...]", "events as they happen" },
-	{ "metrics", cmd_metrics, "[--textfile DIR | --listen [ADDR:PORT]]",
-	  "Prometheus metrics: print, write, or serve" },
-	{ "hello", cmd_hello, "", "who the daemon is and who you are to it" },
-	{ "ping", cmd_ping, "[-c COUNT]", "round trips: min/median/max" },
-	{ "methods", cmd_methods, "[METHOD]", "the methods sysqd serves, which you may call; one's contract" },
-	{ "stats", cmd_stats, "", "the daemon's counters and resource use" },
-	{ "call", cmd_call, "METHOD ['{json params}']", "any method; the result as JSON" },
-};
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sysq [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
 	           "Query sysqd, the system information daemon (see sysq(1)).\n\n"
-	           "  -s, --socket PATH  daemon socket (default: $SYSQ_SOCKET, else the\n"
-	           "                     system socket as root or your per-user one)\n"
+	           "  -s, --socket PATH  daemon socket (default: $SYSQ_SOCKET, else the system\n"
+	           "                     socket when it exists, then your per-user one)\n"
 	           "  -j, --json         print results as JSON\n"
 	           "  -h, --help         this text\n"
 	           "  -V, --version      print the version\n\ncommands:\n");
 	enum { WIDTH = 32 }; /* a longer synopsis puts its summary on the next line */
-	for (size_t i = 0; i < NCOMMANDS; i++) {
+	for (size_t i = 0; i < cli_ncommands; i++) {
 		char left[128];
-		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].synopsis);
+		snprintf(left, sizeof(left), "%s %s", cli_commands[i].name, cli_commands[i].synopsis);
 		if (strlen(left) > WIDTH)
-			fprintf(f, "  %s\n  %-*s  %s\n", left, WIDTH, "", commands[i].summary);
+			fprintf(f, "  %s\n  %-*s  %s\n", left, WIDTH, "", cli_commands[i].summary);
 		else
-			fprintf(f, "  %-*s  %s\n", WIDTH, left, commands[i].summary);
+			fprintf(f, "  %-*s  %s\n", WIDTH, left, cli_commands[i].summary);
 	}
 	fprintf(f, "\nexit status: 0 ok, 1 the daemon answered an error, 2 usage, "
 	           "3 cannot connect\n");
@@ -86,27 +66,34 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *name = argv[optind];
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		/* subcommands may take --json after their name too, up to a
-		 * "--": what follows it is the command's own (a value "-j") */
-		int n = 0;
-		char **av = &argv[optind];
-		int ac = argc - optind;
-		bool in_opts = true;
-		for (int k = 0; k < ac; k++) {
-			if (k > 0 && in_opts && strcmp(av[k], "--") == 0)
-				in_opts = false;
-			if (k > 0 && in_opts && (strcmp(av[k], "--json") == 0 || strcmp(av[k], "-j") == 0))
-				cli.json = true;
-			else
-				av[n++] = av[k];
-		}
-		int st = commands[i].run(&cli, n, av);
-		sysq_close(cli.conn);
-		return st;
+	const struct cli_cmd *cmd = cli_command(name);
+	if (!cmd) {
+		fprintf(stderr, "sysq: unknown command '%s' (sysq --help lists them)\n", name);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "sysq: unknown command '%s' (sysq --help lists them)\n", name);
-	return EXIT_USAGE;
+	/* subcommands take --json and --help (-j, -h) after their name too, up
+	 * to a "--": what follows it is the command's own (a value "-j") */
+	int n = 0;
+	char **av = &argv[optind];
+	int ac = argc - optind;
+	bool in_opts = true;
+	for (int k = 0; k < ac; k++) {
+		const char *a = av[k];
+		if (k > 0 && in_opts && strcmp(a, "--") == 0)
+			in_opts = false;
+		if (k == 0 || !in_opts) {
+			av[n++] = av[k];
+		} else if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0) {
+			cli.json = true;
+		} else if (strcmp(a, "--help") == 0 ||
+		           (strcmp(a, "-h") == 0 && !(cmd->flags & CMD_H_IS_AN_OPTION))) {
+			cli_help(cmd, stdout);
+			return EXIT_OK;
+		} else {
+			av[n++] = av[k];
+		}
+	}
+	int st = cmd->run(&cli, n, av);
+	sysq_close(cli.conn);
+	return st;
 }

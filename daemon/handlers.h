@@ -23,6 +23,8 @@ int m_sys_sysctl_set(struct sq_req *r);
 int m_net_list(struct sq_req *r);
 int m_net_mtu_get(struct sq_req *r);
 int m_net_mtu_set(struct sq_req *r);
+/* m_sockets.c */
+int m_net_sockets(struct sq_req *r);
 /* m_file.c */
 int m_file_read(struct sq_req *r);
 /* m_fs.c */

@@ -111,7 +111,7 @@ int m_fs_list(struct sq_req *r)
 	x->r = r;
 	x->timeout_ms = sq_params_int(&r->params, r->m->params, "timeout_ms");
 	x->all = sq_params_bool(&r->params, r->m->params, "all");
-	int rc = sq_prober_list(r->srv->loop, r->srv->engine, x->all, (uint64_t)x->timeout_ms, list_done, x);
+	int rc = sq_prober_list(r->srv->prober, x->all, (uint64_t)x->timeout_ms, list_done, x);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "fs.list: cannot start the probes: %s", strerror(-rc));
 	return SQ_ASYNC;
@@ -168,7 +168,7 @@ int m_fs_stat(struct sq_req *r)
 		return sq_req_fail(r, -EINVAL, "fs.stat: param 'path' must be absolute "
 		                   "(sysqd does not know your working directory)");
 	x->timeout_ms = sq_params_int(&r->params, r->m->params, "timeout_ms");
-	rc = sq_prober_stat(r->srv->loop, r->srv->engine, r->cred, x->path, (uint64_t)x->timeout_ms,
+	rc = sq_prober_stat(r->srv->prober, r->cred, x->path, (uint64_t)x->timeout_ms,
 	                    stat_done, x);
 	if (rc < 0)
 		return sq_req_fail(r, rc, "fs.stat: cannot start the probe: %s", strerror(-rc));

@@ -245,7 +245,7 @@ static void stats_after(struct sq_req *r)
 	struct sq_mapbuf m;
 	msgpack_packer *pk;
 	uint64_t prober_threads, stale_mounts;
-	sq_prober_stats(&prober_threads, &stale_mounts);
+	sq_prober_stats(r->srv->prober, &prober_threads, &stale_mounts);
 
 	sq_mapbuf_init(&m);
 	msgpack_pack_double(sq_mapbuf_key(&m, "uptime_s"), x->uptime_s);
@@ -306,7 +306,7 @@ int m_sys_stats(struct sq_req *r)
 		return -ENOMEM;
 	x->st = r->srv->stats;
 	x->cfg = r->srv->cfg;
-	sq_xfer_get_stats(&x->xfer);
+	sq_xfer_get_stats(r->srv->xfers, &x->xfer);
 	x->uptime_s = (double)(uv_hrtime() - x->st.start_ns) / 1e9;
 	r->ctx = x;
 	return sq_req_offload(r, stats_work, stats_after);

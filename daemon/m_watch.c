@@ -148,7 +148,7 @@ int m_watch_subscribe(struct sq_req *r)
 	if (npids && !sq_ident_can_switch() && r->cred->uid != geteuid())
 		return sq_req_fail(r, -EPERM, "this sysqd is not root and watches processes "
 		                   "only for its own uid");
-	struct sq_watch_prep *p = sq_watch_prep_new(t, pids, npids);
+	struct sq_watch_prep *p = sq_watch_prep_new(r->srv->watcher, t, pids, npids);
 	if (!p)
 		return sq_req_fail(r, -ENOMEM, "out of memory");
 	/* a pidfd per pid not watched yet: charged up front, as at most npids */

@@ -201,6 +201,34 @@ static const struct sq_field k_mtu_set[] = { KEY("mtu", SQ_T_INT), KEY("previous
 static const struct sq_field r_mtu_set = { .types = SQ_T_MAP, .keys = k_mtu_set };
 static const char *const e_mtu_set[] = { "EINVAL", "ENODEV", "EPERM", NULL };
 
+/* net.sockets */
+static const char *const sock_family_values[] = { "inet", "inet6", "unix", NULL };
+static const struct sq_field t_sock_family = { .types = SQ_T_STR, .values = sock_family_values };
+static const char *const sock_proto_values[] = { "tcp", "udp", "unix", NULL };
+static const struct sq_field t_sock_proto = { .types = SQ_T_STR, .values = sock_proto_values };
+static const char *const sock_state_values[] = {
+	"established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait", "closed",
+	"close-wait", "last-ack", "listen", "closing", "new-syn-recv", NULL,
+};
+static const struct sq_field t_sock_state = { .types = SQ_T_STR, .values = sock_state_values };
+static const struct sq_field p_sockets[] = {
+	{ .name = "family", .types = SQ_T_ARRAY, .items = &t_sock_family, .max_items = 3 },
+	{ .name = "protocol", .types = SQ_T_ARRAY, .items = &t_sock_proto, .max_items = 3 },
+	{ .name = "state", .types = SQ_T_ARRAY, .items = &t_sock_state, .max_items = 12 },
+	{ .name = "listening", .types = SQ_T_BOOL, .has_default = true, .def = 0 },
+	{ .name = "port", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 65535 },
+	{ .name = "uid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294 },
+	{ .name = "pid", .types = SQ_T_INT, .ranged = true, .min = 1, .max = PID_MAX },
+	{ .name = "owners", .types = SQ_T_BOOL, .has_default = true, .def = 0 },
+	{ .name = "info", .types = SQ_T_BOOL, .has_default = true, .def = 1 },
+	END,
+};
+static const struct sq_field k_sockets[] = { KEY("batch", SQ_T_INT), KEY("owners", SQ_T_BOOL), END };
+static const struct sq_field r_sockets = { .types = SQ_T_MAP, .keys = k_sockets };
+static const char *const e_sockets[] = {
+	"EINVAL", "EPERM", "ESRCH", "EACCES", "EAGAIN", "EPROTONOSUPPORT", NULL,
+};
+
 /* file.read */
 static const struct sq_field p_path = {
 	.name = "path", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
@@ -388,6 +416,10 @@ const struct sq_method sq_methods[] = {
 	{ "net.mtu.set", m_net_mtu_set, SQ_RUN_POOL, SQ_ACCESS_ROOT, SQ_AS_DAEMON,
 	  "change an interface's MTU (logged); answers the new and previous MTU",
 	  p_mtu_set, &r_mtu_set, e_mtu_set },
+	{ "net.sockets", m_net_sockets, SQ_RUN_ASYNC, SQ_ACCESS_ANY, SQ_AS_CALLER,
+	  "the kernel's sockets (TCP, UDP, UNIX) with TCP figures and, asked, their owners as "
+	  "the caller may see them: a response, net.sockets.batch notifications, net.sockets.end",
+	  p_sockets, &r_sockets, e_sockets },
 	{ "file.read", m_file_read, SQ_RUN_ASYNC, SQ_ACCESS_AS_CALLER, SQ_AS_CALLER,
 	  "stream a regular file, opened as the caller: a response announcing the size, "
 	  "then file.data bin chunks (sendfile), then file.end", p_read, &r_read, e_read },

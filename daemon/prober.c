@@ -20,11 +20,19 @@
  * the cap, a scan gets no worker: its mounts are "stale" (ETIMEDOUT)
  * without being probed.
  *
- * Locking: one mutex (mu) guards every probe, worker, queue and the scan
- * fields shared with threads.  The loop reads a scan's items without it
- * only after setting `answered` under it; after that, threads write nothing
- * a reader sees.  Results reach the loop through a queue and a uv_async_t.
- * The mount table (sq_fs_mounts, its own lock) is never read under mu.
+ * Lifetime: the server owns one prober (sq_prober_new at setup); every
+ * scan, worker and probe belongs to it and holds it.  When the server
+ * stops, the prober's uv_async_t closes once the last scan is answered;
+ * from then on threads send nothing.  It is freed after the loop, unless
+ * one of its jobs is still out (a thread stuck in the kernel): then it
+ * stays to the process's end, as the engine does.
+ *
+ * Locking: one mutex (the prober's mu) guards every probe, worker, queue
+ * and the scan fields shared with threads.  The loop reads a scan's items
+ * without it only after setting `answered` under it; after that, threads
+ * write nothing a reader sees.  Results reach the loop through a queue and
+ * a uv_async_t, sent under mu.  The mount table (sq_fs_mounts, its own
+ * lock) is never read under mu.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -65,6 +73,7 @@ struct probe {
 
 struct worker {
 	struct sq_job job;           /* on the engine */
+	struct sq_prober *pr;
 	struct worker *next;
 	struct sq_scan *scan;        /* the scan it works for */
 	struct probe *probe;         /* the call it is in, or NULL */
@@ -84,7 +93,7 @@ struct sq_scan {
 	bool posted;
 	struct sq_scan *next_done;
 	int want;                    /* workers submitted, not yet started */
-	struct sq_engine *engine;
+	struct sq_prober *pr;
 	int error;                   /* the whole request failed */
 	char message[160];
 	struct sq_mount_table *tab;
@@ -99,18 +108,33 @@ struct sq_scan {
 	size_t pathlen;
 };
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct probe *running;
-static struct worker *workers;   /* submitted, not done */
-static unsigned nthreads;        /* workers submitted and not done */
-static struct sq_scan *done_q;
-static uv_async_t async;
-static bool async_ready;
+struct sq_prober {
+	uv_loop_t *loop;
+	struct sq_engine *engine;
+	pthread_mutex_t mu;
+	struct probe *running;       /* calls under way */
+	struct worker *workers;      /* submitted, not done */
+	unsigned nthreads;           /* workers submitted and not done */
+	unsigned tables;             /* fallback table reads submitted, not done */
+	struct sq_scan *done_q;      /* finished, for the loop */
+	uv_async_t async;            /* ... which this wakes */
+	bool closed;                 /* the async is closed: threads send nothing */
+	/* the loop's */
+	unsigned scans;              /* with their timer open */
+	bool stopping;
+};
 
 static uint64_t ns_since(uint64_t t0)
 {
 	uint64_t now = uv_hrtime();
 	return now > t0 ? now - t0 : 0;
+}
+
+/* Under mu: wake the loop for the finished scans (none once closed). */
+static void wake_loop(struct sq_prober *pr)
+{
+	if (!pr->closed)
+		uv_async_send(&pr->async);
 }
 
 /* ---- scans: lifetime --------------------------------------------------- */
@@ -133,9 +157,10 @@ static void scan_unref_locked(struct sq_scan *s)
 
 static void scan_unref(struct sq_scan *s)
 {
-	pthread_mutex_lock(&mu);
+	struct sq_prober *pr = s->pr;
+	pthread_mutex_lock(&pr->mu);
 	scan_unref_locked(s);
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&pr->mu);
 }
 
 /* Under mu: queue a finished scan for the loop.  True when the loop must
@@ -146,8 +171,8 @@ static bool maybe_post(struct sq_scan *s)
 		return false;
 	s->posted = true;
 	s->refs++;
-	s->next_done = done_q;
-	done_q = s;
+	s->next_done = s->pr->done_q;
+	s->pr->done_q = s;
 	return true;
 }
 
@@ -167,9 +192,10 @@ static void item_key(const struct item *it, int64_t *id, const char **key, size_
 	}
 }
 
-static struct probe *find_probe(enum kind kind, int64_t id, const char *key, size_t len)
+static struct probe *find_probe(struct sq_prober *pr, enum kind kind, int64_t id,
+                                const char *key, size_t len)
 {
-	for (struct probe *p = running; p; p = p->next)
+	for (struct probe *p = pr->running; p; p = p->next)
 		if (p->kind == kind && p->id == id && p->keylen == len &&
 		    memcmp(p->key, key, len) == 0)
 			return p;
@@ -216,7 +242,7 @@ static bool settle_early(struct item *it, bool *wake)
 	const char *key;
 	size_t len;
 	item_key(it, &id, &key, &len);
-	struct probe *p = find_probe(s->kind, id, key, len);
+	struct probe *p = find_probe(s->pr, s->kind, id, key, len);
 	if (p && p->stale) {
 		*wake |= settle(it, SQ_PROBE_STALE, -ETIMEDOUT, NULL);
 		return true;
@@ -232,7 +258,7 @@ static bool settle_early(struct item *it, bool *wake)
 static bool path_room(struct sq_scan *s)
 {
 	unsigned mine = 0, all = 0;
-	for (struct probe *p = running; p; p = p->next) {
+	for (struct probe *p = s->pr->running; p; p = p->next) {
 		if (p->kind != K_PATH)
 			continue;
 		all++;
@@ -264,7 +290,7 @@ static struct item *pick(struct worker *w, bool *wake)
 		const char *key;
 		size_t len;
 		item_key(it, &id, &key, &len);
-		struct probe *p = find_probe(s->kind, id, key, len);
+		struct probe *p = find_probe(s->pr, s->kind, id, key, len);
 		if (p && s->kind == K_MOUNT) {
 			attach(it, p);
 			continue;
@@ -284,8 +310,8 @@ static struct item *pick(struct worker *w, bool *wake)
 		p->id = id;
 		p->key = key;
 		p->keylen = len;
-		p->next = running;
-		running = p;
+		p->next = s->pr->running;
+		s->pr->running = p;
 		attach(it, p);
 		w->probe = p;
 		w->since_ns = uv_hrtime();
@@ -295,10 +321,11 @@ static struct item *pick(struct worker *w, bool *wake)
 }
 
 /* Under mu: the probe returned; settle everything waiting for it. */
-static bool complete(struct probe *p, int rc, const struct sq_fs_usage *u)
+static bool complete(struct sq_prober *pr, struct probe *p, int rc,
+                     const struct sq_fs_usage *u)
 {
 	bool wake = false;
-	for (struct probe **pp = &running; *pp; pp = &(*pp)->next) {
+	for (struct probe **pp = &pr->running; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
 			break;
@@ -397,26 +424,27 @@ static int run_probe(struct sq_scan *s, struct item *it, struct sq_fs_usage *u,
  * nothing left for this worker. */
 static bool work_on(struct worker *w)
 {
+	struct sq_prober *pr = w->pr;
 	struct sq_scan *s = w->scan;
 	bool wake = false;
 
 	if (s->kind == K_MOUNT && !s->table_ready && !s->table_reading) {
 		s->table_reading = true;
-		pthread_mutex_unlock(&mu);
+		pthread_mutex_unlock(&pr->mu);
 		struct sq_mount_table *tab = NULL;
 		struct item *items = NULL;
 		size_t n = 0;
 		int rc = read_table(s, &tab, &items, &n);
-		pthread_mutex_lock(&mu);
+		pthread_mutex_lock(&pr->mu);
 		wake |= table_done(s, rc, tab, items, n);
 	}
 	struct item *it;
 	while ((it = pick(w, &wake)) != NULL) {
 		struct probe *p = w->probe;
-		pthread_mutex_unlock(&mu);
 		if (wake)
-			uv_async_send(&async);
+			wake_loop(pr);
 		wake = false;
+		pthread_mutex_unlock(&pr->mu);
 
 		struct sq_fs_usage u;
 		struct sq_mount_table *tab = NULL;
@@ -424,7 +452,7 @@ static bool work_on(struct worker *w)
 		memset(&u, 0, sizeof(u));
 		int rc = run_probe(s, it, &u, &tab, &m);
 
-		pthread_mutex_lock(&mu);
+		pthread_mutex_lock(&pr->mu);
 		if (s->kind == K_PATH && !s->answered && !s->tab) {
 			s->tab = tab;
 			it->pub.mount = m;
@@ -432,7 +460,7 @@ static bool work_on(struct worker *w)
 		}
 		sq_fs_mounts_release(tab);
 		w->probe = NULL;
-		wake |= complete(p, rc, &u);
+		wake |= complete(pr, p, rc, &u);
 	}
 	return wake;
 }
@@ -442,36 +470,38 @@ static bool work_on(struct worker *w)
 static void worker_run(struct sq_job *j)
 {
 	struct worker *w = (struct worker *)j;
-	pthread_mutex_lock(&mu);
+	struct sq_prober *pr = w->pr;
+	pthread_mutex_lock(&pr->mu);
 	struct sq_scan *s = w->scan;
 	s->want--;
 	bool wake = work_on(w);
 	w->scan = NULL;
 	s->nworkers--;
 	scan_unref_locked(s);
-	pthread_mutex_unlock(&mu);
 	if (wake)
-		uv_async_send(&async);
+		wake_loop(pr);
+	pthread_mutex_unlock(&pr->mu);
 }
 
 /* On the loop, the job is over (or never ran: the engine stops). */
 static void worker_done(struct sq_job *j, int status)
 {
 	struct worker *w = (struct worker *)j;
-	pthread_mutex_lock(&mu);
+	struct sq_prober *pr = w->pr;
+	pthread_mutex_lock(&pr->mu);
 	if (status < 0 && w->scan) { /* never ran: give its scan back */
 		w->scan->want--;
 		w->scan->nworkers--;
 		scan_unref_locked(w->scan);
 	}
-	for (struct worker **pw = &workers; *pw; pw = &(*pw)->next) {
+	for (struct worker **pw = &pr->workers; *pw; pw = &(*pw)->next) {
 		if (*pw == w) {
 			*pw = w->next;
 			break;
 		}
 	}
-	nthreads--;
-	pthread_mutex_unlock(&mu);
+	pr->nthreads--;
+	pthread_mutex_unlock(&pr->mu);
 	free(w);
 }
 
@@ -480,11 +510,13 @@ static void worker_done(struct sq_job *j, int status)
  * when the engine takes no more from this uid. */
 static int dispatch(struct sq_scan *s)
 {
-	if (nthreads >= SQ_PROBER_MAX_THREADS || !s->engine)
+	struct sq_prober *pr = s->pr;
+	if (pr->nthreads >= SQ_PROBER_MAX_THREADS || !pr->engine)
 		return -EAGAIN;
 	struct worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	w->pr = pr;
 	w->scan = s;
 	w->job.run = worker_run;
 	w->job.done = worker_done;
@@ -494,7 +526,7 @@ static int dispatch(struct sq_scan *s)
 	s->nworkers++;
 	s->refs++;
 	s->want++;
-	int rc = sq_engine_submit(s->engine, &w->job);
+	int rc = sq_engine_submit(pr->engine, &w->job);
 	if (rc < 0) {
 		s->want--;
 		s->nworkers--;
@@ -502,22 +534,29 @@ static int dispatch(struct sq_scan *s)
 		free(w);
 		return rc == -ECANCELED ? -EAGAIN : rc;
 	}
-	w->next = workers;
-	workers = w;
-	nthreads++;
+	w->next = pr->workers;
+	pr->workers = w;
+	pr->nthreads++;
 	return 0;
 }
 
 /* ---- the loop side ------------------------------------------------------ */
 
+static void maybe_close(struct sq_prober *pr);
+
 static void on_timer_closed(uv_handle_t *h)
 {
-	scan_unref(h->data); /* the loop's reference */
+	struct sq_scan *s = h->data;
+	struct sq_prober *pr = s->pr;
+	scan_unref(s); /* the loop's reference */
+	pr->scans--;
+	maybe_close(pr);
 }
 
 static void answer(struct sq_scan *s)
 {
-	pthread_mutex_lock(&mu);
+	struct sq_prober *pr = s->pr;
+	pthread_mutex_lock(&pr->mu);
 	s->answered = true;
 	if (!s->table_ready) {
 		s->error = -ETIMEDOUT;
@@ -532,7 +571,7 @@ static void answer(struct sq_scan *s)
 		if (it->status == I_WAITING && it->probe)
 			it->probe->stale = true;
 	}
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&pr->mu);
 	uv_timer_stop(&s->timer);
 	s->fn(s, s->arg);
 	uv_close((uv_handle_t *)&s->timer, on_timer_closed);
@@ -540,11 +579,11 @@ static void answer(struct sq_scan *s)
 
 static void on_async(uv_async_t *h)
 {
-	(void)h;
-	pthread_mutex_lock(&mu);
-	struct sq_scan *q = done_q;
-	done_q = NULL;
-	pthread_mutex_unlock(&mu);
+	struct sq_prober *pr = h->data;
+	pthread_mutex_lock(&pr->mu);
+	struct sq_scan *q = pr->done_q;
+	pr->done_q = NULL;
+	pthread_mutex_unlock(&pr->mu);
 	while (q) {
 		struct sq_scan *s = q;
 		q = s->next_done;
@@ -570,17 +609,18 @@ static void rearm(struct sq_scan *s, bool nudge)
 static void on_tick(uv_timer_t *t)
 {
 	struct sq_scan *s = t->data;
+	struct sq_prober *pr = s->pr;
 	if (uv_hrtime() >= s->deadline_ns) {
 		answer(s);
 		return;
 	}
 	bool pending = false, give_up = false;
-	pthread_mutex_lock(&mu);
+	pthread_mutex_lock(&pr->mu);
 	for (size_t i = s->next; i < s->n && !pending; i++)
 		pending = s->items[i].status == I_PENDING;
 	if (pending) {
 		int healthy = s->want;
-		for (struct worker *w = workers; w; w = w->next)
+		for (struct worker *w = pr->workers; w; w = w->next)
 			if (w->scan == s && (!w->probe ||
 			    ns_since(w->since_ns) < SQ_PROBER_NUDGE_MS * 1000000ull))
 				healthy++;
@@ -595,40 +635,40 @@ static void on_tick(uv_timer_t *t)
 			if (give_up)
 				snprintf(s->message, sizeof(s->message),
 				         "no prober thread free: all %u are busy with hung file systems",
-				         nthreads);
+				         pr->nthreads);
 		}
 	}
 	/* keep looking while there is work no worker has reached yet (or the
 	 * table, on a slow machine, is still being read) */
 	bool nudge = pending || !s->table_ready;
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&pr->mu);
 	if (give_up)
 		answer(s);
 	else
 		rearm(s, nudge);
 }
 
-static void ensure_async(uv_loop_t *loop)
-{
-	if (async_ready)
-		return;
-	uv_async_init(loop, &async, on_async);
-	uv_unref((uv_handle_t *)&async); /* never keeps the loop alive */
-	async_ready = true;
-}
-
-static struct sq_scan *scan_new(enum kind kind, uint64_t timeout_ms,
+static struct sq_scan *scan_new(struct sq_prober *pr, enum kind kind, uint64_t timeout_ms,
                                 sq_scan_fn fn, void *arg)
 {
 	struct sq_scan *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->pr = pr;
 	s->kind = kind;
 	s->refs = 1;
 	s->fn = fn;
 	s->arg = arg;
 	s->deadline_ns = uv_hrtime() + timeout_ms * 1000000ull;
 	return s;
+}
+
+/* The scan's timer, which holds the loop's reference (on_timer_closed). */
+static void scan_timer_init(struct sq_scan *s)
+{
+	uv_timer_init(s->pr->loop, &s->timer);
+	s->timer.data = s;
+	s->pr->scans++;
 }
 
 /* Under mu: settle what needs no call; true if anything is left. */
@@ -647,61 +687,72 @@ static bool settle_known(struct sq_scan *s, bool *wake)
 static void table_work(struct sq_job *j)
 {
 	struct sq_scan *s = (struct sq_scan *)((char *)j - offsetof(struct sq_scan, table_job));
+	struct sq_prober *pr = s->pr;
 	struct sq_mount_table *tab = NULL;
 	struct item *items = NULL;
 	size_t n = 0;
 	int rc = read_table(s, &tab, &items, &n);
-	pthread_mutex_lock(&mu);
+	pthread_mutex_lock(&pr->mu);
 	bool wake = table_done(s, rc, tab, items, n);
 	if (!wake && s->table_ready && !s->answered)
 		settle_known(s, &wake);
-	pthread_mutex_unlock(&mu);
 	if (wake)
-		uv_async_send(&async);
+		wake_loop(pr);
+	pthread_mutex_unlock(&pr->mu);
 }
 
 static void table_after(struct sq_job *j, int status)
 {
 	(void)status;
-	scan_unref((struct sq_scan *)((char *)j - offsetof(struct sq_scan, table_job)));
+	struct sq_scan *s = (struct sq_scan *)((char *)j - offsetof(struct sq_scan, table_job));
+	struct sq_prober *pr = s->pr;
+	pthread_mutex_lock(&pr->mu);
+	pr->tables--;
+	scan_unref_locked(s);
+	pthread_mutex_unlock(&pr->mu);
 }
 
-int sq_prober_list(uv_loop_t *loop, struct sq_engine *engine, bool all,
-                   uint64_t timeout_ms, sq_scan_fn fn, void *arg)
+int sq_prober_list(struct sq_prober *pr, bool all, uint64_t timeout_ms,
+                   sq_scan_fn fn, void *arg)
 {
-	ensure_async(loop);
-	struct sq_scan *s = scan_new(K_MOUNT, timeout_ms, fn, arg);
+	if (!pr)
+		return -ENOMEM;
+	if (pr->stopping)
+		return -ECANCELED;
+	struct sq_scan *s = scan_new(pr, K_MOUNT, timeout_ms, fn, arg);
 	if (!s)
 		return -ENOMEM;
 	s->all = all;
-	s->engine = engine;
-	pthread_mutex_lock(&mu);
+	pthread_mutex_lock(&pr->mu);
 	int rc = dispatch(s);
 	if (rc < 0) {
 		s->refs++; /* the job's */
-		rc = sq_engine_submit_own(engine, &s->table_job, table_work, table_after);
+		rc = sq_engine_submit_own(pr->engine, &s->table_job, table_work, table_after);
 		if (rc < 0)
 			s->refs--;
+		else
+			pr->tables++;
 	}
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&pr->mu);
 	if (rc < 0) {
 		scan_free(s);
 		return -EAGAIN;
 	}
-	uv_timer_init(loop, &s->timer);
-	s->timer.data = s;
+	scan_timer_init(s);
 	rearm(s, true);
 	return 0;
 }
 
-int sq_prober_stat(uv_loop_t *loop, struct sq_engine *engine, const struct sq_cred *cred,
-                   const char *path, uint64_t timeout_ms, sq_scan_fn fn, void *arg)
+int sq_prober_stat(struct sq_prober *pr, const struct sq_cred *cred, const char *path,
+                   uint64_t timeout_ms, sq_scan_fn fn, void *arg)
 {
-	ensure_async(loop);
-	struct sq_scan *s = scan_new(K_PATH, timeout_ms, fn, arg);
+	if (!pr)
+		return -ENOMEM;
+	if (pr->stopping)
+		return -ECANCELED;
+	struct sq_scan *s = scan_new(pr, K_PATH, timeout_ms, fn, arg);
 	if (!s)
 		return -ENOMEM;
-	s->engine = engine;
 	s->cred = *cred;
 	s->cred.groups = NULL;
 	s->pathlen = strlen(path);
@@ -719,16 +770,15 @@ int sq_prober_stat(uv_loop_t *loop, struct sq_engine *engine, const struct sq_cr
 	s->n = 1;
 	s->items[0].scan = s;
 	s->table_ready = true;
-	uv_timer_init(loop, &s->timer);
-	s->timer.data = s;
+	scan_timer_init(s);
 
 	bool wake = false;
-	pthread_mutex_lock(&mu);
+	pthread_mutex_lock(&pr->mu);
 	if (settle_known(s, &wake) && path_room(s))
 		(void)dispatch(s); /* if none can start, the tick decides */
-	pthread_mutex_unlock(&mu);
 	if (wake)
-		uv_async_send(&async);
+		wake_loop(pr);
+	pthread_mutex_unlock(&pr->mu);
 	rearm(s, true);
 	return 0;
 }
@@ -749,13 +799,86 @@ const struct sq_probe_item *sq_scan_item(const struct sq_scan *s, size_t i)
 	return &s->items[i].pub;
 }
 
-void sq_prober_stats(uint64_t *threads, uint64_t *stale_mounts)
+void sq_prober_stats(struct sq_prober *pr, uint64_t *threads, uint64_t *stale_mounts)
 {
 	uint64_t stale = 0;
-	pthread_mutex_lock(&mu);
-	*threads = nthreads;
-	for (struct probe *p = running; p; p = p->next)
-		stale += p->kind == K_MOUNT && p->stale;
-	pthread_mutex_unlock(&mu);
+	*threads = 0;
+	if (pr) {
+		pthread_mutex_lock(&pr->mu);
+		*threads = pr->nthreads;
+		for (struct probe *p = pr->running; p; p = p->next)
+			stale += p->kind == K_MOUNT && p->stale;
+		pthread_mutex_unlock(&pr->mu);
+	}
 	*stale_mounts = stale;
+}
+
+/* ---- the prober ----------------------------------------------------------- */
+
+struct sq_prober *sq_prober_new(uv_loop_t *loop, struct sq_engine *engine)
+{
+	struct sq_prober *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return NULL;
+	pr->loop = loop;
+	pr->engine = engine;
+	if (pthread_mutex_init(&pr->mu, NULL) != 0) {
+		free(pr);
+		return NULL;
+	}
+	if (uv_async_init(loop, &pr->async, on_async) < 0) {
+		pthread_mutex_destroy(&pr->mu);
+		free(pr);
+		return NULL;
+	}
+	pr->async.data = pr;
+	uv_unref((uv_handle_t *)&pr->async); /* never keeps the loop alive */
+	return pr;
+}
+
+/* Scans queued for the loop and not taken: each is answered already (one
+ * that is not has its timer open), so only their references go. */
+static void drop_done_q(struct sq_prober *pr)
+{
+	pthread_mutex_lock(&pr->mu);
+	struct sq_scan *q = pr->done_q;
+	pr->done_q = NULL;
+	while (q) {
+		struct sq_scan *s = q;
+		q = s->next_done;
+		scan_unref_locked(s);
+	}
+	pthread_mutex_unlock(&pr->mu);
+}
+
+/* Stopping, and the last scan is answered: nothing needs the async now. */
+static void maybe_close(struct sq_prober *pr)
+{
+	if (!pr->stopping || pr->scans || pr->closed)
+		return;
+	pthread_mutex_lock(&pr->mu);
+	pr->closed = true; /* threads send nothing more */
+	pthread_mutex_unlock(&pr->mu);
+	drop_done_q(pr);
+	uv_close((uv_handle_t *)&pr->async, NULL);
+}
+
+void sq_prober_stop(struct sq_prober *pr)
+{
+	if (!pr || pr->stopping)
+		return;
+	pr->stopping = true;
+	maybe_close(pr);
+}
+
+bool sq_prober_free(struct sq_prober *pr)
+{
+	if (!pr)
+		return false;
+	if (pr->nthreads || pr->tables)
+		return true; /* a job of ours is still out: its thread may lock mu */
+	drop_done_q(pr);
+	pthread_mutex_destroy(&pr->mu);
+	free(pr);
+	return false;
 }

@@ -7,6 +7,10 @@
  * that outlived a deadline marks its mount "stale", and later requests get
  * that answer at once instead of a new worker.  Workers are capped
  * (SQ_PROBER_MAX_THREADS); a stuck one ends when its call returns.
+ *
+ * The server owns the one prober (struct sq_server's prober): made at
+ * setup, stopped with the engine, freed after the loop.  All calls but
+ * the workers' own are made on the loop thread.
  */
 #ifndef SQ_PROBER_H
 #define SQ_PROBER_H
@@ -35,20 +39,34 @@ struct sq_probe_item {
 	struct sq_fs_usage usage;      /* valid when SQ_PROBE_OK */
 };
 
+struct sq_prober;
 struct sq_scan;
 struct sq_engine;
+
+/* The prober of loop, whose workers are jobs of engine; NULL when out of
+ * memory. */
+struct sq_prober *sq_prober_new(uv_loop_t *loop, struct sq_engine *engine);
+/* The server stops: no new scans (they fail with -ECANCELED); scans under
+ * way are answered as usual, and after the last one the prober's handle
+ * closes. */
+void sq_prober_stop(struct sq_prober *pr);
+/* After the loop ended and sq_engine_free: frees pr, or, while a job of
+ * its own is still out (a thread stuck in the kernel may still lock it),
+ * leaves it to the process's end and returns true, as sq_engine_free. */
+bool sq_prober_free(struct sq_prober *pr);
+
 /* Called once, on the loop, when every probe answered or the deadline
  * passed.  The scan is freed after it returns: keep no pointers into it. */
 typedef void (*sq_scan_fn)(struct sq_scan *s, void *arg);
 
 /* Every mount (pseudo file systems only when all), each statfs'd.
  * 0: fn will be called; or a negative errno (fn will not be). */
-int sq_prober_list(uv_loop_t *loop, struct sq_engine *engine, bool all,
-                   uint64_t timeout_ms, sq_scan_fn fn, void *arg);
+int sq_prober_list(struct sq_prober *pr, bool all, uint64_t timeout_ms,
+                   sq_scan_fn fn, void *arg);
 /* The file system holding path, looked up with cred's identity (one item).
  * cred and path are copied. */
-int sq_prober_stat(uv_loop_t *loop, struct sq_engine *engine, const struct sq_cred *cred,
-                   const char *path, uint64_t timeout_ms, sq_scan_fn fn, void *arg);
+int sq_prober_stat(struct sq_prober *pr, const struct sq_cred *cred, const char *path,
+                   uint64_t timeout_ms, sq_scan_fn fn, void *arg);
 
 /* In fn: a failure of the whole request (0 if none) with a message. */
 int sq_scan_error(const struct sq_scan *s, const char **message);
@@ -58,6 +76,6 @@ const struct sq_probe_item *sq_scan_item(const struct sq_scan *s, size_t i);
 /* For sys.stats, on the loop: prober workers at work (probing, waiting for
  * an engine thread, or stuck in a call), and mounts whose probe outlived a
  * deadline and has not returned yet. */
-void sq_prober_stats(uint64_t *threads, uint64_t *stale_mounts);
+void sq_prober_stats(struct sq_prober *pr, uint64_t *threads, uint64_t *stale_mounts);
 
 #endif

@@ -24,8 +24,10 @@
 
 #include "log.h"
 #include "policy.h"
+#include "prober.h"
 #include "request.h"
 #include "server.h"
+#include "transfer.h"
 #include "watcher.h"
 
 #define SQ_READ_CHUNK 65536u
@@ -931,6 +933,13 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	if (sq_engine_init(&s->engine, loop) < 0)
 		sq_log(SQ_LOG_ERR, "cannot set up the worker engine: methods that run off "
 		       "the loop will fail");
+	s->prober = sq_prober_new(loop, s->engine);
+	if (!s->prober)
+		sq_log(SQ_LOG_ERR, "cannot set up the mount prober: fs.list and fs.stat will fail");
+	s->watcher = sq_watcher_new(loop, s->engine);
+	s->xfers = sq_xfers_new(loop);
+	if (!s->watcher)
+		sq_log(SQ_LOG_ERR, "cannot set up the watcher: watch.subscribe will fail");
 }
 
 int sq_server_init(struct sq_server *s, uv_loop_t *loop,
@@ -997,6 +1006,8 @@ static void maybe_finish_stop(struct sq_server *s)
 	close_if_open((uv_handle_t *)&s->sig_int);
 	close_if_open((uv_handle_t *)&s->sig_hup);
 	sq_engine_stop(s->engine); /* queued jobs are cancelled; running ones end */
+	sq_prober_stop(s->prober); /* its handle closes after the last scan's answer */
+	sq_xfers_stop(s->xfers);
 }
 
 /* The grace period is over: close what is still open.  A job still running
@@ -1051,6 +1062,15 @@ bool sq_server_free(struct sq_server *s)
 {
 	bool stuck = sq_engine_free(s->engine);
 	s->engine = NULL;
+	/* a thread stuck in a probe still locks the prober: then it stays too */
+	stuck |= sq_prober_free(s->prober);
+	s->prober = NULL;
+	/* every connection closed and dropped its subscriptions: nothing of
+	 * the watcher is open, and no thread uses it */
+	sq_watcher_free(s->watcher);
+	sq_xfers_free(s->xfers);
+	s->xfers = NULL;
+	s->watcher = NULL;
 	sq_fds_free(&s->fds);
 	msgpack_zone_destroy(&s->loop_zone);
 	return stuck;

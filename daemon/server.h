@@ -84,6 +84,9 @@ struct sq_server {
 	struct sq_stats stats;
 	msgpack_zone loop_zone;      /* arena of the loop fast path */
 	struct sq_engine *engine;    /* the one worker engine (engine.h) */
+	struct sq_prober *prober;    /* the mount watchdog (prober.h) */
+	struct sq_watcher *watcher;  /* watch.subscribe's subscriptions (watcher.h) */
+	struct sq_xfers *xfers;      /* file.read's transfers (transfer.h) */
 	struct sq_fdshare fds;       /* descriptors per uid (fdshare.h) */
 	char rbuf[65536];            /* shared read buffer of the loop thread */
 };
@@ -99,7 +102,8 @@ int sq_server_init(struct sq_server *s, uv_loop_t *loop,
 /* Begin an orderly stop: no new connections, finish what is in flight. */
 void sq_server_stop(struct sq_server *s);
 /* After the loop: true when engine threads were left stuck in the kernel
- * (they still use what they hold: the process must end without teardown). */
+ * (they still use what they hold, the engine and the prober, which are then
+ * not freed: the process must end without teardown). */
 bool sq_server_free(struct sq_server *s);
 
 /* Queue bytes to a connection (dropped if it is closing).  Enforces the

@@ -82,8 +82,8 @@ struct sq_xfer {
 	bool eof;                      /* stream: read(2) said the end */
 	char *copy_buf;
 
-	/* the current job: set on the loop, done on a pool thread, read back
-	 * on the loop (the pool mutex orders the hand-overs) */
+	/* the current job: set on the loop, done on an engine thread, read
+	 * back on the loop (the engine's lock orders the hand-overs) */
 	enum xfer_job job;
 	size_t n;                      /* payload bytes framed in this chunk */
 	size_t real;                   /* of which came from the file */
@@ -100,19 +100,19 @@ struct uid_slots {
 	unsigned n;
 };
 
-/* Loop thread only. */
-static struct {
-	bool ready;
+/* The server's transfers (loop thread only). */
+struct sq_xfers {
 	uv_timer_t watchdog;                /* runs while transfers are active */
+	bool closed;                        /* the watchdog is closed: stopping */
 	struct sq_xfer *active;             /* holding a slot */
 	struct uid_slots *uids;
 	struct sq_xfer_stats st;
-} pool;
+};
 
 /* Never written: the source of padding when a file shrinks. */
 static char zeros[65536];
 
-/* ---- on a pool thread ---------------------------------------------------- */
+/* ---- on an engine thread ------------------------------------------------- */
 
 static int64_t now_ms(void)
 {
@@ -480,9 +480,9 @@ static void post(struct sq_xfer *x, enum xfer_job job)
 	not_run(x);
 }
 
-static struct uid_slots *slots_of(uid_t uid, bool make)
+static struct uid_slots *slots_of(struct sq_xfers *xs, uid_t uid, bool make)
 {
-	for (struct uid_slots *u = pool.uids; u; u = u->next)
+	for (struct uid_slots *u = xs->uids; u; u = u->next)
 		if (u->uid == uid)
 			return u;
 	if (!make)
@@ -490,8 +490,8 @@ static struct uid_slots *slots_of(uid_t uid, bool make)
 	struct uid_slots *u = calloc(1, sizeof(*u));
 	if (u) {
 		u->uid = uid;
-		u->next = pool.uids;
-		pool.uids = u;
+		u->next = xs->uids;
+		xs->uids = u;
 	}
 	return u;
 }
@@ -504,27 +504,28 @@ static unsigned per_uid(bool large)
 /* Give x's slot back (the daemon's and its uid's). */
 static void slot_release(struct sq_xfer *x)
 {
-	struct sq_xfer **p = &pool.active;
+	struct sq_xfers *xs = x->srv->xfers;
+	struct sq_xfer **p = &xs->active;
 	while (*p && *p != x)
 		p = &(*p)->next_active;
 	if (*p)
 		*p = x->next_active;
-	struct uid_slots *u = slots_of(x->uid, false);
+	struct uid_slots *u = slots_of(xs, x->uid, false);
 	if (u && --u->n == 0) {
-		struct uid_slots **q = &pool.uids;
+		struct uid_slots **q = &xs->uids;
 		while (*q != u)
 			q = &(*q)->next;
 		*q = u->next;
 		free(u);
 	}
-	if (--pool.st.active == 0)
-		uv_timer_stop(&pool.watchdog);
+	if (--xs->st.active == 0 && !xs->closed)
+		uv_timer_stop(&xs->watchdog);
 }
 
 static void finish(struct sq_xfer *x)
 {
 	if (x->failed)
-		pool.st.failed++;
+		x->srv->xfers->st.failed++;
 	if (x->started)
 		sq_conn_request_done(x->conn);
 	slot_release(x);
@@ -603,7 +604,7 @@ static void chunk_done(struct sq_xfer *x)
 
 	x->srv->stats.bytes_out += x->wire;
 	x->sent += x->real;
-	pool.st.bytes += x->real;
+	x->srv->xfers->st.bytes += x->real;
 	x->off += x->n;
 	x->left -= x->n;
 
@@ -676,8 +677,8 @@ static void abandon(struct sq_xfer *x, int64_t idle_ms)
 	         "dropped", x->msgid, (long long)idle_ms, x->sent);
 	sq_log(SQ_LOG_WARN, "connection #%llu (uid %u pid %d): %s", (unsigned long long)sq_conn_id(c),
 	       (unsigned)sq_conn_cred(c)->uid, (int)sq_conn_cred(c)->pid, msg);
-	pool.st.stalled++;
-	pool.st.failed++;
+	x->srv->xfers->st.stalled++;
+	x->srv->xfers->st.failed++;
 	x->abandoned = true;
 	sq_conn_abort(c, msg);
 	sq_conn_output_return(c);
@@ -688,9 +689,9 @@ static void abandon(struct sq_xfer *x, int64_t idle_ms)
 
 static void on_watchdog(uv_timer_t *t)
 {
-	(void)t;
+	struct sq_xfers *xs = t->data;
 	int64_t now = now_ms();
-	struct sq_xfer *x = pool.active;
+	struct sq_xfer *x = xs->active;
 	while (x) {
 		struct sq_xfer *next = x->next_active;
 		int64_t idle = now - atomic_load(&x->progress_ms);
@@ -705,31 +706,29 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 	struct sq_conn *c = r->conn;
 	uv_os_fd_t fd;
 
-	if (!pool.ready) {
-		uv_timer_init(r->srv->loop, &pool.watchdog);
-		uv_unref((uv_handle_t *)&pool.watchdog);
-		pool.ready = true;
-	}
+	struct sq_xfers *xs = r->srv->xfers;
+	if (!xs || xs->closed)
+		return sq_req_fail(r, -ECANCELED, "sysqd is stopping");
 	uid_t uid = r->cred->uid;
-	struct uid_slots *u = slots_of(uid, false);
+	struct uid_slots *u = slots_of(xs, uid, false);
 	if (u && u->n >= per_uid(sq_conn_large(c))) {
-		pool.st.rejected++;
+		xs->st.rejected++;
 		return sq_req_fail(r, -EAGAIN, "uid %u has %u file transfers running, the most "
 		                   "one user may; try again when one ends", (unsigned)uid, u->n);
 	}
-	if (pool.st.active >= SQ_XFER_MAX) {
-		pool.st.rejected++;
+	if (xs->st.active >= SQ_XFER_MAX) {
+		xs->st.rejected++;
 		return sq_req_fail(r, -EAGAIN, "%u file transfers are running, the most sysqd "
 		                   "serves at once; try again later", SQ_XFER_MAX);
 	}
-	if (!(u = slots_of(uid, true)))
+	if (!(u = slots_of(xs, uid, true)))
 		return -ENOMEM;
 	if ((fd = sq_conn_fd(c)) < 0)
 		return sq_req_fail(r, -EBADF, "the connection has no socket");
 	struct sq_xfer *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	/* The pool writes through its own descriptor: the loop may close the
+	/* The engine thread writes through its own descriptor: the loop may close the
 	 * connection's at any time, and a number reused by then must never
 	 * receive file bytes. */
 	x->sock = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -750,10 +749,10 @@ int sq_xfer_new(struct sq_req *r, struct sq_xfer **out)
 	x->stall_ms = r->srv->cfg.write_timeout_ms;
 	x->waiter.granted = on_granted;
 	u->n++;
-	x->next_active = pool.active;
-	pool.active = x;
-	if (pool.st.active++ == 0)
-		uv_timer_start(&pool.watchdog, on_watchdog, 1000, 1000);
+	x->next_active = xs->active;
+	xs->active = x;
+	if (xs->st.active++ == 0)
+		uv_timer_start(&xs->watchdog, on_watchdog, 1000, 1000);
 	*out = x;
 	return 0;
 }
@@ -776,7 +775,7 @@ void sq_xfer_start(struct sq_xfer *x, struct sq_req *r, int fd, uint64_t off,
 	x->off = off;
 	x->total = x->left = len;
 	x->started = true;
-	pool.st.total++;
+	x->srv->xfers->st.total++;
 	sq_conn_request_begin(c); /* the transfer holds the connection... */
 	sq_req_done(r, 0);        /* ...past the response announcing it */
 	if (sq_conn_closing(c)) {
@@ -790,7 +789,40 @@ void sq_xfer_start(struct sq_xfer *x, struct sq_req *r, int fd, uint64_t off,
 	sq_conn_output_wait(c, &x->waiter);
 }
 
-void sq_xfer_get_stats(struct sq_xfer_stats *st)
+void sq_xfer_get_stats(const struct sq_xfers *xs, struct sq_xfer_stats *st)
 {
-	*st = pool.st;
+	*st = xs ? xs->st : (struct sq_xfer_stats){ 0 };
+}
+
+struct sq_xfers *sq_xfers_new(uv_loop_t *loop)
+{
+	struct sq_xfers *xs = calloc(1, sizeof(*xs));
+	if (!xs)
+		return NULL;
+	uv_timer_init(loop, &xs->watchdog);
+	uv_unref((uv_handle_t *)&xs->watchdog); /* never keeps the loop alive */
+	xs->watchdog.data = xs;
+	return xs;
+}
+
+void sq_xfers_stop(struct sq_xfers *xs)
+{
+	/* no connection is left, so no transfer holds a slot: an abandoned
+	 * one's job only closes its files, without the watchdog */
+	if (xs && !xs->closed) {
+		xs->closed = true;
+		uv_close((uv_handle_t *)&xs->watchdog, NULL);
+	}
+}
+
+void sq_xfers_free(struct sq_xfers *xs)
+{
+	if (!xs)
+		return;
+	while (xs->uids) {
+		struct uid_slots *u = xs->uids;
+		xs->uids = u->next;
+		free(u);
+	}
+	free(xs);
 }

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #define SQ_XFER_CHUNK   (1u << 20)   /* payload bytes per file.data message */
 #define SQ_XFER_MAX     64u          /* transfers at once, daemon-wide */
 #define SQ_XFER_PER_UID 4u           /* ... of one uid */
@@ -24,6 +26,7 @@
 struct sq_conn;
 struct sq_req;
 struct sq_xfer;
+struct sq_xfers;
 
 /* A slot for a transfer on r's connection: 0, -EAGAIN when the caller's
  * uid or the daemon has all its transfers running, or -ENOMEM / -EMFILE ... */
@@ -48,6 +51,13 @@ struct sq_xfer_stats {
 	uint64_t bytes;       /* file bytes delivered */
 	uint64_t stalled;     /* dropped for no progress (a client or a read that hangs) */
 };
-void sq_xfer_get_stats(struct sq_xfer_stats *st);
+void sq_xfer_get_stats(const struct sq_xfers *xs, struct sq_xfer_stats *st);
+
+/* The server's transfers: slots, the stall watchdog, counters.  Made at
+ * setup; stopped (its timer closed) when the server stops, after the last
+ * connection; freed after the loop. */
+struct sq_xfers *sq_xfers_new(uv_loop_t *loop);
+void sq_xfers_stop(struct sq_xfers *xs);
+void sq_xfers_free(struct sq_xfers *xs);
 
 #endif

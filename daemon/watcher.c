@@ -7,7 +7,15 @@
  * daemon-wide, however many subscriptions name it (each caller's own pidfd
  * is opened only to show the kernel lets it see that process, and closed
  * when the pid is watched already).
- * Loop thread only, except the sq_watch_prep_* halves that run on workers.
+ * All of it is one struct sq_watcher, owned by the server (made at setup,
+ * freed after the loop); subscriptions, sources and pid watchers hold it,
+ * connections reach it through their server.  Its handles close as they
+ * do without it: a connection's subscriptions go when it closes, and a
+ * source or pid watcher closes once nothing references it; so when the
+ * server has stopped and every connection is closed, nothing of it is
+ * open, and freeing it frees only itself.
+ * Loop thread only, except the sq_watch_prep_* halves that run on workers
+ * (they touch the prep alone, never the watcher).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -32,6 +40,7 @@ struct qent {
 struct wpid;
 
 struct wsub {
+	struct sq_watcher *wr;
 	struct wsub *prev, *next;        /* every subscription */
 	struct wsub *cnext;              /* the connection's */
 	struct sq_conn *conn;
@@ -55,7 +64,8 @@ struct wref {
 struct wpid {
 	uv_poll_t poll;
 	uv_timer_t timer;
-	struct wpid *hnext;              /* in W.pids */
+	struct sq_watcher *wr;
+	struct wpid *hnext;              /* in the watcher's pids */
 	pid_t pid;
 	int fd;
 	struct wref *refs;
@@ -77,6 +87,7 @@ struct msrc {
 	unsigned refs;
 	bool busy, dirty, closing;
 	int handles;                     /* open libuv handles */
+	struct sq_watcher *wr;
 	struct sq_job job;               /* the re-read, on the engine */
 	struct sq_mount_table *table, *fresh;
 	int rc;
@@ -87,12 +98,13 @@ struct nsrc {
 	struct sq_netw w;
 	unsigned refs;
 	bool busy, closing, handle_open;
+	struct sq_watcher *wr;
 	struct sq_job job;               /* the re-list, on the engine */
 	struct sq_net_list fresh;
 	int rc;
 };
 
-static struct {
+struct sq_watcher {
 	uv_loop_t *loop;
 	struct sq_engine *engine;
 	struct wsub *subs;
@@ -103,7 +115,7 @@ static struct {
 	bool reap;                       /* dead subscriptions to free */
 	struct wpid *pids[PID_BUCKETS];  /* watched pids, by pid */
 	uint64_t npids;
-} W;
+};
 
 static int uv_events(int how)
 {
@@ -192,31 +204,31 @@ static void deliver(struct wsub *s, const char *topic, const struct sq_buf *body
 
 static void sub_free(struct wsub *s);
 
-static void walk_begin(void)
+static void walk_begin(struct sq_watcher *wr)
 {
-	W.walking++;
+	wr->walking++;
 }
 
-static void walk_end(void)
+static void walk_end(struct sq_watcher *wr)
 {
-	if (--W.walking > 0 || !W.reap)
+	if (--wr->walking > 0 || !wr->reap)
 		return;
-	W.reap = false;
-	for (struct wsub *s = W.subs, *next; s; s = next) {
+	wr->reap = false;
+	for (struct wsub *s = wr->subs, *next; s; s = next) {
 		next = s->next;
 		if (s->dead)
 			sub_free(s);
 	}
 }
 
-static void broadcast(unsigned topic_bit, const char *topic, const struct sq_buf *body,
-                      uint32_t nkeys)
+static void broadcast(struct sq_watcher *wr, unsigned topic_bit, const char *topic,
+                      const struct sq_buf *body, uint32_t nkeys)
 {
-	walk_begin();
-	for (struct wsub *s = W.subs; s; s = s->next)
+	walk_begin(wr);
+	for (struct wsub *s = wr->subs; s; s = s->next)
 		if (s->topics & topic_bit)
 			deliver(s, topic, body, nkeys);
-	walk_end();
+	walk_end(wr);
 }
 
 /* Move s's held events out while its connection's output stays under the
@@ -255,10 +267,11 @@ static void drain_sub(struct wsub *s)
 
 void sq_watch_output_drained(struct sq_conn *c)
 {
-	walk_begin();
+	struct sq_watcher *wr = sq_conn_server(c)->watcher;
+	walk_begin(wr);
 	for (struct wsub *s = sq_conn_watch(c); s; s = s->cnext)
 		drain_sub(s);
-	walk_end();
+	walk_end(wr);
 }
 
 /* ---- mount source ------------------------------------------------------------ */
@@ -270,7 +283,6 @@ static void mount_emit(void *arg, enum sq_mount_change what, const struct sq_mou
 	struct sq_buf body;
 	msgpack_packer pk;
 	uint32_t n = 6;
-	(void)arg;
 	sq_buf_init(&body);
 	sq_packer_init(&pk, &body);
 	sq_pack_kv_str(&pk, "event", words[what]);
@@ -297,7 +309,7 @@ static void mount_emit(void *arg, enum sq_mount_change what, const struct sq_mou
 			sq_pack_text(&pk, old->options[i], strlen(old->options[i]));
 		n += 2;
 	}
-	broadcast(SQ_TOPIC_MOUNTS, "mounts", &body, n);
+	broadcast(arg, SQ_TOPIC_MOUNTS, "mounts", &body, n); /* arg: the watcher */
 	sq_buf_free(&body);
 }
 
@@ -337,7 +349,7 @@ static void mounts_reread_done(struct sq_job *j, int status)
 		return;
 	}
 	if (status == 0 && m->rc == 0 && m->fresh) {
-		if (sq_mount_diff(m->table, m->fresh, mount_emit, NULL) == 0) {
+		if (sq_mount_diff(m->table, m->fresh, mount_emit, m->wr) == 0) {
 			sq_fs_mounts_release(m->table);
 			m->table = m->fresh;
 		} else {
@@ -361,7 +373,7 @@ static void mounts_queue(struct msrc *m)
 	}
 	m->dirty = false;
 	m->busy = true;
-	if (sq_engine_submit_own(W.engine, &m->job, mounts_reread, mounts_reread_done) < 0)
+	if (sq_engine_submit_own(m->wr->engine, &m->job, mounts_reread, mounts_reread_done) < 0)
 		m->busy = false;
 }
 
@@ -377,12 +389,12 @@ static void on_mounts_poll(uv_poll_t *h, int status, int events)
 	mounts_queue(m);
 }
 
-static void mounts_unref(void)
+static void mounts_unref(struct sq_watcher *wr)
 {
-	struct msrc *m = W.mounts;
+	struct msrc *m = wr->mounts;
 	if (!m || (m->refs && --m->refs))
 		return;
-	W.mounts = NULL;
+	wr->mounts = NULL;
 	m->closing = true;
 	uv_close((uv_handle_t *)&m->poll, on_msrc_closed);
 	uv_close((uv_handle_t *)&m->idle, on_msrc_closed);
@@ -428,7 +440,6 @@ static void net_emit(void *arg, const struct sq_net_event *ev)
 	struct sq_buf body;
 	msgpack_packer pk;
 	uint32_t n = 7;
-	(void)arg;
 	sq_buf_init(&body);
 	sq_packer_init(&pk, &body);
 	sq_pack_kv_str(&pk, "event", words[ev->what]);
@@ -475,7 +486,7 @@ static void net_emit(void *arg, const struct sq_net_event *ev)
 		sq_pack_kv_u64(&pk, "prefixlen", ev->addr.prefixlen);
 		n++;
 	}
-	broadcast(SQ_TOPIC_NET, "interfaces", &body, n);
+	broadcast(arg, SQ_TOPIC_NET, "interfaces", &body, n); /* arg: the watcher */
 	sq_buf_free(&body);
 }
 
@@ -506,7 +517,7 @@ static void net_relist_done(struct sq_job *j, int status)
 	struct nsrc *s = (struct nsrc *)((char *)j - offsetof(struct nsrc, job));
 	s->busy = false;
 	if (!s->closing && status == 0 && s->rc == 0)
-		sq_netw_sync(&s->w, &s->fresh, net_emit, NULL);
+		sq_netw_sync(&s->w, &s->fresh, net_emit, s->wr);
 	if (s->rc == 0)
 		sq_net_list_free(&s->fresh);
 	if (s->closing) {
@@ -516,7 +527,7 @@ static void net_relist_done(struct sq_job *j, int status)
 	if (s->w.resync) { /* lost notices again meanwhile */
 		s->w.resync = false;
 		s->busy = true;
-		if (sq_engine_submit_own(W.engine, &s->job, net_relist, net_relist_done) < 0)
+		if (sq_engine_submit_own(s->wr->engine, &s->job, net_relist, net_relist_done) < 0)
 			s->busy = false;
 	}
 }
@@ -529,24 +540,24 @@ static void on_net_poll(uv_poll_t *h, int status, int events)
 		sq_log(SQ_LOG_WARN, "watch: polling the interface notices: %s", uv_strerror(status));
 		return;
 	}
-	int rc = sq_watch_net_read(&s->w, net_emit, NULL);
+	int rc = sq_watch_net_read(&s->w, net_emit, s->wr);
 	if (rc < 0)
 		sq_log(SQ_LOG_WARN, "watch: reading interface notices: %s", strerror(-rc));
 	if (s->w.resync && !s->busy) {
 		sq_log(SQ_LOG_INFO, "watch: the kernel dropped interface notices; listing again");
 		s->w.resync = false;
 		s->busy = true;
-		if (sq_engine_submit_own(W.engine, &s->job, net_relist, net_relist_done) < 0)
+		if (sq_engine_submit_own(s->wr->engine, &s->job, net_relist, net_relist_done) < 0)
 			s->busy = false;
 	}
 }
 
-static void net_unref(void)
+static void net_unref(struct sq_watcher *wr)
 {
-	struct nsrc *s = W.net;
+	struct nsrc *s = wr->net;
 	if (!s || (s->refs && --s->refs))
 		return;
-	W.net = NULL;
+	wr->net = NULL;
 	s->closing = true;
 	uv_close((uv_handle_t *)&s->poll, on_nsrc_closed);
 }
@@ -562,14 +573,14 @@ static void on_wpid_closed(uv_handle_t *h)
 	}
 }
 
-static struct wpid **pid_bucket(pid_t pid)
+static struct wpid **pid_bucket(struct sq_watcher *wr, pid_t pid)
 {
-	return &W.pids[(unsigned)pid % PID_BUCKETS];
+	return &wr->pids[(unsigned)pid % PID_BUCKETS];
 }
 
-static struct wpid *wpid_find(pid_t pid)
+static struct wpid *wpid_find(struct sq_watcher *wr, pid_t pid)
 {
-	for (struct wpid *p = *pid_bucket(pid); p; p = p->hnext)
+	for (struct wpid *p = *pid_bucket(wr, pid); p; p = p->hnext)
 		if (p->pid == pid && !p->done)
 			return p;
 	return NULL;
@@ -584,11 +595,11 @@ static void wpid_close(struct wpid *p)
 	for (size_t i = 0; i < p->nrefs; i++)
 		p->refs[i].sub->pids[p->refs[i].slot] = NULL;
 	p->nrefs = 0;
-	struct wpid **b = pid_bucket(p->pid);
+	struct wpid **b = pid_bucket(p->wr, p->pid);
 	while (*b != p)
 		b = &(*b)->hnext;
 	*b = p->hnext;
-	W.npids--;
+	p->wr->npids--;
 	sq_fds_give(p->fds, p->uid, 1);
 	uv_close((uv_handle_t *)&p->poll, on_wpid_closed);
 	uv_close((uv_handle_t *)&p->timer, on_wpid_closed);
@@ -625,23 +636,24 @@ static int wpid_ref(struct wpid *p, struct wsub *s, size_t slot)
 static void on_wpid_poll(uv_poll_t *h, int status, int events);
 
 /* A pid watcher for fd (taken), or NULL. */
-static struct wpid *wpid_new(pid_t pid, int fd, int how)
+static struct wpid *wpid_new(struct sq_watcher *wr, pid_t pid, int fd, int how)
 {
 	struct wpid *w = calloc(1, sizeof(*w));
 	if (!w) {
 		close(fd);
 		return NULL;
 	}
+	w->wr = wr;
 	w->pid = pid;
 	w->fd = fd;
-	uv_poll_init(W.loop, &w->poll, w->fd);
-	uv_timer_init(W.loop, &w->timer);
+	uv_poll_init(wr->loop, &w->poll, w->fd);
+	uv_timer_init(wr->loop, &w->timer);
 	w->poll.data = w->timer.data = w;
 	w->handles = 2;
 	uv_poll_start(&w->poll, uv_events(how), on_wpid_poll);
-	w->hnext = *pid_bucket(pid);
-	*pid_bucket(pid) = w;
-	W.npids++;
+	w->hnext = *pid_bucket(wr, pid);
+	*pid_bucket(wr, pid) = w;
+	wr->npids++;
 	return w;
 }
 
@@ -672,10 +684,10 @@ static void wpid_report(struct wpid *p)
 			sq_pack_kv_bool(&pk, "core", st.core);
 			n += 2;
 		}
-		walk_begin();
+		walk_begin(p->wr);
 		for (size_t i = 0; i < p->nrefs; i++)
 			deliver(p->refs[i].sub, "proc.exit", &body, n);
-		walk_end();
+		walk_end(p->wr);
 		sq_buf_free(&body);
 	}
 	wpid_close(p);
@@ -708,16 +720,17 @@ static void on_wpid_poll(uv_poll_t *h, int status, int events)
 
 /* ---- subscriptions ------------------------------------------------------------- */
 
-struct sq_watch_prep *sq_watch_prep_new(unsigned topics, const pid_t *pids, size_t npids)
+struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
+                                        const pid_t *pids, size_t npids)
 {
-	struct sq_watch_prep *p = calloc(1, sizeof(*p));
+	struct sq_watch_prep *p = wr ? calloc(1, sizeof(*p)) : NULL;
 	if (!p)
 		return NULL;
 	p->topics = topics;
 	p->mounts_fd = -1;
 	p->net.fd = -1;
-	p->open_mounts = (topics & SQ_TOPIC_MOUNTS) && !W.mounts;
-	p->open_net = (topics & SQ_TOPIC_NET) && !W.net;
+	p->open_mounts = (topics & SQ_TOPIC_MOUNTS) && !wr->mounts;
+	p->open_net = (topics & SQ_TOPIC_NET) && !wr->net;
 	if (npids) {
 		p->pids = malloc(npids * sizeof(*p->pids));
 		p->pid_fds = malloc(npids * sizeof(*p->pid_fds));
@@ -818,19 +831,20 @@ unsigned sq_watch_count(const struct sq_conn *c)
 
 /* Adopt p's freshly opened shared sources unless others were opened
  * meanwhile; take a reference on each the subscription uses. */
-static int take_sources(struct sq_watch_prep *p)
+static int take_sources(struct sq_watcher *wr, struct sq_watch_prep *p)
 {
-	if ((p->topics & SQ_TOPIC_MOUNTS) && !W.mounts) {
+	if ((p->topics & SQ_TOPIC_MOUNTS) && !wr->mounts) {
 		if (p->mounts_fd < 0)
 			return -EAGAIN; /* closed while this one was being prepared */
 		struct msrc *m = calloc(1, sizeof(*m));
 		if (!m)
 			return -ENOMEM;
+		m->wr = wr;
 		m->fd = p->mounts_fd;
 		m->table = p->table;
-		uv_poll_init(W.loop, &m->poll, m->fd);
-		uv_idle_init(W.loop, &m->idle);
-		uv_check_init(W.loop, &m->check);
+		uv_poll_init(wr->loop, &m->poll, m->fd);
+		uv_idle_init(wr->loop, &m->idle);
+		uv_check_init(wr->loop, &m->check);
 		m->poll.data = m->idle.data = m->check.data = m;
 		m->handles = 3;
 		uv_poll_start(&m->poll, uv_events(p->mounts_how), on_mounts_poll);
@@ -839,34 +853,34 @@ static int take_sources(struct sq_watch_prep *p)
 		uv_check_start(&m->check, on_settle_check);
 		p->mounts_fd = -1;
 		p->table = NULL;
-		W.mounts = m;
+		wr->mounts = m;
 	}
-	if ((p->topics & SQ_TOPIC_NET) && !W.net) {
+	if ((p->topics & SQ_TOPIC_NET) && !wr->net) {
 		if (p->net.fd < 0)
 			return -EAGAIN;
 		struct nsrc *s = calloc(1, sizeof(*s));
 		if (!s)
 			return -ENOMEM;
+		s->wr = wr;
 		s->w = p->net;
 		memset(&p->net, 0, sizeof(p->net));
 		p->net.fd = -1;
-		uv_poll_init(W.loop, &s->poll, s->w.fd);
+		uv_poll_init(wr->loop, &s->poll, s->w.fd);
 		s->poll.data = s;
 		s->handle_open = true;
 		uv_poll_start(&s->poll, uv_events(p->net_how), on_net_poll);
-		W.net = s;
+		wr->net = s;
 	}
 	if (p->topics & SQ_TOPIC_MOUNTS)
-		W.mounts->refs++;
+		wr->mounts->refs++;
 	if (p->topics & SQ_TOPIC_NET)
-		W.net->refs++;
+		wr->net->refs++;
 	return 0;
 }
 
 int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 {
-	W.loop = sq_conn_server(c)->loop;
-	W.engine = sq_conn_server(c)->engine;
+	struct sq_watcher *wr = sq_conn_server(c)->watcher;
 	if (sq_watch_count(c) >= SQ_WATCH_MAX_SUBS) {
 		sq_watch_prep_free(p);
 		return -EMFILE;
@@ -877,28 +891,29 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 		sq_watch_prep_free(p);
 		return -ENOMEM;
 	}
-	int rc = take_sources(p);
+	int rc = take_sources(wr, p);
 	if (rc < 0) {
 		/* a source made here and used by nobody closes again */
-		if (W.mounts && !W.mounts->refs)
-			mounts_unref();
-		if (W.net && !W.net->refs)
-			net_unref();
+		if (wr->mounts && !wr->mounts->refs)
+			mounts_unref(wr);
+		if (wr->net && !wr->net->refs)
+			net_unref(wr);
 		free(s->pids);
 		free(s);
 		sq_watch_prep_free(p);
 		return rc;
 	}
+	s->wr = wr;
 	s->conn = c;
-	s->id = ++W.next_id;
+	s->id = ++wr->next_id;
 	s->topics = p->topics;
 	for (size_t i = 0; i < p->npids; i++) {
 		/* the caller's own pidfd showed the kernel lets it see the pid; one
 		 * already watched keeps its descriptor and this one closes */
-		struct wpid *w = wpid_find(p->pids[i]);
+		struct wpid *w = wpid_find(wr, p->pids[i]);
 		if (w) {
 			close(p->pid_fds[i]);
-		} else if ((w = wpid_new(p->pids[i], p->pid_fds[i], p->pid_how)) && p->fds) {
+		} else if ((w = wpid_new(wr, p->pids[i], p->pid_fds[i], p->pid_how)) && p->fds) {
 			w->fds = p->fds; /* the charge moves to the watcher */
 			w->uid = p->uid;
 			p->charged--;
@@ -912,10 +927,10 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 		s->npids++;
 	}
 	sq_watch_prep_free(p);
-	s->next = W.subs;
-	if (W.subs)
-		W.subs->prev = s;
-	W.subs = s;
+	s->next = wr->subs;
+	if (wr->subs)
+		wr->subs->prev = s;
+	wr->subs = s;
 	s->cnext = sq_conn_watch(c);
 	sq_conn_set_watch(c, s);
 	*id = s->id;
@@ -924,16 +939,17 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 
 static void sub_free(struct wsub *s)
 {
+	struct sq_watcher *wr = s->wr;
 	if (s->prev)
 		s->prev->next = s->next;
-	else if (W.subs == s)
-		W.subs = s->next;
+	else if (wr->subs == s)
+		wr->subs = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
 	if (s->topics & SQ_TOPIC_MOUNTS)
-		mounts_unref();
+		mounts_unref(wr);
 	if (s->topics & SQ_TOPIC_NET)
-		net_unref();
+		net_unref(wr);
 	for (size_t i = 0; i < s->npids; i++)
 		if (s->pids[i])
 			wpid_unref(s->pids[i], s, i);
@@ -959,13 +975,14 @@ static void conn_unlink(struct wsub *s)
 
 int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id)
 {
+	struct sq_watcher *wr = sq_conn_server(c)->watcher;
 	for (struct wsub *s = sq_conn_watch(c); s; s = s->cnext) {
 		if (s->id != id)
 			continue;
 		conn_unlink(s);
-		if (W.walking) {
+		if (wr->walking) {
 			s->dead = true;
-			W.reap = true;
+			wr->reap = true;
 		} else {
 			sub_free(s);
 		}
@@ -976,17 +993,35 @@ int sq_watch_unsubscribe(struct sq_conn *c, uint64_t id)
 
 void sq_watch_conn_closed(struct sq_conn *c)
 {
+	struct sq_watcher *wr = sq_conn_server(c)->watcher;
 	struct wsub *s = sq_conn_watch(c);
 	sq_conn_set_watch(c, NULL);
 	while (s) {
 		struct wsub *next = s->cnext;
 		s->cnext = NULL;
-		if (W.walking) {
+		if (wr->walking) {
 			s->dead = true; /* freed when the walk ends */
-			W.reap = true;
+			wr->reap = true;
 		} else {
 			sub_free(s);
 		}
 		s = next;
 	}
+}
+
+/* ---- the watcher ---------------------------------------------------------------- */
+
+struct sq_watcher *sq_watcher_new(uv_loop_t *loop, struct sq_engine *engine)
+{
+	struct sq_watcher *wr = calloc(1, sizeof(*wr));
+	if (!wr)
+		return NULL;
+	wr->loop = loop;
+	wr->engine = engine;
+	return wr;
+}
+
+void sq_watcher_free(struct sq_watcher *wr)
+{
+	free(wr);
 }

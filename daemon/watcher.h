@@ -3,6 +3,9 @@
  * on the loop (shared mount and interface watchers, one watcher per
  * watched pid), subscriptions owned by their connection, and delivery with
  * a bounded queue per subscription for clients that read slowly.
+ *
+ * The server owns the one watcher (struct sq_server's watcher), made at
+ * setup; the calls on a connection reach it through sq_conn_server(c).
  */
 #ifndef SQ_WATCH_ENGINE_H
 #define SQ_WATCH_ENGINE_H
@@ -11,10 +14,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <uv.h>
+
 #include "fdshare.h"
 #include "sq_watch.h"
 
 struct sq_conn;
+struct sq_engine;
+struct sq_watcher;
 
 enum {
 	SQ_TOPIC_MOUNTS = 1u << 0,
@@ -46,8 +53,17 @@ struct sq_watch_prep {
 	char msg[200];
 };
 
-/* Loop: a prep for topics (and pids, copied), with open_* filled in. */
-struct sq_watch_prep *sq_watch_prep_new(unsigned topics, const pid_t *pids, size_t npids);
+/* Loop: the watcher of loop, whose re-reads are jobs of engine; NULL when
+ * out of memory. */
+struct sq_watcher *sq_watcher_new(uv_loop_t *loop, struct sq_engine *engine);
+/* After the loop ended (every connection closed, so the watcher holds no
+ * subscription, source or pid watcher any more). */
+void sq_watcher_free(struct sq_watcher *wr);
+
+/* Loop: a prep for topics (and pids, copied) on wr, with open_* filled in;
+ * NULL when out of memory (or without a watcher). */
+struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
+                                        const pid_t *pids, size_t npids);
 /* Worker, as the daemon: open the shared sources and read their state. */
 /* Charge the descriptors its pids may need to uid (fdshare.h): 0 or -EMFILE.
  * Those the subscription does not keep go back when it is made or freed. */

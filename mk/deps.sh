@@ -12,7 +12,7 @@ test="$build libcriterion-dev python3 python3-msgpack python3-psutil python3-fus
 # (nodesource's nodejs ships both, and conflicts with Debian's npm package).
 test_cmds="node:nodejs npm:npm"
 valgrind="$test valgrind"
-bench="$build redis-server redis-tools procps prometheus-node-exporter curl"
+bench="$build redis-server redis-tools procps prometheus-node-exporter curl iproute2"
 fuzz="$build clang"
 lint="mandoc python3 systemd"
 

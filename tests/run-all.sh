@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # tests/run-all.sh BUILD_DIR [unit|integration|interop] - run the suites
 # against the binaries in BUILD_DIR and print one closing line:
 #   sysq tests: N passed, N failed, N skipped

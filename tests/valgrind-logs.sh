@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # tests/valgrind-logs.sh DIR - fail (and show them) when the valgrind logs
 # in DIR (sysqd.PID.log, written by `make valgrind`) report a memory error or
 # a definite leak.  valgrind runs with -q, so a log holds only what it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * kids.c - child processes for tests (kids.h): a registry of pids, and a
  * ready pipe per spawned child whose write end the child closes (by exec,
@@ -6,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "kids.h"
 
 #define KIDS_MAX 2048
+#define KID_READY_MS 60000 /* a spawned child's time to get ready */
 
 static pid_t kids[KIDS_MAX];
 static int nkids;
@@ -65,10 +68,14 @@ pid_t kid_spawn(void (*fn)(void *), void *arg)
 	}
 	remember(pid);
 	close(fds[1]);
-	char c;
-	while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+	/* a child that never gets ready fails the test here, rather than
+	 * leaving it to a suite timeout that may not fire in a blocked read */
+	struct pollfd p = { .fd = fds[0], .events = POLLIN };
+	int rc;
+	while ((rc = poll(&p, 1, KID_READY_MS)) < 0 && errno == EINTR)
 		;
 	close(fds[0]);
+	cr_assert_gt(rc, 0, "child %d was not ready within %d ms", (int)pid, KID_READY_MS);
 	return pid;
 }
 

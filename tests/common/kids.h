@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * kids.h - child processes for tests, shared by the unit and integration
  * suites: each dies with the test process (Linux: PR_SET_PDEATHSIG) and is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * teardown.c - a test whose tear-down (.fini) fails an assertion is a
  * failed test.  Criterion reports [PASS] before .fini runs and counts a

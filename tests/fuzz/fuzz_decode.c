@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_decode.c - libFuzzer harness for everything that reads untrusted
  * bytes before a handler runs: the bounded frame scanner, msgpack-rpc

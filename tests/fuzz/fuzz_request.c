@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_request.c - libFuzzer harness for the whole request path: the input
  * bytes arrive on a real connection (a socketpair adopted by the server

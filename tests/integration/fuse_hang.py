@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 # fuse_hang.py MOUNTPOINT RELEASE_FILE - a FUSE file system whose statfs
 # does not return until RELEASE_FILE exists: the honest stand-in for a dead
 # NFS server (test_fs.c, test_isolation.c).  A statfs on it sleeps in the

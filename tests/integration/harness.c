@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harness.c - starting, reaching and stopping a real sysqd for the
  * integration tests (see harness.h).

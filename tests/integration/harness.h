@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harness.h - integration tests against a real sysqd: start one on a
  * private socket, connect with libsysq, call with JSON params, run a piece

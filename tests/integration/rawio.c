@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rawio.c - the rude peer of rawio.h: raw bytes out, frames in with a
  * deadline, plus the polling helpers the limit tests wait with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rawio.h - a raw msgpack-rpc peer for hostile-client tests: send exactly
  * the bytes a test wants (broken frames included), read whatever the

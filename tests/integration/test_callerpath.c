@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_callerpath.c - no path a caller names reaches sysqd's own process:
  * with a root sysqd, uid 65534 tries every method that takes a path on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_caps.c - least privilege as the kernel sees it: sysqd keeps only the
  * capabilities it uses (effective: the base set), and it starts and serves

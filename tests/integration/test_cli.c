@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_cli.c - the sysq command line against a real sysqd: exit statuses
  * (0 ok, 1 the daemon answered an error, 2 usage, 3 cannot connect), what
@@ -5,13 +6,21 @@
  * than ours (Python's) accepts.  SQ_SYSQ names the binary (run-all.sh).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/mount.h>
+#endif
 
 #include "harness.h"
 
@@ -23,9 +32,19 @@ static void up(void)
 	sqd_start(&d, args);
 }
 
+/* The tmpfs of a test's private mount namespace (ns_private_tmpfs), if any:
+ * unmounted and its directory in /tmp removed at the end. */
+static char ns_top[128];
+
 static void down(void)
 {
 	sqd_stop_clean(&d);
+#ifdef __linux__
+	if (ns_top[0]) {
+		umount2(ns_top, MNT_DETACH);
+		rmdir(ns_top);
+	}
+#endif
 }
 
 TestSuite(cli, .init = up, .fini = down, .timeout = 60);
@@ -372,4 +391,510 @@ Test(cli, a_user_sees_itself)
 	cr_assert(json_ok(r.out, "d['peer']['uid'] == 65534 and d['peer']['gid'] == 65534"),
 	          "%s", r.out);
 	run_free(&r);
+}
+
+/* ---- the default socket ------------------------------------------------------------------- */
+
+#ifdef __linux__
+#define SYSTEM_SOCK "/run/sysq/sysqd.sock"
+
+/* In a private mount namespace: a tmpfs over /run (this test process and
+ * its children only) with /run/sysq in it, empty. */
+static void private_run_sysq(void)
+{
+	ns_private_tmpfs(ns_top, sizeof(ns_top), "sysq-cli-run");
+	cr_assert_eq(mount("sysq-test-run", "/run", "tmpfs", 0, "size=1m,mode=0755"), 0,
+	             "tmpfs on /run: %s", strerror(errno));
+	cr_assert_eq(mkdir("/run/sysq", 0755), 0, "%s", strerror(errno));
+}
+
+/* An unprivileged user without -s or $SYSQ_SOCKET reaches the system
+ * daemon when its socket is there (before: only /tmp/sysq-UID was tried). */
+Test(cli, an_unprivileged_user_finds_the_system_socket)
+{
+	private_run_sysq();
+	cr_assert_eq(mount(d.dir, "/run/sysq", NULL, MS_BIND, NULL), 0, "bind: %s",
+	             strerror(errno));
+	const char *const envs[] = { "-XDG_RUNTIME_DIR", NULL };
+	struct run r = sysq_run(ARGS("hello"), envs, NOBODY_UID);
+	cr_assert_eq(r.status, 0, "status %d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "on " SYSTEM_SOCK "\n") && strstr(r.out, "you are uid 65534"),
+	          "%s", r.out);
+	run_free(&r);
+
+	/* -s and $SYSQ_SOCKET come first, and are the only path tried */
+	const char *const bad_env[] = { "-XDG_RUNTIME_DIR", "SYSQ_SOCKET=/nonexistent/env.sock",
+	                                 NULL };
+	r = sysq_run(ARGS("ping"), bad_env, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/nonexistent/env.sock") && !strstr(r.err, SYSTEM_SOCK), "%s",
+	          r.err);
+	run_free(&r);
+	r = sysq_run(ARGS("-s", "/nonexistent/opt.sock", "ping"), bad_env, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/nonexistent/opt.sock") && !strstr(r.err, "env.sock"), "%s",
+	          r.err);
+	run_free(&r);
+	cr_assert_eq(umount("/run/sysq"), 0, "%s", strerror(errno));
+}
+
+/* With a dead system socket (nobody listening) and no per-user daemon,
+ * the message names both paths tried, and why each failed. */
+Test(cli, a_failed_default_connect_names_every_path_tried)
+{
+	private_run_sysq();
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, SYSTEM_SOCK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	close(fd); /* the path stays, refusing connections */
+	cr_assert_eq(chmod(SYSTEM_SOCK, 0666), 0);
+	const char *const envs[] = { "-XDG_RUNTIME_DIR", NULL };
+	struct run r = sysq_run(ARGS("ping"), envs, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, SYSTEM_SOCK) && strstr(r.err, "/tmp/sysq-65534/sysqd.sock"),
+	          "not every path tried is named: %s", r.err);
+	cr_assert(strstr(r.err, "refused") && strstr(r.err, "No such file"), "%s", r.err);
+	run_free(&r);
+
+	/* without the system socket, the per-user one is what is missing */
+	cr_assert_eq(unlink(SYSTEM_SOCK), 0);
+	r = sysq_run(ARGS("ping"), envs, NOBODY_UID);
+	cr_assert_eq(r.status, 3, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "/tmp/sysq-65534/sysqd.sock"), "%s", r.err);
+	run_free(&r);
+}
+#endif
+
+/* ---- --help -------------------------------------------------------------------------------- */
+
+/* Every command sysq --help lists, as NULL-ended array (static storage). */
+static const char *const all_commands[] = { "ps", "kill", "df", "xattr", "net", "mtu", "get",
+                                            "watch", "metrics", "hello", "ping", "methods",
+                                            "stats", "call", NULL };
+
+/* Every subcommand answers --help and -h (df: --help only, its -h is
+ * df's) with its usage on stdout and exit 0, without asking the daemon
+ * (before: mtu and call sent "--help" to it, xattr said "unknown option"). */
+Test(cli, every_command_answers_help_on_stdout)
+{
+	struct run top = sysq_run(ARGS("--help"), NULL, -1);
+	cr_assert_eq(top.status, 0);
+	for (int i = 0; all_commands[i]; i++) {
+		char listed[32];
+		snprintf(listed, sizeof(listed), "\n  %s ", all_commands[i]);
+		cr_assert(strstr(top.out, listed), "sysq --help does not list %s:\n%s",
+		          all_commands[i], top.out);
+		static const char *const flags[] = { "--help", "-h" };
+		for (int f = 0; f < 2; f++) {
+			if (f == 1 && strcmp(all_commands[i], "df") == 0)
+				continue;
+			struct run r = sysq_run(ARGS("-s", "/nonexistent", all_commands[i], flags[f]),
+			                        NULL, -1);
+			char want[48];
+			snprintf(want, sizeof(want), "usage: sysq %s", all_commands[i]);
+			cr_assert_eq(r.status, 0, "sysq %s %s: status %d, stderr %s", all_commands[i],
+			             flags[f], r.status, r.err);
+			cr_assert(strstr(r.out, want), "sysq %s %s: %s", all_commands[i], flags[f], r.out);
+			cr_assert(strstr(r.out, "--help"), "sysq %s %s: no --help line: %s",
+			          all_commands[i], flags[f], r.out);
+			cr_assert_str_empty(r.err, "sysq %s %s", all_commands[i], flags[f]);
+			run_free(&r);
+		}
+	}
+	run_free(&top);
+
+	/* after other arguments too, but not after "--" */
+	struct run r = sysq_run(ARGS("-s", "/nonexistent", "mtu", "lo", "--help"), NULL, -1);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "usage: sysq mtu"), "%s", r.out);
+	run_free(&r);
+	r = sysq_run(ARGS("-s", "/nonexistent", "call", "--", "--help"), NULL, -1);
+	cr_assert_eq(r.status, 3, "a method named --help goes to the daemon: %d %s", r.status,
+	             r.err);
+	run_free(&r);
+	/* a usage error prints the same usage, on stderr */
+	r = sysq_run(ARGS("-s", "/nonexistent", "mtu"), NULL, -1);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "usage: sysq mtu"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+	run_free(&r);
+}
+
+/* ---- sysq(1) says what the code does ------------------------------------------------------ */
+
+/* Each command's --help names the options sysq(1) names for it, and sysq
+ * --help's line for it has those of its usage line (before: metrics lacked
+ * --per-uid and --timeout there).  tests/integration/help_vs_man.py. */
+Test(cli, help_options_match_the_man_page)
+{
+	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQ");
+	cr_assert(top && bin, "SQ_TOP and SQ_SYSQ come from tests/run-all.sh");
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tests/integration/help_vs_man.py' '%s' "
+	         "'%s/man/sysq.1' 2>&1", top, bin, top);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char out[8192];
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "--help and sysq(1) differ:\n%s", out);
+}
+
+/* The EPERM a non-root caller gets for a root-only method, word for word as
+ * sysq(1)'s example shows it (before: the method was named twice). */
+Test(cli, a_refused_root_method_reads_as_the_man_page_shows)
+{
+	SKIP_UNLESS_ROOT();
+	struct run r = sysq_run(ARGS("-s", d.sock, "mtu", "lo", "9000"), NULL, NOBODY_UID);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	static const char want[] =
+		"sysq: net.mtu.set: EPERM: only root may do this, unless the policy grants it\n";
+	cr_assert_str_eq(r.err, want);
+	run_free(&r);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/man/sysq.1", getenv("SQ_TOP"));
+	char *man = slurp(path);
+	cr_assert(strstr(man, want), "sysq(1) does not show: %s", want);
+	free(man);
+}
+
+/* ---- df ------------------------------------------------------------------------------------ */
+
+/* The text with every run of blanks as one space, none at line ends:
+ * column widths aside, is it the same table?  (malloc'd) */
+static char *squeeze(const char *s)
+{
+	char *o = malloc(strlen(s) + 1), *p = o;
+	cr_assert_not_null(o);
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\t') {
+			if (p > o && p[-1] != ' ' && p[-1] != '\n' && s[1] && s[1] != '\n' &&
+			    s[1] != ' ')
+				*p++ = ' ';
+			continue;
+		}
+		*p++ = *s;
+	}
+	*p = '\0';
+	return o;
+}
+
+/* `df ARGS` (the system's, GNU coreutils) with status and stdout. */
+static struct run system_df(const char *args)
+{
+	char cmd[1024], fo[128];
+	snprintf(fo, sizeof(fo), "%s/df.out", d.dir);
+	snprintf(cmd, sizeof(cmd), "LC_ALL=C df %s >%s 2>/dev/null", args, fo);
+	int st = system(cmd);
+	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128, slurp(fo), NULL };
+	r.err = calloc(1, 1);
+	unlink(fo);
+	return r;
+}
+
+/* A path that does not exist: the error alone, no table header, exit 1
+ * (before: the header, then the error). */
+Test(cli, df_of_a_bad_path_prints_no_header)
+{
+	struct run r = sysq_at(ARGS("df", "/nonexistent/sysq-df"));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out, "output before the error: %s", r.out);
+	cr_assert(strstr(r.err, "/nonexistent/sysq-df") && strstr(r.err, "ENOENT"), "%s", r.err);
+	run_free(&r);
+	/* -t is a type now, as in df; the probe deadline is --timeout */
+	r = sysq_at(ARGS("df", "--timeout", "300", "/"));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.out, "Mounted on"), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("df", "--timeout=0", "/"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("df", "--output=bogus", "/"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "bogus"), "%s", r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("df", "-i", "--output=source", "/"));
+	cr_assert_eq(r.status, 2, "-i and --output exclude each other: %d", r.status);
+	run_free(&r);
+}
+
+#ifdef __linux__
+/* sysq df's -k, -m, -P, -i, -h, -T and --output print what GNU df prints
+ * for the same file system, a tmpfs of 1000 inodes in a mount namespace of
+ * the test's own with a sysqd of its own; -t and -x select by type. */
+Test(cli, df_options_print_what_df_prints)
+{
+	char small[192], args[512];
+	const char *top = ns_top;
+	ns_private_tmpfs(ns_top, sizeof(ns_top), "sysq-cli-df");
+	snprintf(small, sizeof(small), "%s/small", top);
+	cr_assert_eq(mkdir(small, 0755), 0);
+	cr_assert_eq(mount("sysq-df-small", small, "tmpfs", 0, "size=3m,nr_inodes=1000"), 0,
+	             "%s", strerror(errno));
+	for (int i = 0; i < 7; i++) {
+		char f[256];
+		snprintf(f, sizeof(f), "%s/f%d", small, i);
+		FILE *fp = fopen(f, "w");
+		cr_assert_not_null(fp);
+		for (int k = 0; k < 4096 * i; k++)
+			fputc('x', fp);
+		fclose(fp);
+	}
+	struct sqd d2;
+	sqd_start(&d2, NULL); /* in this namespace: it sees small */
+
+	static const char *const same[] = {
+		"-k", "-m", "-P", "-Pk", "-Pm", "-i", "-ih", "-h", "-Ph", "-T", "-Ti", "-hT", "-kT",
+		"--output",
+		"--output=source,fstype,itotal,iused,iavail,ipcent,size,used,avail,pcent,file,target",
+		"--output=size,avail,pcent", "-m --output=size,used", "-h --output=target,size",
+		"--inodes", "--portability", "-t tmpfs -k", "--type=tmpfs -i",
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		/* sysq df is -h by default; df's default is 1K blocks */
+		bool k = strncmp(same[i], "--output", 8) == 0 || strcmp(same[i], "-T") == 0;
+		snprintf(args, sizeof(args), "%s%s %s", k ? "-k " : "", same[i], small);
+		struct run want = system_df(args);
+		char cmd[1024], fo[128];
+		snprintf(fo, sizeof(fo), "%s/sysq-df.out", d.dir);
+		snprintf(cmd, sizeof(cmd), "%s -s %s df %s >%s", getenv("SQ_SYSQ"), d2.sock, args, fo);
+		int st = system(cmd);
+		char *got = slurp(fo);
+		unlink(fo);
+		char *a = squeeze(want.out), *b = squeeze(got);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == want.status, "df %s: status %d", args,
+		          st);
+		cr_assert_str_eq(b, a, "sysq df %s:\n%s\ndf %s:\n%s", args, got, args, want.out);
+		free(a);
+		free(b);
+		free(got);
+		run_free(&want);
+	}
+
+	/* -x: nothing left to show is an error, as in df; listing by type */
+	char tsmall[256];
+	snprintf(tsmall, sizeof(tsmall), " %s\n", small);
+	const char *const sa[] = { "-s", d2.sock, "df", "-x", "tmpfs", small, NULL };
+	struct run r = sysq_run(sa, NULL, -1);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert(strstr(r.err, "no file systems processed"), "%s", r.err);
+	run_free(&r);
+	const char *const lt[] = { "-s", d2.sock, "df", "-T", "-t", "tmpfs", "--type", "ramfs",
+	                           NULL };
+	r = sysq_run(lt, NULL, -1);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.out, tsmall), "%s", r.out);
+	for (char *line = strchr(r.out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		char src[512], type[64];
+		cr_assert_eq(sscanf(line + 1, "%511s %63s", src, type), 2, "%s", line + 1);
+		cr_assert(strcmp(type, "tmpfs") == 0 || strcmp(type, "ramfs") == 0, "%s", line + 1);
+	}
+	run_free(&r);
+	const char *const lx[] = { "-s", d2.sock, "df", "-x", "tmpfs", NULL };
+	r = sysq_run(lx, NULL, -1);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(!strstr(r.out, tsmall) && !strstr(r.out, top), "%s", r.out);
+	run_free(&r);
+	const char *const both[] = { "-s", d2.sock, "df", "-t", "tmpfs", "-x", "tmpfs", NULL };
+	r = sysq_run(both, NULL, -1);
+	cr_assert_eq(r.status, 2, "a type both selected and excluded: %d %s", r.status, r.err);
+	run_free(&r);
+
+	sqd_stop_clean(&d2);
+	cr_assert_eq(umount(small), 0);
+}
+
+/* A FUSE mount whose daemon is gone (its /dev/fuse descriptor closed before
+ * it answered): statfs says ENOTCONN.  df lists it and exits 1, as df
+ * does; for it alone, only the error (before: exit 0, and a header). */
+Test(cli, df_exits_1_when_a_file_system_cannot_be_read)
+{
+	char dead[192], opts[128];
+	const char *top = ns_top;
+	ns_private_tmpfs(ns_top, sizeof(ns_top), "sysq-cli-dead");
+	snprintf(dead, sizeof(dead), "%s/dead", top);
+	cr_assert_eq(mkdir(dead, 0755), 0);
+	int fd = open("/dev/fuse", O_RDWR);
+	if (fd < 0)
+		cr_skip_test("SKIPPED: no usable /dev/fuse (%s)", strerror(errno));
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	if (mount("sysq-dead", dead, "fuse", 0, opts) < 0)
+		cr_skip_test("SKIPPED: cannot mount fuse (%s)", strerror(errno));
+	close(fd); /* the file system's daemon is gone */
+	struct sqd d2;
+	sqd_start(&d2, NULL);
+
+	const char *const one[] = { "-s", d2.sock, "df", dead, NULL };
+	struct run r = sysq_run(one, NULL, -1);
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out, "a header before the error: %s", r.out);
+	cr_assert(strstr(r.err, dead) && strstr(r.err, "ENOTCONN"), "%s", r.err);
+	run_free(&r);
+
+	const char *const list[] = { "-s", d2.sock, "df", NULL };
+	r = sysq_run(list, NULL, -1);
+	cr_assert_eq(r.status, 1, "a file system could not be read: %d %s", r.status, r.err);
+	char want[256];
+	snprintf(want, sizeof(want), "%s (error: ENOTCONN)\n", dead);
+	cr_assert(strstr(r.out, "Mounted on") && strstr(r.out, want), "%s", r.out);
+	cr_assert(strstr(r.err, dead) && strstr(r.err, "ENOTCONN"), "%s", r.err);
+	run_free(&r);
+	/* the others are fine: left out by type, it exits 0 */
+	const char *const other[] = { "-s", d2.sock, "df", "-x", "fuse", NULL };
+	r = sysq_run(other, NULL, -1);
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	struct run g = system_df(dead);
+	cr_assert_eq(g.status, 1, "GNU df agrees it is an error");
+	run_free(&g);
+
+	sqd_stop_clean(&d2);
+	umount2(dead, MNT_DETACH);
+}
+#endif
+
+/* ---- xattr ----------------------------------------------------------------------------------- */
+
+/* A file (or directory) under d.dir with user.* attributes possible, else skip. */
+static void xattr_make(const char *path, bool dir)
+{
+	if (dir)
+		cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	else
+		close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+	if (setxattr(path, "user.sq.probe", "x", 1, 0) < 0)
+		cr_skip_test("SKIPPED: no user.* attributes on %s (%s)", d.dir, strerror(errno));
+	cr_assert_eq(removexattr(path, "user.sq.probe"), 0);
+}
+
+/* How many user.* attributes path has. */
+static int user_attrs(const char *path)
+{
+	char names[4096];
+	ssize_t n = listxattr(path, names, sizeof(names));
+	cr_assert_geq(n, 0, "%s: %s", path, strerror(errno));
+	int k = 0;
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1)
+		k += strncmp(names + i, "user.", 5) == 0;
+	return k;
+}
+
+/* -c removes every attribute (before: "unknown option -c"). */
+Test(cli, xattr_c_clears_every_attribute)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/clear", d.dir);
+	xattr_make(f, false);
+	cr_assert_eq(setxattr(f, "user.a", "1", 1, 0), 0);
+	cr_assert_eq(setxattr(f, "user.b", "\0\xff", 2, 0), 0);
+	struct run r = sysq_at(ARGS("xattr", "-c", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert_eq(user_attrs(f), 0, "user.* attributes left after -c");
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-c", "-p", "user.a", f));
+	cr_assert_eq(r.status, 2, "-c with -p: %d", r.status);
+	run_free(&r);
+	unlink(f);
+}
+
+/* -r: every file and directory under a directory (before: unknown option). */
+Test(cli, xattr_r_walks_the_tree)
+{
+	char top[128], sub[160], f1[192], f2[192], ln[192];
+	snprintf(top, sizeof(top), "%s/tree", d.dir);
+	snprintf(sub, sizeof(sub), "%s/sub", top);
+	snprintf(f1, sizeof(f1), "%s/one", top);
+	snprintf(f2, sizeof(f2), "%s/two", sub);
+	snprintf(ln, sizeof(ln), "%s/link", top);
+	xattr_make(top, true);
+	xattr_make(sub, true);
+	xattr_make(f1, false);
+	xattr_make(f2, false);
+	cr_assert_eq(symlink("/nonexistent", ln), 0);
+	const char *const all[] = { top, sub, f1, f2 };
+
+	struct run r = sysq_at(ARGS("xattr", "-r", "-w", "user.t", "v", top));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	for (int i = 0; i < 4; i++) {
+		char v[8] = "";
+		cr_assert_eq(getxattr(all[i], "user.t", v, sizeof(v)), 1, "%s: %s", all[i],
+		             strerror(errno));
+		cr_assert_eq(v[0], 'v');
+	}
+	r = sysq_at(ARGS("xattr", "-rp", "user.t", top));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	for (int i = 0; i < 4; i++) {
+		char want[256];
+		snprintf(want, sizeof(want), "%s: v\n", all[i]);
+		cr_assert(strstr(r.out, want), "no '%s' in:\n%s", want, r.out);
+	}
+	cr_assert(!strstr(r.out, "link"), "the symbolic link was followed: %s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-rc", top));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	run_free(&r);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(user_attrs(all[i]), 0, "%s", all[i]);
+	unlink(ln);
+	unlink(f2);
+	unlink(f1);
+	rmdir(sub);
+	rmdir(top);
+}
+
+#ifdef __linux__
+/* A name without a namespace: the kernel's EOPNOTSUPP, and a hint. */
+Test(cli, xattr_a_name_without_namespace_gets_a_hint)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/hint", d.dir);
+	xattr_make(f, false);
+	struct run r = sysq_at(ARGS("xattr", "-w", "tag", "blue", f));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert((strstr(r.err, "ENOTSUP") || strstr(r.err, "EOPNOTSUPP")) &&
+	          strstr(r.err, "use user.tag"), "%s", r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("xattr", "-p", "tag", f));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "use user.tag"), "%s", r.err);
+	run_free(&r);
+	/* with a namespace, no hint */
+	r = sysq_at(ARGS("xattr", "-p", "user.none", f));
+	cr_assert_eq(r.status, 1);
+	cr_assert(!strstr(r.err, "use user."), "%s", r.err);
+	run_free(&r);
+	unlink(f);
+}
+#endif
+
+/* --json: UTF-8 values as text, others as base64, each saying which
+ * (before: every value as {"$bin": base64}). */
+Test(cli, xattr_json_values_are_text_when_utf8)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "%s/json", d.dir);
+	xattr_make(f, false);
+	cr_assert_eq(setxattr(f, "user.txt", "h\xc3\xa9llo", 6, 0), 0);
+	cr_assert_eq(setxattr(f, "user.bin", "\0\xff", 2, 0), 0);
+	struct run r = sysq_at(ARGS("--json", "xattr", "-l", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "{a['name']: (a['value'], a['encoding']) for a in d['attributes']}"
+	                         " == {'user.txt': ('h\\u00e9llo', 'utf-8'),"
+	                         " 'user.bin': ('AP8=', 'base64')}"), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("--json", "xattr", "-p", "user.txt", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "d == {'value': 'h\\u00e9llo', 'encoding': 'utf-8'}"), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("--json", "xattr", "-p", "user.bin", f));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "d == {'value': 'AP8=', 'encoding': 'base64'}"), "%s", r.out);
+	run_free(&r);
+	unlink(f);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_descriptors.c - sysqd's descriptors are shared out per uid: while
  * uid 65534 takes every descriptor it can (connections; pidfds of watched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_file.c - file.read against a real sysqd: byte-exact round trips
  * (empty, 1 byte, around the chunk size, 256 MiB), ranges, a file truncated

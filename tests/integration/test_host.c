@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_host.c - sys.host against a real sysqd: every figure checked against
  * the /proc file it comes from, read just before and just after the call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_isolation.c - one user can never starve another: while uid 65534
  * parks requests on a FUSE mount whose lookups never return (a dead NFS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_lifecycle.c - sysqd's life around its socket: a stale socket file is
  * replaced, a live one (or a path that is not a socket) is refused and left

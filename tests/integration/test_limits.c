@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_limits.c - sysqd's limits and robustness against hostile clients, on
  * real daemons started with small limits: oversize messages, 4 GiB length

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_metrics.c - `sysq metrics` against a real sysqd and real Prometheus
  * tools: promtool checks the exposition (tmpfs of known size on a mount
@@ -717,7 +718,7 @@ struct poller {
 static void *poll_file(void *arg)
 {
 	struct poller *p = arg;
-	static const char last[] = "sysq_scrape_collector_duration_seconds{collector=\"proc\"} ";
+	static const char last[] = "sysq_scrape_collector_duration_seconds{collector=\"sockets\"} ";
 	while (!p->stop) {
 		char *t = slurp(p->path);
 		size_t n = strlen(t);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_metrics_host.c - `sysq metrics` gains the host's families (cpu,
  * memory, load, pressure) and per-interface counters; `--names node` emits

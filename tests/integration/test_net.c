@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_net.c - net.* against a real sysqd that runs alone in a private
  * network namespace (lo, plus a veth pair v0/v1), so the host's interfaces

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_peruser.c - one user cannot take all the connections: with
  * --max-per-user 2, a third connection from uid 65534 is told EAGAIN and

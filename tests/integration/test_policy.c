@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_policy.c - the policy file: deny rules refuse with EPERM naming the
  * line, sys.hello lists only what the peer may call, a bad file stops the

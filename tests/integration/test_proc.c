@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_proc.c - proc.list, proc.get, proc.signal, `sysq ps` and `sysq kill`
  * against a real sysqd: every field checked against what the kernel says,

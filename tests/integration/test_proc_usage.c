@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_proc_usage.c - proc.get/proc.list's usage fields against a real
  * sysqd: cpu_percent over the process's life, the number of open

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_proto.c - what clients nobody here wrote send, on a real sysqd:
  * method names and param names as msgpack bin (taken as the str they

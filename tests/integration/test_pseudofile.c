@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_pseudofile.c - file.read of files whose st_size is not their length
  * (procfs reports 0, sysfs 4096): the response says "size": nil, the

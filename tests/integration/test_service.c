@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_service.c - sysqd under a service manager: sockets passed as
  * LISTEN_FDS (by a launcher written here and by systemd-socket-activate),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_sys.c - the foundation against a real sysqd: sys.* methods, the
  * caller's identity as the kernel reports it (root and a non-root peer),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_sysctl.c - sys.sysctl.get and sys.sysctl.set against a real sysqd.
  * get: values typed as the kernel's files read (an int, an array of ints,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_watch.c - watch.subscribe against a real sysqd started inside this
  * test process's private mount and network namespaces (Criterion runs each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """sysq_client.py - a minimal msgpack-rpc client for sysqd in plain Python
 (Debian's python3-msgpack), and a helper that starts a private sysqd.  It is
 the proof that any language's msgpack library can speak to sysqd."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_basics.py - sysqd from Python's msgpack: hello, errors, and 1,000
 pipelined requests answered by msgid (possibly out of order)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_contract.py - the method contract as one source: sys.methods gives
 each method's typed params, result shape and errors as data (and one method
 with {"name": M}); sysqd refuses every request that does not fit its method's

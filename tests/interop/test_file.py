@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_file.py - file.read read by a stock msgpack.Unpacker (the framing in
 docs/protocol/file.md, message by message), and `sysq get` end to end: against
 sysqd, and against a fake daemon that sends a short or broken transfer, to prove

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_fs.py - fs.list and fs.stat from Python's msgpack, checked against
 Python's own os.statvfs: the shape of every answer (str or bin mount
 points, nil sizes for mounts without figures), and the figures of local

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_host.py - sys.host, net.list's counters and proc.get's cpu_percent
 against psutil (Debian's python3-psutil), which reads the same kernel
 figures its own way.  Tolerances: constants (memory and swap totals, boot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_hostile.py - hostile clients from Python: random bytes, truncated
 frames, a frame cut in the middle and then silence, 100,000-deep nesting,
 4 GiB length prefixes, wrong-typed params for every method sys.methods

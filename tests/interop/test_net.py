@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_net.py - net.list from Python's msgpack, checked against an
 independent witness: `ip -j addr show` (iproute2) run inside the daemon's
 private network namespace (unshare -n; nsenter to look in).  The namespace

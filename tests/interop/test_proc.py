@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_proc.py - the process table from Python's msgpack with raw=False:
 a comm that is not UTF-8 must arrive as bytes (bin), a UTF-8 one with a
 newline and parentheses as str, and nothing may make the unpacker choke

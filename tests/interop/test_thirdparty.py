@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_thirdparty.py - sysqd through msgpack-rpc client libraries nobody
 here wrote: Go's github.com/ugorji/go/codec (codec.MsgpackSpecRpc over
 net/rpc, Debian's golang-github-ugorji-go-codec-dev), sending strings the

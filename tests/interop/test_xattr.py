@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """test_xattr.py - xattr.* from Python's msgpack: a binary value (NUL bytes,
 non-UTF-8) set as bin comes back as the same bytes (Python bytes, i.e. bin),
 the name list, ENOATTR for a missing attribute, and the kernel's own view

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # tests/interop/thirdparty.sh - build and install, outside the source tree,
 # the third-party msgpack-rpc clients that test_thirdparty.py drives:
 #   go:   tests/interop/go/sysq-ugorji against Debian's ugorji/go/codec

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # tests/service/sandboxed-sysqd.sh - run sysqd with the capability bounding
 # set and no_new_privs that systemd/sysqd.service gives it (read from the
 # unit, so they cannot drift apart), to check that the daemon still does its

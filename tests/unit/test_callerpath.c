@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_callerpath.c - lib/sq_callerpath.h in this process, both ways it
  * resolves on Linux (openat2, and the walk used without it): our own

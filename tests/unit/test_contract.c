@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_contract.c - proto/contract.c: a request's params checked against a
  * method's contract (the messages PROTOCOL.md section 2 promises), defaults,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_fastpath.c - proto/'s shortcuts must give exactly what the general
  * code gives.  Requests without params ([0, id, "m", []]): the scanner and

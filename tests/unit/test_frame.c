@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_frame.c - the bounded frame scanner: complete and partial frames,
  * every split point, and hostile headers (huge length prefixes, deep

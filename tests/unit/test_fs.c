@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_fs.c - lib/ file system layer in isolation: the mountinfo parser
  * (octal escapes, optional fields, option merging, malformed lines, hidden

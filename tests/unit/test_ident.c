@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_ident.c - lib/sq_ident.h on real threads: what a thread is (res ids,
  * groups, capabilities, read back from the kernel) after sq_ident_become

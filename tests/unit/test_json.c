@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_json.c - client/json.c, the CLI's bridge between JSON and msgpack:
  * JSON -> msgpack -> JSON round trips, string escapes and surrogate pairs,

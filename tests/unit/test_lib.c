@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_lib.c - lib/ in isolation: errno names both ways (signs, aliases,
  * unknown values), the default socket path for root, a user with and

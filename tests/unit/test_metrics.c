@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_metrics.c - the exposition builder (client/metrics.c) in isolation:
  * label escaping and the UTF-8 rule, and rendering from hand-made answers
@@ -236,4 +237,57 @@ Test(metrics_render, daemon_stats_counters_and_limits)
 	cr_assert(strstr(t, "# HELP sysq_requests_total "));
 	free(t);
 	doc_free(&st);
+}
+
+/* net.sockets: counts by protocol and state; listeners deduplicated and
+ * capped at SQ_MSOCK_LISTEN_MAX series, the rest counted as dropped. */
+static int sock_port;
+static const char *sock_comm;
+
+static void pack_sock(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 5);
+	sq_pack_kv_str(pk, "protocol", "tcp");
+	sq_pack_kv_str(pk, "state", "listen");
+	sq_pack_kv_str(pk, "local_addr", "0.0.0.0");
+	sq_pack_kv_u64(pk, "local_port", (uint64_t)sock_port);
+	sq_pack_cstr(pk, "owners");
+	msgpack_pack_array(pk, sock_comm ? 1 : 0);
+	if (sock_comm) {
+		msgpack_pack_map(pk, 2);
+		sq_pack_kv_i64(pk, "pid", 7);
+		sq_pack_kv_str(pk, "comm", sock_comm);
+	}
+}
+
+Test(metrics_render, sockets_by_state_and_bounded_listeners)
+{
+	static struct sq_metrics_sockets m;
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < 300; i++) {
+		struct doc s;
+		sock_port = 1000 + i;
+		sock_comm = i % 2 ? "sshd" : NULL;
+		doc_make(&s, pack_sock);
+		sq_metrics_sockets_add(&m, &s.obj, false);
+		sq_metrics_sockets_add(&m, &s.obj, true);
+		sq_metrics_sockets_add(&m, &s.obj, true); /* a second holder: one series */
+		doc_free(&s);
+	}
+	cr_assert_eq(m.nlisten, SQ_MSOCK_LISTEN_MAX);
+	/* past the cap nothing is kept to tell holders apart: each counts */
+	cr_assert_eq(m.listen_dropped, 2 * (300 - SQ_MSOCK_LISTEN_MAX));
+	msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
+	struct sq_metrics_in in = { .res = { [SQ_MC_SOCK] = &nil }, .sock = &m };
+	char *t = render(&in);
+	check_structure(t);
+	cr_expect(strstr(t, "\nsysq_sockets{protocol=\"tcp\",state=\"listen\"} 300\n"), "%s", t);
+	cr_expect(strstr(t, "\nsysq_sockets{protocol=\"udp\",state=\"closed\"} 0\n"), "%s", t);
+	cr_expect(strstr(t, "\nsysq_listen_port_info{protocol=\"tcp\",address=\"0.0.0.0\","
+	                    "port=\"1001\",comm=\"sshd\"} 1\n"), "%s", t);
+	cr_expect(strstr(t, "\nsysq_listen_port_info{protocol=\"tcp\",address=\"0.0.0.0\","
+	                    "port=\"1000\",comm=\"\"} 1\n"), "%s", t);
+	cr_expect(strstr(t, "\nsysq_listen_ports_dropped 88\n"), "%s", t);
+	cr_expect(strstr(t, "collector=\"sockets\"} 1\n"), "%s", t);
+	free(t);
 }

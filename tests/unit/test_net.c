@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_net.c - lib/sq_net.h in isolation: name checks, netmask arithmetic,
  * MAC and address text, list building; then the Linux implementation in a

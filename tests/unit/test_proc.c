@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_proc.c - lib/sq_proc.h and lib/sq_signame.h in isolation, against
  * real processes this test forks: a hostile comm (spaces, newline, ')')

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_proto.c - the codec above the frame scanner: sq_msg_parse on every
  * message shape (and the malformed ones, with or without a usable msgid),

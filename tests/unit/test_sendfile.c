@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_sendfile.c - lib/ for bulk transfers in isolation: sq_sendfile over
  * an AF_UNIX socket pair (exact ranges, end of file, a full non-blocking

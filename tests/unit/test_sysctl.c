@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_sysctl.c - the portable half of kernel parameters (lib/sysctl.c):
  * names to their canonical dotted form and what is refused, and the typing

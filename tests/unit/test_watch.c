@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_watch.c - lib/sq_watch.h in isolation: the mount table diff and the
  * interface state machine on made-up input, then (Linux, as root) the real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_xattr.c - lib/sq_xattr.h on its own, on real files: values and name
  * lists of every size class, create/replace, a symlink's own attributes, a

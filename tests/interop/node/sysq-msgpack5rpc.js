@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // sysq-msgpack5rpc.js - talks to sysqd through msgpack5rpc (npm, pinned in
 // package-lock.json beside this file), a msgpack-rpc session nobody here
 // wrote, and checks what comes back.  Driven by

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: ISC
+
 // sysq-ugorji - talks to sysqd through the msgpack-rpc client of Go's
 // github.com/ugorji/go/codec (codec.MsgpackSpecRpc over net/rpc), as a Go
 // user would, and checks what comes back.  Driven by

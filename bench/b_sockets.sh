@@ -1,0 +1,34 @@
+#!/bin/sh
+# bench/b_sockets.sh BUILD_DIR - net.sockets against ss(8) in the same run,
+# with SOCKETS_BENCH_N (10,000) established loopback TCP connections that
+# bench/sockets_bench.c makes and closes.  As root, sysqd and the
+# connections live in a private network namespace (unshare -n), so the
+# host's own sockets do not enter the figures; else the host's namespace.
+set -u
+b=${1:?usage: bench/b_sockets.sh BUILD_DIR}
+if [ -z "${SQ_BENCH_IN_NS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+   unshare -n true 2>/dev/null; then
+	SQ_BENCH_IN_NS=1 exec unshare -n sh "$0" "$@"
+fi
+[ -n "${SQ_BENCH_IN_NS:-}" ] && ip link set lo up 2>/dev/null
+command -v ss >/dev/null || { echo "  sockets: ss(8) is not installed (iproute2)" >&2; exit 1; }
+dir=$(mktemp -d /tmp/sysq-bench-sockets.XXXXXX) || exit 1
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+"$b/sysqd" -s "$dir/s" 2>"$dir/log" &
+pid=$!
+i=0
+until [ -S "$dir/s" ]; do
+	i=$((i + 1))
+	if [ "$i" -gt 500 ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "  sockets: sysqd did not start: $(cat "$dir/log")" >&2
+		exit 1
+	fi
+	sleep 0.01
+done
+echo "sockets:${SQ_BENCH_IN_NS:+ (private network namespace)}"
+"$b/bench/sockets_bench" "$dir/s" "${SOCKETS_BENCH_N:-10000}" "${SOCKETS_BENCH_ITER:-5}"
