@@ -4,7 +4,7 @@
  * caller's own; this file only validates params and packs lib/sq_proc.h
  * structs straight into the reply (proc.list: on the scan's own threads).
  * comm, args and exe are arbitrary bytes: str when valid UTF-8, bin
- * otherwise (docs/protocol/proc.md).
+ * otherwise (PROTOCOL.md section 7, "Bytes from other users").
  */
 #include <errno.h>
 #include <stdatomic.h>
