@@ -11,11 +11,24 @@
 #include "cli.h"
 
 const struct cli_cmd cli_commands[] = {
-	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it",
-	  "usage: sysq ps [-u USER] [--sort [-]FIELD]\n"
-	  "  -u, --user USER     only USER's processes (a name or a uid)\n"
-	  "      --sort [-]FIELD sort by FIELD, descending with '-': pid ppid user uid\n"
-	  "                      state rss time start command (default pid)\n",
+	{ "ps", cmd_ps, "[-w] [-p PID,...] [-C NAME,...] [-u USER,...] [-o FIELD,...] [--sort [-]FIELD]",
+	  "the process table, as you may see it",
+	  "usage: sysq ps [-w] [-p PID,...] [-C NAME,...] [-u USER,...] [-o FIELD,...]\n"
+	  "               [--sort [-]FIELD]\n"
+	  "  -p, --pid PID,...   only these processes\n"
+	  "  -C NAME,...         only processes whose command name (comm) is NAME\n"
+	  "  -u, --user USER,... only processes whose effective user is USER (a name or a uid)\n"
+	  "                      (-p, -C, -u again add to their list; a process any of\n"
+	  "                      them selects is shown)\n"
+	  "  -o, --format FIELD,...\n"
+	  "                      these columns, as ps names them (FIELD=HEADER renames the\n"
+	  "                      last): pid ppid pgid pgrp sid sess user euser uname ruser\n"
+	  "                      uid euid ruid tty tt tname s state ni nice nlwp thcount vsz\n"
+	  "                      vsize rss rsz rssize %cpu pcpu time cputime start\n"
+	  "                      start_time stime etime comm ucomm ucmd args command cmd\n"
+	  "                      (default pid,ppid,user,%cpu,vsz,rss,tty,s,start_time,time,args)\n"
+	  "  -w, --wide          whole lines on a terminal (default: cut to its width)\n"
+	  "      --sort [-]FIELD sort by FIELD, descending with '-' (default pid)\n",
 	  0 },
 	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself",
 	  "usage: sysq kill [-SIGNAL | -s SIGNAL] [--] PID...\n"
