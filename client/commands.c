@@ -101,7 +101,9 @@ const struct cli_cmd cli_commands[] = {
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N] [--nofollow]",
 	  "copy a file, read as you",
 	  "usage: sysq get PATH [-o OUT] [--offset N] [--length N] [--nofollow]\n"
-	  "  -o, --output OUT   write to OUT (default, or '-': stdout)\n"
+	  "  -o, --output OUT   write to OUT (default: stdout, refusing binary bytes for a\n"
+	  "                     terminal; '-': stdout whatever the bytes); a directory OUT:\n"
+	  "                     OUT/<the last name of PATH>, as curl names it\n"
 	  "      --offset N     start at byte N (123, 4K, 1M, 2G, 1T)\n"
 	  "      --length N     copy at most N bytes\n"
 	  "      --nofollow     refuse a symbolic link at the end of PATH\n",
@@ -140,7 +142,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  with METHOD that one, its params and the errors it answers (--json: its\n"
 	  "  typed params and result shape)\n", 0 },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use",
-	  "usage: sysq stats\n", 0 },
+	  "usage: sysq stats\n"
+	  "  a summary on a terminal; JSON with --json or when written elsewhere\n", 0 },
 	{ "call", cmd_call, "METHOD ['{json params}']", "any method; the result as JSON",
 	  "usage: sysq call [--] METHOD ['{\"param\": value, ...}']\n"
 	  "  --         ends the options (a METHOD or params starting with '-')\n",

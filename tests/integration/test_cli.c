@@ -1002,7 +1002,7 @@ Test(cli, get_to_a_terminal_refuses_binary_output)
 	run_free(&r);
 	r = sysq_on_a_pty(ARGS("get", text));
 	cr_assert_eq(r.status, 0, "%d %s", r.status, r.out);
-	cr_assert_str_eq(r.out, "plain text\n");
+	cr_assert(strstr(r.out, "plain text\n"), "%s", r.out); /* and the progress bar */
 	run_free(&r);
 }
 #endif
