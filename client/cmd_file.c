@@ -3,8 +3,9 @@
  * cmd_file.c - `sysq get PATH [-o OUT]`: copy a file through sysqd's
  * file.read (the daemon opens it as you).  Output goes to stdout, or to a
  * temporary file next to OUT renamed over it only once every byte arrived,
- * so OUT never looks complete when it is not.  A progress bar goes to
- * stderr when stderr is a terminal.
+ * so OUT never looks complete when it is not; -o DIR writes DIR/<basename>
+ * as curl -O.  A progress bar goes to stderr when stderr is a terminal, and
+ * binary bytes are not written to a terminal unless -o - says so (curl).
  *
  * The last chunk received is held back until the next message shows it was
  * not zero-padded (a file that shrank): only bytes file.end calls real are
@@ -34,6 +35,9 @@ struct get {
 	int fd;                    /* where the bytes go */
 	uint64_t offset, length;
 	bool has_offset, has_length, nofollow;
+	bool dash;                 /* -o - given: stdout even when binary */
+	bool guard;                /* stdout is a terminal: refuse binary */
+	char outbuf[PATH_MAX];     /* -o DIR: DIR/<basename of path> */
 
 	uint64_t total;            /* announced */
 	bool unknown;              /* "size": nil: read to file.end, no bar */
@@ -148,8 +152,16 @@ static int fail(struct get *g, const char *fmt, ...)
 	return EXIT_REMOTE;
 }
 
+/* Binary (a NUL in the first bytes, as curl judges) for a terminal. */
+#define BINARY_REFUSED (-100000)
+
 static int write_out(struct get *g, const char *p, size_t n)
 {
+	if (g->guard && g->written == 0 && n) {
+		g->guard = false;
+		if (memchr(p, '\0', n < 2000 ? n : 2000))
+			return BINARY_REFUSED;
+	}
 	while (n) {
 		ssize_t k = write(g->fd, p, n);
 		if (k < 0) {
@@ -164,6 +176,19 @@ static int write_out(struct get *g, const char *p, size_t n)
 	return 0;
 }
 
+static int write_failed(struct get *g, int rc)
+{
+	if (rc != BINARY_REFUSED)
+		return fail(g, "cannot write to %s: %s", g->out ? g->out : "stdout", strerror(-rc));
+	if (g->bar_shown)
+		fputc('\n', stderr);
+	g->bar_shown = false;
+	fprintf(stderr, "sysq get: %s: Binary output can mess up your terminal. Use --output - "
+	        "to tell sysq to output it to your terminal anyway, or consider --output FILE "
+	        "to save to a file.\n", g->path);
+	return EXIT_USAGE;
+}
+
 static int parse_args(struct get *g, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -176,6 +201,7 @@ static int parse_args(struct get *g, int argc, char **argv)
 			if (!(v = VALUE()))
 				return -1;
 			g->out = strcmp(v, "-") == 0 ? NULL : v;
+			g->dash = !g->out;
 		} else if (OPT("--offset")) {
 			if (!(v = VALUE()) || parse_size(v, &g->offset) < 0) {
 				fprintf(stderr, "sysq get: --offset wants a byte count (123, 4K, 1M...)\n");
@@ -232,6 +258,24 @@ static int open_output(struct get *g)
 	if (!g->out) {
 		g->fd = STDOUT_FILENO;
 		return 0;
+	}
+	if (stat(g->out, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* DIR/<basename of PATH>, as curl -O names it */
+		size_t len = strlen(g->path);
+		while (len > 1 && g->path[len - 1] == '/')
+			len--;
+		const char *b = g->path + len;
+		while (b > g->path && b[-1] != '/')
+			b--;
+		size_t olen = strlen(g->out);
+		int n = snprintf(g->outbuf, sizeof(g->outbuf), "%s%s%.*s", g->out,
+		                 olen && g->out[olen - 1] == '/' ? "" : "/",
+		                 (int)(g->path + len - b), b);
+		if (n < 0 || (size_t)n >= sizeof(g->outbuf))
+			return -ENAMETOOLONG;
+		if (b == g->path + len || strcmp(b, "/") == 0)
+			return -EISDIR;
+		g->out = g->outbuf;
 	}
 	if (stat(g->out, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode))
@@ -380,8 +424,7 @@ static int receive(struct get *g, struct sysq *c, uint32_t id)
 				break;
 			}
 			if (hp && (rc = write_out(g, hp, hlen)) < 0) {
-				st = fail(g, "cannot write to %s: %s", g->out ? g->out : "stdout",
-				          strerror(-rc));
+				st = write_failed(g, rc);
 				sysq_reply_free(&m);
 				break;
 			}
@@ -405,8 +448,7 @@ static int receive(struct get *g, struct sysq *c, uint32_t id)
 			/* of the held chunk, only what file.end calls real */
 			size_t real = (size_t)(b->via.u64 - g->written);
 			if (hp && (rc = write_out(g, hp, real)) < 0) {
-				st = fail(g, "cannot write to %s: %s", g->out ? g->out : "stdout",
-				          strerror(-rc));
+				st = write_failed(g, rc);
 				sysq_reply_free(&m);
 				break;
 			}
@@ -462,6 +504,7 @@ int cmd_get(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	g.progress = isatty(STDERR_FILENO);
+	g.guard = !g.out && !g.dash && isatty(STDOUT_FILENO);
 	struct sysq *c = cli_connect(cli); /* exits with EXIT_CONNECT */
 	if ((rc = open_output(&g)) < 0) {
 		fprintf(stderr, "sysq get: cannot write %s: %s\n", g.out, strerror(-rc));

@@ -10,37 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "json.h"
+#include "ps.h"
 #include "sq_proto.h"
 #include "sq_signame.h"
 
 /* ---- sysq ps ------------------------------------------------------------ */
-
-enum sort_key { K_PID, K_PPID, K_USER, K_UID, K_STATE, K_RSS, K_TIME, K_START, K_COMMAND };
-
-static const struct {
-	const char *name;
-	enum sort_key key;
-} sort_names[] = {
-	{ "pid", K_PID }, { "ppid", K_PPID }, { "user", K_USER }, { "uid", K_UID },
-	{ "state", K_STATE }, { "s", K_STATE }, { "rss", K_RSS }, { "time", K_TIME },
-	{ "cpu", K_TIME }, { "start", K_START }, { "command", K_COMMAND },
-	{ "args", K_COMMAND }, { "comm", K_COMMAND },
-};
-
-struct row {
-	long long pid, ppid, uid;
-	char state;
-	unsigned long long rss, cpu_ns;
-	double start;
-	const char *user;
-	char *command;
-};
-
-static enum sort_key g_key;
-static int g_desc;
 
 /* A small uid -> name cache: a process table has few distinct users. */
 struct users {
@@ -125,58 +104,9 @@ static char *command_of(const msgpack_object *p)
 	return s;
 }
 
-static int cmp_ll(long long a, long long b)
-{
-	return (a > b) - (a < b);
-}
-
-static int cmp_rows(const void *va, const void *vb)
-{
-	const struct row *a = va, *b = vb;
-	int c = 0;
-	switch (g_key) {
-	case K_PID: break;
-	case K_PPID: c = cmp_ll(a->ppid, b->ppid); break;
-	case K_USER: c = strcmp(a->user, b->user); break;
-	case K_UID: c = cmp_ll(a->uid, b->uid); break;
-	case K_STATE: c = (a->state > b->state) - (a->state < b->state); break;
-	case K_RSS: c = (a->rss > b->rss) - (a->rss < b->rss); break;
-	case K_TIME: c = (a->cpu_ns > b->cpu_ns) - (a->cpu_ns < b->cpu_ns); break;
-	case K_START: c = (a->start > b->start) - (a->start < b->start); break;
-	case K_COMMAND: c = strcmp(a->command, b->command); break;
-	}
-	if (c == 0)
-		c = cmp_ll(a->pid, b->pid);
-	return g_desc ? -c : c;
-}
-
-static void fmt_time(unsigned long long ns, char *buf, size_t size)
-{
-	unsigned long long s = ns / 1000000000ull;
-	unsigned long long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
-	if (d)
-		snprintf(buf, size, "%llu-%02llu:%02llu:%02llu", d, h, m, s % 60);
-	else
-		snprintf(buf, size, "%02llu:%02llu:%02llu", h, m, s % 60);
-}
-
 static int ps_usage(void)
 {
 	return cli_usage("ps");
-}
-
-static int parse_sort(const char *s)
-{
-	g_desc = 0;
-	if (*s == '-' || *s == '+')
-		g_desc = *s++ == '-';
-	for (size_t i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++)
-		if (strcmp(s, sort_names[i].name) == 0) {
-			g_key = sort_names[i].key;
-			return 0;
-		}
-	fprintf(stderr, "sysq ps: cannot sort by '%s'\n", s);
-	return -1;
 }
 
 /* A user name or number; -1 when unknown. */
@@ -196,107 +126,304 @@ static void pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
+/* What ps selects: -p pids, -C names, -u users; several lists of one
+ * option add up, and a process any of the three selects is listed. */
+#define PS_MAX 4096
+struct ps_sel {
+	long long pid[PS_MAX], euid[PS_MAX];
+	const char *comm[PS_MAX];
+	size_t npid, neuid, ncomm;
+};
+
+/* Split a comma (or blank) separated list, calling one() for each item. */
+static int each_item(char *list, int (*one)(struct ps_sel *, const char *), struct ps_sel *s)
+{
+	for (char *save = NULL, *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		if (one(s, t) < 0)
+			return -1;
+	return 0;
+}
+
+static int add_pid(struct ps_sel *s, const char *t)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(t, &end, 10);
+	if (!*t || *end || errno || v < 1 || v > INT_MAX) {
+		fprintf(stderr, "sysq ps: '%s' is not a pid\n", t);
+		return -1;
+	}
+	if (s->npid == PS_MAX)
+		return fprintf(stderr, "sysq ps: at most %d pids\n", PS_MAX), -1;
+	s->pid[s->npid++] = v;
+	return 0;
+}
+
+static int add_user(struct ps_sel *s, const char *t)
+{
+	long long v = parse_user(t);
+	if (v < 0) {
+		fprintf(stderr, "sysq ps: unknown user '%s'\n", t);
+		return -1;
+	}
+	if (s->neuid == PS_MAX)
+		return fprintf(stderr, "sysq ps: at most %d users\n", PS_MAX), -1;
+	s->euid[s->neuid++] = v;
+	return 0;
+}
+
+static int add_comm(struct ps_sel *s, const char *t)
+{
+	if (s->ncomm == PS_MAX)
+		return fprintf(stderr, "sysq ps: at most %d names\n", PS_MAX), -1;
+	s->comm[s->ncomm++] = t;
+	return 0;
+}
+
+/* One proc.list request: selection `which` (0 pids, 1 names, 2 users; -1
+ * every process) and the fields (all: NULL). */
+static void ps_request(struct sysq *c, uint32_t *id, const struct ps_sel *s, int which,
+                       unsigned need)
+{
+	msgpack_packer *pk = sysq_begin(c, "proc.list", id);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, (which >= 0) + (need != 0));
+	if (which == 0) {
+		pack_str(pk, "pid");
+		msgpack_pack_array(pk, (uint32_t)s->npid);
+		for (size_t i = 0; i < s->npid; i++)
+			msgpack_pack_int64(pk, s->pid[i]);
+	} else if (which == 1) {
+		pack_str(pk, "comm");
+		msgpack_pack_array(pk, (uint32_t)s->ncomm);
+		for (size_t i = 0; i < s->ncomm; i++)
+			pack_str(pk, s->comm[i]);
+	} else if (which == 2) {
+		pack_str(pk, "euid");
+		msgpack_pack_array(pk, (uint32_t)s->neuid);
+		for (size_t i = 0; i < s->neuid; i++)
+			msgpack_pack_int64(pk, s->euid[i]);
+	}
+	if (need) {
+		pack_str(pk, "fields");
+		msgpack_pack_array(pk, (uint32_t)__builtin_popcount(need));
+		for (int w = 0; w < W_N; w++)
+			if (need & (1u << w))
+				pack_str(pk, ps_wire[w]);
+	}
+}
+
+/* Every process map of the replies, in pid order, each pid once. */
+struct ps_proc {
+	long long pid;
+	const msgpack_object *o;
+};
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct ps_proc *x = a, *y = b;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static void fill_row(struct ps_row *w, const msgpack_object *p, struct users *users)
+{
+	static const long long none = -1;
+	w->have = 0;
+	for (int k = 0; k < W_N; k++)
+		if (obj_get(p, ps_wire[k]))
+			w->have |= 1u << k;
+	const msgpack_object *st = obj_get(p, "state");
+	w->pid = obj_int(p, "pid", none);
+	w->ppid = obj_int(p, "ppid", none);
+	w->pgid = obj_int(p, "pgid", none);
+	w->sid = obj_int(p, "sid", none);
+	w->uid = obj_int(p, "uid", none);
+	w->euid = obj_int(p, "euid", none);
+	w->nice = obj_int(p, "nice", 0);
+	w->threads = obj_int(p, "threads", 0);
+	w->state = is_bytes(st) && st->via.str.size ? st->via.str.ptr[0] : '?';
+	w->rss = (unsigned long long)obj_int(p, "rss_bytes", 0);
+	w->vsz = (unsigned long long)obj_int(p, "vsize_bytes", 0);
+	w->cpu_ns = (unsigned long long)obj_int(p, "cpu_user_ns", 0) +
+	            (unsigned long long)obj_int(p, "cpu_system_ns", 0);
+	w->start = obj_double(p, "start_time", 0);
+	w->user = w->euid >= 0 ? user_name(users, w->euid) : "-";
+	w->ruser = w->uid >= 0 ? user_name(users, w->uid) : "-";
+	w->tty[0] = '\0';
+	const msgpack_object *t = obj_get(p, "tty");
+	if (is_bytes(t))
+		obj_str(p, "tty", w->tty, sizeof(w->tty));
+	w->command = command_of(p);
+	char *c = NULL;
+	size_t len = 0, cap = 0;
+	const msgpack_object *cm = obj_get(p, "comm");
+	put_bytes(&c, &len, &cap, is_bytes(cm) ? cm->via.str.ptr : "", is_bytes(cm) ? cm->via.str.size : 0);
+	w->comm = c;
+}
+
+/* The terminal's width when stdout is one (COLUMNS first, as ps); 0: none. */
+static size_t term_width(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	const char *e = getenv("COLUMNS");
+	long v = e ? strtol(e, NULL, 10) : 0;
+	if (v > 0)
+		return (size_t)v;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		return ws.ws_col;
+	return 80;
+}
+
 int cmd_ps(struct cli *cli, int argc, char **argv)
 {
-	long long uid = -1;
-	g_key = K_PID;
-	g_desc = 0;
+	static struct ps_sel sel;
+	memset(&sel, 0, sizeof(sel));
+	struct ps_col cols[64];
+	size_t ncols = 0;
+	int sort = -1, desc = 0, wide = 0;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if ((strcmp(a, "-u") == 0 || strcmp(a, "--user") == 0) && i + 1 < argc) {
-			uid = parse_user(argv[++i]);
-			if (uid < 0) {
-				fprintf(stderr, "sysq ps: unknown user '%s'\n", argv[i]);
-				return EXIT_USAGE;
-			}
-		} else if (strcmp(a, "--sort") == 0 && i + 1 < argc) {
-			if (parse_sort(argv[++i]) < 0)
-				return ps_usage();
-		} else if (strncmp(a, "--sort=", 7) == 0) {
-			if (parse_sort(a + 7) < 0)
-				return ps_usage();
+		char *a = argv[i], *v = NULL;
+		int opt = 0;
+		if (a[0] == '-' && strchr("pCuo", a[1]) && a[1]) {
+			opt = a[1];
+			v = a[2] ? a + 2 : i + 1 < argc ? argv[++i] : NULL;
+		} else if (strcmp(a, "--pid") == 0 || strcmp(a, "--user") == 0 ||
+		           strcmp(a, "--format") == 0 || strcmp(a, "--sort") == 0) {
+			opt = a[2] == 'p' ? 'p' : a[2] == 'u' ? 'u' : a[2] == 'f' ? 'o' : 's';
+			v = i + 1 < argc ? argv[++i] : NULL;
+		} else if (strncmp(a, "--pid=", 6) == 0 || strncmp(a, "--user=", 7) == 0 ||
+		           strncmp(a, "--format=", 9) == 0 || strncmp(a, "--sort=", 7) == 0) {
+			opt = a[2] == 'p' ? 'p' : a[2] == 'u' ? 'u' : a[2] == 'f' ? 'o' : 's';
+			v = strchr(a, '=') + 1;
+		} else if (strcmp(a, "-w") == 0 || strcmp(a, "--wide") == 0) {
+			wide = 1;
+			continue;
 		} else {
 			return ps_usage();
 		}
+		if (!v)
+			return ps_usage();
+		int rc = 0;
+		switch (opt) {
+		case 'p': rc = each_item(v, add_pid, &sel); break;
+		case 'C': rc = each_item(v, add_comm, &sel); break;
+		case 'u': rc = each_item(v, add_user, &sel); break;
+		case 'o': rc = ps_parse_fields(v, cols, &ncols, sizeof(cols) / sizeof(cols[0])); break;
+		default:
+			desc = *v == '-';
+			if (*v == '-' || *v == '+')
+				v++;
+			if ((sort = ps_sort_field(v)) < 0) {
+				fprintf(stderr, "sysq ps: cannot sort by '%s'\n", v);
+				rc = -1;
+			}
+		}
+		if (rc < 0)
+			return ps_usage();
 	}
+	if (!ncols && ps_parse_fields("pid,ppid,user,%cpu,vsz,rss,tty,s,start_time,time,args",
+	                              cols, &ncols, sizeof(cols) / sizeof(cols[0])) < 0)
+		return EXIT_USAGE;
+	unsigned need = 1u << W_PID;
+	for (size_t c = 0; c < ncols; c++)
+		need |= ps_field_needs(cols[c].field);
+	if (sort >= 0)
+		need |= ps_field_needs(sort);
 
-	static const char *const fields[] = { "pid", "ppid", "uid", "state", "rss_bytes",
-	                                      "cpu_user_ns", "cpu_system_ns", "start_time",
-	                                      "comm", "args" };
+	/* one request per kind of selection, pipelined; the union of the replies */
+	int which[3], nreq = 0;
+	if (sel.npid)
+		which[nreq++] = 0;
+	if (sel.ncomm)
+		which[nreq++] = 1;
+	if (sel.neuid)
+		which[nreq++] = 2;
+	if (!nreq)
+		which[nreq++] = -1;
 	struct sysq *c = cli_connect(cli);
-	msgpack_packer *pk = sysq_begin(c, "proc.list", NULL);
-	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, (uid >= 0) + !cli->json);
-	if (uid >= 0) {
-		pack_str(pk, "uid");
-		msgpack_pack_int64(pk, uid);
+	uint32_t ids[3];
+	for (int k = 0; k < nreq; k++)
+		ps_request(c, &ids[k], &sel, which[k], cli->json && !ncols ? 0 : need);
+	struct sysq_reply rs[3];
+	int got = 0, st = EXIT_OK, rc = sysq_flush(c);
+	while (rc == 0 && got < nreq) {
+		rc = sysq_read(c, &rs[got]);
+		if (rc < 0)
+			break;
+		if (rs[got].type != SQ_MSG_RESPONSE) {
+			sysq_reply_free(&rs[got]);
+			continue;
+		}
+		int e = cli_status("proc.list", rs[got].is_error ? SYSQ_REMOTE_ERROR : 0, &rs[got]);
+		if (e != EXIT_OK)
+			st = e;
+		got++;
 	}
-	if (!cli->json) { /* --json: every field */
-		pack_str(pk, "fields");
-		size_t n = sizeof(fields) / sizeof(fields[0]);
-		msgpack_pack_array(pk, n);
-		for (size_t i = 0; i < n; i++)
-			pack_str(pk, fields[i]);
+	if (rc < 0 && st == EXIT_OK)
+		st = cli_status("proc.list", rc, NULL);
+	size_t n = 0;
+	for (int k = 0; st == EXIT_OK && k < got; k++) {
+		const msgpack_object *p = obj_get(rs[k].result, "procs");
+		n += p && p->type == MSGPACK_OBJECT_ARRAY ? p->via.array.size : 0;
 	}
-	struct sysq_reply r;
-	int rc = sysq_call_end(c, &r);
-	int st = cli_status("proc.list", rc, &r);
-	if (st != EXIT_OK || cli->json) {
-		if (st == EXIT_OK)
-			cli_print_json(r.result);
-		sysq_reply_free(&r);
-		return st;
-	}
-	const msgpack_object *procs = obj_get(r.result, "procs");
-	uint32_t n = procs && procs->type == MSGPACK_OBJECT_ARRAY ? procs->via.array.size : 0;
-	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
-	struct users *users = calloc(1, sizeof(*users));
-	if (!rows || !users) {
+	struct ps_proc *all = calloc(n ? n : 1, sizeof(*all));
+	if (!all) {
 		perror("sysq");
 		return EXIT_REMOTE;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		const msgpack_object *p = &procs->via.array.ptr[i];
-		struct row *w = &rows[i];
-		const msgpack_object *s = obj_get(p, "state");
-		w->pid = obj_int(p, "pid", -1);
-		w->ppid = obj_int(p, "ppid", -1);
-		w->uid = obj_int(p, "uid", -1);
-		w->state = is_bytes(s) && s->via.str.size ? s->via.str.ptr[0] : '?';
-		w->rss = (unsigned long long)obj_int(p, "rss_bytes", 0);
-		w->cpu_ns = (unsigned long long)obj_int(p, "cpu_user_ns", 0) +
-		            (unsigned long long)obj_int(p, "cpu_system_ns", 0);
-		w->start = obj_double(p, "start_time", 0);
-		w->user = w->uid >= 0 ? user_name(users, w->uid) : "?";
-		w->command = command_of(p);
+	n = 0;
+	for (int k = 0; st == EXIT_OK && k < got; k++) {
+		const msgpack_object *p = obj_get(rs[k].result, "procs");
+		for (uint32_t i = 0; p && p->type == MSGPACK_OBJECT_ARRAY && i < p->via.array.size; i++) {
+			all[n].o = &p->via.array.ptr[i];
+			all[n].pid = obj_int(all[n].o, "pid", -1);
+			n++;
+		}
 	}
-	if (g_key != K_PID || g_desc)
-		qsort(rows, n, sizeof(*rows), cmp_rows);
+	if (nreq > 1)
+		qsort(all, n, sizeof(*all), cmp_proc);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || all[m - 1].pid != all[i].pid)
+			all[m++] = all[i];
+	n = m;
 
-	static const char *const hdr[] = { "PID", "PPID", "USER", "S", "RSS", "TIME", "COMMAND" };
-	struct table *t = table_new(7, hdr, "rr  rr ");
-	for (uint32_t i = 0; i < n; i++) {
-		const struct row *w = &rows[i];
-		char rss[16], tm[32];
-		human_bytes((double)w->rss, rss, sizeof(rss));
-		fmt_time(w->cpu_ns, tm, sizeof(tm));
-		table_addf(t, "%lld", w->pid);
-		table_addf(t, "%lld", w->ppid);
-		table_add(t, w->user);
-		table_addf(t, "%c", w->state);
-		table_add(t, rss);
-		table_add(t, tm);
-		table_add(t, w->command);
-		free(w->command);
+	if (st == EXIT_OK && cli->json && nreq == 1) {
+		cli_print_json(rs[0].result);
+	} else if (st == EXIT_OK && cli->json) {
+		fputs("{\n  \"procs\": [", stdout);
+		for (size_t i = 0; i < n; i++) {
+			fputs(i ? ",\n    " : "\n    ", stdout);
+			sq_json_print(stdout, all[i].o, -1);
+		}
+		fputs(n ? "\n  ]\n}\n" : "]\n}\n", stdout);
+	} else if (st == EXIT_OK) {
+		struct ps_row *rows = calloc(n ? n : 1, sizeof(*rows));
+		struct users *users = calloc(1, sizeof(*users));
+		if (!rows || !users) {
+			perror("sysq");
+			return EXIT_REMOTE;
+		}
+		for (size_t i = 0; i < n; i++)
+			fill_row(&rows[i], all[i].o, users);
+		if (sort >= 0)
+			ps_sort(rows, n, sort, desc);
+		ps_print(stdout, cols, ncols, rows, n, wide ? 0 : term_width());
+		for (size_t i = 0; i < n; i++) {
+			free(rows[i].command);
+			free(rows[i].comm);
+		}
+		for (int i = 0; i < users->n; i++)
+			free(users->name[i]);
+		free(users);
+		free(rows);
 	}
-	table_print(t, stdout);
-	table_free(t);
-	for (int i = 0; i < users->n; i++)
-		free(users->name[i]);
-	free(users);
-	free(rows);
-	sysq_reply_free(&r);
-	return EXIT_OK;
+	free(all);
+	for (int k = 0; k < got; k++)
+		sysq_reply_free(&rs[k]);
+	return st;
 }
 
 /* ---- sysq kill ---------------------------------------------------------- */

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd_sys.c - the sysq subcommands about the daemon itself: hello, ping,
- * call (any method with JSON params), methods and stats.
+ * call (any method with JSON params), methods and stats (a summary on a
+ * terminal, JSON otherwise).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 
 static int simple(struct cli *cli, const char *method, const char *json)
 {
@@ -175,11 +178,84 @@ int cmd_methods(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* One value of sys.stats for people: floats to the millisecond. */
+static void print_scalar(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: printf("%llu", (unsigned long long)o->via.u64); break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: printf("%lld", (long long)o->via.i64); break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: printf("%.3f", o->via.f64); break;
+	case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "yes" : "no", stdout); break;
+	case MSGPACK_OBJECT_STR: printf("%.*s", (int)o->via.str.size, o->via.str.ptr); break;
+	case MSGPACK_OBJECT_NIL: fputs("-", stdout); break;
+	default: sq_json_print(stdout, o, -1); break;
+	}
+}
+
+/* A map as "key  value" lines, keys aligned; maps nested under "key:";
+ * an array of maps one "- k v, k v" line each. */
+static void print_summary(const msgpack_object *m, int indent)
+{
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return;
+	int w = 0;
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && (int)k->via.str.size > w)
+			w = (int)k->via.str.size;
+	}
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+		if (k->type != MSGPACK_OBJECT_STR)
+			continue;
+		if (v->type == MSGPACK_OBJECT_MAP) {
+			printf("%*s%.*s:\n", indent, "", (int)k->via.str.size, k->via.str.ptr);
+			print_summary(v, indent + 2);
+			continue;
+		}
+		printf("%*s%-*.*s  ", indent, "", w, (int)k->via.str.size, k->via.str.ptr);
+		if (v->type != MSGPACK_OBJECT_ARRAY) {
+			print_scalar(v);
+		} else if (v->via.array.size == 0) {
+			fputs("none", stdout);
+		} else {
+			for (uint32_t j = 0; j < v->via.array.size; j++) {
+				const msgpack_object *e = &v->via.array.ptr[j];
+				printf("%s", j ? (e->type == MSGPACK_OBJECT_MAP ? "\n" : ", ") : "");
+				if (e->type == MSGPACK_OBJECT_MAP) {
+					if (j)
+						printf("%*s", indent + w + 2, "");
+					fputs("- ", stdout);
+					for (uint32_t q = 0; q < e->via.map.size; q++) {
+						const msgpack_object *ek = &e->via.map.ptr[q].key;
+						if (ek->type == MSGPACK_OBJECT_STR)
+							printf("%s%.*s ", q ? ", " : "", (int)ek->via.str.size,
+							       ek->via.str.ptr);
+						print_scalar(&e->via.map.ptr[q].val);
+					}
+				} else {
+					print_scalar(e);
+				}
+			}
+		}
+		putchar('\n');
+	}
+}
+
 int cmd_stats(struct cli *cli, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1) {
 		return cli_usage("stats");
 	}
-	return simple(cli, "sys.stats", NULL);
+	if (cli->json || !isatty(STDOUT_FILENO))
+		return simple(cli, "sys.stats", NULL);
+	struct sysq_reply r;
+	int rc = cli_call_json(cli, "sys.stats", NULL, &r);
+	int st = cli_status("sys.stats", rc, &r);
+	if (st == EXIT_OK)
+		print_summary(r.result, 0);
+	sysq_reply_free(&r);
+	return st;
 }

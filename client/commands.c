@@ -11,11 +11,24 @@
 #include "cli.h"
 
 const struct cli_cmd cli_commands[] = {
-	{ "ps", cmd_ps, "[-u USER] [--sort [-]FIELD]", "the process table, as you may see it",
-	  "usage: sysq ps [-u USER] [--sort [-]FIELD]\n"
-	  "  -u, --user USER     only USER's processes (a name or a uid)\n"
-	  "      --sort [-]FIELD sort by FIELD, descending with '-': pid ppid user uid\n"
-	  "                      state rss time start command (default pid)\n",
+	{ "ps", cmd_ps, "[-w] [-p PID,...] [-C NAME,...] [-u USER,...] [-o FIELD,...] [--sort [-]FIELD]",
+	  "the process table, as you may see it",
+	  "usage: sysq ps [-w] [-p PID,...] [-C NAME,...] [-u USER,...] [-o FIELD,...]\n"
+	  "               [--sort [-]FIELD]\n"
+	  "  -p, --pid PID,...   only these processes\n"
+	  "  -C NAME,...         only processes whose command name (comm) is NAME\n"
+	  "  -u, --user USER,... only processes whose effective user is USER (a name or a uid)\n"
+	  "                      (-p, -C, -u again add to their list; a process any of\n"
+	  "                      them selects is shown)\n"
+	  "  -o, --format FIELD,...\n"
+	  "                      these columns, as ps names them (FIELD=HEADER renames the\n"
+	  "                      last): pid ppid pgid pgrp sid sess user euser uname ruser\n"
+	  "                      uid euid ruid tty tt tname s state ni nice nlwp thcount vsz\n"
+	  "                      vsize rss rsz rssize %cpu pcpu time cputime start\n"
+	  "                      start_time stime etime comm ucomm ucmd args command cmd\n"
+	  "                      (default pid,ppid,user,%cpu,vsz,rss,tty,s,start_time,time,args)\n"
+	  "  -w, --wide          whole lines on a terminal (default: cut to its width)\n"
+	  "      --sort [-]FIELD sort by FIELD, descending with '-' (default pid)\n",
 	  0 },
 	{ "kill", cmd_kill, "[-SIGNAL | -s SIGNAL] PID...", "signal processes, as yourself",
 	  "usage: sysq kill [-SIGNAL | -s SIGNAL] [--] PID...\n"
@@ -111,7 +124,9 @@ const struct cli_cmd cli_commands[] = {
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N] [--nofollow]",
 	  "copy a file, read as you",
 	  "usage: sysq get PATH [-o OUT] [--offset N] [--length N] [--nofollow]\n"
-	  "  -o, --output OUT   write to OUT (default, or '-': stdout)\n"
+	  "  -o, --output OUT   write to OUT (default: stdout, refusing binary bytes for a\n"
+	  "                     terminal; '-': stdout whatever the bytes); a directory OUT:\n"
+	  "                     OUT/<the last name of PATH>, as curl names it\n"
 	  "      --offset N     start at byte N (123, 4K, 1M, 2G, 1T)\n"
 	  "      --length N     copy at most N bytes\n"
 	  "      --nofollow     refuse a symbolic link at the end of PATH\n",
@@ -153,7 +168,8 @@ const struct cli_cmd cli_commands[] = {
 	  "  with METHOD that one, its params and the errors it answers (--json: its\n"
 	  "  typed params and result shape)\n", 0 },
 	{ "stats", cmd_stats, "", "the daemon's counters and resource use",
-	  "usage: sysq stats\n", 0 },
+	  "usage: sysq stats\n"
+	  "  a summary on a terminal; JSON with --json or when written elsewhere\n", 0 },
 	{ "call", cmd_call, "METHOD ['{json params}']", "any method; the result as JSON",
 	  "usage: sysq call [--] METHOD ['{\"param\": value, ...}']\n"
 	  "  --         ends the options (a METHOD or params starting with '-')\n",

@@ -67,6 +67,19 @@ static void newline(FILE *f, int indent, int level)
 		fputc(' ', f);
 }
 
+/* The shortest form that reads back as the same double: 0.1, not
+ * 0.10000000000000001. */
+static void print_double(FILE *f, double v)
+{
+	char buf[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, f);
+}
+
 static void print_obj(FILE *f, const msgpack_object *o, int indent, int level)
 {
 	switch (o->type) {
@@ -77,7 +90,7 @@ static void print_obj(FILE *f, const msgpack_object *o, int indent, int level)
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		if (isfinite(o->via.f64))
-			fprintf(f, "%.17g", o->via.f64);
+			print_double(f, o->via.f64);
 		else
 			fputs("null", f);
 		break;

@@ -157,6 +157,9 @@ struct chunk_out {
 
 struct list_ctx {
 	unsigned want;
+	/* the euid and comm params (NULL: not given): a process is listed
+	 * when its euid is one of euid's and its comm one of comm's */
+	const msgpack_object_array *euid, *comm;
 	size_t limit;
 	struct chunk_out *chunks;
 	size_t nchunks;
@@ -177,9 +180,31 @@ static int list_begin(size_t nchunks, void *arg)
 	return 0;
 }
 
+/* A field the OS hides from the caller matches nothing. */
+static int list_keeps(const struct list_ctx *x, const struct sq_proc *p)
+{
+	int ok = 1;
+	if (x->euid) {
+		ok = 0;
+		for (uint32_t i = 0; i < x->euid->size && !ok && (p->have & SQ_PROC_BIT(SQ_PROC_EUID)); i++)
+			ok = x->euid->ptr[i].via.u64 == p->euid;
+	}
+	if (ok && x->comm) {
+		ok = 0;
+		for (uint32_t i = 0; i < x->comm->size && !ok && (p->have & SQ_PROC_BIT(SQ_PROC_COMM)); i++) {
+			const msgpack_object *c = &x->comm->ptr[i];
+			ok = c->via.str.size == p->comm_len &&
+			     memcmp(c->via.str.ptr, p->comm, p->comm_len) == 0;
+		}
+	}
+	return ok;
+}
+
 static int list_one(const struct sq_proc *p, size_t chunk, void *arg)
 {
 	struct list_ctx *x = arg;
+	if (!list_keeps(x, p))
+		return 0;
 	struct chunk_out *c = &x->chunks[chunk];
 	msgpack_packer pk;
 	size_t before = c->b.len;
@@ -222,17 +247,27 @@ int m_proc_list(struct sq_req *r)
 			pids[npids++] = (pid_t)pa->ptr[i].via.u64;
 	}
 
+	struct list_ctx x = { .want = want, .limit = r->srv->cfg.max_output };
+	const msgpack_object_array *ea = NULL, *ca = NULL;
+	if ((rc = sq_param_array(&r->params, "euid", false, &ea)) < 0 ||
+	    (rc = sq_param_array(&r->params, "comm", false, &ca)) < 0)
+		return sq_req_param_error(r, rc);
+	x.euid = ea;
+	x.comm = ca;
+	unsigned read = want | (ea ? SQ_PROC_BIT(SQ_PROC_EUID) : 0) |
+	                (ca ? SQ_PROC_BIT(SQ_PROC_COMM) : 0);
+
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 1);
 	sq_pack_cstr(pk, "procs");
-	if (pa && pa->size == 0) { /* an empty pid list selects nothing */
+	/* an empty pid, euid or comm list selects nothing */
+	if ((pa && pa->size == 0) || (ea && ea->size == 0) || (ca && ca->size == 0)) {
 		msgpack_pack_array(pk, 0);
 		return 0;
 	}
-	struct list_ctx x = { .want = want, .limit = r->srv->cfg.max_output };
 	atomic_init(&x.bytes, 0);
 	struct sq_proc_query q = {
-		.fields = want, .pids = pids, .npids = npids,
+		.fields = read, .pids = pids, .npids = npids,
 		.by_uid = uid >= 0, .uid = uid >= 0 ? (uint32_t)uid : 0,
 	};
 	struct sq_proc_sink sink = { list_begin, list_one, &x, 1 };

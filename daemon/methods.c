@@ -314,9 +314,14 @@ static const char *const e_xremove[] = { XATTR_PATH_ERRORS, "ENOATTR", "ERANGE",
 static const struct sq_field p_fields = {
 	.name = "fields", .types = SQ_T_ARRAY, .items = &t_str,
 };
+static const struct sq_field t_uid = {
+	.types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294LL,
+};
 static const struct sq_field p_proc_list[] = {
 	{ .name = "pid", .types = SQ_T_ARRAY, .items = &t_pid },
 	{ .name = "uid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294LL },
+	{ .name = "euid", .types = SQ_T_ARRAY, .items = &t_uid },
+	{ .name = "comm", .types = SQ_T_ARRAY, .items = &t_text },
 	p_fields, END,
 };
 #define PID_NOTE "kill(2)'s process-group and broadcast forms (pid <= 0) are refused"

@@ -19,6 +19,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <pty.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #endif
 
@@ -897,4 +899,135 @@ Test(cli, xattr_json_values_are_text_when_utf8)
 	cr_assert(json_ok(r.out, "d == {'value': 'AP8=', 'encoding': 'base64'}"), "%s", r.out);
 	run_free(&r);
 	unlink(f);
+}
+
+/* ---- stats and get (issue 21 item 7) ------------------------------------------------------ */
+
+#ifdef __linux__
+/* Run sysq -s <daemon> args... with stdout and stderr on an 80-column pty;
+ * its status, and what it printed (\r\n as \n) in out. */
+static struct run sysq_on_a_pty(const char *const *args)
+{
+	const char *argv[16];
+	int n = 0;
+	argv[n++] = getenv("SQ_SYSQ");
+	argv[n++] = "-s";
+	argv[n++] = d.sock;
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	int master;
+	pid_t pid = forkpty(&master, NULL, NULL, &ws);
+	cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	cr_assert_not_null(buf);
+	for (;;) {
+		ssize_t k = read(master, buf + len, cap - len - 1);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		cr_assert_lt(len, cap - 1);
+	}
+	close(master);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	buf[len] = '\0';
+	char *o = buf;
+	for (char *p = buf; *p; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*o++ = *p;
+	*o = '\0';
+	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128, buf, calloc(1, 1) };
+	return r;
+}
+
+/* No number with a run of 10 or more digits after its point. */
+static bool no_float_noise(const char *s)
+{
+	for (const char *p = strchr(s, '.'); p; p = strchr(p + 1, '.'))
+		if (strspn(p + 1, "0123456789") >= 10)
+			return false;
+	return true;
+}
+
+/* sysq stats: a summary to read on a terminal, JSON with --json (and
+ * when piped), neither with float noise (before: JSON always, uptime_s
+ * 0.99913812800000001). */
+Test(cli, stats_is_a_summary_on_a_terminal)
+{
+	struct run r = sysq_on_a_pty(ARGS("stats"));
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	cr_assert(!strchr(r.out, '{') && !strchr(r.out, '"'), "JSON on a terminal:\n%s", r.out);
+	cr_assert(strstr(r.out, "uptime") && strstr(r.out, "connections") &&
+	          strstr(r.out, "max_output_bytes"), "%s", r.out);
+	cr_assert(no_float_noise(r.out), "%s", r.out);
+	run_free(&r);
+	r = sysq_on_a_pty(ARGS("stats", "--json"));
+	cr_assert_eq(r.status, 0);
+	cr_assert(json_ok(r.out, "d['uptime_s'] >= 0 and 'limits' in d"), "%s", r.out);
+	cr_assert(no_float_noise(r.out), "%s", r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("stats"));
+	cr_assert_eq(r.status, 0);
+	cr_assert(json_ok(r.out, "'uptime_s' in d"), "piped: JSON as before: %s", r.out);
+	cr_assert(no_float_noise(r.out), "%s", r.out);
+	run_free(&r);
+}
+
+/* sysq get to a terminal: binary output refused unless asked for with
+ * -o - (as curl); text goes through. */
+Test(cli, get_to_a_terminal_refuses_binary_output)
+{
+	char text[128];
+	snprintf(text, sizeof(text), "%s/notes.txt", d.dir);
+	FILE *f = fopen(text, "w");
+	cr_assert_not_null(f);
+	fputs("plain text\n", f);
+	fclose(f);
+	chmod(text, 0644);
+	struct run r = sysq_on_a_pty(ARGS("get", "/bin/sh"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.out);
+	cr_assert(strstr(r.out, "Binary output can mess up your terminal") &&
+	          strstr(r.out, "--output -"), "%s", r.out);
+	run_free(&r);
+	r = sysq_on_a_pty(ARGS("get", "/bin/sh", "--length", "4", "-o", "-"));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.out);
+	cr_assert(strstr(r.out, "\x7f" "ELF"), "%s", r.out);
+	run_free(&r);
+	r = sysq_on_a_pty(ARGS("get", text));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.out);
+	cr_assert(strstr(r.out, "plain text\n"), "%s", r.out); /* and the progress bar */
+	run_free(&r);
+}
+#endif
+
+/* sysq get -o DIR writes DIR/<basename of PATH>, as curl -O names it
+ * (before: EISDIR). */
+Test(cli, get_into_a_directory_writes_its_basename)
+{
+	char src[128], dir[128], dst[192];
+	snprintf(src, sizeof(src), "%s/report.txt", d.dir);
+	snprintf(dir, sizeof(dir), "%s/into", d.dir);
+	snprintf(dst, sizeof(dst), "%s/report.txt", dir);
+	FILE *f = fopen(src, "w");
+	cr_assert_not_null(f);
+	fputs("twelve bytes", f);
+	fclose(f);
+	chmod(src, 0644);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	struct run r = sysq_at(ARGS("get", src, "-o", dir));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	char *got = slurp(dst);
+	cr_assert_str_eq(got, "twelve bytes");
+	free(got);
+	run_free(&r);
+	unlink(dst);
+	rmdir(dir);
+	unlink(src);
 }
