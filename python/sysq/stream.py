@@ -49,12 +49,17 @@ class FileReader(io.RawIOBase):
             self._released += len(self._held)
             self._held = bytes(p.get("data") or b"")
             return
-        real = max(0, min(len(self._held), int(p.get("bytes", 0)) - self._released))
+        claimed = p.get("bytes") if isinstance(p.get("bytes"), int) else -1
+        came = self._released + len(self._held)
+        real = max(0, min(len(self._held), claimed - self._released))
         self._out = memoryview(self._held)[:real]
         self._held = b""
         self._ended = True
         if p.get("error") is not None:
             self._error = RemoteError.from_map(p["error"])
+        elif claimed != came or self.size not in (None, claimed):
+            self._error = RemoteError("EPROTO", f"file.end says {claimed} bytes, "
+                                      f"{came} came, {self.size} were announced")
 
     def readinto(self, b):
         while not self._out and not self._ended:
