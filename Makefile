@@ -63,7 +63,8 @@ CLIENT_OBJS := $(call obj,$(CLIENTLIB_SRCS))
 
 # The installed libsysq (build/<variant>/dist): libsysq.h's API and what it
 # needs, position-independent, as libsysq.a and a shared library exporting
-# only sysq_* (client/libsysq.map; on macOS client/libsysq.exports).
+# only sysq_* (-fvisibility=hidden and libsysq.h's SYSQ_API; with GNU ld
+# also the version script client/libsysq.map).
 # $(OUT)/libsysq.a above, all of the client side, is for the CLI and tests.
 LIBSYSQ_SRCS := client/libsysq.c proto/buf.c proto/frame.c proto/msg.c \
                 lib/utf8.c lib/paths.c lib/os_$(OS).c
@@ -75,8 +76,7 @@ ifeq ($(OS),darwin)
   LIBSYSQ_SHARED := libsysq.$(LIBSYSQ_ABI).dylib
   LIBSYSQ_DEVLINK := libsysq.dylib
   LIBSYSQ_SHFLAGS = -dynamiclib -install_name $(LIBDIR)/$(LIBSYSQ_SHARED) \
-                    -compatibility_version 1 -current_version $(VERSION) \
-                    -Wl,-exported_symbols_list,client/libsysq.exports
+                    -compatibility_version 1 -current_version $(VERSION)
 else
   LIBSYSQ_SHARED := libsysq.so.$(LIBSYSQ_ABI)
   LIBSYSQ_DEVLINK := libsysq.so
@@ -106,14 +106,14 @@ $(OUT)/libsysq.a: $(CLIENT_OBJS) $(CORE_OBJS)
 $(OUT)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(say) CC $(BUILD)/pic/$<
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c -o $@ $<
 
 $(OUT)/dist/libsysq.a: $(LIBSYSQ_PIC)
 	@mkdir -p $(dir $@)
 	$(say) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUT)/dist/$(LIBSYSQ_SHARED): $(LIBSYSQ_PIC) client/libsysq.map client/libsysq.exports
+$(OUT)/dist/$(LIBSYSQ_SHARED): $(LIBSYSQ_PIC) client/libsysq.map
 	@mkdir -p $(dir $@)
 	$(say) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) $(LIBSYSQ_SHFLAGS) -o $@ $(LIBSYSQ_PIC) \
