@@ -395,12 +395,15 @@ docs:
 	@/usr/bin/python3 mk/contract_docs.py write $(OUT)/sysqd
 
 # ---- lint ----------------------------------------------------------------
-# Man pages (mandoc), the launchd plist (well-formed plist XML), and the
-# systemd units (systemd-analyze verify, where systemd is installed, on a
-# copy whose ExecStart= names an existing program; man pages not checked).
+# Citations (every project file the code and docs name exists, and nothing
+# outside the project is cited), man pages (mandoc), the launchd plist
+# (well-formed plist XML), and the systemd units (systemd-analyze verify,
+# where systemd is installed, on a copy whose ExecStart= names an existing
+# program; man pages not checked).
 # Any message fails: verify itself exits 0 on settings it ignores.
 lint:
 	@mk/deps.sh lint
+	/usr/bin/python3 mk/check-citations.py
 	mandoc -T lint -W warning $(MAN_PAGES)
 	python3 -c 'import plistlib, sys; [plistlib.load(open(f, "rb")) for f in sys.argv[1:]]' \
 	  launchd/com.sysq.sysqd.plist launchd/com.sysq.metrics.plist
@@ -427,7 +430,8 @@ help:
 	@echo "                man pages, systemd units or the launchd plist, libsysq (shared,"
 	@echo "                static, libsysq.h, sysq.pc), the Python package sysq, shell"
 	@echo "                completions; make uninstall"
-	@echo "make lint       check the man pages, the plist and the systemd units"
+	@echo "make lint       check citations of project files, the man pages, the plist"
+	@echo "                and the systemd units"
 	@echo "make docs       regenerate the method contracts in PROTOCOL.md and sysq-protocol(7)"
 
 -include mk/darwin.mk

@@ -85,5 +85,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv);
 int cmd_kill(struct cli *cli, int argc, char **argv);
 int cmd_metrics(struct cli *cli, int argc, char **argv);
 int cmd_watch(struct cli *cli, int argc, char **argv);
+int cmd_host(struct cli *cli, int argc, char **argv);
+int cmd_sysctl(struct cli *cli, int argc, char **argv);
 
 #endif

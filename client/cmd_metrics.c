@@ -127,6 +127,13 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 				lo.max_per_address = n;
 		} else if (strcmp(a, "--per-uid") == 0) {
 			o.per_uid = true;
+		} else if (strcmp(a, "--names") == 0 && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (strcmp(v, "node") != 0 && strcmp(v, "sysq") != 0) {
+				fprintf(stderr, "sysq metrics: --names wants sysq or node (got '%s')\n", v);
+				return EXIT_USAGE;
+			}
+			o.node_names = strcmp(v, "node") == 0;
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
 			o.timeout_ms = parse_timeout(argv[++i]);
 			if (o.timeout_ms < 0) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cmd_net.c - the sysq subcommands for network interfaces: `net` (a table
- * of net.list: NAME MTU FLAGS MAC ADDRESSES) and `mtu IFACE [MTU]`
+ * of net.list: NAME MTU FLAGS MAC ADDRESSES; `net -s`: the counters, state
+ * and carrier) and `mtu IFACE [MTU]`
  * (net.mtu.get, or net.mtu.set when a new MTU is given).
  */
 #include <errno.h>
@@ -12,12 +13,44 @@
 #include "cli.h"
 #include "sq_proto.h"
 
+/* `net -s`: one row per interface, its state and counters (- where the OS
+ * has none) */
+static void print_stats(const msgpack_object *ifs)
+{
+	static const char *const hdr[] = {
+		"NAME", "STATE", "CARRIER", "RX-BYTES", "RX-PKTS", "RX-ERR", "RX-DROP",
+		"TX-BYTES", "TX-PKTS", "TX-ERR", "TX-DROP",
+	};
+	static const char *const keys[] = {
+		"rx_bytes", "rx_packets", "rx_errors", "rx_dropped",
+		"tx_bytes", "tx_packets", "tx_errors", "tx_dropped",
+	};
+	struct table *t = table_new(11, hdr, "---rrrrrrrr");
+	for (uint32_t i = 0; ifs && ifs->type == MSGPACK_OBJECT_ARRAY && i < ifs->via.array.size; i++) {
+		const msgpack_object *ifp = &ifs->via.array.ptr[i], *c = obj_get(ifp, "carrier");
+		const msgpack_object *st = obj_get(ifp, "stats");
+		char name[80], state[32];
+		obj_str(ifp, "name", name, sizeof(name));
+		obj_str(ifp, "operstate", state, sizeof(state));
+		table_add(t, name);
+		table_add(t, state[0] ? state : "-");
+		table_add(t, !c ? "-" : c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean ? "yes" : "no");
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			if (obj_get(st, keys[k]))
+				table_addf(t, "%lld", obj_int(st, keys[k], 0));
+			else
+				table_add(t, "-");
+		}
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
 int cmd_net(struct cli *cli, int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
+	int stats = argc == 2 && strcmp(argv[1], "-s") == 0;
+	if (argc > 1 && !stats)
 		return cli_usage("net");
-	}
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "net.list", NULL, &r);
 	int st = cli_status("net.list", rc, &r);
@@ -26,6 +59,11 @@ int cmd_net(struct cli *cli, int argc, char **argv)
 			cli_print_json(r.result);
 		sysq_reply_free(&r);
 		return st;
+	}
+	if (stats) {
+		print_stats(obj_get(r.result, "interfaces"));
+		sysq_reply_free(&r);
+		return EXIT_OK;
 	}
 	static const char *const hdr[] = { "NAME", "MTU", "FLAGS", "MAC", "ADDRESSES" };
 	struct table *t = table_new(5, hdr, "-r---");

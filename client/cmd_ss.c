@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_ss.c - `sysq ss`: net.sockets with ss(8)'s common flags (-t -u -x
  * -l -a -n -p -i -4 -6 -H, `state NAME...`) and its columns: Netid State

@@ -63,8 +63,13 @@ const struct cli_cmd cli_commands[] = {
 	  "  -x                 values in hex (-p, -w), or a hex dump (-l)\n"
 	  "  --                 ends the options (a NAME or VALUE may start with '-')\n",
 	  0 },
-	{ "net", cmd_net, "", "interfaces: NAME MTU FLAGS MAC ADDRESSES",
-	  "usage: sysq net\n", 0 },
+	{ "net", cmd_net, "[-s]", "interfaces: NAME MTU FLAGS MAC ADDRESSES; -s: counters",
+	  "usage: sysq net [-s]\n"
+	  "  (no option)        each interface: NAME MTU FLAGS MAC ADDRESSES\n"
+	  "  -s                 its counters instead: STATE CARRIER RX-BYTES RX-PKTS\n"
+	  "                     RX-ERR RX-DROP TX-BYTES TX-PKTS TX-ERR TX-DROP ('-' where\n"
+	  "                     the system does not say)\n",
+	  0 },
 	{ "ss", cmd_ss, "[-tuxlanpi46H] [state NAME...]",
 	  "sockets like ss(8): TCP, UDP, UNIX; -p owners as you may see them",
 	  "usage: sysq ss [-tuxlanpi46H] [state NAME...]\n"
@@ -85,6 +90,24 @@ const struct cli_cmd cli_commands[] = {
 	  "  without MTU print IFACE's MTU; with MTU change it (root, or as the\n"
 	  "  daemon's policy allows)\n",
 	  0 },
+	{ "host", cmd_host, "", "uptime, load, tasks, CPU, memory, pressure: the top of top",
+	  "usage: sysq host\n"
+	  "  uptime, CPUs and load averages; tasks; each CPU mode's share of all CPU\n"
+	  "  time since boot; memory and swap in MiB; on Linux the pressure stall\n"
+	  "  averages of cpu, memory and io (figures the system lacks are left out)\n",
+	  0 },
+	{ "sysctl", cmd_sysctl, "[-n] NAME... | -a [PREFIX] | -w NAME=VALUE...",
+	  "kernel parameters, as sysctl(8)",
+	  "usage: sysq sysctl [-n] NAME...\n"
+	  "       sysq sysctl [-n] -a [PREFIX]\n"
+	  "       sysq sysctl [-n] -w NAME=VALUE...\n"
+	  "  (no option)        print each NAME as 'NAME = VALUE', read as you\n"
+	  "  -n                 print the values alone\n"
+	  "  -a                 every parameter, or those under PREFIX; one you may not\n"
+	  "                     read is reported on stderr and skipped\n"
+	  "  -w                 set each NAME to VALUE (root, or as the daemon's policy\n"
+	  "                     allows) and print what the kernel reads back\n",
+	  0 },
 	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N] [--nofollow]",
 	  "copy a file, read as you",
 	  "usage: sysq get PATH [-o OUT] [--offset N] [--length N] [--nofollow]\n"
@@ -99,14 +122,17 @@ const struct cli_cmd cli_commands[] = {
 	  "  watched pid has exited)\n",
 	  0 },
 	{ "metrics", cmd_metrics,
-	  "[--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]",
+	  "[--per-uid] [--names sysq|node] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]",
 	  "Prometheus metrics: print, write, or serve",
-	  "usage: sysq metrics [--per-uid] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]\n"
+	  "usage: sysq metrics [--per-uid] [--names sysq|node] [--timeout T]\n"
+	  "                    [--textfile DIR | --listen [ADDR:PORT]]\n"
 	  "  (no option)         print the exposition (Prometheus text format 0.0.4)\n"
 	  "  --textfile DIR      write DIR/sysq.prom atomically (node_exporter textfile collector)\n"
 	  "  --listen [ADDR:PORT] serve GET /metrics (default 127.0.0.1:9393)\n"
 	  "  --timeout T         deadline per scrape: seconds, or Nms / Ns (default 5s)\n"
 	  "  --per-uid           add process counts per uid (sysq_user_processes)\n"
+	  "  --names node        node_exporter's metric names and labels for the figures it\n"
+	  "                      also exports (node_cpu_seconds_total, ...; docs/metrics.md)\n"
 	  "with --listen:\n"
 	  "  --header-timeout T  a request must arrive whole within T of connecting or of the\n"
 	  "                      previous response, and a response be taken within T; the\n"

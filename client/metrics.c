@@ -3,7 +3,7 @@
  * metrics.c - sysqd's answers as Prometheus text (exposition format 0.0.4):
  * the families, their names (sysq_ + node_exporter's name where the meaning
  * is the same), label escaping (UTF-8 guaranteed), and the scrape itself:
- * four pipelined calls on one connection under one socket-level deadline.
+ * seven pipelined calls on one connection under one socket-level deadline.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,12 +17,20 @@
 #include "libsysq.h"
 #include "metrics.h"
 
-static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "proc", "sockets" };
+static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "host", "proc",
+                                                  "sockets" };
 
 /* ---- text helpers ---------------------------------------------------- */
 
 /* Set when an append ran out of memory: a cut exposition is never served. */
 static _Thread_local bool render_oom;
+/* --names node: node_exporter's name (and labels) where it has the figure */
+static _Thread_local bool node_mode;
+
+static const char *NM(const char *sysq, const char *node)
+{
+	return node_mode && node ? node : sysq;
+}
 
 static void app(struct sq_buf *b, const void *p, size_t n)
 {
@@ -329,6 +337,11 @@ static const struct {
 	{ "files", "sysq_filesystem_files", "Filesystem total file nodes." },
 	{ "files_free", "sysq_filesystem_files_free", "Filesystem total free file nodes." },
 };
+/* node_exporter's names of the same (filesystem collector) */
+static const char *const fs_node[] = {
+	"node_filesystem_size_bytes", "node_filesystem_free_bytes", "node_filesystem_avail_bytes",
+	"node_filesystem_files", "node_filesystem_files_free",
+};
 
 static int render_fs(struct sq_buf *b, const msgpack_object *res)
 {
@@ -349,24 +362,26 @@ static int render_fs(struct sq_buf *b, const msgpack_object *res)
 		v = bytes_of(m, "fstype", &vn);
 		label(&s.l[i], false, "fstype", v, vn);
 		v = bytes_of(m, "source", &vn);
-		label(&s.l[i], false, "source", v, vn);
+		label(&s.l[i], false, NM("source", "device"), v, vn);
 	}
 	lset_dedup(&s);
 	for (size_t f = 0; f < sizeof(fs_sizes) / sizeof(fs_sizes[0]); f++) {
-		family(b, fs_sizes[f].name, "gauge", fs_sizes[f].help);
+		const char *name = NM(fs_sizes[f].name, fs_node[f]);
+		family(b, name, "gauge", fs_sizes[f].help);
 		for (size_t i = 0; i < n; i++) {
 			unsigned long long u;
 			const msgpack_object *m = &ms->via.array.ptr[i];
 			if (s.keep[i] && is_str(sq_map_get(m, "state"), "ok") &&
 			    as_u64(sq_map_get(m, fs_sizes[f].key), &u))
-				sample_u(b, fs_sizes[f].name, s.l[i].data, s.l[i].len, u);
+				sample_u(b, name, s.l[i].data, s.l[i].len, u);
 		}
 	}
-	family(b, "sysq_filesystem_readonly", "gauge", "Filesystem read-only status.");
+	const char *ro_name = NM("sysq_filesystem_readonly", "node_filesystem_readonly");
+	family(b, ro_name, "gauge", "Filesystem read-only status.");
 	for (size_t i = 0; i < n; i++) {
 		const msgpack_object *ro = sq_map_get(&ms->via.array.ptr[i], "readonly");
 		if (s.keep[i])
-			sample_u(b, "sysq_filesystem_readonly", s.l[i].data, s.l[i].len,
+			sample_u(b, ro_name, s.l[i].data, s.l[i].len,
 			         ro && ro->type == MSGPACK_OBJECT_BOOLEAN && ro->via.boolean);
 	}
 	family(b, "sysq_filesystem_stale", "gauge",
@@ -375,11 +390,11 @@ static int render_fs(struct sq_buf *b, const msgpack_object *res)
 		if (s.keep[i])
 			sample_u(b, "sysq_filesystem_stale", s.l[i].data, s.l[i].len,
 			         is_str(sq_map_get(&ms->via.array.ptr[i], "state"), "stale"));
-	family(b, "sysq_filesystem_device_error", "gauge",
-	       "1 when statfs on the filesystem answered an error.");
+	const char *err_name = NM("sysq_filesystem_device_error", "node_filesystem_device_error");
+	family(b, err_name, "gauge", "1 when statfs on the filesystem answered an error.");
 	for (size_t i = 0; i < n; i++)
 		if (s.keep[i])
-			sample_u(b, "sysq_filesystem_device_error", s.l[i].data, s.l[i].len,
+			sample_u(b, err_name, s.l[i].data, s.l[i].len,
 			         is_str(sq_map_get(&ms->via.array.ptr[i], "state"), "error"));
 	lset_done(&s);
 	return 0;
@@ -396,6 +411,70 @@ static bool has_flag(const msgpack_object *ifp, const char *flag)
 	return false;
 }
 
+/* net.list's stats, state and carrier: node_exporter's netdev and netclass
+ * figures */
+static const struct {
+	const char *key, *sysq, *node, *help;
+} net_counters[] = {
+	{ "rx_bytes", "sysq_network_receive_bytes_total", "node_network_receive_bytes_total",
+	  "Bytes received by the interface." },
+	{ "rx_packets", "sysq_network_receive_packets_total",
+	  "node_network_receive_packets_total", "Packets received by the interface." },
+	{ "rx_errors", "sysq_network_receive_errs_total", "node_network_receive_errs_total",
+	  "Receive errors of the interface." },
+	{ "rx_dropped", "sysq_network_receive_drop_total", "node_network_receive_drop_total",
+	  "Received packets the interface dropped." },
+	{ "rx_multicast", "sysq_network_receive_multicast_total",
+	  "node_network_receive_multicast_total", "Multicast packets received." },
+	{ "tx_bytes", "sysq_network_transmit_bytes_total", "node_network_transmit_bytes_total",
+	  "Bytes sent by the interface." },
+	{ "tx_packets", "sysq_network_transmit_packets_total",
+	  "node_network_transmit_packets_total", "Packets sent by the interface." },
+	{ "tx_errors", "sysq_network_transmit_errs_total", "node_network_transmit_errs_total",
+	  "Transmit errors of the interface." },
+	{ "tx_dropped", "sysq_network_transmit_drop_total", "node_network_transmit_drop_total",
+	  "Packets the interface dropped instead of sending." },
+	{ "tx_multicast", "sysq_network_transmit_multicast_total", NULL,
+	  "Multicast packets sent (macOS)." },
+	{ "collisions", "sysq_network_transmit_colls_total", "node_network_transmit_colls_total",
+	  "Collisions seen by the interface." },
+};
+
+static void render_net_counters(struct sq_buf *b, const msgpack_object *ifs,
+                                const struct lset *s)
+{
+	size_t n = ifs ? ifs->via.array.size : 0;
+	for (size_t c = 0; c < sizeof(net_counters) / sizeof(net_counters[0]); c++) {
+		const char *name = NM(net_counters[c].sysq, net_counters[c].node);
+		bool fam = false;
+		for (size_t i = 0; i < n; i++) {
+			unsigned long long u;
+			const msgpack_object *st = sq_map_get(&ifs->via.array.ptr[i], "stats");
+			if (!s->keep[i] || !st || !as_u64(sq_map_get(st, net_counters[c].key), &u))
+				continue;
+			if (!fam)
+				family(b, name, "counter", net_counters[c].help);
+			fam = true;
+			sample_u(b, name, s->l[i].data, s->l[i].len, u);
+		}
+	}
+	/* operstate "UP" (node_exporter's node_network_up), carrier */
+	const char *up = NM("sysq_network_oper_up", "node_network_up");
+	family(b, up, "gauge", "1 when the interface's operational state is UP.");
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *o = sq_map_get(&ifs->via.array.ptr[i], "operstate");
+		if (s->keep[i] && o)
+			sample_u(b, up, s->l[i].data, s->l[i].len, is_str(o, "UP"));
+	}
+	const char *car = NM("sysq_network_carrier", "node_network_carrier");
+	family(b, car, "gauge", "1 when the interface has a carrier (link).");
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *o = sq_map_get(&ifs->via.array.ptr[i], "carrier");
+		if (s->keep[i] && o && o->type == MSGPACK_OBJECT_BOOLEAN)
+			sample_u(b, car, s->l[i].data, s->l[i].len, o->via.boolean);
+	}
+}
+
 static int render_net(struct sq_buf *b, const msgpack_object *res)
 {
 	const msgpack_object *ifs = array_of(res, "interfaces");
@@ -409,15 +488,17 @@ static int render_net(struct sq_buf *b, const msgpack_object *res)
 		size_t vn;
 		const char *v = bytes_of(&ifs->via.array.ptr[i], "name", &vn);
 		sq_buf_init(&s.l[i]);
-		label(&s.l[i], true, "interface", v, vn);
+		label(&s.l[i], true, NM("interface", "device"), v, vn);
 	}
 	lset_dedup(&s);
-	family(b, "sysq_network_mtu_bytes", "gauge", "Network interface MTU in bytes.");
+	const char *mtu = NM("sysq_network_mtu_bytes", "node_network_mtu_bytes");
+	family(b, mtu, "gauge", "Network interface MTU in bytes.");
 	for (size_t i = 0; i < n; i++) {
 		unsigned long long u;
 		if (s.keep[i] && as_u64(sq_map_get(&ifs->via.array.ptr[i], "mtu"), &u))
-			sample_u(b, "sysq_network_mtu_bytes", s.l[i].data, s.l[i].len, u);
+			sample_u(b, mtu, s.l[i].data, s.l[i].len, u);
 	}
+	render_net_counters(b, ifs, &s);
 	family(b, "sysq_network_up", "gauge",
 	       "1 when the interface is administratively up (IFF_UP).");
 	for (size_t i = 0; i < n; i++)
@@ -533,6 +614,117 @@ static int render_proc(struct sq_buf *b, const msgpack_object *res, bool per_uid
 	return 0;
 }
 
+/* ---- sys.host ---------------------------------------------------------------- */
+
+static void one(struct sq_buf *b, const char *name, const char *type, const char *help,
+                const msgpack_object *v)
+{
+	double d;
+	unsigned long long u;
+	if (!as_double(v, &d))
+		return;
+	family(b, name, type, help);
+	if (as_u64(v, &u))
+		sample_u(b, name, "", 0, u);
+	else
+		sample_d(b, name, "", 0, d);
+}
+
+static void render_cpu(struct sq_buf *b, const msgpack_object *cpus)
+{
+	static const char *const modes[] = {
+		"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user",
+	};
+	const char *name = NM("sysq_cpu_seconds_total", "node_cpu_seconds_total");
+	family(b, name, "counter", "Seconds the CPUs spent in each mode.");
+	for (uint32_t i = 0; cpus && i < cpus->via.array.size; i++) {
+		const msgpack_object *c = &cpus->via.array.ptr[i];
+		unsigned long long id;
+		if (!as_u64(sq_map_get(c, "cpu"), &id))
+			continue;
+		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+			double v;
+			if (!as_double(sq_map_get(c, modes[m]), &v))
+				continue;
+			char lv[64];
+			int ln = snprintf(lv, sizeof(lv), "cpu=\"%llu\",mode=\"%s\"", id, modes[m]);
+			sample_d(b, name, lv, (size_t)ln, v);
+		}
+	}
+}
+
+static void render_host(struct sq_buf *b, const msgpack_object *h)
+{
+	static const struct {
+		const char *sect, *key, *sysq, *node, *type, *help;
+	} figs[] = {
+		{ "memory", "total", "sysq_memory_total_bytes", "node_memory_MemTotal_bytes", "gauge",
+		  "Memory in bytes (MemTotal)." },
+		{ "memory", "available", "sysq_memory_available_bytes",
+		  "node_memory_MemAvailable_bytes", "gauge",
+		  "Memory available without swapping, in bytes (MemAvailable)." },
+		{ "memory", "free", "sysq_memory_free_bytes", "node_memory_MemFree_bytes", "gauge",
+		  "Unused memory in bytes (MemFree)." },
+		{ "memory", "buffers", "sysq_memory_buffers_bytes", "node_memory_Buffers_bytes",
+		  "gauge", "Block device buffers in bytes (Buffers)." },
+		{ "memory", "cached", "sysq_memory_cached_bytes", "node_memory_Cached_bytes", "gauge",
+		  "Page cache in bytes (Cached)." },
+		{ "memory", "shared", "sysq_memory_shared_bytes", "node_memory_Shmem_bytes", "gauge",
+		  "Shared memory and tmpfs in bytes (Shmem)." },
+		{ "swap", "total", "sysq_memory_swap_total_bytes", "node_memory_SwapTotal_bytes",
+		  "gauge", "Swap space in bytes (SwapTotal)." },
+		{ "swap", "free", "sysq_memory_swap_free_bytes", "node_memory_SwapFree_bytes", "gauge",
+		  "Unused swap space in bytes (SwapFree)." },
+		{ NULL, "boot_time", "sysq_boot_time_seconds", "node_boot_time_seconds", "gauge",
+		  "When the host booted, Unix seconds." },
+		{ NULL, "procs_running", "sysq_procs_running", "node_procs_running", "gauge",
+		  "Threads runnable now." },
+		{ NULL, "procs_blocked", "sysq_procs_blocked", "node_procs_blocked", "gauge",
+		  "Threads blocked waiting for I/O." },
+		{ NULL, "forks", "sysq_forks_total", "node_forks_total", "counter",
+		  "Processes and threads created since boot." },
+		{ NULL, "context_switches", "sysq_context_switches_total",
+		  "node_context_switches_total", "counter", "Context switches since boot." },
+		{ NULL, "procs", "sysq_host_processes", NULL, "gauge", "Processes that exist now." },
+		{ NULL, "threads", "sysq_host_threads", NULL, "gauge", "Threads that exist now." },
+	};
+	for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
+		const msgpack_object *m = figs[i].sect ? sq_map_get(h, figs[i].sect) : h;
+		if (m && m->type == MSGPACK_OBJECT_MAP)
+			one(b, NM(figs[i].sysq, figs[i].node), figs[i].type, figs[i].help,
+			    sq_map_get(m, figs[i].key));
+	}
+	const msgpack_object *load = array_of(h, "load");
+	static const char *const loads[][2] = {
+		{ "sysq_load1", "node_load1" }, { "sysq_load5", "node_load5" },
+		{ "sysq_load15", "node_load15" },
+	};
+	for (uint32_t i = 0; load && i < 3 && i < load->via.array.size; i++)
+		one(b, NM(loads[i][0], loads[i][1]), "gauge", "Load average.",
+		    &load->via.array.ptr[i]);
+	const msgpack_object *cpus = array_of(h, "cpus");
+	if (cpus)
+		render_cpu(b, cpus);
+	/* pressure: some -> waiting, full -> stalled, as node_exporter names them */
+	const msgpack_object *p = sq_map_get(h, "pressure");
+	static const char *const res[] = { "cpu", "memory", "io" };
+	static const char *const kinds[][2] = { { "some", "waiting" }, { "full", "stalled" } };
+	for (size_t r = 0; p && r < 3; r++)
+		for (size_t k = 0; k < 2; k++) {
+			const msgpack_object *l = sq_map_get(sq_map_get(p, res[r]), kinds[k][0]);
+			double us;
+			if (!l || !as_double(sq_map_get(l, "total_us"), &us))
+				continue;
+			char name[80], help[160];
+			snprintf(name, sizeof(name), "%s_pressure_%s_%s_seconds_total",
+			         node_mode ? "node" : "sysq", res[r], kinds[k][1]);
+			snprintf(help, sizeof(help), "Seconds %s tasks were stalled on %s (PSI %s).",
+			         k ? "all non-idle" : "some", res[r], kinds[k][0]);
+			family(b, name, "counter", help);
+			sample_d(b, name, "", 0, us / 1e6);
+		}
+}
+
 /* ---- the whole exposition ------------------------------------------------- */
 
 /* ---- net.sockets ------------------------------------------------------------ */
@@ -638,12 +830,15 @@ int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in)
 {
 	int rc = 0;
 	render_oom = false;
+	node_mode = in->node_names;
 	if (in->res[SQ_MC_STATS])
 		render_stats(out, in->res[SQ_MC_STATS]);
 	if (in->res[SQ_MC_FS] && rc == 0)
 		rc = render_fs(out, in->res[SQ_MC_FS]);
 	if (in->res[SQ_MC_NET] && rc == 0)
 		rc = render_net(out, in->res[SQ_MC_NET]);
+	if (in->res[SQ_MC_HOST] && rc == 0)
+		render_host(out, in->res[SQ_MC_HOST]);
 	if (in->res[SQ_MC_PROC] && rc == 0)
 		rc = render_proc(out, in->res[SQ_MC_PROC], in->per_uid);
 	if (in->res[SQ_MC_SOCK] && in->sock)
@@ -744,7 +939,7 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 
 	/* proc.list first: it is the longest (a /proc read per process), so it
 	 * starts first.  fs.list gets most of the deadline: a hung mount
-	 * answers "stale" in time, and the other three calls run meanwhile */
+	 * answers "stale" in time, and the other calls run meanwhile */
 	long fs_ms = (long)tmo * 4 / 5;
 	fs_ms = fs_ms < 1 ? 1 : fs_ms > 10000 ? 10000 : fs_ms;
 	uint32_t id[SQ_MC_N];
@@ -763,6 +958,8 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 	msgpack_pack_map(pk, 1);
 	sq_pack_kv_i64(pk, "timeout_ms", fs_ms);
 	pk = sysq_begin(c, "net.list", &id[SQ_MC_NET]);
+	msgpack_pack_array(pk, 0);
+	pk = sysq_begin(c, "sys.host", &id[SQ_MC_HOST]);
 	msgpack_pack_array(pk, 0);
 	/* sockets: every socket counted, then the listening ones with owners */
 	uint32_t sid[2];
@@ -786,7 +983,7 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 	static const msgpack_object ok_marker = { .type = MSGPACK_OBJECT_NIL };
 
 	struct sysq_reply rep[SQ_MC_N];
-	struct sq_metrics_in in = { .per_uid = o->per_uid };
+	struct sq_metrics_in in = { .per_uid = o->per_uid, .node_names = o->node_names };
 	memset(rep, 0, sizeof(rep));
 	int pending = SQ_MC_N, rc = sysq_flush(c);
 	bool broken = rc < 0;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * metrics.h - the Prometheus text exposition (format 0.0.4) built from
- * sysqd's own answers (sys.stats, fs.list, net.list, proc.list), and the
- * scrape that fetches them: one connection, four pipelined calls, one
- * deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
+ * sysqd's own answers (sys.stats, fs.list, net.list, sys.host, proc.list,
+ * net.sockets), and the scrape that fetches them: one connection, seven
+ * pipelined calls (net.sockets twice), one deadline.  Used by `sysq metrics` (stdout, --textfile, --listen).
  */
 #ifndef SQ_METRICS_H
 #define SQ_METRICS_H
@@ -20,7 +20,8 @@
 
 /* The calls a scrape makes ("collectors", as node_exporter says); the
  * sockets collector is two net.sockets streams, summed as they arrive. */
-enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_PROC, SQ_MC_SOCK, SQ_MC_N };
+enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_HOST, SQ_MC_PROC, SQ_MC_SOCK,
+                 SQ_MC_N };
 
 /* The sockets collector's sums: bounded whatever the number of sockets. */
 #define SQ_MSOCK_STATES 12          /* net.sockets' state names */
@@ -49,6 +50,8 @@ struct sq_metrics_in {
 	const msgpack_object *res[SQ_MC_N];
 	double seconds[SQ_MC_N];   /* each call's time, request sent to reply read */
 	bool per_uid;              /* sysq_user_processes{uid=...} (proc.list had "uid") */
+	bool node_names;           /* node_exporter's names and labels where it has the
+	                            * figure (--names node; docs/metrics.md) */
 	const struct sq_metrics_sockets *sock; /* with res[SQ_MC_SOCK] set: its sums */
 };
 
@@ -66,6 +69,7 @@ struct sq_scrape_opts {
 	const char *socket;   /* NULL: the default socket */
 	int timeout_ms;       /* deadline for the whole scrape (connect excluded) */
 	bool per_uid;
+	bool node_names;
 };
 
 /* Query sysqd and append the exposition to out.  Returns the number of

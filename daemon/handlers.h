@@ -13,6 +13,11 @@ int m_sys_ping(struct sq_req *r);
 int m_sys_uname(struct sq_req *r);
 int m_sys_methods(struct sq_req *r);
 int m_sys_stats(struct sq_req *r);
+/* m_host.c */
+int m_sys_host(struct sq_req *r);
+/* m_sysctl.c */
+int m_sys_sysctl_get(struct sq_req *r);
+int m_sys_sysctl_set(struct sq_req *r);
 
 /* m_net.c */
 int m_net_list(struct sq_req *r);

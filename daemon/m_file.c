@@ -1,6 +1,6 @@
 /*
  * m_file.c - the file.* methods.  file.read streams a regular file to the
- * caller (framing in docs/protocol/file.md): params are checked on the loop,
+ * caller (framing in PROTOCOL.md section 11): params are checked on the loop,
  * the file is opened on the engine AS THE CALLER (the method table says so:
  * the engine switches the worker), so the kernel makes the access decision,
  * and transfer.c streams the descriptor with sendfile(2).

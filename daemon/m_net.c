@@ -63,10 +63,36 @@ static int get_name(struct sq_req *r, const char **name)
 	return 0;
 }
 
+/* What the kernel told beyond the basics: counters, state, carrier, MTU range. */
+static uint32_t link_keys(const struct sq_net_if *ifp)
+{
+	return (ifp->stats_have != 0) + (ifp->operstate != NULL) + ifp->has_carrier +
+	       ifp->has_min_mtu + ifp->has_max_mtu;
+}
+
+static void pack_link(msgpack_packer *pk, const struct sq_net_if *ifp)
+{
+	if (ifp->stats_have) {
+		sq_pack_cstr(pk, "stats");
+		msgpack_pack_map(pk, (uint32_t)__builtin_popcount(ifp->stats_have));
+		for (unsigned i = 0; i < SQ_NET_NSTATS; i++)
+			if (ifp->stats_have & (1u << i))
+				sq_pack_kv_u64(pk, sq_net_stat_name(i), ifp->stats[i]);
+	}
+	if (ifp->operstate)
+		sq_pack_kv_str(pk, "operstate", ifp->operstate);
+	if (ifp->has_carrier)
+		sq_pack_kv_bool(pk, "carrier", ifp->carrier);
+	if (ifp->has_min_mtu)
+		sq_pack_kv_i64(pk, "min_mtu", ifp->min_mtu);
+	if (ifp->has_max_mtu)
+		sq_pack_kv_i64(pk, "max_mtu", ifp->max_mtu);
+}
+
 static void pack_if(msgpack_packer *pk, const struct sq_net_if *ifp)
 {
 	char mac[24];
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 6 + link_keys(ifp));
 	sq_pack_cstr(pk, "name");
 	pack_name(pk, ifp->name);
 	sq_pack_kv_u64(pk, "index", ifp->index);
@@ -99,6 +125,7 @@ static void pack_if(msgpack_packer *pk, const struct sq_net_if *ifp)
 		sq_pack_kv_str(pk, "addr", a->addr);
 		sq_pack_kv_u64(pk, "prefixlen", a->prefixlen);
 	}
+	pack_link(pk, ifp);
 }
 
 int m_net_list(struct sq_req *r)
@@ -146,14 +173,30 @@ int m_net_mtu_get(struct sq_req *r)
 int m_net_mtu_set(struct sq_req *r)
 {
 	const char *name;
-	/* in range: the method table's 68..65536; the interface's own limits
-	 * are the kernel's to enforce */
+	/* in the method table's 0..2^31-1; then the interface's own range,
+	 * where the kernel tells it (else the kernel's check alone stands) */
 	int64_t want = sq_params_int(&r->params, r->m->params, "mtu");
-	int previous = -1, now = -1;
+	int previous = -1, now = -1, min, max;
 	char nm[IFNAMSIZ * 4 + 1];
 	int rc;
 	if ((rc = get_name(r, &name)) < 0)
 		return rc;
+	rc = sq_net_mtu_range(name, &min, &max);
+	if (rc == -ENODEV)
+		return if_error(r, rc, name);
+	if (rc == 0 && ((min >= 0 && want < min) || (max >= 0 && want > max))) {
+		char range[48];
+		if (max >= 0)
+			snprintf(range, sizeof(range), "%d..%d", min < 0 ? 0 : min, max);
+		else
+			snprintf(range, sizeof(range), "%d and up", min);
+		shown(name, nm, sizeof(nm));
+		sq_log(SQ_LOG_NOTICE, "net.mtu.set: %s mtu %lld by uid %u pid %d refused: outside "
+		       "%s", nm, (long long)want, (unsigned)r->cred->uid, (int)r->cred->pid, range);
+		return sq_req_fail(r, -EINVAL, "MTU %lld is outside the range '%s' takes: %s "
+		                   "(its driver's, as the kernel tells it)", (long long)want, nm,
+		                   range);
+	}
 
 	pthread_mutex_lock(&mtu_lock);
 	rc = sq_net_mtu_set(name, (int)want, &previous, &now);

@@ -4,7 +4,7 @@
  * caller's own; this file only validates params and packs lib/sq_proc.h
  * structs straight into the reply (proc.list: on the scan's own threads).
  * comm, args and exe are arbitrary bytes: str when valid UTF-8, bin
- * otherwise (docs/protocol/proc.md).
+ * otherwise (PROTOCOL.md section 7, "Bytes from other users").
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -37,6 +37,22 @@ static void pack_args(msgpack_packer *pk, const char *a, size_t len)
 			start = i + 1;
 		}
 	}
+}
+
+/* UINT64_MAX: a counter the OS does not keep (macOS: rchar, wchar) */
+static void pack_io(msgpack_packer *pk, const struct sq_proc *p)
+{
+	const struct { const char *key; uint64_t v; } k[] = {
+		{ "rchar", p->io_rchar }, { "wchar", p->io_wchar },
+		{ "read_bytes", p->io_read_bytes }, { "write_bytes", p->io_write_bytes },
+	};
+	uint32_t n = 0;
+	for (size_t i = 0; i < 4; i++)
+		n += k[i].v != UINT64_MAX;
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < 4; i++)
+		if (k[i].v != UINT64_MAX)
+			sq_pack_kv_u64(pk, k[i].key, k[i].v);
 }
 
 static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want)
@@ -74,6 +90,10 @@ static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want
 			else
 				msgpack_pack_nil(pk);
 			break;
+		case SQ_PROC_CPU_PERCENT: msgpack_pack_double(pk, p->cpu_percent); break;
+		case SQ_PROC_FDS: msgpack_pack_uint64(pk, p->fds); break;
+		case SQ_PROC_CGROUP: sq_pack_text(pk, p->cgroup, p->cgroup_len); break;
+		case SQ_PROC_IO: pack_io(pk, p); break;
 		case SQ_PROC_NFIELDS: break;
 		}
 	}
@@ -82,14 +102,14 @@ static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want
 }
 
 /* `fields`: an array of field names (strs: checked with the params);
- * absent means all. */
-static int get_fields(struct sq_req *r, unsigned *out)
+ * absent means def. */
+static int get_fields(struct sq_req *r, unsigned def, unsigned *out)
 {
 	const msgpack_object_array *a;
 	int rc = sq_param_array(&r->params, "fields", false, &a);
 	if (rc < 0)
 		return sq_req_param_error(r, rc);
-	*out = SQ_PROC_ALL;
+	*out = def;
 	if (rc == 1)
 		return 0;
 	unsigned f = SQ_PROC_BIT(SQ_PROC_PID);
@@ -100,7 +120,7 @@ static int get_fields(struct sq_req *r, unsigned *out)
 			return sq_req_fail(r, -EINVAL, "param 'fields': unknown field '%.*s' "
 			                   "(pid ppid pgid sid uid euid gid state comm args exe "
 			                   "start_time cpu_user_ns cpu_system_ns rss_bytes "
-			                   "vsize_bytes threads nice tty)",
+			                   "vsize_bytes threads nice tty cpu_percent fds cgroup io)",
 			                   (int)(o->via.str.size > 40 ? 40 : o->via.str.size),
 			                   o->via.str.ptr);
 		f |= SQ_PROC_BIT((unsigned)k);
@@ -189,7 +209,7 @@ int m_proc_list(struct sq_req *r)
 	unsigned want;
 
 	int rc;
-	if ((rc = get_fields(r, &want)) < 0)
+	if ((rc = get_fields(r, SQ_PROC_LIST_DEFAULT, &want)) < 0)
 		return rc;
 	rc = sq_param_array(&r->params, "pid", false, &pa);
 	if (rc < 0)
@@ -245,7 +265,7 @@ int m_proc_get(struct sq_req *r)
 	unsigned want;
 	pid_t pid = get_pid(r);
 	int rc;
-	if ((rc = get_fields(r, &want)) < 0)
+	if ((rc = get_fields(r, SQ_PROC_ALL, &want)) < 0)
 		return rc;
 	struct sq_proc p;
 	memset(&p, 0, sizeof(p));

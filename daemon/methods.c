@@ -84,6 +84,79 @@ static const struct sq_field k_stats[] = {
 };
 static const struct sq_field r_stats = { .types = SQ_T_MAP, .keys = k_stats };
 
+/* sys.host: every key optional (what the OS does not give is absent) */
+static const struct sq_field t_float = { .types = SQ_T_FLOAT };
+#define CPU_MODES OPTKEY("user", SQ_T_FLOAT), OPTKEY("nice", SQ_T_FLOAT), \
+	OPTKEY("system", SQ_T_FLOAT), OPTKEY("idle", SQ_T_FLOAT), OPTKEY("iowait", SQ_T_FLOAT), \
+	OPTKEY("irq", SQ_T_FLOAT), OPTKEY("softirq", SQ_T_FLOAT), OPTKEY("steal", SQ_T_FLOAT)
+static const struct sq_field k_cpu_total[] = { CPU_MODES, END };
+static const struct sq_field k_cpu_one[] = { KEY("cpu", SQ_T_INT), CPU_MODES, END };
+static const struct sq_field t_cpu_one = { .types = SQ_T_MAP, .keys = k_cpu_one };
+static const struct sq_field k_memory[] = {
+	OPTKEY("total", SQ_T_INT), OPTKEY("available", SQ_T_INT), OPTKEY("free", SQ_T_INT),
+	OPTKEY("buffers", SQ_T_INT), OPTKEY("cached", SQ_T_INT), OPTKEY("shared", SQ_T_INT), END,
+};
+static const struct sq_field k_swap[] = { OPTKEY("total", SQ_T_INT), OPTKEY("free", SQ_T_INT), END };
+static const struct sq_field k_psi_line[] = {
+	KEY("avg10", SQ_T_FLOAT), KEY("avg60", SQ_T_FLOAT), KEY("avg300", SQ_T_FLOAT),
+	KEY("total_us", SQ_T_INT), END,
+};
+static const struct sq_field k_psi[] = {
+	{ .name = "some", .types = SQ_T_MAP, .keys = k_psi_line },
+	{ .name = "full", .types = SQ_T_MAP, .keys = k_psi_line }, END,
+};
+static const struct sq_field k_pressure[] = {
+	{ .name = "cpu", .types = SQ_T_MAP, .keys = k_psi },
+	{ .name = "memory", .types = SQ_T_MAP, .keys = k_psi },
+	{ .name = "io", .types = SQ_T_MAP, .keys = k_psi }, END,
+};
+static const struct sq_field k_host[] = {
+	OPTKEY("uptime_s", SQ_T_FLOAT), OPTKEY("boot_time", SQ_T_FLOAT),
+	{ .name = "load", .types = SQ_T_ARRAY, .items = &t_float },
+	{ .name = "cpu", .types = SQ_T_MAP, .keys = k_cpu_total },
+	{ .name = "cpus", .types = SQ_T_ARRAY, .items = &t_cpu_one },
+	{ .name = "memory", .types = SQ_T_MAP, .keys = k_memory },
+	{ .name = "swap", .types = SQ_T_MAP, .keys = k_swap },
+	OPTKEY("procs", SQ_T_INT), OPTKEY("threads", SQ_T_INT), OPTKEY("procs_running", SQ_T_INT),
+	OPTKEY("procs_blocked", SQ_T_INT), OPTKEY("forks", SQ_T_INT),
+	OPTKEY("context_switches", SQ_T_INT),
+	{ .name = "pressure", .types = SQ_T_MAP, .keys = k_pressure }, END,
+};
+static const struct sq_field r_host = { .types = SQ_T_MAP, .keys = k_host };
+static const char *const e_host[] = { "EINVAL", "ENOENT", NULL };
+
+/* sys.sysctl.* */
+static const struct sq_field t_sysctl_name = { .types = SQ_T_STR, .no_nul = true };
+static const struct sq_field p_sysctl_get[] = {
+	{ .name = "names", .types = SQ_T_ARRAY, .items = &t_sysctl_name, .max_items = 4096 },
+	{ .name = "prefix", .types = SQ_T_STR, .no_nul = true }, END,
+};
+static const struct sq_field k_sysctl[] = {
+	KEY("name", SQ_T_STR), OPTKEY("value", SQ_T_INT | SQ_T_ARRAY | SQ_T_STR | SQ_T_BIN),
+	OPTKEY("error", SQ_T_STR), END,
+};
+static const struct sq_field t_sysctl = { .types = SQ_T_MAP, .keys = k_sysctl };
+static const struct sq_field k_sysctl_get[] = { LIST("sysctls", t_sysctl), END };
+static const struct sq_field r_sysctl_get = { .types = SQ_T_MAP, .keys = k_sysctl_get };
+static const char *const e_sysctl_get[] = {
+	"EINVAL", "ENOENT", "EACCES", "EPERM", "EISDIR", "E2BIG", "EIO", NULL,
+};
+static const struct sq_field p_sysctl_set[] = {
+	{ .name = "name", .types = SQ_T_STR, .required = true, .no_nul = true },
+	{ .name = "value", .types = SQ_T_INT | SQ_T_STR | SQ_T_BIN | SQ_T_ARRAY, .required = true,
+	  .items = &t_int, .max_items = 64 },
+	END,
+};
+static const struct sq_field k_sysctl_set[] = {
+	KEY("name", SQ_T_STR), KEY("previous", SQ_T_INT | SQ_T_ARRAY | SQ_T_STR | SQ_T_BIN),
+	OPTKEY("value", SQ_T_INT | SQ_T_ARRAY | SQ_T_STR | SQ_T_BIN), END,
+};
+static const struct sq_field r_sysctl_set = { .types = SQ_T_MAP, .keys = k_sysctl_set };
+static const char *const e_sysctl_set[] = {
+	"EINVAL", "ENOENT", "EACCES", "EPERM", "EISDIR", "E2BIG", "ERANGE", "EBUSY", "EIO",
+	"EOPNOTSUPP", "ENODEV", NULL,
+};
+
 /* net.* */
 static const struct sq_field p_ifname = {
 	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
@@ -94,10 +167,20 @@ static const struct sq_field k_addr[] = {
 	KEY("addr", SQ_T_STR), KEY("prefixlen", SQ_T_INT), END,
 };
 static const struct sq_field t_addr = { .types = SQ_T_MAP, .keys = k_addr };
+static const struct sq_field k_if_stats[] = {
+	OPTKEY("rx_bytes", SQ_T_INT), OPTKEY("rx_packets", SQ_T_INT), OPTKEY("rx_errors", SQ_T_INT),
+	OPTKEY("rx_dropped", SQ_T_INT), OPTKEY("rx_multicast", SQ_T_INT),
+	OPTKEY("tx_bytes", SQ_T_INT), OPTKEY("tx_packets", SQ_T_INT), OPTKEY("tx_errors", SQ_T_INT),
+	OPTKEY("tx_dropped", SQ_T_INT), OPTKEY("tx_multicast", SQ_T_INT),
+	OPTKEY("collisions", SQ_T_INT), END,
+};
 static const struct sq_field k_if[] = {
 	KEY("name", SQ_T_STR | SQ_T_BIN), KEY("index", SQ_T_INT),
 	KEY("mtu", SQ_T_INT | SQ_T_NIL), LIST("flags", t_str),
-	KEY("mac", SQ_T_STR | SQ_T_NIL), LIST("addrs", t_addr), END,
+	KEY("mac", SQ_T_STR | SQ_T_NIL), LIST("addrs", t_addr),
+	{ .name = "stats", .types = SQ_T_MAP, .keys = k_if_stats },
+	OPTKEY("operstate", SQ_T_STR), OPTKEY("carrier", SQ_T_BOOL),
+	OPTKEY("min_mtu", SQ_T_INT), OPTKEY("max_mtu", SQ_T_INT), END,
 };
 static const struct sq_field t_if = { .types = SQ_T_MAP, .keys = k_if };
 static const struct sq_field k_net_list[] = { LIST("interfaces", t_if), END };
@@ -106,10 +189,12 @@ static const struct sq_field p_mtu_get[] = { p_ifname, END };
 static const struct sq_field k_mtu[] = { KEY("mtu", SQ_T_INT), END };
 static const struct sq_field r_mtu_get = { .types = SQ_T_MAP, .keys = k_mtu };
 static const char *const e_mtu_get[] = { "EINVAL", "ENODEV", NULL };
-/* 68 is IPv4's minimum (RFC 791); 65536 is Linux's loopback default */
+/* any MTU an int holds: the interface's own range is checked in the handler
+ * where the kernel tells it (IFLA_MIN_MTU..IFLA_MAX_MTU), else by the kernel */
 static const struct sq_field p_mtu_set[] = {
 	p_ifname,
-	{ .name = "mtu", .types = SQ_T_INT, .required = true, .ranged = true, .min = 68, .max = 65536 },
+	{ .name = "mtu", .types = SQ_T_INT, .required = true, .ranged = true, .min = 0,
+	  .max = 2147483647, .note = "the interface's own range is checked after this one" },
 	END,
 };
 static const struct sq_field k_mtu_set[] = { KEY("mtu", SQ_T_INT), KEY("previous", SQ_T_INT), END };
@@ -243,6 +328,10 @@ static const struct sq_field p_proc_get[] = { p_proc_pid, p_fields, END };
 static const struct sq_field p_proc_signal[] = {
 	p_proc_pid, { .name = "signal", .types = SQ_T_STR | SQ_T_INT, .required = true }, END,
 };
+static const struct sq_field k_proc_io[] = {
+	OPTKEY("rchar", SQ_T_INT), OPTKEY("wchar", SQ_T_INT), OPTKEY("read_bytes", SQ_T_INT),
+	OPTKEY("write_bytes", SQ_T_INT), END,
+};
 static const struct sq_field k_proc[] = {
 	KEY("pid", SQ_T_INT), OPTKEY("ppid", SQ_T_INT), OPTKEY("pgid", SQ_T_INT),
 	OPTKEY("sid", SQ_T_INT), OPTKEY("uid", SQ_T_INT), OPTKEY("euid", SQ_T_INT),
@@ -252,7 +341,9 @@ static const struct sq_field k_proc[] = {
 	OPTKEY("start_time", SQ_T_FLOAT), OPTKEY("cpu_user_ns", SQ_T_INT),
 	OPTKEY("cpu_system_ns", SQ_T_INT), OPTKEY("rss_bytes", SQ_T_INT),
 	OPTKEY("vsize_bytes", SQ_T_INT), OPTKEY("threads", SQ_T_INT), OPTKEY("nice", SQ_T_INT),
-	OPTKEY("tty", SQ_T_STR | SQ_T_NIL), END,
+	OPTKEY("tty", SQ_T_STR | SQ_T_NIL), OPTKEY("cpu_percent", SQ_T_FLOAT),
+	OPTKEY("fds", SQ_T_INT), OPTKEY("cgroup", SQ_T_STR | SQ_T_BIN),
+	{ .name = "io", .types = SQ_T_MAP, .keys = k_proc_io }, END,
 };
 static const struct sq_field r_proc = { .types = SQ_T_MAP, .keys = k_proc };
 static const struct sq_field k_procs[] = { LIST("procs", r_proc), END };
@@ -306,8 +397,19 @@ const struct sq_method sq_methods[] = {
 	  "errors and whether the caller may call it", p_methods, &r_methods, e_methods },
 	{ "sys.stats", m_sys_stats, SQ_RUN_ASYNC, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "the daemon's own counters, limits and resource use", no_params, &r_stats, e_params },
+	{ "sys.host", m_sys_host, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
+	  "the host's totals: uptime, boot time, load, CPU times in seconds (all and each "
+	  "CPU), memory and swap in bytes, process and thread counts, pressure (Linux)",
+	  no_params, &r_host, e_host },
+	{ "sys.sysctl.get", m_sys_sysctl_get, SQ_RUN_POOL, SQ_ACCESS_AS_CALLER, SQ_AS_CALLER,
+	  "kernel parameters by name, or all under a prefix, read as the caller; "
+	  "typed as the kernel types them", p_sysctl_get, &r_sysctl_get, e_sysctl_get },
+	{ "sys.sysctl.set", m_sys_sysctl_set, SQ_RUN_ASYNC, SQ_ACCESS_ROOT, SQ_AS_DAEMON,
+	  "change a kernel parameter (root, or whom the policy grants the key; logged); "
+	  "answers the previous value", p_sysctl_set, &r_sysctl_set, e_sysctl_set },
 	{ "net.list", m_net_list, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
-	  "network interfaces: name, index, MTU, flags, MAC, addresses", no_params,
+	  "network interfaces: name, index, MTU, flags, MAC, addresses, counters, "
+	  "operational state, carrier, MTU range", no_params,
 	  &r_net_list, e_params },
 	{ "net.mtu.get", m_net_mtu_get, SQ_RUN_POOL, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "an interface's MTU", p_mtu_get, &r_mtu_get, e_mtu_get },

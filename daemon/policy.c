@@ -5,12 +5,18 @@
  *     allow net.mtu.set group netadmin
  *     deny  xattr.*     user guest
  *     deny  proc.signal everyone
+ *     allow sys.sysctl.set net.ipv4.* group netadmin
  *
  * A line is `allow|deny METHOD SUBJECT`: METHOD is a method name, a group
  * prefix `xattr.*`, or `*`; SUBJECT is `user NAME|UID`, `group NAME|GID` or
  * `everyone`.  `allow large-shares SUBJECT` gives SUBJECT root's shares of
- * sysqd's resources (workers, transfers, descriptors) instead of a method.  Names are resolved once, when the file is read (never per
- * request).  Evaluation: the first matching deny wins; otherwise a matching
+ * sysqd's resources (workers, transfers, descriptors) instead of a method.
+ * A method whose requests name a kernel parameter (sys.sysctl.set) takes a
+ * KEY-PATTERN between METHOD and SUBJECT (an fnmatch(3) glob over the
+ * dotted name, `*` crossing dots): an allow grants it for those keys only,
+ * and only such a line grants it (`allow * ...` does not); a deny with a
+ * pattern refuses those keys, one without refuses them all.  Names are
+ * resolved once, when the file is read (never per request).  Evaluation: the first matching deny wins; otherwise a matching
  * allow grants a `root` method; otherwise the built-in rule decides.
  *
  * The file is text: at most SQ_POLICY_MAX_BYTES, lines of at most
@@ -21,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -38,6 +45,7 @@ struct rule {
 	bool allow;
 	bool large;       /* allow large-shares: not a method rule */
 	char pattern[64];
+	char key[128];    /* keyed methods: the KEY-PATTERN ("" for none) */
 	enum subject kind;
 	unsigned id;      /* uid or gid */
 	int line;
@@ -73,6 +81,29 @@ static bool pattern_known(const char *pattern)
 	return false;
 }
 
+/* Methods whose rules take a KEY-PATTERN. */
+static bool keyed(const char *method)
+{
+	return strcmp(method, SQ_POLICY_KEYED_METHOD) == 0;
+}
+
+static bool is_subject_word(const char *t)
+{
+	return strcmp(t, "user") == 0 || strcmp(t, "group") == 0 || strcmp(t, "everyone") == 0;
+}
+
+/* A key pattern: printable, no white space, at most sizeof(rule.key) - 1. */
+static bool key_pattern_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n >= sizeof(((struct rule *)0)->key) || k[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)k[i] <= 0x20 || k[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static int parse_id(const char *s, unsigned *out)
 {
 	char *end;
@@ -95,12 +126,27 @@ static int fail(char *err, size_t errlen, const char *source, int line,
 static int parse_line(char *s, int line, const char *source, struct rule *r,
                       char *err, size_t errlen)
 {
-	char *tok[5];
+	char *tok[6];
 	int n = 0;
-	for (char *t = strtok(s, " \t\r"); t && n < 5; t = strtok(NULL, " \t\r"))
+	for (char *t = strtok(s, " \t\r"); t && n < 6; t = strtok(NULL, " \t\r"))
 		tok[n++] = t;
 	if (n == 0)
 		return 0;
+	/* METHOD KEY-PATTERN SUBJECT: take the pattern out, then as any line */
+	char key[sizeof(r->key)] = "";
+	if (n >= 3 && keyed(tok[1]) && !is_subject_word(tok[2])) {
+		if (!key_pattern_ok(tok[2]))
+			return fail(err, errlen, source, line, "not a key pattern", tok[2]);
+		strcpy(key, tok[2]);
+		for (int i = 2; i + 1 < n; i++)
+			tok[i] = tok[i + 1];
+		n--;
+	} else if (n >= 3 && keyed(tok[1]) && strcmp(tok[0], "allow") == 0) {
+		return fail(err, errlen, source, line,
+		            "allow " SQ_POLICY_KEYED_METHOD " needs the keys it grants: "
+		            "allow " SQ_POLICY_KEYED_METHOD " KEY-PATTERN SUBJECT (e.g. net.ipv4.*)",
+		            NULL);
+	}
 	memset(r, 0, sizeof(*r));
 	r->line = line;
 	if (strcmp(tok[0], "allow") == 0)
@@ -119,6 +165,7 @@ static int parse_line(char *s, int line, const char *source, struct rule *r,
 	} else if (strlen(tok[1]) >= sizeof(r->pattern) || !pattern_known(tok[1]))
 		return fail(err, errlen, source, line, "no method matches", tok[1]);
 	strcpy(r->pattern, tok[1]);
+	strcpy(r->key, key);
 	if (strcmp(tok[2], "everyone") == 0) {
 		if (n != 3)
 			return fail(err, errlen, source, line, "unexpected", tok[3]);
@@ -362,11 +409,16 @@ int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
                      const struct sq_cred *cred, int *line)
 {
 	int allow_line = 0;
+	bool by_key = keyed(m->name);
 	if (!p)
 		return 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
 		if (r->large || !pattern_matches(r->pattern, m->name) || !subject_matches(r, cred))
+			continue;
+		/* keyed methods: a deny of some keys is decided per key, and only an
+		 * allow of some keys opens the method (sq_policy_decide_key then) */
+		if (by_key && (r->allow ? !r->key[0] : r->key[0] != '\0'))
 			continue;
 		if (!r->allow) {
 			*line = r->line;
@@ -388,4 +440,29 @@ bool sq_policy_large_shares(const struct sq_policy *p, const struct sq_cred *cre
 		if (p->rules[i].large && subject_matches(&p->rules[i], cred))
 			return true;
 	return false;
+}
+
+int sq_policy_decide_key(const struct sq_policy *p, const struct sq_method *m,
+                         const char *key, const struct sq_cred *cred, int *line)
+{
+	int allow_line = 0;
+	for (size_t i = 0; p && i < p->n; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->large || !pattern_matches(r->pattern, m->name) || !subject_matches(r, cred))
+			continue;
+		bool key_matches = !r->key[0] || fnmatch(r->key, key, 0) == 0;
+		if (!key_matches)
+			continue;
+		if (!r->allow) {
+			*line = r->line;
+			return 1;
+		}
+		if (r->key[0] && !allow_line)
+			allow_line = r->line;
+	}
+	if (allow_line) {
+		*line = allow_line;
+		return 2;
+	}
+	return 0;
 }

@@ -45,6 +45,15 @@ const struct sq_policy *sq_policy_current(void);
 int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
                      const struct sq_cred *cred, int *line);
 
+/* The method whose rules name keys: `allow sys.sysctl.set KEY-PATTERN SUBJECT`.
+ * For it, sq_policy_decide answers 2 when some allow of some keys matches
+ * cred (the method may be called), and sq_policy_decide_key decides one key
+ * (a canonical dotted name): 1 deny (a deny of the method, or of a pattern
+ * matching key), 2 allow (an allow whose pattern matches key), 0 neither. */
+#define SQ_POLICY_KEYED_METHOD "sys.sysctl.set"
+int sq_policy_decide_key(const struct sq_policy *p, const struct sq_method *m,
+                         const char *key, const struct sq_cred *cred, int *line);
+
 /* Whether cred has root's shares (`allow large-shares SUBJECT`). */
 #define SQ_POLICY_LARGE_SHARES "large-shares"
 bool sq_policy_large_shares(const struct sq_policy *p, const struct sq_cred *cred);

@@ -1,6 +1,6 @@
 /*
  * transfer.c - the bulk transfer engine behind file.read (see transfer.h
- * and docs/protocol/file.md for the framing).
+ * and PROTOCOL.md section 11, "The stream", for the framing).
  *
  * The loop owns every transfer's state and its connection.  Jobs on the
  * worker engine (kind SQ_JOB_CHUNK, charged to the caller's uid) do the

@@ -207,3 +207,12 @@ int sq_net_from_ifaddrs(struct sq_net_list *out,
 		sq_net_list_free(out);
 	return rc;
 }
+
+const char *sq_net_stat_name(unsigned stat)
+{
+	static const char *const names[SQ_NET_NSTATS] = {
+		"rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "rx_multicast",
+		"tx_bytes", "tx_packets", "tx_errors", "tx_dropped", "tx_multicast", "collisions",
+	};
+	return stat < SQ_NET_NSTATS ? names[stat] : NULL;
+}

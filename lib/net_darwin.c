@@ -29,6 +29,14 @@ int sq_net_ctl_socket(void)
 	return fd;
 }
 
+/* macOS does not tell an interface's MTU range */
+int sq_net_mtu_range(const char *name, int *min, int *max)
+{
+	(void)name;
+	*min = *max = -1;
+	return -EOPNOTSUPP;
+}
+
 /* macOS says ENXIO for a name no interface has; the protocol says ENODEV */
 int sq_net_ioctl_errno(int err)
 {
@@ -63,6 +71,14 @@ static int add_entry(struct sq_net_list *l, const struct ifaddrs *ifa)
 		if (ifa->ifa_data) {
 			const struct if_data *d = ifa->ifa_data;
 			ifp->mtu = d->ifi_mtu <= 0x7fffffff ? (int)d->ifi_mtu : -1;
+			/* if_data's counters (32 bits: they wrap); no tx drops here */
+			const uint64_t vals[SQ_NET_NSTATS] = {
+				d->ifi_ibytes, d->ifi_ipackets, d->ifi_ierrors, d->ifi_iqdrops,
+				d->ifi_imcasts, d->ifi_obytes, d->ifi_opackets, d->ifi_oerrors, 0,
+				d->ifi_omcasts, d->ifi_collisions,
+			};
+			memcpy(ifp->stats, vals, sizeof(vals));
+			ifp->stats_have = ((1u << SQ_NET_NSTATS) - 1u) & ~(1u << SQ_NET_TX_DROPPED);
 		}
 		return 0;
 	}

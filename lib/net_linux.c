@@ -92,6 +92,8 @@ int sq_net_list(struct sq_net_list *out)
 	}
 	out->n = keep;
 	close(fd);
+	/* counters, state, carrier, MTU range: absent when rtnetlink will not say */
+	(void)sq_net_link_fill(out);
 	sq_net_list_sort(out);
 	return 0;
 }

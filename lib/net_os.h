@@ -21,4 +21,9 @@ struct sq_net_list;
 int sq_net_from_ifaddrs(struct sq_net_list *out,
                         int (*add)(struct sq_net_list *, const struct ifaddrs *));
 
+/* Linux: counters, operstate, carrier and MTU range from one rtnetlink
+ * dump into the interfaces of l with the same index (net_link_linux.c).
+ * 0, or a negative errno (l keeps what it had). */
+int sq_net_link_fill(struct sq_net_list *l);
+
 #endif

@@ -30,6 +30,10 @@ static const char *const names[SQ_PROC_NFIELDS] = {
 	[SQ_PROC_THREADS] = "threads",
 	[SQ_PROC_NICE] = "nice",
 	[SQ_PROC_TTY] = "tty",
+	[SQ_PROC_CPU_PERCENT] = "cpu_percent",
+	[SQ_PROC_FDS] = "fds",
+	[SQ_PROC_CGROUP] = "cgroup",
+	[SQ_PROC_IO] = "io",
 };
 
 const char *sq_proc_field_name(unsigned field)

@@ -15,14 +15,17 @@
 #include <string.h>
 #include <sys/proc_info.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/sysctl.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "sq_proc.h"
 
 #define F(x) SQ_PROC_BIT(SQ_PROC_##x)
-#define NEED_TASK (F(CPU_USER) | F(CPU_SYSTEM) | F(RSS) | F(VSIZE) | F(THREADS) | F(STATE))
+#define NEED_TASK (F(CPU_USER) | F(CPU_SYSTEM) | F(RSS) | F(VSIZE) | F(THREADS) | F(STATE) | \
+                   F(CPU_PERCENT))
 
 struct scan {
 	unsigned fields;
@@ -126,8 +129,8 @@ static int fill(struct scan *s, const struct kinfo_proc *k)
 	p->start_time = (double)k->kp_proc.p_starttime.tv_sec +
 	                (double)k->kp_proc.p_starttime.tv_usec / 1e6;
 	p->nice = k->kp_proc.p_nice;
-	p->args = p->exe = NULL;
-	p->args_len = p->exe_len = 0;
+	p->args = p->exe = p->cgroup = NULL;
+	p->args_len = p->exe_len = p->cgroup_len = 0;
 	p->args_cut = 0;
 	p->tty[0] = '\0';
 	if ((want & F(TTY)) && k->kp_eproc.e_tdev != NODEV) {
@@ -160,6 +163,29 @@ static int fill(struct scan *s, const struct kinfo_proc *k)
 		p->vsize_bytes = ti.pti_virtual_size;
 		p->threads = ti.pti_threadnum;
 		p->have |= F(CPU_USER) | F(CPU_SYSTEM) | F(RSS) | F(VSIZE) | F(THREADS);
+		/* as ps(1)'s %CPU: CPU time over the time since the process started */
+		struct timeval now;
+		gettimeofday(&now, NULL);
+		double life = (double)now.tv_sec + (double)now.tv_usec / 1e6 - p->start_time;
+		double cpu_s = (double)(p->cpu_user_ns + p->cpu_system_ns) / 1e9;
+		p->cpu_percent = life > 0 ? cpu_s / life * 100.0 : 0.0;
+		p->have |= F(CPU_PERCENT);
+	}
+	if (want & F(FDS)) { /* the kernel checks the thread's credential */
+		int bytes = proc_pidinfo(pid, PROC_PIDLISTFDS, 0, NULL, 0);
+		if (bytes >= 0) {
+			p->fds = (uint32_t)((size_t)bytes / sizeof(struct proc_fdinfo));
+			p->have |= F(FDS);
+		}
+	}
+	if (want & F(IO)) { /* storage bytes only: no rchar/wchar on macOS */
+		struct rusage_info_v2 ru;
+		if (proc_pid_rusage(pid, RUSAGE_INFO_V2, (rusage_info_t *)&ru) == 0) {
+			p->io_read_bytes = ru.ri_diskio_bytesread;
+			p->io_write_bytes = ru.ri_diskio_byteswritten;
+			p->io_rchar = p->io_wchar = UINT64_MAX; /* absent */
+			p->have |= F(IO);
+		}
 	}
 	if ((want & F(ARGS)) && read_args(s, pid) == -ENOMEM)
 		return -ENOMEM;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +27,7 @@
 #define F(x) SQ_PROC_BIT(SQ_PROC_##x)
 #define NEED_STAT (F(PPID) | F(PGID) | F(SID) | F(STATE) | F(COMM) | F(START_TIME) | \
                    F(CPU_USER) | F(CPU_SYSTEM) | F(RSS) | F(VSIZE) | F(THREADS) |  \
-                   F(NICE) | F(TTY))
+                   F(NICE) | F(TTY) | F(CPU_PERCENT))
 #define NEED_STATUS (F(UID) | F(EUID) | F(GID))
 #define PF_KTHREAD 0x00200000u /* include/linux/sched.h: no mm, no cmdline, no exe */
 
@@ -36,10 +37,13 @@ struct scan {
 	int64_t uid_filter;
 	double boot_time;       /* Unix seconds at boot (CLOCK_BOOTTIME zero) */
 	double tick_ns;         /* nanoseconds per clock tick */
+	double uptime;          /* seconds since boot when the scan began */
 	uint64_t page;
 	int kthread;            /* the last stat parsed was a kernel thread's */
 	struct sq_proc p;
 	char exe[PATH_MAX + 16];
+	char cgroup[PATH_MAX + 16];
+	char dents[4096];       /* getdents64 scratch for counting descriptors */
 };
 
 /* Whole-file read into buf with one read(2) (procfs generates these files
@@ -179,6 +183,9 @@ static int parse_stat(struct scan *s, const char *buf, size_t len)
 	p->cpu_user_ns = (uint64_t)((double)ut * s->tick_ns);
 	p->cpu_system_ns = (uint64_t)((double)st * s->tick_ns);
 	p->start_time = s->boot_time + (double)start * s->tick_ns / 1e9;
+	/* as ps(1)'s %CPU: CPU time over the time since the process started */
+	double life = s->uptime - (double)start * s->tick_ns / 1e9;
+	p->cpu_percent = life > 0 ? (double)(ut + st) * s->tick_ns / 1e9 / life * 100.0 : 0.0;
 	if (s->fields & F(TTY))
 		tty_name(tty, p->tty, sizeof(p->tty));
 	p->have |= NEED_STAT;
@@ -200,6 +207,87 @@ static int parse_status(struct sq_proc *p, const char *buf, size_t len)
 	p->euid = (uint32_t)num(&u, end);
 	p->gid = (uint32_t)num(&g, end);
 	p->have |= NEED_STATUS;
+	return 0;
+}
+
+/* The number of entries of PID/fd: 0, or a negative errno (EACCES: the
+ * caller may not list them, and the field is left out). */
+static int count_fds(struct scan *s, pid_t pid, uint32_t *out)
+{
+	char path[48];
+	snprintf(path, sizeof(path), "%d/fd", (int)pid);
+	int fd = openat(s->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint32_t n = 0;
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, s->dents, sizeof(s->dents));
+		if (got < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (got == 0)
+			break;
+		for (long off = 0; off < got;) {
+			unsigned short reclen;
+			memcpy(&reclen, s->dents + off + 16, sizeof(reclen));
+			n += s->dents[off + 19] != '.';
+			off += reclen;
+		}
+	}
+	close(fd);
+	*out = n;
+	return 0;
+}
+
+/* The cgroup v2 path ("0::/user.slice/...") into s->cgroup; its length, or
+ * -1 when there is none (cgroup v1 only) or the file cannot be read. */
+static ssize_t read_cgroup(struct scan *s, pid_t pid)
+{
+	char path[48];
+	snprintf(path, sizeof(path), "%d/cgroup", (int)pid);
+	ssize_t n = read_small(s->procfd, path, s->cgroup, sizeof(s->cgroup) - 1);
+	if (n <= 0)
+		return -1;
+	s->cgroup[n] = '\0';
+	char *line = s->cgroup;
+	if (strncmp(line, "0::", 3) != 0) {
+		line = strstr(s->cgroup, "\n0::");
+		if (!line)
+			return -1;
+		line++;
+	}
+	line += 3;
+	char *nl = strchr(line, '\n');
+	size_t len = nl ? (size_t)(nl - line) : strlen(line);
+	memmove(s->cgroup, line, len);
+	return (ssize_t)len;
+}
+
+/* PID/io as the caller may read it (the kernel asks for ptrace-read access). */
+static int read_io(struct scan *s, pid_t pid, struct sq_proc *p)
+{
+	char path[48], buf[512];
+	snprintf(path, sizeof(path), "%d/io", (int)pid);
+	ssize_t n = read_small(s->procfd, path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	static const struct { const char *key; size_t off; } k[] = {
+		{ "rchar: ", offsetof(struct sq_proc, io_rchar) },
+		{ "wchar: ", offsetof(struct sq_proc, io_wchar) },
+		{ "\nread_bytes: ", offsetof(struct sq_proc, io_read_bytes) },
+		{ "\nwrite_bytes: ", offsetof(struct sq_proc, io_write_bytes) },
+	};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		const char *at = strstr(buf, k[i].key);
+		if (!at)
+			return -1;
+		at += strlen(k[i].key);
+		uint64_t v = strtoull(at, NULL, 10);
+		memcpy((char *)p + k[i].off, &v, sizeof(v));
+	}
 	return 0;
 }
 
@@ -256,8 +344,8 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 
 	p->have = F(PID);
 	p->pid = pid;
-	p->args = p->exe = NULL;
-	p->args_len = p->exe_len = 0;
+	p->args = p->exe = p->cgroup = NULL;
+	p->args_len = p->exe_len = p->cgroup_len = 0;
 	p->args_cut = 0;
 
 	if ((want & NEED_STATUS) || s->uid_filter >= 0) {
@@ -311,6 +399,13 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 			any = 1;
 		}
 	}
+	if ((want & F(FDS)) && count_fds(s, pid, &p->fds) == 0)
+		p->have |= F(FDS);
+	if ((want & F(IO)) && read_io(s, pid, p) == 0)
+		p->have |= F(IO);
+	ssize_t cg_len = (want & F(CGROUP)) ? read_cgroup(s, pid) : -1;
+	if (cg_len >= 0)
+		p->have |= F(CGROUP);
 	if (!any && check_exists) {
 		struct stat st;
 		snprintf(path, sizeof(path), "%d", (int)pid);
@@ -326,6 +421,17 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 		memcpy(p->buf + alen, s->exe, exe_len);
 		p->exe = p->buf + alen;
 		p->exe_len = exe_len;
+	}
+	/* and the cgroup path behind both */
+	size_t elen = (p->have & F(EXE)) ? exe_len : 0;
+	if (p->have & F(CGROUP)) {
+		if (sq_proc_reserve(p, alen + elen + (size_t)cg_len + 1) < 0)
+			return -ENOMEM;
+		memcpy(p->buf + alen + elen, s->cgroup, (size_t)cg_len);
+		p->cgroup = p->buf + alen + elen;
+		p->cgroup_len = (size_t)cg_len;
+		if (p->have & F(EXE))
+			p->exe = p->buf + alen;
 	}
 	if (p->have & F(ARGS))
 		p->args = p->buf;
@@ -346,6 +452,7 @@ static int scan_open(struct scan *s, unsigned fields, int64_t uid_filter)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
 	s->boot_time = (double)(rt.tv_sec - bt.tv_sec) + (double)(rt.tv_nsec - bt.tv_nsec) / 1e9;
+	s->uptime = (double)bt.tv_sec + (double)bt.tv_nsec / 1e9;
 	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return s->procfd < 0 ? -errno : 0;
 }
@@ -500,7 +607,7 @@ static int scan_list(struct scan *s0, const pid_t *pids, size_t n, int check_exi
  */
 struct rec {
 	struct sq_proc p;       /* args/exe replaced by offsets into the arena */
-	size_t args_off, exe_off;
+	size_t args_off, exe_off, cgroup_off;
 };
 
 struct chunk {
@@ -553,8 +660,9 @@ static int ordered_keep(const struct sq_proc *p, size_t chunk, void *arg)
 	struct chunk *ch = &o->chunks[chunk];
 	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
 	size_t elen = (p->have & F(EXE)) ? p->exe_len : 0;
-	size_t held = atomic_fetch_add(&o->held, sizeof(struct rec) + alen + elen);
-	if (o->max_held && held + sizeof(struct rec) + alen + elen > o->max_held)
+	size_t glen = (p->have & F(CGROUP)) ? p->cgroup_len : 0;
+	size_t held = atomic_fetch_add(&o->held, sizeof(struct rec) + alen + elen + glen);
+	if (o->max_held && held + sizeof(struct rec) + alen + elen + glen > o->max_held)
 		return -E2BIG;
 	if (!ch->recs) {
 		ch->recs = malloc(SQ_PROC_CHUNK * sizeof(*ch->recs));
@@ -565,9 +673,10 @@ static int ordered_keep(const struct sq_proc *p, size_t chunk, void *arg)
 	r->p = *p;
 	r->p.buf = NULL;
 	r->p.cap = 0;
-	r->p.args = r->p.exe = NULL;
+	r->p.args = r->p.exe = r->p.cgroup = NULL;
 	if (arena_put(ch, p->args, alen, &r->args_off) < 0 ||
-	    arena_put(ch, p->exe, elen, &r->exe_off) < 0)
+	    arena_put(ch, p->exe, elen, &r->exe_off) < 0 ||
+	    arena_put(ch, p->cgroup, glen, &r->cgroup_off) < 0)
 		return -ENOMEM;
 	ch->nrec++;
 	return 0;
@@ -598,6 +707,7 @@ static int scan_ordered(struct scan *s, const pid_t *pids, size_t n, int check_e
 			struct sq_proc *p = &ch->recs[i].p;
 			p->args = ch->arena ? ch->arena + ch->recs[i].args_off : NULL;
 			p->exe = ch->arena ? ch->arena + ch->recs[i].exe_off : NULL;
+			p->cgroup = ch->arena ? ch->arena + ch->recs[i].cgroup_off : NULL;
 			rc = cb(p, arg);
 		}
 	}

@@ -1,6 +1,6 @@
 /*
  * sq_ident.h - run the current thread as a peer, so the kernel makes every
- * access decision for it (design.md, "Identity and access").  Two ways:
+ * access decision for it (docs/identity.md).  Two ways:
  * a strict enter/leave pair around one piece of work (any thread), or
  * sq_ident_become on threads that run nothing but work for callers.
  */

@@ -33,7 +33,23 @@ struct sq_net_addr {
 	unsigned prefixlen;    /* 0..32 or 0..128 */
 };
 
+/* Counters, by the protocol's names (sq_net_stat_name): since the interface
+ * was created (Linux IFLA_STATS64; macOS if_data, 32 bits wide). */
+enum {
+	SQ_NET_RX_BYTES, SQ_NET_RX_PACKETS, SQ_NET_RX_ERRORS, SQ_NET_RX_DROPPED,
+	SQ_NET_RX_MULTICAST, SQ_NET_TX_BYTES, SQ_NET_TX_PACKETS, SQ_NET_TX_ERRORS,
+	SQ_NET_TX_DROPPED, SQ_NET_TX_MULTICAST, SQ_NET_COLLISIONS, SQ_NET_NSTATS
+};
+
 struct sq_net_if {
+	/* what the kernel tells beyond the basics (zero: it did not) */
+	unsigned stats_have;   /* 1u << SQ_NET_RX_BYTES ... */
+	uint64_t stats[SQ_NET_NSTATS];
+	const char *operstate; /* as ip(8) shows it: "UP", "DOWN", "UNKNOWN"...; NULL */
+	bool has_carrier, carrier;
+	bool has_min_mtu, has_max_mtu;
+	int min_mtu, max_mtu;  /* the range the driver takes */
+
 	char name[IFNAMSIZ];
 	unsigned index;
 	int mtu;               /* -1 when the OS would not say */
@@ -69,7 +85,14 @@ int sq_net_mtu_get(const char *name, int *mtu);
  * stands: -EINVAL when it refuses the value, -EPERM without the privilege. */
 int sq_net_mtu_set(const char *name, int mtu, int *previous, int *now);
 
+/* The MTU range the kernel gives for name's driver: 0 with *min and *max
+ * (-1 each where it sets no bound), -ENODEV, or -EOPNOTSUPP where the OS
+ * does not tell (macOS, Linux before 4.18). */
+int sq_net_mtu_range(const char *name, int *min, int *max);
+
 /* --- portable helpers (net.c) --- */
+/* The protocol's name of a counter ("rx_bytes"...), NULL past the last. */
+const char *sq_net_stat_name(unsigned stat);
 
 /* The protocol's word for one SQ_NET_* bit ("up", ...), NULL for others. */
 const char *sq_net_flag_name(unsigned bit);

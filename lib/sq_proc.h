@@ -36,10 +36,18 @@ enum sq_proc_field {
 	SQ_PROC_THREADS,
 	SQ_PROC_NICE,
 	SQ_PROC_TTY,
+	SQ_PROC_CPU_PERCENT,    /* CPU time over the process's life, percent of one CPU */
+	SQ_PROC_FDS,            /* open descriptors (where the caller may list them) */
+	SQ_PROC_CGROUP,         /* Linux: the cgroup v2 path */
+	SQ_PROC_IO,             /* I/O byte counters (where the caller may read them) */
 	SQ_PROC_NFIELDS
 };
 #define SQ_PROC_BIT(f) (1u << (f))
 #define SQ_PROC_ALL ((1u << SQ_PROC_NFIELDS) - 1u)
+/* What proc.list gives without `fields`: all but those that cost a further
+ * file or directory read per process. */
+#define SQ_PROC_LIST_DEFAULT (SQ_PROC_ALL & ~(SQ_PROC_BIT(SQ_PROC_FDS) | \
+                              SQ_PROC_BIT(SQ_PROC_CGROUP) | SQ_PROC_BIT(SQ_PROC_IO)))
 
 /* Bytes kept of one process's arguments; longer ones are cut (args_cut). */
 #define SQ_PROC_ARGS_MAX (256u * 1024u)
@@ -63,6 +71,12 @@ struct sq_proc {
 	int32_t threads;
 	int32_t nice;
 	char tty[32];           /* "pts/3", "tty1", ...; "" when none */
+	double cpu_percent;     /* (user + system) / time since start * 100 */
+	uint32_t fds;
+	const char *cgroup;     /* bytes, cgroup_len long (in buf, after exe) */
+	size_t cgroup_len;
+	/* bytes through read(2)/write(2) and the like; bytes from and to storage */
+	uint64_t io_rchar, io_wchar, io_read_bytes, io_write_bytes;
 
 	/* storage behind args and exe, owned (sq_proc_release frees it) */
 	char *buf;

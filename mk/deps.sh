@@ -6,7 +6,7 @@
 set -eu
 
 build="libuv1-dev libmsgpack-dev libmicrohttpd-dev pkg-config"
-test="$build libcriterion-dev python3 python3-msgpack python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus systemd golang-go golang-github-ugorji-go-codec-dev"
+test="$build libcriterion-dev python3 python3-msgpack python3-psutil python3-fusepy fuse3 iproute2 procps util-linux kmod prometheus systemd golang-go golang-github-ugorji-go-codec-dev"
 # Commands rather than packages, as COMMAND:PACKAGE: the package is wanted
 # only when the command is not on PATH.  node and npm may come from elsewhere
 # (nodesource's nodejs ships both, and conflicts with Debian's npm package).

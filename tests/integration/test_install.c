@@ -136,15 +136,17 @@ static void python_dir(const char *dest, char *buf, size_t size)
 	globfree(&g);
 }
 
-/* How many files the tree's pattern (relative to SQ_TOP) names. */
-static int count_in_tree(const char *pattern)
+/* Whether the tree's completions directory has one of two files (the
+ * Makefile's choice of a completion script: the first that exists). */
+static bool completion_in_tree(const char *a, const char *b)
 {
-	char pat[512];
-	glob_t g;
-	snprintf(pat, sizeof(pat), "%s/%s", getenv("SQ_TOP"), pattern);
-	int n = glob(pat, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
-	globfree(&g);
-	return n;
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/completions/%s", getenv("SQ_TOP"), a);
+	if (stat(path, &st) == 0)
+		return true;
+	snprintf(path, sizeof(path), "%s/completions/%s", getenv("SQ_TOP"), b);
+	return stat(path, &st) == 0;
 }
 
 #ifdef __APPLE__
@@ -211,11 +213,11 @@ Test(install, make_install_puts_each_file_in_place_and_uninstall_removes_them)
 	globfree(&g);
 
 	/* completions, when the tree has them */
-	if (count_in_tree("completions/sysq.bash") + count_in_tree("completions/sysq")) {
+	if (completion_in_tree("sysq.bash", "sysq")) {
 		expect_file(dest, "/usr/share/bash-completion/completions/sysq", 0644);
 		nwant++;
 	}
-	if (count_in_tree("completions/_sysq") + count_in_tree("completions/sysq.zsh")) {
+	if (completion_in_tree("_sysq", "sysq.zsh")) {
 		expect_file(dest, "/usr/share/zsh/vendor-completions/_sysq", 0644);
 		nwant++;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_sockets.c - net.sockets against a real sysqd in a private network
  * namespace that this test process unshares first (sysqd, started after,

@@ -180,7 +180,7 @@ Test(watch, a_tmpfs_mounted_and_unmounted_once_each)
 
 	/* each change is awaited: events are differences between successive
 	 * reads of the table, so a mount that comes and goes between two reads
-	 * is not seen (docs/protocol/watch.md) */
+	 * is not seen (PROTOCOL.md section 12, "Notifications") */
 	int mounted = 0, unmounted = 0;
 	long long id = -1;
 	cr_assert_eq(mount("sq-watch-tmpfs", mp, "tmpfs", 0, "size=1m"), 0, "%s", strerror(errno));

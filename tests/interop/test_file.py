@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 """test_file.py - file.read read by a stock msgpack.Unpacker (the framing in
-docs/protocol/file.md, message by message), and `sysq get` end to end: against
+PROTOCOL.md section 11, message by message), and `sysq get` end to end: against
 sysqd, and against a fake daemon that sends a short or broken transfer, to prove
 the CLI never leaves OUT looking complete when it is not."""
 import os

@@ -6,7 +6,7 @@
 # job inside them.  Run a suite against it:
 #   SQ_SYSQD=$PWD/tests/service/sandboxed-sysqd.sh SQ_SYSQD_REAL=$PWD/build/asan/sysqd \
 #     SQ_TOP=$PWD build/asan/tests/integration-tests
-# (the seccomp and other unit options need systemd itself; see docs/service.md)
+# (seccomp and the other unit options need systemd itself; the unit says why)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 real=${SQ_SYSQD_REAL:-$top/build/asan/sysqd}

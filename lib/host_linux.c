@@ -1,0 +1,291 @@
+/*
+ * host_linux.c - the host's totals from /proc: uptime, stat (CPU times,
+ * boot time, forks, context switches, runnable and blocked), loadavg (load
+ * and the number of threads), meminfo, pressure/{cpu,memory,io}, and the
+ * number of processes (the numeric entries of /proc).  Every file is read
+ * whole with read(2) and parsed in place; a file that is not there leaves
+ * its figures out.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sq_host.h"
+
+/* The whole of a /proc file into *buf (grown from *cap as needed; NUL-
+ * terminated).  Its length, or a negative errno. */
+static ssize_t slurp(const char *path, char **buf, size_t *cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	for (;;) {
+		if (*cap - len < 2) {
+			size_t ncap = *cap ? *cap * 2 : 8192;
+			char *nb = realloc(*buf, ncap);
+			if (!nb) {
+				close(fd);
+				return -ENOMEM;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		ssize_t n = read(fd, *buf + len, *cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	(*buf)[len] = '\0';
+	return (ssize_t)len;
+}
+
+static uint64_t num(const char **p)
+{
+	uint64_t v = 0;
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+	while (**p >= '0' && **p <= '9')
+		v = v * 10 + (uint64_t)(*(*p)++ - '0');
+	return v;
+}
+
+static bool at_digit(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p >= '0' && *p <= '9';
+}
+
+/* "cpu  1 2 3 ..." or "cpu3 ...": the modes present, as seconds */
+static void cpu_line(const char *p, struct sq_host_cpu *c, double hz)
+{
+	for (unsigned m = 0; m < SQ_CPU_NMODES && at_digit(p); m++) {
+		c->s[m] = (double)num(&p) / hz;
+		c->have |= 1u << m;
+	}
+}
+
+static int parse_stat(struct sq_host *h, char *text, double hz)
+{
+	size_t ncpu = 0, cap = 0;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		const char *p;
+		if (strncmp(line, "cpu", 3) == 0) {
+			if (line[3] == ' ') {
+				h->cpu.id = -1;
+				cpu_line(line + 3, &h->cpu, hz);
+				continue;
+			}
+			p = line + 3;
+			if (!at_digit(p))
+				continue;
+			int id = (int)num(&p);
+			if (ncpu == cap) {
+				cap = cap ? cap * 2 : 8;
+				struct sq_host_cpu *nc = realloc(h->cpus, cap * sizeof(*nc));
+				if (!nc)
+					return -ENOMEM;
+				h->cpus = nc;
+			}
+			memset(&h->cpus[ncpu], 0, sizeof(h->cpus[ncpu]));
+			h->cpus[ncpu].id = id;
+			cpu_line(p, &h->cpus[ncpu], hz);
+			ncpu++;
+		} else if (strncmp(line, "btime ", 6) == 0) {
+			p = line + 6;
+			h->boot_time = (double)num(&p);
+			h->have |= SQ_HOST_BOOT;
+		} else {
+			static const struct { const char *key; unsigned c; } k[] = {
+				{ "processes ", SQ_COUNT_FORKS }, { "ctxt ", SQ_COUNT_CTXT },
+				{ "procs_running ", SQ_COUNT_RUNNING },
+				{ "procs_blocked ", SQ_COUNT_BLOCKED },
+			};
+			for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+				size_t n = strlen(k[i].key);
+				if (strncmp(line, k[i].key, n) == 0) {
+					p = line + n;
+					h->count[k[i].c] = num(&p);
+					h->count_have |= 1u << k[i].c;
+				}
+			}
+		}
+	}
+	h->ncpus = ncpu;
+	return 0;
+}
+
+static void parse_meminfo(struct sq_host *h, char *text)
+{
+	static const struct { const char *key; unsigned f; } k[] = {
+		{ "MemTotal:", SQ_MEM_TOTAL }, { "MemAvailable:", SQ_MEM_AVAILABLE },
+		{ "MemFree:", SQ_MEM_FREE }, { "Buffers:", SQ_MEM_BUFFERS },
+		{ "Cached:", SQ_MEM_CACHED }, { "Shmem:", SQ_MEM_SHARED },
+		{ "SwapTotal:", SQ_MEM_SWAP_TOTAL }, { "SwapFree:", SQ_MEM_SWAP_FREE },
+	};
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			next++;
+		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+			size_t n = strlen(k[i].key);
+			if (strncmp(line, k[i].key, n) != 0)
+				continue;
+			const char *p = line + n;
+			uint64_t v = num(&p);
+			while (*p == ' ')
+				p++;
+			if (strncmp(p, "kB", 2) == 0)
+				v *= 1024;
+			h->mem[k[i].f] = v;
+			h->mem_have |= 1u << k[i].f;
+			break;
+		}
+	}
+}
+
+/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" */
+static void psi_line(const char *p, struct sq_psi_line *l)
+{
+	char *end;
+	const char *a10 = strstr(p, "avg10="), *a60 = strstr(p, "avg60=");
+	const char *a300 = strstr(p, "avg300="), *tot = strstr(p, "total=");
+	if (!a10 || !a60 || !a300 || !tot)
+		return;
+	l->avg10 = strtod(a10 + 6, &end);
+	l->avg60 = strtod(a60 + 6, &end);
+	l->avg300 = strtod(a300 + 7, &end);
+	tot += 6;
+	l->total_us = num(&tot);
+	l->have = 1;
+}
+
+static void parse_psi(struct sq_psi *s, char *text)
+{
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, "some ", 5) == 0)
+			psi_line(line + 5, &s->some);
+		else if (strncmp(line, "full ", 5) == 0)
+			psi_line(line + 5, &s->full);
+	}
+}
+
+/* The numeric entries of /proc: one per process (threads are hidden). */
+static int count_procs(uint64_t *out, char *buf, size_t size)
+{
+	int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t n = 0;
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, buf, size);
+		if (got < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (got == 0)
+			break;
+		for (long off = 0; off < got;) {
+			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+			unsigned short reclen;
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			const char *name = buf + off + 19;
+			n += name[0] >= '1' && name[0] <= '9';
+			off += reclen;
+		}
+	}
+	close(fd);
+	*out = n;
+	return 0;
+}
+
+int sq_host_read(struct sq_host *h)
+{
+	static const char *const psi_files[SQ_PSI_N] = {
+		"/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io",
+	};
+	memset(h, 0, sizeof(*h));
+	h->cpu.id = -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int any = 0, rc = 0;
+
+	if ((n = slurp("/proc/uptime", &buf, &cap)) > 0) {
+		h->uptime_s = strtod(buf, NULL);
+		h->have |= SQ_HOST_UPTIME;
+		any++;
+	}
+	if ((n = slurp("/proc/loadavg", &buf, &cap)) > 0) {
+		char *p = buf, *end;
+		for (int i = 0; i < 3; i++, p = end)
+			h->load[i] = strtod(p, &end);
+		h->have |= SQ_HOST_LOAD;
+		/* "1/234": runnable / all scheduling entities (threads) */
+		const char *slash = strchr(p, '/');
+		if (slash) {
+			slash++;
+			h->count[SQ_COUNT_THREADS] = num(&slash);
+			h->count_have |= 1u << SQ_COUNT_THREADS;
+		}
+		any++;
+	}
+	if ((n = slurp("/proc/stat", &buf, &cap)) > 0) {
+		if ((rc = parse_stat(h, buf, hz > 0 ? (double)hz : 100.0)) < 0)
+			goto out;
+		any++;
+	}
+	if ((n = slurp("/proc/meminfo", &buf, &cap)) > 0) {
+		parse_meminfo(h, buf);
+		any++;
+	}
+	for (unsigned i = 0; i < SQ_PSI_N; i++)
+		if (slurp(psi_files[i], &buf, &cap) > 0)
+			parse_psi(&h->psi[i], buf);
+	if (cap < 32768) {
+		char *nb = realloc(buf, 32768);
+		if (!nb) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		buf = nb;
+		cap = 32768;
+	}
+	if (count_procs(&h->count[SQ_COUNT_PROCS], buf, cap) == 0)
+		h->count_have |= 1u << SQ_COUNT_PROCS;
+	rc = any ? 0 : -ENOENT;
+out:
+	free(buf);
+	if (rc < 0)
+		sq_host_free(h);
+	return rc;
+}
+
+void sq_host_free(struct sq_host *h)
+{
+	free(h->cpus);
+	h->cpus = NULL;
+	h->ncpus = 0;
+}
