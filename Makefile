@@ -61,6 +61,29 @@ CORE_OBJS   := $(call obj,$(PROTO_SRCS) $(LIB_SRCS))
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 CLIENT_OBJS := $(call obj,$(CLIENTLIB_SRCS))
 
+# The installed libsysq (build/<variant>/dist): libsysq.h's API and what it
+# needs, position-independent, as libsysq.a and a shared library exporting
+# only sysq_* (-fvisibility=hidden and libsysq.h's SYSQ_API; with GNU ld
+# also the version script client/libsysq.map).
+# $(OUT)/libsysq.a above, all of the client side, is for the CLI and tests.
+LIBSYSQ_SRCS := client/libsysq.c proto/buf.c proto/frame.c proto/msg.c \
+                lib/utf8.c lib/paths.c lib/os_$(OS).c
+LIBSYSQ_PIC  := $(patsubst %.c,$(OUT)/pic/%.o,$(LIBSYSQ_SRCS))
+LIBSYSQ_ABI  := 0
+# The msgpack-c pkg-config name: msgpack-c since 6.0, msgpack before.
+MSGPACK_PC   := $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
+ifeq ($(OS),darwin)
+  LIBSYSQ_SHARED := libsysq.$(LIBSYSQ_ABI).dylib
+  LIBSYSQ_DEVLINK := libsysq.dylib
+  LIBSYSQ_SHFLAGS = -dynamiclib -install_name $(LIBDIR)/$(LIBSYSQ_SHARED) \
+                    -compatibility_version 1 -current_version $(VERSION)
+else
+  LIBSYSQ_SHARED := libsysq.so.$(LIBSYSQ_ABI)
+  LIBSYSQ_DEVLINK := libsysq.so
+  LIBSYSQ_SHFLAGS = -shared -Wl,-soname,$(LIBSYSQ_SHARED) -Wl,-z,defs \
+                    -Wl,--version-script=client/libsysq.map
+endif
+
 .PHONY: all build deps run test check unit integration interop bench fuzz docs \
         test-bins bench-bins interop-clients valgrind test-confined install install-files uninstall clean lint check-darwin help
 
@@ -68,7 +91,8 @@ all:
 	@mk/deps.sh build
 	@$(MAKE) --no-print-directory BUILD=rel build
 
-build: $(OUT)/sysqd $(OUT)/sysq $(OUT)/libsysq.a
+build: $(OUT)/sysqd $(OUT)/sysq $(OUT)/libsysq.a $(OUT)/dist/libsysq.a \
+       $(OUT)/dist/$(LIBSYSQ_SHARED)
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,6 +102,22 @@ $(OUT)/%.o: %.c
 $(OUT)/libsysq.a: $(CLIENT_OBJS) $(CORE_OBJS)
 	$(say) AR $@
 	$(Q)$(AR) rcs $@ $^
+
+$(OUT)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(say) CC $(BUILD)/pic/$<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c -o $@ $<
+
+$(OUT)/dist/libsysq.a: $(LIBSYSQ_PIC)
+	@mkdir -p $(dir $@)
+	$(say) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUT)/dist/$(LIBSYSQ_SHARED): $(LIBSYSQ_PIC) client/libsysq.map
+	@mkdir -p $(dir $@)
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $(LIBSYSQ_SHFLAGS) -o $@ $(LIBSYSQ_PIC) \
+	  $(shell pkg-config --libs $(MSGPACK_PC) 2>/dev/null)
 
 $(OUT)/sysqd: $(DAEMON_OBJS) $(CORE_OBJS)
 	$(say) LINK $@
@@ -213,6 +253,25 @@ SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# The Python package python/sysq goes where the system's Python looks for
+# PREFIX (mk/pythondir.py: Debian's /usr/lib/python3/dist-packages for
+# /usr); PYTHONDIR= to choose, empty (or no python3) to leave it out.
+PYTHON      ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PYTHONDIR   ?= $(shell $(PYTHON) mk/pythondir.py '$(PREFIX)' 2>/dev/null)
+PY_MODULES  := $(wildcard python/sysq/*.py)
+# Shell completions, when the tree has them (COMPLETIONS= another dir).
+COMPLETIONS ?= completions
+BASH_COMPLETION = $(firstword $(wildcard $(COMPLETIONS)/sysq.bash $(COMPLETIONS)/sysq))
+ZSH_COMPLETION  = $(firstword $(wildcard $(COMPLETIONS)/_sysq $(COMPLETIONS)/sysq.zsh))
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ifeq ($(OS),darwin)
+  ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+else
+  ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+endif
 LAUNCHDDIR  ?= /Library/LaunchDaemons
 # Service files: systemd units on Linux, the launchd plist on macOS, or none.
 ifeq ($(OS),darwin)
@@ -234,11 +293,35 @@ install: all
 	@$(MAKE) --no-print-directory BUILD=rel install-files
 
 install-files:
-	@test -x $(OUT)/sysqd -a -x $(OUT)/sysq || \
+	@test -x $(OUT)/sysqd -a -x $(OUT)/sysq -a -f $(OUT)/dist/$(LIBSYSQ_SHARED) || \
 	  { echo "install: no binaries in $(OUT); run make first" >&2; exit 1; }
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUT)/sysqd $(DESTDIR)$(SBINDIR)/sysqd
 	install -m 0755 $(OUT)/sysq $(DESTDIR)$(BINDIR)/sysq
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(OUT)/dist/$(LIBSYSQ_SHARED) $(DESTDIR)$(LIBDIR)/$(LIBSYSQ_SHARED)
+	ln -sf $(LIBSYSQ_SHARED) $(DESTDIR)$(LIBDIR)/$(LIBSYSQ_DEVLINK)
+	install -m 0644 $(OUT)/dist/libsysq.a $(DESTDIR)$(LIBDIR)/libsysq.a
+	install -m 0644 client/libsysq.h $(DESTDIR)$(INCLUDEDIR)/libsysq.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@MSGPACK@|$(MSGPACK_PC)|' client/sysq.pc.in \
+	  > $(DESTDIR)$(PKGCONFIGDIR)/sysq.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/sysq.pc
+	@d='$(PYTHONDIR)'; if [ -z "$$d" ]; then \
+	  echo "install: no Python ($(PYTHON)) to place the sysq package for; PYTHONDIR=DIR to install it"; \
+	else \
+	  echo "install -m 0644 $(PY_MODULES) $$d/sysq/"; \
+	  install -d "$(DESTDIR)$$d/sysq" && install -m 0644 $(PY_MODULES) "$(DESTDIR)$$d/sysq/"; \
+	fi
+ifneq ($(BASH_COMPLETION),)
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/sysq
+endif
+ifneq ($(ZSH_COMPLETION),)
+	install -d $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 $(ZSH_COMPLETION) $(DESTDIR)$(ZSHCOMPDIR)/_sysq
+endif
 	@set -e; for m in $(MAN_PAGES); do \
 	  d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
 	  echo "install -m 0644 $$m $$d/"; install -d $$d; install -m 0644 $$m $$d/; \
@@ -281,6 +364,11 @@ endif
 # or launchctl bootout system/com.sysq.sysqd).
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sysqd $(DESTDIR)$(BINDIR)/sysq
+	rm -f $(DESTDIR)$(LIBDIR)/$(LIBSYSQ_SHARED) $(DESTDIR)$(LIBDIR)/$(LIBSYSQ_DEVLINK) \
+	  $(DESTDIR)$(LIBDIR)/libsysq.a $(DESTDIR)$(INCLUDEDIR)/libsysq.h $(DESTDIR)$(PKGCONFIGDIR)/sysq.pc
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/sysq $(DESTDIR)$(ZSHCOMPDIR)/_sysq
+	@d='$(PYTHONDIR)'; if [ -n "$$d" ] && [ -d "$(DESTDIR)$$d/sysq" ]; then \
+	  echo "rm -rf $$d/sysq"; rm -rf "$(DESTDIR)$$d/sysq"; fi
 	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 ifeq ($(SERVICE),systemd)
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.service $(DESTDIR)$(SYSTEMDUNITDIR)/sysqd.socket
@@ -333,13 +421,15 @@ clean:
 	rm -rf build
 
 help:
-	@echo "make            build sysqd, sysq and libsysq.a (release) into build/rel"
+	@echo "make            build sysqd, sysq and libsysq (release) into build/rel"
 	@echo "make run        build and start sysqd in the foreground (ARGS=... to add options)"
 	@echo "make test       build with ASan+UBSan and run unit, integration and interop tests"
 	@echo "make bench      speed and memory figures against raw baselines"
 	@echo "make check-darwin  compile the macOS code for arm64 and x86_64"
 	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured): binaries,"
-	@echo "                man pages, systemd units or the launchd plist; make uninstall"
+	@echo "                man pages, systemd units or the launchd plist, libsysq (shared,"
+	@echo "                static, libsysq.h, sysq.pc), the Python package sysq, shell"
+	@echo "                completions; make uninstall"
 	@echo "make lint       check citations of project files, the man pages, the plist"
 	@echo "                and the systemd units"
 	@echo "make docs       regenerate the method contracts in PROTOCOL.md and sysq-protocol(7)"

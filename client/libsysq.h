@@ -24,6 +24,14 @@
 
 #define SYSQ_REMOTE_ERROR 1
 
+/* What the shared library exports: it is built with -fvisibility=hidden
+ * (and, with GNU ld, client/libsysq.map), so these functions alone. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SYSQ_API __attribute__((visibility("default")))
+#else
+#define SYSQ_API
+#endif
+
 struct sysq;
 
 struct sysq_reply {
@@ -43,25 +51,25 @@ struct sysq_reply {
 /* path NULL: $SYSQ_SOCKET when set, else the system socket when it exists,
  * then the per-user one (sq_default_socket_path); on failure err names
  * every path tried and why each failed. */
-struct sysq *sysq_connect(const char *path, char *err, size_t errlen);
-void sysq_close(struct sysq *c);
-int sysq_fd(const struct sysq *c);
-const char *sysq_socket_path(const struct sysq *c);
+SYSQ_API struct sysq *sysq_connect(const char *path, char *err, size_t errlen);
+SYSQ_API void sysq_close(struct sysq *c);
+SYSQ_API int sysq_fd(const struct sysq *c);
+SYSQ_API const char *sysq_socket_path(const struct sysq *c);
 
 /* Start a request; pack exactly one params array into the returned packer. */
-msgpack_packer *sysq_begin(struct sysq *c, const char *method, uint32_t *msgid);
+SYSQ_API msgpack_packer *sysq_begin(struct sysq *c, const char *method, uint32_t *msgid);
 /* Send everything begun so far. */
-int sysq_flush(struct sysq *c);
+SYSQ_API int sysq_flush(struct sysq *c);
 /* The next message from the daemon (response or notification). */
-int sysq_read(struct sysq *c, struct sysq_reply *r);
-void sysq_reply_free(struct sysq_reply *r);
+SYSQ_API int sysq_read(struct sysq *c, struct sysq_reply *r);
+SYSQ_API void sysq_reply_free(struct sysq_reply *r);
 
 /* Flush, then read until the reply to the last sysq_begin arrives;
  * notifications and other replies meanwhile go to the notify callback. */
-int sysq_call_end(struct sysq *c, struct sysq_reply *r);
+SYSQ_API int sysq_call_end(struct sysq *c, struct sysq_reply *r);
 /* A call with no params. */
-int sysq_call0(struct sysq *c, const char *method, struct sysq_reply *r);
-void sysq_set_notify(struct sysq *c, void (*fn)(const struct sysq_reply *, void *),
-                     void *arg);
+SYSQ_API int sysq_call0(struct sysq *c, const char *method, struct sysq_reply *r);
+SYSQ_API void sysq_set_notify(struct sysq *c, void (*fn)(const struct sysq_reply *, void *),
+                              void *arg);
 
 #endif

@@ -29,6 +29,7 @@
 #include "server.h"
 #include "sq_harden.h"
 #include "sq_ident.h"
+#include "sq_os.h"
 #include "sq_paths.h"
 
 #ifndef SQ_VERSION
@@ -42,7 +43,9 @@ static void usage(FILE *f)
 "Serve system information and privileged operations over a UNIX socket\n"
 "(msgpack-rpc; see sysqd(8) and PROTOCOL.md).\n"
 "\n"
-"  -s, --socket PATH        listen on PATH (default: %s)\n"
+"  -s, --socket PATH        listen on PATH (default: %s as root;\n"
+"                           otherwise $XDG_RUNTIME_DIR/sysq/sysqd.sock, or\n"
+"                           /tmp/sysq-UID/sysqd.sock without XDG_RUNTIME_DIR)\n"
 "  -v, --verbose            log more (-v connections, -vv every error)\n"
 "      --log WHERE          auto (default), stderr or syslog\n"
 "      --max-connections N  connections at once (default %u)\n"
@@ -69,7 +72,7 @@ static void usage(FILE *f)
 "%u requests or %u MiB more wait, then EAGAIN; %u engine threads at most;\n"
 "%u file transfers per uid (root %u), %u in all.  Root, and whom the policy\n"
 "names with `allow large-shares`, has root's shares.  sys.stats shows the use.\n",
-	        "/run/sysq/sysqd.sock as root, else $XDG_RUNTIME_DIR/sysq/sysqd.sock",
+	        sq_system_socket_path(),
 	        SQ_DEFAULT_MAX_CONNS, SQ_DEFAULT_MAX_PER_UID, SQ_DEFAULT_FDS_PER_UID,
 	        SQ_FD_RESERVE, SQ_DEFAULT_MAX_INFLIGHT, SQ_DEFAULT_MAX_MSG,
 	        SQ_DEFAULT_MAX_OUTPUT, SQ_DEFAULT_WRITE_TIMEOUT, SQ_ENGINE_SHARE,

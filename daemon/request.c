@@ -53,23 +53,32 @@ int sq_req_param_error(struct sq_req *r, int rc)
 	return sq_req_fail(r, rc, "%s", r->params.err);
 }
 
-/* A privileged act (access "root") leaves one NOTICE line whatever its
- * outcome: who (uid, pid, connection), what (method, params), the result. */
-static void log_act(const struct sq_req *r, int rc)
+/* One NOTICE line for the audit: who (uid, pid, connection), what (method,
+ * params), the outcome.  what is "privileged" (access "root") or "refused". */
+static void log_audit(const char *what, const struct sq_cred *cred, struct sq_conn *conn,
+                      const char *method, const msgpack_object_map *map, const char *code,
+                      const char *message)
 {
 	char params[192] = "{}";
-	if (r->params.map) {
+	if (map) {
 		msgpack_object o = { .type = MSGPACK_OBJECT_MAP };
-		o.via.map = *r->params.map;
+		o.via.map = *map;
 		/* cut short when long; sq_log keeps control bytes out of the line */
 		if (msgpack_object_print_buffer(params, sizeof(params), o) <= 0)
 			memcpy(params + sizeof(params) - 4, "...", 4);
 	}
-	sq_log(SQ_LOG_NOTICE, "privileged: uid %u pid %d (conn #%llu) %s %s: %s%s%s",
-	       (unsigned)r->cred->uid, (int)r->cred->pid, (unsigned long long)sq_conn_id(r->conn),
-	       r->m->name, params,
-	       rc >= 0 ? "ok" : r->code[0] ? r->code : sq_errno_name(rc),
-	       rc >= 0 ? "" : " ", rc >= 0 ? "" : r->message);
+	sq_log(SQ_LOG_NOTICE, "%s: uid %u pid %d (conn #%llu) %s %s: %s%s%s", what,
+	       (unsigned)cred->uid, (int)cred->pid, (unsigned long long)sq_conn_id(conn),
+	       method, params, code, *message ? " " : "", message);
+}
+
+/* A privileged act (access "root") leaves one NOTICE line whatever its
+ * outcome (sq_dispatch logs the calls the access check refuses). */
+static void log_act(const struct sq_req *r, int rc)
+{
+	log_audit("privileged", r->cred, r->conn, r->m->name, r->params.map,
+	          rc >= 0 ? "ok" : r->code[0] ? r->code : sq_errno_name(rc),
+	          rc >= 0 ? "" : r->message);
 }
 
 /* Replace whatever the handler packed with the reply for outcome rc. */
@@ -312,6 +321,12 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 		return;
 	}
 	if (sq_method_allowed(m, sq_conn_cred(c), &why) < 0) {
+		const msgpack_object *p = msg.params.type == MSGPACK_OBJECT_ARRAY &&
+		                          msg.params.via.array.size > 0
+		                              ? &msg.params.via.array.ptr[0] : NULL;
+		log_audit(m->access == SQ_ACCESS_ROOT ? "privileged" : "refused",
+		          sq_conn_cred(c), c, m->name,
+		          p && p->type == MSGPACK_OBJECT_MAP ? &p->via.map : NULL, "EPERM", why);
 		snprintf(text, sizeof(text), "%s: %s", m->name, why);
 		reply_error(c, msg.msgid, "EPERM", text);
 		return;

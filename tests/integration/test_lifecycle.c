@@ -27,6 +27,7 @@
 
 #include "harness.h"
 #include "rawio.h"
+#include "sq_os.h"
 
 /* ---- processes this file starts itself (not through sqd_start) ----------------- */
 
@@ -557,6 +558,12 @@ Test(lifecycle, help_and_version_exit_0)
 		cr_assert_eq(st, 0, "%s: status %d", help[i][0], st);
 		cr_assert(strstr(out, "usage: sysqd"), "%s printed: %s", help[i][0], out);
 		cr_assert(strstr(out, "--socket") && strstr(out, "--max-connections"));
+		/* the default socket as lib/paths.c picks it, fallback included */
+		cr_expect(strstr(out, sq_system_socket_path()), "%s: no system socket: %s",
+		          help[i][0], out);
+		cr_expect(strstr(out, "$XDG_RUNTIME_DIR/sysq/sysqd.sock") &&
+		          strstr(out, "/tmp/sysq-UID/sysqd.sock"),
+		          "%s: the per-user socket and its fallback: %s", help[i][0], out);
 		free(out);
 		free(err);
 	}

@@ -412,3 +412,69 @@ Test(policy, sighup_on_a_nul_byte_or_a_fifo_keeps_the_policy_and_the_loop, .time
 	sqd_stop_clean(&d);
 	unlink(policy);
 }
+
+/* ---- audit: refused calls are logged like granted ones ----------------- */
+
+/* Whether one line of text holds a, b and c. */
+static bool has_line(const char *text, const char *a, const char *b, const char *c)
+{
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *pa = strstr(line, a), *pb = strstr(line, b), *pc = strstr(line, c);
+		if (pa && pb && pc && pa < line + len && pb < line + len && pc < line + len)
+			return true;
+		line += len + (nl != NULL);
+	}
+	return false;
+}
+
+Test(policy, a_refused_call_leaves_a_notice_line_with_uid_pid_and_method, .timeout = 60)
+{
+	SKIP_UNLESS_ROOT();
+	make_policy("deny sys.uname user root\n");
+	struct sqd d;
+	const char *args[] = { "--policy", policy, NULL };
+	sqd_start(&d, args);
+
+	/* the policy refuses root */
+	struct sysq *c = sqd_connect(&d);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "sys.uname", NULL, &r), SYSQ_REMOTE_ERROR);
+	cr_assert_str_eq(r.code, "EPERM");
+	sysq_reply_free(&r);
+	sysq_close(c);
+
+	/* the root rule refuses nobody (before any check of the params) */
+	pid_t kid = fork();
+	cr_assert(kid >= 0);
+	if (kid == 0) {
+		become_or_exit(NOBODY_UID, NOBODY_GID);
+		char err[256];
+		struct sysq *k = sysq_connect(d.sock, err, sizeof(err));
+		if (!k)
+			_exit(10);
+		int rc = sq_call(k, "net.mtu.set", "{\"name\": \"lo\", \"mtu\": 65536}", &r);
+		int out = rc == SYSQ_REMOTE_ERROR && strcmp(r.code, "EPERM") == 0 ? 0 : 20;
+		sysq_reply_free(&r);
+		sysq_close(k);
+		_exit(out);
+	}
+	int st;
+	cr_assert_eq(waitpid(kid, &st, 0), kid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "nobody was not refused (%d)", st);
+	cr_assert_eq(sqd_stop(&d), 0);
+
+	char who[96];
+	char *text = slurp(d.log);
+	snprintf(who, sizeof(who), "notice: refused: uid 0 pid %ld (conn #", (long)getpid());
+	cr_expect(has_line(text, who, "sys.uname", "EPERM denied by the policy"),
+	          "no '%s ... sys.uname ... EPERM' line:\n%s", who, text);
+	snprintf(who, sizeof(who), "notice: privileged: uid %u pid %ld (conn #",
+	         (unsigned)NOBODY_UID, (long)kid);
+	cr_expect(has_line(text, who, "net.mtu.set", "EPERM only root may"),
+	          "no '%s ... net.mtu.set ... EPERM' line:\n%s", who, text);
+	free(text);
+	sqd_stop_clean(&d);
+	unlink(policy);
+}

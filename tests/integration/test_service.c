@@ -4,7 +4,8 @@
  * LISTEN_FDS (by a launcher written here and by systemd-socket-activate),
  * readiness on a test NOTIFY_SOCKET (READY=1, RELOADING=1, STOPPING=1; path
  * and abstract names), SIGHUP keeping connections, where logs go (syslog,
- * journal priority prefixes), privileged-act log lines, and make install.
+ * journal priority prefixes) and privileged-act log lines.  make install:
+ * test_install.c.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -680,93 +681,4 @@ Test(service, a_privileged_call_leaves_a_notice_line_with_the_caller)
 	expect_log_has(d.log, want);
 	expect_log_has(d.log, name);
 	sqd_stop_clean(&d);
-}
-
-/* ---- make install / uninstall ------------------------------------------ */
-
-static int count_files(const char *dir)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "find '%s' ! -type d | wc -l", dir);
-	FILE *p = popen(cmd, "r");
-	cr_assert(p);
-	int n = -1;
-	if (fscanf(p, "%d", &n) != 1)
-		n = -1;
-	pclose(p);
-	return n;
-}
-
-Test(service, make_install_puts_each_file_in_place_and_uninstall_removes_them)
-{
-	/* SQ_SYSQ, the CLI, lives in the build directory under test even when
-	 * sysqd is wrapped (make valgrind, tests/service/sandboxed-sysqd.sh) */
-	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQ");
-	cr_assert(top && bin, "SQ_TOP and SQ_SYSQ come from tests/run-all.sh");
-	/* the build variant is the directory the tested binaries live in */
-	char variant[64];
-	const char *end = strrchr(bin, '/');
-	const char *start = end;
-	while (start && start > bin && start[-1] != '/')
-		start--;
-	cr_assert(end && start && end > start && (size_t)(end - start) < sizeof(variant));
-	snprintf(variant, sizeof(variant), "%.*s", (int)(end - start), start);
-
-	char dest[108], mlog[108], cmd[1024], path[256];
-	in_dir(dest, sizeof(dest), "dest");
-	in_dir(mlog, sizeof(mlog), "make.log");
-	/* env -u: the outer make's jobserver descriptors are not ours */
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' "
-	         "install-files BUILD='%s' DESTDIR='%s' PREFIX=/usr >'%s' 2>&1",
-	         top, variant, dest, mlog);
-	int rc = system(cmd);
-	cr_assert_eq(rc, 0, "make install-files failed:\n%s", slurp(mlog));
-
-	static const struct { const char *path; mode_t mode; } want[] = {
-		{ "/usr/sbin/sysqd", 0755 },
-		{ "/usr/bin/sysq", 0755 },
-		{ "/usr/share/man/man8/sysqd.8", 0644 },
-		{ "/usr/share/man/man1/sysq.1", 0644 },
-		{ "/usr/share/man/man7/sysq-protocol.7", 0644 },
-		{ "/etc/sysq/policy.conf", 0644 },
-#ifdef __APPLE__
-		{ "/Library/LaunchDaemons/com.sysq.sysqd.plist", 0644 },
-		{ "/Library/LaunchDaemons/com.sysq.metrics.plist", 0644 },
-#else
-		{ "/usr/lib/systemd/system/sysqd.service", 0644 },
-		{ "/usr/lib/systemd/system/sysqd.socket", 0644 },
-		{ "/usr/lib/systemd/system/sysq-metrics.service", 0644 },
-		{ "/usr/lib/systemd/system/sysq-metrics.timer", 0644 },
-		{ "/usr/lib/systemd/system/sysq-metrics-http.service", 0644 },
-#endif
-	};
-	size_t nwant = sizeof(want) / sizeof(want[0]);
-	for (size_t i = 0; i < nwant; i++) {
-		struct stat st;
-		snprintf(path, sizeof(path), "%s%s", dest, want[i].path);
-		cr_assert_eq(stat(path, &st), 0, "not installed: %s", want[i].path);
-		cr_expect(S_ISREG(st.st_mode));
-		cr_expect_eq(st.st_mode & 07777, want[i].mode, "%s has mode %o", want[i].path,
-		             (unsigned)(st.st_mode & 07777));
-	}
-	cr_expect_eq(count_files(dest), (int)nwant, "only the expected files are installed");
-
-#ifndef __APPLE__
-	/* the unit runs the binary installed for this PREFIX */
-	snprintf(path, sizeof(path), "%s/usr/lib/systemd/system/sysqd.service", dest);
-	char *unit = slurp(path);
-	cr_expect(strstr(unit, "\nExecStart=/usr/sbin/sysqd\n"), "ExecStart:\n%s", unit);
-	free(unit);
-#endif
-	/* the installed daemon runs */
-	snprintf(cmd, sizeof(cmd), "'%s/usr/sbin/sysqd' --version >'%s' 2>&1", dest, mlog);
-	cr_expect_eq(system(cmd), 0);
-	char *ver = slurp(mlog);
-	cr_expect(strncmp(ver, "sysqd ", 6) == 0, "--version said: %s", ver);
-	free(ver);
-
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' "
-	         "uninstall DESTDIR='%s' PREFIX=/usr >'%s' 2>&1", top, dest, mlog);
-	cr_assert_eq(system(cmd), 0, "make uninstall failed:\n%s", slurp(mlog));
-	cr_expect_eq(count_files(dest), 0, "files left after uninstall");
 }

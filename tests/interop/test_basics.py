@@ -4,7 +4,8 @@ pipelined requests answered by msgid (possibly out of order)."""
 import os
 import unittest
 
-from sysq_client import Client, Daemon, RemoteError
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client, RemoteError
 
 
 class Basics(unittest.TestCase):

@@ -9,7 +9,8 @@ import os
 import sys
 import unittest
 
-from sysq_client import Client, Daemon, RemoteError
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client, RemoteError
 
 sys.path.insert(0, os.path.join(os.environ.get("SQ_TOP", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")), "mk"))

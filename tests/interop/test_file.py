@@ -16,7 +16,8 @@ import unittest
 
 import msgpack
 
-from sysq_client import Client, Daemon, RemoteError
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client, RemoteError
 
 CHUNK = 1 << 20
 SYSQ = os.environ.get("SQ_SYSQ", "")

@@ -7,7 +7,8 @@ import os
 import shutil
 import unittest
 
-from sysq_client import Client, Daemon, RemoteError
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client, RemoteError
 
 KEYS = {"mountpoint", "source", "fstype", "options", "readonly", "block_size",
         "total_bytes", "free_bytes", "avail_bytes", "files", "files_free", "state"}

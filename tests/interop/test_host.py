@@ -9,7 +9,8 @@ import os
 import sys
 import unittest
 
-from sysq_client import Client, Daemon
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client
 
 try:
     import psutil

@@ -16,7 +16,8 @@ import unittest
 
 import msgpack
 
-from sysq_client import Client, Daemon
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client
 
 WAIT = 10.0          # generous deadline for conditions, never a timing claim
 MAX_MESSAGE = 65536  # the daemon under test runs with this --max-message

@@ -14,7 +14,8 @@ import tempfile
 import time
 import unittest
 
-from sysq_client import Client, RemoteError
+import private_daemon  # noqa: F401  (the tree's python/ on sys.path)
+from sysq import Client, RemoteError
 
 ODD = b"x\xffy"  # an interface name that is not UTF-8
 

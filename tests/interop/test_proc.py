@@ -9,7 +9,8 @@ import subprocess
 import sys
 import unittest
 
-from sysq_client import Client, Daemon, RemoteError
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client, RemoteError
 
 CHILD = r"""
 import os, sys, time

@@ -20,7 +20,8 @@ import shutil
 import subprocess
 import unittest
 
-from sysq_client import Client, Daemon
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client
 
 TOP = os.path.dirname(os.path.abspath(__file__))
 RUN_TIMEOUT = 120  # seconds: a hung client, never a timing claim

@@ -9,7 +9,8 @@ import shutil
 import tempfile
 import unittest
 
-from sysq_client import Client, Daemon, RemoteError
+from private_daemon import Daemon  # first: the tree's python/ on sys.path
+from sysq import Client, RemoteError
 
 
 def user_xattrs_work(path):
