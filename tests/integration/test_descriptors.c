@@ -138,6 +138,8 @@ static int served(void *arg)
 	}
 	sysq_reply_free(&r);
 	sysq_close(c);
+	if (getenv("SQ_UNDER_VALGRIND"))
+		return bad; /* valgrind 3.19 has no pidfd_open: proc.exit is ENOSYS there */
 	if (!(c = sysq_connect(d.sock, err, sizeof(err))))
 		return bad | 8;
 	setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
