@@ -356,15 +356,18 @@ Test(watch, a_killed_child_exits_once)
 	sysq_close(c);
 }
 
-/* The same 200 pids in 40 subscriptions on 2 connections: one descriptor
+/* Without the process-events connector (--no-proc-events: the fallback),
+ * the same 200 pids in 40 subscriptions on 2 connections: one descriptor
  * per pid in sysqd, not one per pid per subscription (which let one user
  * take every descriptor sysqd may open); each subscription still hears
- * each exit once, and unsubscribing gives the descriptors back. */
+ * each exit once, and unsubscribing gives the descriptors back.  (With the
+ * connector no pid costs a descriptor: test_procevents.c.) */
 Test(watch, a_pid_watched_by_many_subscriptions_costs_one_descriptor)
 {
 	SKIP_UNDER_VALGRIND("valgrind 3.19 lacks pidfd_open");
 	SKIP_UNLESS_ROOT();
-	sqd_start(&d, NULL);
+	const char *const args[] = { "--no-proc-events", NULL };
+	sqd_start(&d, args);
 	enum { PIDS = 200, SUBS = 20 };
 	static pid_t kids[PIDS];
 	static char json[PIDS * 12 + 64];
@@ -427,7 +430,10 @@ Test(watch, bad_params_and_gone_pids)
 	expect_error(c, "watch.subscribe", "{\"topics\": []}", "EINVAL", "empty");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"disks\"]}", "EINVAL", "'topics'[0]");
 	expect_error(c, "watch.subscribe", "{\"topics\": [1]}", "EINVAL", "'topics'[0]");
-	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"]}", "EINVAL", "pids");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"mounts\"], \"ppid\": 1}",
+	             "EINVAL", "only for");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"interfaces\"], \"comm\": \"sh\"}",
+	             "EINVAL", "only for");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"mounts\"], \"pids\": [1]}",
 	             "EINVAL", "only for");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"], \"pids\": [0]}",
