@@ -116,13 +116,16 @@ static bool args_have(const msgpack_object *e, const char *word)
 	return false;
 }
 
-/* A child that execs argv (after an optional switch to nobody). */
-static pid_t spawn(char *const argv[], bool as_nobody)
+/* A child that execs argv (after an optional switch to nobody), with
+ * stdin from in when in >= 0. */
+static pid_t spawn(char *const argv[], bool as_nobody, int in)
 {
 	pid_t p = fork();
 	cr_assert_geq(p, 0);
 	if (p == 0) {
 		die_with_parent();
+		if (in >= 0)
+			dup2(in, 0);
 		if (as_nobody)
 			become_or_exit(NOBODY_UID, NOBODY_GID);
 		execv(argv[0], argv);
@@ -133,6 +136,21 @@ static pid_t spawn(char *const argv[], bool as_nobody)
 
 /* ---- order and status ---------------------------------------------------- */
 
+/* The next event of sub about one of our children (ppid filter); pid and
+ * topic asserted. */
+static void expect(struct sysq *c, uint64_t sub, pid_t pid, const char *topic,
+                   struct sysq_reply *r, const msgpack_object **e)
+{
+	*e = next_event(c, r, sub);
+	cr_assert_eq(num(*e, "ppid"), getpid(), "the ppid filter holds");
+	cr_assert(num(*e, "time_ns") > 0);
+	cr_assert_eq(num(*e, "pid"), pid, "%s of %d expected, %s of %lld came", topic, (int)pid,
+	             sq_map_get(*e, "topic")->via.str.ptr, num(*e, "pid"));
+	cr_assert(is(*e, "topic", topic), "%s of %d expected", topic, (int)pid);
+}
+
+/* Each child is held (on a pipe, or pause()) until its events so far have
+ * been read, so that what sysqd reads of it at each event is there. */
 Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 {
 	SKIP_UNLESS_ROOT();
@@ -142,85 +160,88 @@ Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", \"proc.exit\"], "
 	         "\"ppid\": %d}", (int)getpid());
 	uint64_t sub = subscribe(c, json);
-	/* a second subscription on the same source: only execs of "true" */
-	uint64_t only_true = subscribe(c, "{\"topics\": [\"proc.exec\"], \"comm\": \"true\"}");
-
-	char *const sh[] = { "/bin/sh", "-c", "exit 3", NULL };
-	pid_t a = spawn(sh, false);
+	/* a second subscription on the same source: only execs of "sleep" */
+	struct sysq *c2 = connect_deadline(d.sock);
+	uint64_t only_sleep = subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sleep\"}");
+	struct sysq_reply r;
+	const msgpack_object *e;
 	int st;
+
+	/* a: fork, exec, exit 3 */
+	int hold[2];
+	cr_assert_eq(pipe(hold), 0);
+	pid_t a = fork();
+	cr_assert_geq(a, 0);
+	if (a == 0) {
+		die_with_parent();
+		dup2(hold[0], 0);
+		close(hold[1]);
+		execl("/bin/sh", "sh", "-c", "read x; exit 3", (char *)NULL);
+		_exit(127);
+	}
+	close(hold[0]);
+	expect(c, sub, a, "proc.fork", &r, &e);
+	cr_assert(is(e, "event", "fork"));
+	cr_assert_eq(num(e, "uid"), 0);
+	sysq_reply_free(&r);
+	expect(c, sub, a, "proc.exec", &r, &e);
+	cr_assert(is(e, "event", "exec"));
+	cr_assert(is(e, "comm", "sh"));
+	cr_assert(args_have(e, "read x; exit 3"), "exec carries the args");
+	sysq_reply_free(&r);
+	close(hold[1]);
 	cr_assert_eq(waitpid(a, &st, 0), a);
-	pid_t b = fork(); /* no exec: killed */
+	expect(c, sub, a, "proc.exit", &r, &e);
+	cr_assert(is(e, "event", "exited"));
+	cr_assert_eq(num(e, "exit_code"), 3);
+	cr_assert(!sq_map_get(e, "signal"));
+	sysq_reply_free(&r);
+
+	/* b: fork, no exec, killed */
+	pid_t b = fork();
 	cr_assert_geq(b, 0);
 	if (b == 0) {
 		die_with_parent();
 		pause();
 		_exit(0);
 	}
+	expect(c, sub, b, "proc.fork", &r, &e);
+	sysq_reply_free(&r);
 	kill(b, SIGKILL);
 	cr_assert_eq(waitpid(b, &st, 0), b);
-	char *const tru[] = { "/bin/true", "sq-sentinel", NULL };
-	pid_t s = spawn(tru, false); /* the sentinel */
-	cr_assert_eq(waitpid(s, &st, 0), s);
+	expect(c, sub, b, "proc.exit", &r, &e);
+	cr_assert(is(e, "signal", "KILL"));
+	cr_assert_eq(num(e, "signum"), SIGKILL);
+	cr_assert(!sq_map_get(e, "exit_code"));
+	sysq_reply_free(&r);
 
-	/* a: fork, exec, exit 3; then b: fork, exit by SIGKILL; then s */
-	int step = 0;
-	for (bool done = false; !done;) {
-		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		pid_t pid = (pid_t)num(e, "pid");
-		cr_assert_eq(num(e, "ppid"), getpid(), "the ppid filter holds");
-		cr_assert(num(e, "time_ns") > 0);
-		if (pid == a) {
-			if (step == 0) {
-				cr_assert(is(e, "topic", "proc.fork") && is(e, "event", "fork"));
-				cr_assert_eq(num(e, "uid"), 0);
-			} else if (step == 1) {
-				cr_assert(is(e, "topic", "proc.exec") && is(e, "event", "exec"),
-				          "step 1 is a's exec");
-				cr_assert(is(e, "comm", "sh"));
-				cr_assert(args_have(e, "exit 3"), "exec carries the args");
-			} else if (step == 2) {
-				cr_assert(is(e, "topic", "proc.exit") && is(e, "event", "exited"));
-				cr_assert_eq(num(e, "exit_code"), 3);
-				cr_assert(!sq_map_get(e, "signal"));
-			} else {
-				cr_assert_fail("event %d of a is out of order", step);
-			}
-			step++;
-		} else if (pid == b) {
-			cr_assert_geq(step, 3, "a's events come before b's");
-			if (step == 3) {
-				cr_assert(is(e, "topic", "proc.fork"));
-			} else if (step == 4) {
-				cr_assert(is(e, "topic", "proc.exit"), "b never execs");
-				cr_assert(is(e, "signal", "KILL"));
-				cr_assert_eq(num(e, "signum"), SIGKILL);
-				cr_assert(!sq_map_get(e, "exit_code"));
-			} else {
-				cr_assert_fail("event %d of b is out of order", step);
-			}
-			step++;
-		} else if (pid == s) {
-			cr_assert_eq(step, 5, "the sentinel comes last");
-			done = is(e, "topic", "proc.exit");
-			if (done)
-				cr_assert_eq(num(e, "exit_code"), 0);
-		}
-		sysq_reply_free(&r);
-	}
-	/* the comm filter: of our children, only the sentinel's exec */
+	/* s: sleep, for the comm filter */
+	char *const sl[] = { "/bin/sleep", "600", "7", NULL };
+	pid_t s = spawn(sl, false, -1);
+	expect(c, sub, s, "proc.fork", &r, &e);
+	sysq_reply_free(&r);
+	expect(c, sub, s, "proc.exec", &r, &e);
+	cr_assert(is(e, "comm", "sleep"));
+	sysq_reply_free(&r);
+	kill(s, SIGTERM);
+	cr_assert_eq(waitpid(s, &st, 0), s);
+	expect(c, sub, s, "proc.exit", &r, &e);
+	cr_assert(is(e, "signal", "TERM"));
+	sysq_reply_free(&r);
+
+	/* the comm filter: execs of "sleep" only (others' too), ours among them */
 	for (;;) {
-		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, only_true);
-		cr_assert(is(e, "topic", "proc.exec") && is(e, "comm", "true"));
+		e = next_event(c2, &r, only_sleep);
+		cr_assert(is(e, "topic", "proc.exec") && is(e, "comm", "sleep"));
 		cr_assert_neq(num(e, "pid"), a);
 		bool done = num(e, "pid") == s;
 		if (done)
-			cr_assert(args_have(e, "sq-sentinel"));
+			cr_assert(args_have(e, "600") && args_have(e, "7"));
 		sysq_reply_free(&r);
 		if (done)
 			break;
 	}
+	sysq_close(c2);
 	sysq_close(c);
 }
 
@@ -290,7 +311,7 @@ static int view_as_nobody(struct viewer *v)
 				return 9;
 		}
 		bool done = is(e, "topic", "proc.exec") && args_have(e, "sq-nobody-sentinel");
-		if (done && (num_or(e, "uid", -1) != NOBODY_UID || !is(e, "comm", "sleep")))
+		if (done && (num_or(e, "uid", -1) != NOBODY_UID || !is(e, "comm", "sh")))
 			return 10; /* our own process is complete */
 		sysq_reply_free(&r);
 		if (done)
@@ -327,18 +348,20 @@ static void hidepid_case(int hidepid)
 		cr_assert_fail("the viewer did not subscribe (step %d)",
 		               WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	}
-	/* root's process: forks, execs with an argument, stays */
-	char *const root_argv[] = { "/bin/sleep", "600", "sq-root-secret", NULL };
-	pid_t rp = spawn(root_argv, false);
-	kid_wait_exec(rp, "sleep");
+	/* root's process: forks, execs with an argument, stays (reading the
+	 * hold pipe, as nobody's below, until the test closes it) */
+	int hold[2];
+	cr_assert_eq(pipe2(hold, O_CLOEXEC), 0);
+	char *const root_argv[] = { "/bin/sh", "-c", "read x", "sq-root-secret", NULL };
+	pid_t rp = spawn(root_argv, false, hold[0]);
+	kid_wait_exec(rp, "sh");
 	cr_assert_eq(write(v.result[1], &rp, sizeof(rp)), (ssize_t)sizeof(rp));
 	/* nobody's own, after it: the sentinel */
-	char *const own_argv[] = { "/bin/sleep", "600", "sq-nobody-sentinel", NULL };
-	pid_t op = spawn(own_argv, true);
+	char *const own_argv[] = { "/bin/sh", "-c", "read x", "sq-nobody-sentinel", NULL };
+	pid_t op = spawn(own_argv, true, hold[0]);
 	int st;
 	cr_assert_eq(waitpid(w, &st, 0), w);
-	kill(rp, SIGKILL);
-	kill(op, SIGKILL);
+	close(hold[1]);
 	waitpid(rp, NULL, 0);
 	waitpid(op, NULL, 0);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -412,11 +435,11 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	if (atol(t) > wmem)
 		wmem = atol(t);
 	free(t);
-	/* the socket's buffers (an event is more than 40 bytes), the queue,
-	 * and then some */
-	int forks = (int)(2 * wmem / 40) + 1024 + 500;
+	/* the socket's buffers (a fork event is more than 90 bytes), the
+	 * queue, and then some */
+	int forks = (int)(2 * wmem / 90) + 1024 + 200;
 	for (int i = 0; i < forks; i++) {
-		pid_t p = fork();
+		pid_t p = vfork(); /* a process all the same, and cheap */
 		cr_assert_geq(p, 0);
 		if (p == 0)
 			_exit(0);
@@ -442,9 +465,9 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	kill(s, SIGKILL);
 	waitpid(s, NULL, 0);
 
+	/* the sentinel's fork too: told or counted */
 	long long told = 0, dropped = 0;
-	bool sentinel = false;
-	while (!sentinel || told + dropped < forks + 1) {
+	while (told + dropped < forks + 1) {
 		struct sysq_reply r;
 		const msgpack_object *e = next_event(c, &r, sub);
 		cr_assert(!is(e, "topic", "gap"), "the kernel dropped nothing");
@@ -454,12 +477,11 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 			cr_assert_gt(dropped, 0);
 		} else if (is(e, "topic", "proc.fork")) {
 			told++;
-			sentinel = sentinel || num(e, "pid") == s;
 		}
 		sysq_reply_free(&r);
 	}
 	cr_assert_gt(dropped, 0, "a client that did not read lost events");
-	cr_assert_leq(told, 1024 + 2 * wmem / 40 + 64, "held events are bounded");
+	cr_assert_leq(told, 1024 + 2 * wmem / 90 + 64, "held events are bounded");
 	cr_assert_eq(told + dropped, forks + 1, "every fork told or counted: %lld told, "
 	             "%lld dropped, %d made", told, dropped, forks + 1);
 	sysq_close(c);
