@@ -2,11 +2,16 @@
  * watch_proc.c - process events for every subscriber from the kernel's
  * one source (lib/sq_procev.h): a single connector socket (macOS: kqueue)
  * whatever the number of subscriptions, opened by the first and closed
- * with the last.  Each event is read once: the process's snapshot is taken
- * as sysqd when the event is handled, then each subscription gets what
- * its subscriber may see of it (sq_procview: hidepid, the ptrace read
- * rule; PROTOCOL.md "Who may watch what"), through its filters, into its
- * bounded queue.  A kernel overflow is a "gap" event to every
+ * with the last.  Each event is read once; the snapshots of the processes
+ * are read as sysqd on a worker, a batch of events at a time and one batch
+ * at a time, so that the loop never waits on /proc (a process's args need
+ * its memory map's lock, which a process stuck in a page fault can hold)
+ * and events stay in order.  Then each subscription gets what its
+ * subscriber may see of each (sq_procview: hidepid, the ptrace read rule;
+ * PROTOCOL.md "Who may watch what"), through its filters, into its bounded
+ * queue.  While a batch waits on the worker the next one gathers, up to
+ * PROC_BATCH events; then the socket is not read, and should the kernel
+ * drop events meanwhile, that is a gap like any other.  A kernel overflow is a "gap" event to every
  * subscription, after which listed pids that exited unseen are told.
  * Listed pids (proc.exit's `pids`) cost no descriptor here: their exits
  * come from the same source; a ring of recent exits covers the time
@@ -14,12 +19,14 @@
  * Loop thread only.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <uv.h>
 
+#include "engine.h"
 #include "log.h"
 #include "server.h"
 #include "sq_procev.h"
@@ -27,6 +34,18 @@
 #include "watch_int.h"
 
 #define PROC_RING 4096
+#define PROC_BATCH 65536                 /* events gathered while a batch is read */
+
+/* An event and what the worker read of its process. */
+struct pev {
+	struct sq_procev ev;
+	struct sq_procsnap snap;
+};
+
+struct batch {
+	struct pev *v;
+	size_t n, cap;
+};
 
 struct ring_ent {
 	uint64_t seq;                    /* 0: unused */
@@ -41,8 +60,13 @@ struct psrc {
 	struct sq_procev_src *src;
 	struct sq_watcher *wr;
 	unsigned refs;
-	struct sq_procvis vis;
-	uint64_t vis_at;                 /* uv_now when read */
+	bool closing;
+	bool busy;                       /* the worker reads run's snapshots */
+	bool paused;                     /* next is full: the socket waits */
+	struct sq_job job;
+	struct batch run, next;
+	struct sq_procvis vis;           /* written by the worker, read between batches */
+	uint64_t vis_at;                 /* CLOCK_MONOTONIC ms when read */
 	uint64_t gaps;
 	struct ring_ent ring[PROC_RING];
 };
@@ -165,9 +189,17 @@ static bool passes(const struct sq_watch_filter *f, const struct sq_procev *ev,
 
 /* ---- events ------------------------------------------------------------------ */
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Worker (or the loop, before the source polls): /proc's options now. */
 static void refresh_vis(struct psrc *ps)
 {
-	uint64_t now = uv_now(ps->wr->loop);
+	uint64_t now = mono_ms();
 	if (ps->vis_at && now - ps->vis_at < SQ_WATCH_VIS_MS)
 		return;
 	struct sq_procvis v;
@@ -221,9 +253,9 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	sq_buf_free(&body);
 }
 
-static void on_event(void *arg, const struct sq_procev *ev)
+/* Loop: one event, its snapshot read, to every subscription. */
+static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct sq_procsnap *snap)
 {
-	struct psrc *ps = arg;
 	struct sq_watcher *wr = ps->wr;
 	sq_watcher_walk_begin(wr);
 	if (ev->what == SQ_PROCEV_GAP) {
@@ -237,9 +269,6 @@ static void on_event(void *arg, const struct sq_procev *ev)
 		e->pid = ev->pid;
 		e->st = ev->status;
 	}
-	refresh_vis(ps);
-	struct sq_procsnap snap;
-	bool have_snap = false;
 	struct sq_buf body[NVIEWS];
 	uint32_t nkeys[NVIEWS];
 	bool packed[NVIEWS] = { false };
@@ -254,17 +283,13 @@ static void on_event(void *arg, const struct sq_procev *ev)
 			if (!listed)
 				continue;
 		}
-		if (!have_snap) {
-			sq_procsnap_read(ev->pid, ev->what == SQ_PROCEV_EXEC, &snap);
-			have_snap = true;
-		}
-		int v = (int)sq_procview(&ps->vis, &w->cred, &snap);
+		int v = (int)sq_procview(&ps->vis, &w->cred, snap);
 		if (listed && v < V_NOARGS)
 			v = V_EVENT; /* it was seen at the subscription */
-		if (v == SQ_VIEW_NONE || !passes(&w->f, ev, &snap, v))
+		if (v == SQ_VIEW_NONE || !passes(&w->f, ev, snap, v))
 			continue;
 		if (!packed[v]) {
-			nkeys[v] = pack_event(&body[v], ev, &snap, v);
+			nkeys[v] = pack_event(&body[v], ev, snap, v);
 			packed[v] = true;
 		}
 		sq_wsub_deliver(s, kind_topic[ev->what], &body[v], nkeys[v]);
@@ -274,9 +299,100 @@ static void on_event(void *arg, const struct sq_procev *ev)
 	for (int v = 0; v < NVIEWS; v++)
 		if (packed[v])
 			sq_buf_free(&body[v]);
-	if (have_snap)
-		sq_procsnap_free(&snap);
 	sq_watcher_walk_end(wr);
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		sq_procsnap_free(&b->v[i].snap);
+	free(b->v);
+	memset(b, 0, sizeof(*b));
+}
+
+static void psrc_maybe_free(struct psrc *ps)
+{
+	if (!ps->closing || ps->busy || ps->handles)
+		return;
+	batch_free(&ps->run);
+	batch_free(&ps->next);
+	sq_procev_close(ps->src);
+	free(ps);
+}
+
+/* Worker, as sysqd: the snapshots of a batch's processes. */
+static void snap_run(struct sq_job *j)
+{
+	struct psrc *ps = (struct psrc *)((char *)j - offsetof(struct psrc, job));
+	refresh_vis(ps);
+	for (size_t i = 0; i < ps->run.n; i++) {
+		struct pev *e = &ps->run.v[i];
+		if (e->ev.what != SQ_PROCEV_GAP)
+			sq_procsnap_read(e->ev.pid, e->ev.what == SQ_PROCEV_EXEC, &e->snap);
+	}
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void kick(struct psrc *ps);
+
+static void snap_done(struct sq_job *j, int status)
+{
+	struct psrc *ps = (struct psrc *)((char *)j - offsetof(struct psrc, job));
+	(void)status; /* not run (stopping): the events go without snapshots */
+	ps->busy = false;
+	if (ps->closing) {
+		psrc_maybe_free(ps);
+		return;
+	}
+	for (size_t i = 0; i < ps->run.n; i++) {
+		dispatch(ps, &ps->run.v[i].ev, &ps->run.v[i].snap);
+		sq_procsnap_free(&ps->run.v[i].snap);
+	}
+	ps->run.n = 0;
+	if (ps->paused) {
+		ps->paused = false;
+		uv_poll_start(&ps->poll, UV_READABLE, on_poll);
+	}
+	kick(ps);
+}
+
+/* Loop: hand the gathered events to the worker unless it has a batch. */
+static void kick(struct psrc *ps)
+{
+	if (ps->busy || !ps->next.n || ps->closing)
+		return;
+	struct batch t = ps->run;
+	ps->run = ps->next;
+	ps->next = t;
+	ps->next.n = 0;
+	ps->busy = true;
+	if (sq_engine_submit_own(ps->wr->engine, &ps->job, snap_run, snap_done) < 0)
+		snap_done(&ps->job, -ECANCELED); /* no worker: without snapshots */
+}
+
+/* Loop: one event from the source, gathered. */
+static void on_event(void *arg, const struct sq_procev *ev)
+{
+	struct psrc *ps = arg;
+	struct batch *b = &ps->next;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct pev *v = realloc(b->v, cap * sizeof(*v));
+		if (!v) {
+			/* out of memory: told as a gap, which it is */
+			if (b->n) {
+				b->v[b->n - 1].ev.what = SQ_PROCEV_GAP;
+				b->v[b->n - 1].ev.pid = 0;
+			}
+			return;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	struct pev *e = &b->v[b->n++];
+	memset(e, 0, sizeof(*e));
+	e->ev = *ev;
+	e->snap.ppid = -1;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -286,12 +402,18 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	int rc = sq_procev_read(ps->src, on_event, ps);
 	if (rc < 0)
 		sq_log(SQ_LOG_WARN, "watch: reading the process events: %s", strerror(-rc));
-	/* libuv tells POLLERR as UV_EBADF and stops polling; the connector's
-	 * POLLERR is its overflow, which the read above took as a gap */
-	if (status < 0 && rc == 0)
+	if (ps->next.n >= PROC_BATCH) {
+		ps->paused = true; /* the kernel holds the rest, or drops it: a gap */
+		uv_poll_stop(&ps->poll);
+	} else if (status < 0 && rc == 0) {
+		/* libuv tells POLLERR as UV_EBADF and stops polling; the
+		 * connector's POLLERR is its overflow, which the read above took
+		 * as a gap */
 		uv_poll_start(&ps->poll, UV_READABLE, on_poll);
-	else if (status < 0)
+	} else if (status < 0) {
 		sq_log(SQ_LOG_WARN, "watch: polling the process events: %s", uv_strerror(status));
+	}
+	kick(ps);
 }
 
 /* Exits found while subscribing, told once the reply has gone out. */
@@ -316,10 +438,8 @@ static void on_later(uv_timer_t *t)
 static void on_psrc_closed(uv_handle_t *h)
 {
 	struct psrc *ps = h->data;
-	if (--ps->handles)
-		return;
-	sq_procev_close(ps->src);
-	free(ps);
+	ps->handles--;
+	psrc_maybe_free(ps);
 }
 
 int sq_wproc_take(struct sq_watcher *wr, struct sq_watch_prep *p)
@@ -410,6 +530,7 @@ void sq_wproc_stop(struct wsub *s)
 	if (!ps || --ps->refs)
 		return;
 	wr->proc = NULL;
+	ps->closing = true;
 	uv_close((uv_handle_t *)&ps->poll, on_psrc_closed);
 	uv_close((uv_handle_t *)&ps->later, on_psrc_closed);
 }
