@@ -181,7 +181,7 @@ int m_watch_subscribe(struct sq_req *r)
 	if (!p)
 		return sq_req_fail(r, -ENOMEM, "out of memory");
 	/* without the process-events source, a pidfd per pid not watched yet:
-	 * charged up front, as at most npids (given back if the source opens) */
+	 * charged up front, as at most npids */
 	struct sq_fdshare *fds = &r->srv->fds;
 	if (sq_watch_prep_may_need_pidfds(p) &&
 	    sq_watch_prep_charge(p, fds, r->cred->uid, sq_conn_large(r->conn)) < 0) {

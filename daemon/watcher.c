@@ -703,7 +703,6 @@ struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
 	if (topics & SQ_TOPICS_PROC) {
 		p->pidfds = wr->proc_off;
 		p->open_proc = !wr->proc_off && !wr->proc;
-		p->proc_any = wr->proc != NULL;
 		p->proc_seq = sq_wproc_seq(wr);
 		p->proc_rcvbuf = wr->proc_rcvbuf;
 	}
@@ -751,7 +750,7 @@ struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
 
 bool sq_watch_prep_may_need_pidfds(const struct sq_watch_prep *p)
 {
-	return p->npids && (p->pidfds || p->open_proc);
+	return p->npids && p->pidfds; /* the source, if wanted, was opened with p */
 }
 
 int sq_watch_prep_charge(struct sq_watch_prep *p, struct sq_fdshare *fds, uid_t uid,

@@ -56,7 +56,6 @@ struct sq_watch_prep {
 	unsigned topics;
 	bool open_mounts, open_net;      /* decided on the loop */
 	bool open_proc;                  /* the process-events source, as the daemon */
-	bool proc_any;                   /* it was open when the prep was made */
 	uint64_t proc_seq;               /* its exits told by then */
 	int proc_rcvbuf;
 	struct sq_procev_src *proc_src;
@@ -98,8 +97,8 @@ struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
                                         const pid_t *pids, size_t npids,
                                         const struct sq_watch_filter *f,
                                         const struct sq_cred *caller);
-/* Whether listed pids of this prep would need a pidfd each (no process
- * events source, or none open yet: then charged, given back if it opens). */
+/* Whether listed pids of this prep need a pidfd each (no process-events
+ * source: --no-proc-events, or sysqd could not open it). */
 bool sq_watch_prep_may_need_pidfds(const struct sq_watch_prep *p);
 /* Worker, as the daemon: open the shared sources and read their state. */
 /* Charge the descriptors its pids may need to uid (fdshare.h): 0 or -EMFILE.
