@@ -18,7 +18,6 @@
  * (they touch the prep alone, never the watcher).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -808,15 +807,10 @@ void sq_watch_prep_sources(struct sq_watch_prep *p)
 void sq_watch_prep_pids(struct sq_watch_prep *p)
 {
 	for (size_t i = 0; i < p->npids && !p->rc; i++) {
-		int rc = sq_watch_pid_open(p->pids[i], &p->pid_fds[i], &p->pid_how);
-		if (rc == 0 && !p->pidfds) {
-			/* the source tells the exit: the descriptor only showed the
-			 * caller may see the process, and whether it has exited */
-			struct pollfd pf = { .fd = p->pid_fds[i], .events = POLLIN };
-			p->zombie[i] = poll(&pf, 1, 0) == 1;
-			close(p->pid_fds[i]);
-			p->pid_fds[i] = -1;
-		}
+		/* with the source, which tells the exit, no descriptor: only
+		 * whether the caller may see the process, and if it has exited */
+		int rc = p->pidfds ? sq_watch_pid_open(p->pids[i], &p->pid_fds[i], &p->pid_how)
+		                   : sq_proc_seen(p->pids[i], &p->zombie[i]);
 		if (rc < 0) {
 			p->rc = rc;
 			snprintf(p->msg, sizeof(p->msg), rc == -ESRCH

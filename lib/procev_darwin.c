@@ -183,6 +183,19 @@ bool sq_proc_exited(pid_t pid)
 	return bi.pbi_status == SZOMB;
 }
 
+int sq_proc_seen(pid_t pid, bool *exited)
+{
+	struct proc_bsdinfo bi;
+	*exited = false;
+	if (pid <= 0)
+		return -ESRCH;
+	/* the process table is everyone's on macOS */
+	if (proc_pidinfo(pid, PROC_PIDTBSDINFO, 0, &bi, sizeof(bi)) != (int)sizeof(bi))
+		return -ESRCH;
+	*exited = bi.pbi_status == SZOMB;
+	return 0;
+}
+
 void sq_procsnap_read(pid_t pid, bool with_args, struct sq_procsnap *s)
 {
 	memset(s, 0, sizeof(*s));

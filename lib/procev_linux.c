@@ -195,6 +195,20 @@ bool sq_proc_exited(pid_t pid)
 	return paren && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
+int sq_proc_seen(pid_t pid, bool *exited)
+{
+	char path[32];
+	struct stat st;
+	*exited = false;
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	*exited = sq_proc_exited(pid);
+	return 0;
+}
+
 /* ---- snapshots --------------------------------------------------------------- */
 
 static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)

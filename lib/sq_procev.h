@@ -43,6 +43,10 @@ int sq_procev_open(struct sq_procev_src **out, int rcvbuf, int *fd, int *how);
 int sq_procev_read(struct sq_procev_src *s, sq_procev_emit_fn emit, void *arg);
 /* Whether pid has exited (gone, or a zombie) as the daemon sees it. */
 bool sq_proc_exited(pid_t pid);
+/* As the calling thread's identity: 0 when it may see pid (Linux: its
+ * /proc/PID, under hidepid), with *exited when it is a zombie already;
+ * -ESRCH when there is no such process for it, or -errno. */
+int sq_proc_seen(pid_t pid, bool *exited);
 void sq_procev_close(struct sq_procev_src *s);
 
 /* A process as the daemon reads it at its event. */
