@@ -245,6 +245,47 @@ Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 	sysq_close(c);
 }
 
+/* Children that exec and are reaped at once, likely before sysqd reads
+ * them: their exec and exit still name their parent (sysqd remembers it
+ * from the fork), so a ppid filter lets each through. */
+Test(procevents, short_lived_children_keep_their_ppid)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	struct sysq *c = connect_deadline(d.sock);
+	char json[160];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exec\", \"proc.exit\"], \"ppid\": %d}",
+	         (int)getpid());
+	uint64_t sub = subscribe(c, json);
+	enum { KIDS = 50 };
+	pid_t kids[KIDS];
+	char *const tru[] = { "/bin/true", NULL };
+	for (int i = 0; i < KIDS; i++) {
+		kids[i] = spawn(tru, false, -1);
+		cr_assert_eq(waitpid(kids[i], NULL, 0), kids[i]);
+	}
+	int execs = 0, exits = 0;
+	while (exits < KIDS) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(c, &r, sub);
+		cr_assert_eq(num(e, "ppid"), getpid());
+		pid_t pid = (pid_t)num(e, "pid");
+		bool ours = false;
+		for (int i = 0; i < KIDS; i++)
+			ours = ours || kids[i] == pid;
+		cr_assert(ours, "pid %d is not a child of this test", (int)pid);
+		if (is(e, "topic", "proc.exec")) {
+			execs++;
+		} else {
+			cr_assert_eq(num(e, "exit_code"), 0);
+			exits++;
+		}
+		sysq_reply_free(&r);
+	}
+	cr_assert_eq(execs, KIDS, "every exec came, before the last exit");
+	sysq_close(c);
+}
+
 /* ---- what each subscriber may see -------------------------------------- */
 
 /* This test process's own mount namespace, /proc mounted there with opts,
