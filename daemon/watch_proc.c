@@ -13,6 +13,9 @@
  * PROC_BATCH events; then the socket is not read, and should the kernel
  * drop events meanwhile, that is a gap like any other.  A kernel overflow is a "gap" event to every
  * subscription, after which listed pids that exited unseen are told.
+ * What was read of a process at its fork or exec is kept (struct known)
+ * until its exit, for its events that come when it is gone already: a
+ * short-lived process's exec and exit still have its ppid, uid and comm.
  * Listed pids (proc.exit's `pids`) cost no descriptor here: their exits
  * come from the same source; a ring of recent exits covers the time
  * between a subscriber's check of its pids and its subscription.
@@ -35,6 +38,19 @@
 
 #define PROC_RING 4096
 #define PROC_BATCH 65536                 /* events gathered while a batch is read */
+#define PROC_KNOWN_MAX (1u << 15)        /* processes remembered (a table of < 4 MiB) */
+
+/* What sysqd last read of a live process (creds: the snapshot was read;
+ * else only its ppid, from its fork event, is known). */
+struct known {
+	pid_t pid;                       /* 0: a free slot */
+	pid_t ppid;
+	bool creds, caps;
+	uid_t uid[3], owner;
+	gid_t gid[3];
+	uint8_t comm_len;
+	char comm[16];
+};
 
 /* An event and what the worker read of its process. */
 struct pev {
@@ -65,6 +81,8 @@ struct psrc {
 	bool paused;                     /* next is full: the socket waits */
 	struct sq_job job;
 	struct batch run, next;
+	struct known *known;             /* open addressing, by pid */
+	size_t nknown, known_cap;
 	struct sq_procvis vis;           /* written by the worker, read between batches */
 	uint64_t vis_at;                 /* CLOCK_MONOTONIC ms when read */
 	uint64_t gaps;
@@ -137,7 +155,7 @@ static uint32_t pack_event(struct sq_buf *b, const struct sq_procev *ev,
 	sq_pack_kv_u64(&pk, "time_ns", ev->time_ns);
 	if (v == V_PID)
 		return n;
-	pid_t ppid = ev->ppid >= 0 ? ev->ppid : snap->known && v != V_EVENT ? snap->ppid : -1;
+	pid_t ppid = ev->ppid >= 0 ? ev->ppid : v != V_EVENT ? snap->ppid : -1;
 	if (ppid >= 0) {
 		sq_pack_kv_i64(&pk, "ppid", ppid);
 		n++;
@@ -175,7 +193,7 @@ static bool passes(const struct sq_watch_filter *f, const struct sq_procev *ev,
 	bool fields = v == V_NOARGS || v == V_ALL;
 	if (f->has_ppid) {
 		pid_t ppid = ev->ppid >= 0 && v != V_PID ? ev->ppid
-		           : fields && snap->known ? snap->ppid : -1;
+		           : fields ? snap->ppid : -1;
 		if (ppid != f->ppid)
 			return false;
 	}
@@ -230,6 +248,10 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	struct sq_buf body;
 	msgpack_packer pk;
 	ps->gaps++;
+	/* exits may be lost: what is known of live processes may be stale */
+	free(ps->known);
+	ps->known = NULL;
+	ps->nknown = ps->known_cap = 0;
 	sq_log(SQ_LOG_INFO, "watch: the kernel dropped process events (gap %llu)",
 	       (unsigned long long)ps->gaps);
 	sq_buf_init(&body);
@@ -253,6 +275,135 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	sq_buf_free(&body);
 }
 
+/* ---- what is known of live processes ----------------------------------------- */
+
+static size_t known_slot(const struct psrc *ps, pid_t pid)
+{
+	return ((size_t)(unsigned)pid * 2654435761u) & (ps->known_cap - 1);
+}
+
+static struct known *known_find(const struct psrc *ps, pid_t pid)
+{
+	if (!ps->known_cap)
+		return NULL;
+	for (size_t i = known_slot(ps, pid);; i = (i + 1) & (ps->known_cap - 1)) {
+		if (ps->known[i].pid == pid)
+			return &ps->known[i];
+		if (!ps->known[i].pid)
+			return NULL;
+	}
+}
+
+/* A slot for pid (its own, or a new one), or NULL when full or out of memory. */
+static struct known *known_put(struct psrc *ps, pid_t pid)
+{
+	struct known *k = known_find(ps, pid);
+	if (k)
+		return k;
+	if (2 * (ps->nknown + 1) > ps->known_cap) {
+		size_t cap = ps->known_cap ? 2 * ps->known_cap : 1024;
+		if (cap > 2 * PROC_KNOWN_MAX)
+			return NULL;
+		struct known *t = calloc(cap, sizeof(*t)), *old = ps->known;
+		if (!t)
+			return NULL;
+		size_t oldcap = ps->known_cap;
+		ps->known = t;
+		ps->known_cap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].pid) {
+				size_t j = known_slot(ps, old[i].pid);
+				while (t[j].pid)
+					j = (j + 1) & (cap - 1);
+				t[j] = old[i];
+			}
+		free(old);
+	}
+	size_t i = known_slot(ps, pid);
+	while (ps->known[i].pid)
+		i = (i + 1) & (ps->known_cap - 1);
+	ps->nknown++;
+	k = &ps->known[i];
+	memset(k, 0, sizeof(*k));
+	k->pid = pid;
+	k->ppid = -1;
+	return k;
+}
+
+/* Forget pid: the entries after it in its run move back (no tombstones). */
+static void known_drop(struct psrc *ps, pid_t pid)
+{
+	struct known *k = known_find(ps, pid);
+	if (!k)
+		return;
+	size_t mask = ps->known_cap - 1, i = (size_t)(k - ps->known), j = i;
+	ps->known[i].pid = 0;
+	ps->nknown--;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!ps->known[j].pid)
+			return;
+		size_t home = known_slot(ps, ps->known[j].pid);
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			ps->known[i] = ps->known[j];
+			ps->known[j].pid = 0;
+			i = j;
+		}
+	}
+}
+
+static void known_set(struct known *k, const struct sq_procsnap *s)
+{
+	k->creds = true;
+	k->caps = s->caps;
+	k->owner = s->owner;
+	memcpy(k->uid, s->uid, sizeof(k->uid));
+	memcpy(k->gid, s->gid, sizeof(k->gid));
+	k->comm_len = (uint8_t)(s->comm_len < sizeof(k->comm) ? s->comm_len : sizeof(k->comm));
+	memcpy(k->comm, s->comm, k->comm_len);
+	if (s->ppid >= 0)
+		k->ppid = s->ppid;
+}
+
+/* Loop: snap made whole from what is known of a process gone before it was
+ * read (into *tmp), and what is known updated with this event. */
+static const struct sq_procsnap *known_event(struct psrc *ps, const struct sq_procev *ev,
+                                             const struct sq_procsnap *snap,
+                                             struct sq_procsnap *tmp)
+{
+	struct known *k;
+	const struct sq_procsnap *out = snap;
+	if (!snap->known && (k = known_find(ps, ev->pid))) {
+		memset(tmp, 0, sizeof(*tmp));
+		/* an exec may have changed its name and (setuid) its uids: of a
+		 * process gone before its exec was read, only the ppid holds */
+		tmp->known = k->creds && ev->what != SQ_PROCEV_EXEC;
+		tmp->ppid = k->ppid;
+		tmp->caps = k->caps;
+		tmp->owner = k->owner;
+		memcpy(tmp->uid, k->uid, sizeof(tmp->uid));
+		memcpy(tmp->gid, k->gid, sizeof(tmp->gid));
+		tmp->comm_len = k->comm_len;
+		memcpy(tmp->comm, k->comm, k->comm_len);
+		out = tmp;
+	}
+	if (ev->what == SQ_PROCEV_EXIT) {
+		known_drop(ps, ev->pid);
+	} else if (ev->what == SQ_PROCEV_EXEC && !snap->known && (k = known_find(ps, ev->pid))) {
+		k->creds = false; /* what the exec made of it was not read */
+	} else if ((ev->what == SQ_PROCEV_FORK || snap->known) && (k = known_put(ps, ev->pid))) {
+		if (ev->what == SQ_PROCEV_FORK) { /* a new process: nothing of an old one */
+			memset(k, 0, sizeof(*k));
+			k->pid = ev->pid;
+			k->ppid = ev->ppid;
+		}
+		if (snap->known)
+			known_set(k, snap);
+	}
+	return out;
+}
+
 /* Loop: one event, its snapshot read, to every subscription. */
 static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct sq_procsnap *snap)
 {
@@ -263,6 +414,8 @@ static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct s
 		sq_watcher_walk_end(wr);
 		return;
 	}
+	struct sq_procsnap whole;
+	snap = known_event(ps, ev, snap, &whole);
 	if (ev->what == SQ_PROCEV_EXIT) {
 		struct ring_ent *e = &ps->ring[wr->proc_exits % PROC_RING];
 		e->seq = ++wr->proc_exits;
@@ -316,6 +469,7 @@ static void psrc_maybe_free(struct psrc *ps)
 		return;
 	batch_free(&ps->run);
 	batch_free(&ps->next);
+	free(ps->known);
 	sq_procev_close(ps->src);
 	free(ps);
 }
