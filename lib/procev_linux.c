@@ -275,6 +275,8 @@ void sq_procsnap_read(pid_t pid, bool with_args, struct sq_procsnap *s)
 	n = read_at(dir, "comm", s->comm, sizeof(s->comm));
 	s->comm_len = n > 0 && s->comm[n - 1] == '\n' ? (size_t)n - 1 : n > 0 ? (size_t)n : 0;
 	s->ppid = (pid_t)strtol(pp + 7, NULL, 10);
+	if (s->ppid == 0 && pid > 2)
+		s->ppid = -1; /* a process being released shows 0: unknown */
 	for (int i = 0; i < 3; i++) {
 		s->uid[i] = (uid_t)u[i];
 		s->gid[i] = (gid_t)g[i];
