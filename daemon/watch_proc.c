@@ -387,6 +387,10 @@ static const struct sq_procsnap *known_event(struct psrc *ps, const struct sq_pr
 		tmp->comm_len = k->comm_len;
 		memcpy(tmp->comm, k->comm, k->comm_len);
 		out = tmp;
+	} else if (snap->known && snap->ppid < 0 && (k = known_find(ps, ev->pid)) && k->ppid >= 0) {
+		*tmp = *snap; /* shares args: freed with snap, not tmp */
+		tmp->ppid = k->ppid;
+		out = tmp;
 	}
 	if (ev->what == SQ_PROCEV_EXIT) {
 		known_drop(ps, ev->pid);
