@@ -31,6 +31,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "proc_known.h"
 #include "server.h"
 #include "sq_procev.h"
 #include "sq_signame.h"
@@ -38,19 +39,7 @@
 
 #define PROC_RING 4096
 #define PROC_BATCH 65536                 /* events gathered while a batch is read */
-#define PROC_KNOWN_MAX (1u << 15)        /* processes remembered (a table of < 4 MiB) */
 
-/* What sysqd last read of a live process (creds: the snapshot was read;
- * else only its ppid, from its fork event, is known). */
-struct known {
-	pid_t pid;                       /* 0: a free slot */
-	pid_t ppid;
-	bool creds, caps;
-	uid_t uid[3], owner;
-	gid_t gid[3];
-	uint8_t comm_len;
-	char comm[16];
-};
 
 /* An event and what the worker read of its process. */
 struct pev {
@@ -81,8 +70,7 @@ struct psrc {
 	bool paused;                     /* next is full: the socket waits */
 	struct sq_job job;
 	struct batch run, next;
-	struct known *known;             /* open addressing, by pid */
-	size_t nknown, known_cap;
+	struct known_table known;        /* what was read of live processes */
 	struct sq_procvis vis;           /* written by the worker, read between batches */
 	uint64_t vis_at;                 /* CLOCK_MONOTONIC ms when read */
 	uint64_t gaps;
@@ -249,9 +237,7 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	msgpack_packer pk;
 	ps->gaps++;
 	/* exits may be lost: what is known of live processes may be stale */
-	free(ps->known);
-	ps->known = NULL;
-	ps->nknown = ps->known_cap = 0;
+	known_clear(&ps->known);
 	sq_log(SQ_LOG_INFO, "watch: the kernel dropped process events (gap %llu)",
 	       (unsigned long long)ps->gaps);
 	sq_buf_init(&body);
@@ -275,97 +261,6 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	sq_buf_free(&body);
 }
 
-/* ---- what is known of live processes ----------------------------------------- */
-
-static size_t known_slot(const struct psrc *ps, pid_t pid)
-{
-	return ((size_t)(unsigned)pid * 2654435761u) & (ps->known_cap - 1);
-}
-
-static struct known *known_find(const struct psrc *ps, pid_t pid)
-{
-	if (!ps->known_cap)
-		return NULL;
-	for (size_t i = known_slot(ps, pid);; i = (i + 1) & (ps->known_cap - 1)) {
-		if (ps->known[i].pid == pid)
-			return &ps->known[i];
-		if (!ps->known[i].pid)
-			return NULL;
-	}
-}
-
-/* A slot for pid (its own, or a new one), or NULL when full or out of memory. */
-static struct known *known_put(struct psrc *ps, pid_t pid)
-{
-	struct known *k = known_find(ps, pid);
-	if (k)
-		return k;
-	if (2 * (ps->nknown + 1) > ps->known_cap) {
-		size_t cap = ps->known_cap ? 2 * ps->known_cap : 1024;
-		if (cap > 2 * PROC_KNOWN_MAX)
-			return NULL;
-		struct known *t = calloc(cap, sizeof(*t)), *old = ps->known;
-		if (!t)
-			return NULL;
-		size_t oldcap = ps->known_cap;
-		ps->known = t;
-		ps->known_cap = cap;
-		for (size_t i = 0; i < oldcap; i++)
-			if (old[i].pid) {
-				size_t j = known_slot(ps, old[i].pid);
-				while (t[j].pid)
-					j = (j + 1) & (cap - 1);
-				t[j] = old[i];
-			}
-		free(old);
-	}
-	size_t i = known_slot(ps, pid);
-	while (ps->known[i].pid)
-		i = (i + 1) & (ps->known_cap - 1);
-	ps->nknown++;
-	k = &ps->known[i];
-	memset(k, 0, sizeof(*k));
-	k->pid = pid;
-	k->ppid = -1;
-	return k;
-}
-
-/* Forget pid: the entries after it in its run move back (no tombstones). */
-static void known_drop(struct psrc *ps, pid_t pid)
-{
-	struct known *k = known_find(ps, pid);
-	if (!k)
-		return;
-	size_t mask = ps->known_cap - 1, i = (size_t)(k - ps->known), j = i;
-	ps->known[i].pid = 0;
-	ps->nknown--;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!ps->known[j].pid)
-			return;
-		size_t home = known_slot(ps, ps->known[j].pid);
-		/* move j back to i unless its home lies cyclically in (i, j] */
-		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-			ps->known[i] = ps->known[j];
-			ps->known[j].pid = 0;
-			i = j;
-		}
-	}
-}
-
-static void known_set(struct known *k, const struct sq_procsnap *s)
-{
-	k->creds = true;
-	k->caps = s->caps;
-	k->owner = s->owner;
-	memcpy(k->uid, s->uid, sizeof(k->uid));
-	memcpy(k->gid, s->gid, sizeof(k->gid));
-	k->comm_len = (uint8_t)(s->comm_len < sizeof(k->comm) ? s->comm_len : sizeof(k->comm));
-	memcpy(k->comm, s->comm, k->comm_len);
-	if (s->ppid >= 0)
-		k->ppid = s->ppid;
-}
-
 /* Loop: snap made whole from what is known of a process gone before it was
  * read (into *tmp), and what is known updated with this event. */
 static const struct sq_procsnap *known_event(struct psrc *ps, const struct sq_procev *ev,
@@ -374,7 +269,7 @@ static const struct sq_procsnap *known_event(struct psrc *ps, const struct sq_pr
 {
 	struct known *k;
 	const struct sq_procsnap *out = snap;
-	if (!snap->known && (k = known_find(ps, ev->pid))) {
+	if (!snap->known && (k = known_find(&ps->known, ev->pid))) {
 		memset(tmp, 0, sizeof(*tmp));
 		/* an exec may have changed its name and (setuid) its uids: of a
 		 * process gone before its exec was read, only the ppid holds */
@@ -387,16 +282,16 @@ static const struct sq_procsnap *known_event(struct psrc *ps, const struct sq_pr
 		tmp->comm_len = k->comm_len;
 		memcpy(tmp->comm, k->comm, k->comm_len);
 		out = tmp;
-	} else if (snap->known && snap->ppid < 0 && (k = known_find(ps, ev->pid)) && k->ppid >= 0) {
+	} else if (snap->known && snap->ppid < 0 && (k = known_find(&ps->known, ev->pid)) && k->ppid >= 0) {
 		*tmp = *snap; /* shares args: freed with snap, not tmp */
 		tmp->ppid = k->ppid;
 		out = tmp;
 	}
 	if (ev->what == SQ_PROCEV_EXIT) {
-		known_drop(ps, ev->pid);
-	} else if (ev->what == SQ_PROCEV_EXEC && !snap->known && (k = known_find(ps, ev->pid))) {
+		known_drop(&ps->known, ev->pid);
+	} else if (ev->what == SQ_PROCEV_EXEC && !snap->known && (k = known_find(&ps->known, ev->pid))) {
 		k->creds = false; /* what the exec made of it was not read */
-	} else if ((ev->what == SQ_PROCEV_FORK || snap->known) && (k = known_put(ps, ev->pid))) {
+	} else if ((ev->what == SQ_PROCEV_FORK || snap->known) && (k = known_put(&ps->known, ev->pid))) {
 		if (ev->what == SQ_PROCEV_FORK) { /* a new process: nothing of an old one */
 			memset(k, 0, sizeof(*k));
 			k->pid = ev->pid;
@@ -473,7 +368,7 @@ static void psrc_maybe_free(struct psrc *ps)
 		return;
 	batch_free(&ps->run);
 	batch_free(&ps->next);
-	free(ps->known);
+	known_clear(&ps->known);
 	sq_procev_close(ps->src);
 	free(ps);
 }
