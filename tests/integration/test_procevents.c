@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -425,15 +426,17 @@ Test(procevents, hidepid_noaccess_leaves_nobody_only_the_pid_of_roots)
 struct reader {
 	struct sysq *c;
 	uint64_t sub;
-	pid_t sentinel;
+	atomic_int want;         /* fork events to read: all of them, once known */
 	atomic_int got;          /* fork events read */
 	atomic_bool gone, seen;
 };
 
+/* Reads until it has every fork (the main thread says how many before it
+ * makes the last one, the sentinel). */
 static void *read_to_sentinel(void *arg)
 {
 	struct reader *rd = arg;
-	while (!atomic_load(&rd->seen)) {
+	while (atomic_load(&rd->got) < atomic_load(&rd->want)) {
 		struct sysq_reply r;
 		if (sysq_read(rd->c, &r) != 0) {
 			atomic_store(&rd->gone, true);
@@ -442,14 +445,12 @@ static void *read_to_sentinel(void *arg)
 		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
 		    r.result->via.array.size == 1) {
 			const msgpack_object *e = &r.result->via.array.ptr[0];
-			if (is(e, "topic", "proc.fork")) {
+			if (is(e, "topic", "proc.fork"))
 				atomic_fetch_add(&rd->got, 1);
-				if (num_or(e, "pid", -1) == rd->sentinel)
-					atomic_store(&rd->seen, true);
-			}
 		}
 		sysq_reply_free(&r);
 	}
+	atomic_store(&rd->seen, true);
 	return NULL;
 }
 
@@ -467,7 +468,7 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	static struct reader rd;
 	rd.c = connect_deadline(d.sock);
 	rd.sub = subscribe(rd.c, json);
-	rd.sentinel = -1;
+	atomic_store(&rd.want, INT_MAX);
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
 
@@ -491,6 +492,7 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 			usleep(1000);
 		cr_assert(!atomic_load(&rd.gone), "the reading subscriber heard nothing for 5 s");
 	}
+	atomic_store(&rd.want, forks + 1);
 	pid_t s = fork();
 	cr_assert_geq(s, 0);
 	if (s == 0) {
@@ -498,7 +500,6 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 		pause();
 		_exit(0);
 	}
-	rd.sentinel = s;
 	pthread_join(th, NULL);
 	cr_assert(atomic_load(&rd.seen), "the reading subscriber saw the sentinel's fork");
 	cr_assert_eq(atomic_load(&rd.got), forks + 1, "it read every fork");
