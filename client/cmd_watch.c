@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cmd_watch.c - `sysq watch [mounts|net|pid PID...]`: subscribe, then print
- * one line per watch.event notification (--json: one JSON object a line)
- * until interrupted, or, when only pids are watched, until all have exited.
+ * cmd_watch.c - `sysq watch [mounts|net|proc|pid PID...]`: subscribe, then
+ * print one line per watch.event notification (--json: one JSON object a
+ * line) until interrupted, or, when only pids are watched, until all have
+ * exited.  proc: forks, execs and exits of every process you may see.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -91,20 +92,90 @@ static void print_net(const msgpack_object *e)
 	}
 }
 
-static void print_exit(const msgpack_object *e)
+static void print_exit_status(const msgpack_object *e)
 {
-	printf("exit pid %lld", obj_int(e, "pid", -1));
 	if (obj_get(e, "exit_code"))
-		printf(" code %lld", obj_int(e, "exit_code", 0));
+		printf("code %lld", obj_int(e, "exit_code", 0));
 	else if (obj_get(e, "signum")) {
 		char sig[32];
 		obj_str(e, "signal", sig, sizeof(sig));
-		printf(" signal %s", sig[0] ? sig : "?");
+		printf("signal %s", sig[0] ? sig : "?");
 		const msgpack_object *core = obj_get(e, "core");
 		if (core && core->type == MSGPACK_OBJECT_BOOLEAN && core->via.boolean)
 			printf(" (core dumped)");
 	} else
-		printf(" (status unknown)");
+		printf("(status unknown)");
+}
+
+static void print_exit(const msgpack_object *e)
+{
+	printf("exit pid %lld ", obj_int(e, "pid", -1));
+	print_exit_status(e);
+}
+
+/* The event's own time when it has one (time_ns), else now. */
+static void event_stamp(const msgpack_object *e, char *buf, size_t size)
+{
+	const msgpack_object *t = obj_get(e, "time_ns");
+	if (!t || t->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		stamp(buf, size);
+		return;
+	}
+	time_t sec = (time_t)(t->via.u64 / 1000000000u);
+	struct tm tm;
+	localtime_r(&sec, &tm);
+	size_t n = strftime(buf, size, "%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%03u", (unsigned)(t->via.u64 % 1000000000u / 1000000u));
+}
+
+/* A str or bin, unprintable bytes (and the backslash)
+ * as \xNN, so that one event stays one line. */
+static void print_bytes(const msgpack_object *o)
+{
+	const char *p = o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr
+	              : o->type == MSGPACK_OBJECT_BIN ? o->via.bin.ptr : NULL;
+	uint32_t n = o->type == MSGPACK_OBJECT_STR ? o->via.str.size
+	           : o->type == MSGPACK_OBJECT_BIN ? o->via.bin.size : 0;
+	for (uint32_t i = 0; p && i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* fork|exec|exit pid N ppid N uid N comm C, then the status or the args;
+ * "-" for what the daemon does not tell (the process is hidden from you,
+ * or was gone when it looked). */
+static void print_proc(const msgpack_object *e)
+{
+	char ev[16], comm[256];
+	obj_str(e, "event", ev, sizeof(ev));
+	printf("%s pid %lld", strcmp(ev, "exited") == 0 ? "exit" : ev, obj_int(e, "pid", -1));
+	if (obj_get(e, "ppid"))
+		printf(" ppid %lld", obj_int(e, "ppid", -1));
+	else
+		printf(" ppid -");
+	if (obj_get(e, "uid"))
+		printf(" uid %lld", obj_int(e, "uid", -1));
+	else
+		printf(" uid -");
+	obj_str(e, "comm", comm, sizeof(comm));
+	printf(" comm %s", obj_get(e, "comm") ? comm : "-");
+	if (strcmp(ev, "exited") == 0) {
+		putchar(' ');
+		print_exit_status(e);
+	} else if (strcmp(ev, "exec") == 0) {
+		const msgpack_object *a = obj_get(e, "args");
+		printf(" args");
+		if (!a || a->type != MSGPACK_OBJECT_ARRAY)
+			printf(" -");
+		for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY && i < a->via.array.size; i++) {
+			putchar(' ');
+			print_bytes(&a->via.array.ptr[i]);
+		}
+	}
 }
 
 static int usage(void)
@@ -114,13 +185,34 @@ static int usage(void)
 
 int cmd_watch(struct cli *cli, int argc, char **argv)
 {
-	bool mounts = false, net = false;
+	bool mounts = false, net = false, proc = false;
 	long long *pids = calloc((size_t)argc + 1, sizeof(*pids));
 	size_t npids = 0;
+	long long uid = -1, ppid = -1;
+	const char *comm = NULL;
 	if (!pids)
 		return EXIT_REMOTE;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "mounts") == 0) {
+		if (strcmp(argv[i], "proc") == 0) {
+			proc = true;
+		} else if ((strcmp(argv[i], "--uid") == 0 || strcmp(argv[i], "--ppid") == 0) &&
+		           i + 1 < argc) {
+			char *end;
+			errno = 0;
+			long long v = strtoll(argv[i + 1], &end, 10);
+			if (errno || *end || end == argv[i + 1] || v < 0 || v > 0x7fffffff) {
+				fprintf(stderr, "sysq watch: %s '%s' is not a number\n", argv[i], argv[i + 1]);
+				free(pids);
+				return EXIT_USAGE;
+			}
+			if (argv[i][2] == 'u')
+				uid = v;
+			else
+				ppid = v;
+			i++;
+		} else if (strcmp(argv[i], "--comm") == 0 && i + 1 < argc) {
+			comm = argv[++i];
+		} else if (strcmp(argv[i], "mounts") == 0) {
 			mounts = true;
 		} else if (strcmp(argv[i], "net") == 0 || strcmp(argv[i], "interfaces") == 0) {
 			net = true;
@@ -145,7 +237,17 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			return usage();
 		}
 	}
-	if (!mounts && !net && !npids)
+	if ((uid >= 0 || ppid >= 0 || comm) && !proc) {
+		fprintf(stderr, "sysq watch: --uid, --ppid and --comm are for proc\n");
+		free(pids);
+		return EXIT_USAGE;
+	}
+	if (proc && npids) {
+		fprintf(stderr, "sysq watch: proc is every process: no pids with it\n");
+		free(pids);
+		return EXIT_USAGE;
+	}
+	if (!mounts && !net && !npids && !proc)
 		mounts = net = true;
 
 	struct sysq *c = cli_connect(cli);
@@ -153,13 +255,24 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	msgpack_packer *pk = sysq_begin(c, "watch.subscribe", NULL);
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, npids ? 2 : 1);
+	msgpack_pack_map(pk, 1 + (npids ? 1 : 0) + (uid >= 0) + (ppid >= 0) + (comm != NULL));
 	sq_pack_cstr(pk, "topics");
-	msgpack_pack_array(pk, (size_t)mounts + (size_t)net + (npids ? 1 : 0));
+	msgpack_pack_array(pk, (size_t)mounts + (size_t)net + (npids ? 1 : 0) + (proc ? 3 : 0));
 	if (mounts)
 		sq_pack_cstr(pk, "mounts");
 	if (net)
 		sq_pack_cstr(pk, "interfaces");
+	if (proc) {
+		sq_pack_cstr(pk, "proc.fork");
+		sq_pack_cstr(pk, "proc.exec");
+		sq_pack_cstr(pk, "proc.exit");
+	}
+	if (uid >= 0)
+		sq_pack_kv_i64(pk, "uid", uid);
+	if (ppid >= 0)
+		sq_pack_kv_i64(pk, "ppid", ppid);
+	if (comm)
+		sq_pack_kv_str(pk, "comm", comm);
 	if (npids) {
 		sq_pack_cstr(pk, "proc.exit");
 		sq_pack_cstr(pk, "pids");
@@ -193,14 +306,18 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			sq_json_print(stdout, e, -1);
 			putchar('\n');
 		} else {
-			stamp(ts, sizeof(ts));
+			event_stamp(e, ts, sizeof(ts));
 			printf("%s ", ts);
 			if (strcmp(topic, "mounts") == 0)
 				print_mount(e);
 			else if (strcmp(topic, "interfaces") == 0)
 				print_net(e);
-			else if (strcmp(topic, "proc.exit") == 0)
+			else if (strcmp(topic, "proc.exit") == 0 && !proc)
 				print_exit(e);
+			else if (strncmp(topic, "proc.", 5) == 0)
+				print_proc(e);
+			else if (strcmp(topic, "gap") == 0)
+				printf("gap: the kernel dropped process events here");
 			else if (strcmp(topic, "dropped") == 0)
 				printf("dropped %lld events (this client read too slowly)",
 				       obj_int(e, "count", 0));
@@ -208,7 +325,7 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 				printf("%s event", topic);
 			putchar('\n');
 		}
-		if (strcmp(topic, "proc.exit") == 0 && !mounts && !net && left && --left == 0) {
+		if (strcmp(topic, "proc.exit") == 0 && !mounts && !net && !proc && left && --left == 0) {
 			sysq_reply_free(&r);
 			return EXIT_OK;
 		}

@@ -131,10 +131,17 @@ const struct cli_cmd cli_commands[] = {
 	  "      --length N     copy at most N bytes\n"
 	  "      --nofollow     refuse a symbolic link at the end of PATH\n",
 	  0 },
-	{ "watch", cmd_watch, "[mounts] [net] [pid PID...]", "events as they happen",
-	  "usage: sysq watch [mounts] [net] [pid PID...]\n"
+	{ "watch", cmd_watch,
+	  "[mounts] [net] [proc [--uid UID] [--ppid PID] [--comm NAME]] [pid PID...]",
+	  "events as they happen",
+	  "usage: sysq watch [mounts] [net] [proc [--uid UID] [--ppid PID] [--comm NAME]] "
+	  "[pid PID...]\n"
 	  "  (no topic: mounts and net; runs until interrupted, or until every\n"
-	  "  watched pid has exited)\n",
+	  "  watched pid has exited)\n"
+	  "  proc            forks, execs and exits of every process you may see\n"
+	  "  --uid UID       only processes of this (real) uid\n"
+	  "  --ppid PID      only children of PID\n"
+	  "  --comm NAME     only processes named NAME (as in /proc/PID/comm)\n",
 	  0 },
 	{ "metrics", cmd_metrics,
 	  "[--per-uid] [--names sysq|node] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]",

@@ -5,6 +5,7 @@
 #ifndef SQ_CONFIG_H
 #define SQ_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,8 @@ struct sq_config {
 	size_t max_output;          /* bytes queued to one connection */
 	uint32_t write_timeout_ms;  /* queued replies not moving: disconnect */
 	uint32_t max_fds_per_uid;   /* descriptors one uid may make sysqd hold (0: default) */
+	bool no_proc_events;        /* --no-proc-events: listed pids by pidfd only */
+	uint32_t proc_events_buffer; /* the process events' kernel buffer (0: default) */
 };
 
 #endif

@@ -21,7 +21,10 @@ static const struct { const char *name; unsigned bit; } topics[] = {
 	{ "mounts", SQ_TOPIC_MOUNTS },
 	{ "interfaces", SQ_TOPIC_NET },
 	{ "proc.exit", SQ_TOPIC_PROC },
+	{ "proc.fork", SQ_TOPIC_FORK },
+	{ "proc.exec", SQ_TOPIC_EXEC },
 };
+#define TOPIC_NAMES "\"mounts\", \"interfaces\", \"proc.exit\", \"proc.fork\", \"proc.exec\""
 
 static int parse_topics(struct sq_req *r, unsigned *out)
 {
@@ -31,7 +34,7 @@ static int parse_topics(struct sq_req *r, unsigned *out)
 		return sq_req_param_error(r, rc);
 	if (a->size == 0)
 		return sq_req_fail(r, -EINVAL, "'topics' is empty: name one or more of "
-		                   "\"mounts\", \"interfaces\", \"proc.exit\"");
+		                   TOPIC_NAMES);
 	*out = 0;
 	for (uint32_t i = 0; i < a->size; i++) {
 		const msgpack_object *o = &a->ptr[i];
@@ -40,8 +43,7 @@ static int parse_topics(struct sq_req *r, unsigned *out)
 			if (o->type == MSGPACK_OBJECT_STR && sq_obj_streq(o, topics[k].name))
 				bit = topics[k].bit;
 		if (!bit)
-			return sq_req_fail(r, -EINVAL, "'topics'[%u] is not one of \"mounts\", "
-			                   "\"interfaces\", \"proc.exit\"", i);
+			return sq_req_fail(r, -EINVAL, "'topics'[%u] is not one of " TOPIC_NAMES, i);
 		*out |= bit;
 	}
 	return 0;
@@ -63,14 +65,11 @@ static int parse_pids(struct sq_req *r, unsigned t, pid_t **out, size_t *n)
 	*n = 0;
 	if (rc < 0)
 		return sq_req_param_error(r, rc);
-	if (rc == 1 || a->size == 0) {
-		if (t & SQ_TOPIC_PROC)
-			return sq_req_fail(r, -EINVAL, "topic \"proc.exit\" needs 'pids' "
-			                   "(the processes to watch)");
-		return 0;
-	}
-	if (!(t & SQ_TOPIC_PROC))
-		return sq_req_fail(r, -EINVAL, "'pids' is only for topic \"proc.exit\"");
+	if (rc == 1 || a->size == 0)
+		return 0; /* every process, for the proc.* topics */
+	if (!(t & SQ_TOPICS_PROC))
+		return sq_req_fail(r, -EINVAL, "'pids' is only for the topics \"proc.exit\", "
+		                   "\"proc.fork\", \"proc.exec\"");
 	pid_t *v = msgpack_zone_malloc(r->zone, a->size * sizeof(*v));
 	if (!v)
 		return sq_req_fail(r, -ENOMEM, "out of memory");
@@ -83,6 +82,34 @@ static int parse_pids(struct sq_req *r, unsigned t, pid_t **out, size_t *n)
 			v[k++] = v[i];
 	*out = v;
 	*n = k;
+	return 0;
+}
+
+/* uid, ppid, comm: only with a proc.* topic. */
+static int parse_filter(struct sq_req *r, unsigned t, struct sq_watch_filter *f)
+{
+	static const char *const names[] = { "uid", "ppid", "comm" };
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < 3; i++)
+		if (sq_params_has(&r->params, names[i]) && !(t & SQ_TOPICS_PROC))
+			return sq_req_fail(r, -EINVAL, "'%s' is only for the topics \"proc.exit\", "
+			                   "\"proc.fork\", \"proc.exec\"", names[i]);
+	if ((f->has_uid = sq_params_has(&r->params, "uid")))
+		f->uid = (uid_t)sq_params_int(&r->params, r->m->params, "uid");
+	if ((f->has_ppid = sq_params_has(&r->params, "ppid")))
+		f->ppid = (pid_t)sq_params_int(&r->params, r->m->params, "ppid");
+	const char *ptr;
+	size_t len;
+	int rc = sq_param_bytes(&r->params, "comm", false, &ptr, &len);
+	if (rc < 0)
+		return sq_req_param_error(r, rc);
+	if (rc == 0) {
+		if (len == 0 || len >= sizeof(f->comm))
+			return sq_req_fail(r, -EINVAL, "'comm' must be 1 to %zu bytes",
+			                   sizeof(f->comm) - 1);
+		memcpy(f->comm, ptr, len);
+		f->comm_len = len;
+	}
 	return 0;
 }
 
@@ -137,23 +164,27 @@ int m_watch_subscribe(struct sq_req *r)
 	unsigned t = 0;
 	pid_t *pids = NULL;
 	size_t npids = 0;
+	struct sq_watch_filter f;
 	int rc;
-	if ((rc = parse_topics(r, &t)) < 0 || (rc = parse_pids(r, t, &pids, &npids)) < 0)
+	if ((rc = parse_topics(r, &t)) < 0 || (rc = parse_pids(r, t, &pids, &npids)) < 0 ||
+	    (rc = parse_filter(r, t, &f)) < 0)
 		return rc;
 	if (sq_watch_count(r->conn) >= SQ_WATCH_MAX_SUBS)
 		return sq_req_fail(r, -EMFILE, "this connection has %d subscriptions already "
 		                   "(the most)", SQ_WATCH_MAX_SUBS);
 	/* as for the other process methods: a daemon that cannot become the
 	 * caller serves only its own uid */
-	if (npids && !sq_ident_can_switch() && r->cred->uid != geteuid())
+	if ((t & SQ_TOPICS_PROC) && !sq_ident_can_switch() && r->cred->uid != geteuid())
 		return sq_req_fail(r, -EPERM, "this sysqd is not root and watches processes "
 		                   "only for its own uid");
-	struct sq_watch_prep *p = sq_watch_prep_new(r->srv->watcher, t, pids, npids);
+	struct sq_watch_prep *p = sq_watch_prep_new(r->srv->watcher, t, pids, npids, &f, r->cred);
 	if (!p)
 		return sq_req_fail(r, -ENOMEM, "out of memory");
-	/* a pidfd per pid not watched yet: charged up front, as at most npids */
+	/* without the process-events source, a pidfd per pid not watched yet:
+	 * charged up front, as at most npids */
 	struct sq_fdshare *fds = &r->srv->fds;
-	if (sq_watch_prep_charge(p, fds, r->cred->uid, sq_conn_large(r->conn)) < 0) {
+	if (sq_watch_prep_may_need_pidfds(p) &&
+	    sq_watch_prep_charge(p, fds, r->cred->uid, sq_conn_large(r->conn)) < 0) {
 		sq_watch_prep_free(p);
 		return sq_req_fail(r, -EMFILE, "uid %u holds %llu of sysqd's descriptors, and "
 		                   "watching %zu more processes would pass its share (%llu); "

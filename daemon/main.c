@@ -62,6 +62,13 @@ static void usage(FILE *f)
 "                           client is not read until they drain\n"
 "      --write-timeout SECS disconnect a client whose queued replies have\n"
 "                           not moved for SECS (default %u)\n"
+"      --proc-events-buffer BYTES\n"
+"                           the kernel's buffer for process events (default\n"
+"                           8 MiB; a small one overflows in a burst, which\n"
+"                           subscribers are told as a gap)\n"
+"      --no-proc-events     do not open the kernel's process-events source:\n"
+"                           watched pids cost a pidfd each, and events of\n"
+"                           every process are refused\n"
 "  -p, --policy FILE        policy file (default: " SQ_POLICY_DEFAULT_PATH " if it\n"
 "                           exists, else the built-in policy)\n"
 "  -t, --check-policy       validate the policy, print a summary and exit\n"
@@ -101,7 +108,8 @@ static enum sq_log_dest log_dest = SQ_LOG_AUTO;
 
 static void parse_args(int argc, char **argv, struct sq_config *cfg)
 {
-	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT, O_LOG, O_FDS };
+	enum { O_MAXCONN = 256, O_PERUID, O_INFLIGHT, O_MAXMSG, O_MAXOUT, O_WTIMEOUT, O_LOG, O_FDS,
+	       O_PROCBUF, O_NOPROC };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -114,6 +122,8 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		{ "max-message", required_argument, NULL, O_MAXMSG },
 		{ "max-output", required_argument, NULL, O_MAXOUT },
 		{ "write-timeout", required_argument, NULL, O_WTIMEOUT },
+		{ "proc-events-buffer", required_argument, NULL, O_PROCBUF },
+		{ "no-proc-events", no_argument, NULL, O_NOPROC },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "check-policy", no_argument, NULL, 't' },
 		{ "log", required_argument, NULL, O_LOG },
@@ -164,6 +174,13 @@ static void parse_args(int argc, char **argv, struct sq_config *cfg)
 		case O_WTIMEOUT:
 			cfg->write_timeout_ms = 1000u * (uint32_t)parse_num("--write-timeout", optarg,
 			                                                   1, 3600);
+			break;
+		case O_PROCBUF:
+			cfg->proc_events_buffer = (uint32_t)parse_num("--proc-events-buffer", optarg,
+			                                              1, 1u << 30);
+			break;
+		case O_NOPROC:
+			cfg->no_proc_events = true;
 			break;
 		case O_MAXOUT:
 			cfg->max_output = parse_num("--max-output", optarg, 4096, 1ul << 32);

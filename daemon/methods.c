@@ -362,11 +362,16 @@ static const struct sq_field r_signal = { .types = SQ_T_MAP, .keys = k_signal };
 static const char *const e_signal[] = { "EINVAL", "ESRCH", "EPERM", "EINTR", "ETIMEDOUT", NULL };
 
 /* watch.* */
-static const char *const topic_values[] = { "mounts", "interfaces", "proc.exit", NULL };
+static const char *const topic_values[] = {
+	"mounts", "interfaces", "proc.exit", "proc.fork", "proc.exec", NULL,
+};
 static const struct sq_field t_topic = { .types = SQ_T_STR, .values = topic_values };
 static const struct sq_field p_subscribe[] = {
 	{ .name = "topics", .types = SQ_T_ARRAY, .required = true, .items = &t_topic },
 	{ .name = "pids", .types = SQ_T_ARRAY, .items = &t_pid, .max_items = SQ_WATCH_MAX_PIDS },
+	{ .name = "uid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = UINT32_MAX - 1 },
+	{ .name = "ppid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = INT32_MAX },
+	{ .name = "comm", .types = SQ_T_STR | SQ_T_BIN },
 	END,
 };
 static const struct sq_field k_sub[] = { KEY("subscription", SQ_T_INT), END };
@@ -450,7 +455,8 @@ const struct sq_method sq_methods[] = {
 	  "kill(2) as the caller; pid <= 0 is refused", p_proc_signal, &r_signal, e_signal },
 	{ "watch.subscribe", m_watch_subscribe, SQ_RUN_ASYNC, SQ_ACCESS_ANY, SQ_AS_CALLER,
 	  "push watch.event notifications on this connection: mounts, interfaces, "
-	  "exits of pids the caller may see", p_subscribe, &r_sub, e_subscribe },
+	  "forks, execs and exits of the processes the caller may see", p_subscribe, &r_sub,
+	  e_subscribe },
 	{ "watch.unsubscribe", m_watch_unsubscribe, SQ_RUN_LOOP, SQ_ACCESS_ANY, SQ_AS_DAEMON,
 	  "end a subscription of this connection", p_unsubscribe, &r_sub, e_unsubscribe },
 };

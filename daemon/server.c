@@ -937,6 +937,9 @@ void sq_server_setup(struct sq_server *s, uv_loop_t *loop, const struct sq_confi
 	if (!s->prober)
 		sq_log(SQ_LOG_ERR, "cannot set up the mount prober: fs.list and fs.stat will fail");
 	s->watcher = sq_watcher_new(loop, s->engine);
+	if (s->watcher)
+		sq_watcher_proc_config(s->watcher, s->cfg.no_proc_events,
+		                       (int)s->cfg.proc_events_buffer);
 	s->xfers = sq_xfers_new(loop);
 	if (!s->watcher)
 		sq_log(SQ_LOG_ERR, "cannot set up the watcher: watch.subscribe will fail");

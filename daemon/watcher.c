@@ -29,30 +29,10 @@
 #include "engine.h"
 #include "log.h"
 #include "server.h"
+#include "sq_procev.h"
 #include "sq_signame.h"
+#include "watch_int.h"
 #include "watcher.h"
-
-struct qent {
-	size_t len;
-	char data[];
-};
-
-struct wpid;
-
-struct wsub {
-	struct sq_watcher *wr;
-	struct wsub *prev, *next;        /* every subscription */
-	struct wsub *cnext;              /* the connection's */
-	struct sq_conn *conn;
-	uint64_t id;
-	unsigned topics;
-	bool dead;                       /* its connection closed during a walk */
-	struct wpid **pids;
-	size_t npids;
-	struct qent **q;                 /* ring of SQ_WATCH_QUEUE frames */
-	size_t qhead, qn;
-	uint64_t dropped;
-};
 
 /* A subscription's place in a watched pid. */
 struct wref {
@@ -75,8 +55,6 @@ struct wpid {
 	struct sq_fdshare *fds;          /* its descriptor is charged to uid there */
 	uid_t uid;
 };
-
-#define PID_BUCKETS 1024
 
 struct msrc {
 	uv_poll_t poll;
@@ -102,19 +80,6 @@ struct nsrc {
 	struct sq_job job;               /* the re-list, on the engine */
 	struct sq_net_list fresh;
 	int rc;
-};
-
-struct sq_watcher {
-	uv_loop_t *loop;
-	struct sq_engine *engine;
-	struct wsub *subs;
-	uint64_t next_id;
-	struct msrc *mounts;
-	struct nsrc *net;
-	int walking;                     /* > 0 while the list is walked */
-	bool reap;                       /* dead subscriptions to free */
-	struct wpid *pids[PID_BUCKETS];  /* watched pids, by pid */
-	uint64_t npids;
 };
 
 static int uv_events(int how)
@@ -187,7 +152,7 @@ static void sub_send(struct wsub *s, const char *data, size_t len)
 	drain_later(s);
 }
 
-static void deliver(struct wsub *s, const char *topic, const struct sq_buf *body,
+void sq_wsub_deliver(struct wsub *s, const char *topic, const struct sq_buf *body,
                     uint32_t nkeys)
 {
 	struct sq_buf b;
@@ -204,12 +169,12 @@ static void deliver(struct wsub *s, const char *topic, const struct sq_buf *body
 
 static void sub_free(struct wsub *s);
 
-static void walk_begin(struct sq_watcher *wr)
+void sq_watcher_walk_begin(struct sq_watcher *wr)
 {
 	wr->walking++;
 }
 
-static void walk_end(struct sq_watcher *wr)
+void sq_watcher_walk_end(struct sq_watcher *wr)
 {
 	if (--wr->walking > 0 || !wr->reap)
 		return;
@@ -224,11 +189,11 @@ static void walk_end(struct sq_watcher *wr)
 static void broadcast(struct sq_watcher *wr, unsigned topic_bit, const char *topic,
                       const struct sq_buf *body, uint32_t nkeys)
 {
-	walk_begin(wr);
+	sq_watcher_walk_begin(wr);
 	for (struct wsub *s = wr->subs; s; s = s->next)
 		if (s->topics & topic_bit)
-			deliver(s, topic, body, nkeys);
-	walk_end(wr);
+			sq_wsub_deliver(s, topic, body, nkeys);
+	sq_watcher_walk_end(wr);
 }
 
 /* Move s's held events out while its connection's output stays under the
@@ -268,10 +233,10 @@ static void drain_sub(struct wsub *s)
 void sq_watch_output_drained(struct sq_conn *c)
 {
 	struct sq_watcher *wr = sq_conn_server(c)->watcher;
-	walk_begin(wr);
+	sq_watcher_walk_begin(wr);
 	for (struct wsub *s = sq_conn_watch(c); s; s = s->cnext)
 		drain_sub(s);
-	walk_end(wr);
+	sq_watcher_walk_end(wr);
 }
 
 /* ---- mount source ------------------------------------------------------------ */
@@ -684,10 +649,10 @@ static void wpid_report(struct wpid *p)
 			sq_pack_kv_bool(&pk, "core", st.core);
 			n += 2;
 		}
-		walk_begin(p->wr);
+		sq_watcher_walk_begin(p->wr);
 		for (size_t i = 0; i < p->nrefs; i++)
-			deliver(p->refs[i].sub, "proc.exit", &body, n);
-		walk_end(p->wr);
+			sq_wsub_deliver(p->refs[i].sub, "proc.exit", &body, n);
+		sq_watcher_walk_end(p->wr);
 		sq_buf_free(&body);
 	}
 	wpid_close(p);
@@ -721,7 +686,9 @@ static void on_wpid_poll(uv_poll_t *h, int status, int events)
 /* ---- subscriptions ------------------------------------------------------------- */
 
 struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
-                                        const pid_t *pids, size_t npids)
+                                        const pid_t *pids, size_t npids,
+                                        const struct sq_watch_filter *f,
+                                        const struct sq_cred *caller)
 {
 	struct sq_watch_prep *p = wr ? calloc(1, sizeof(*p)) : NULL;
 	if (!p)
@@ -729,12 +696,46 @@ struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
 	p->topics = topics;
 	p->mounts_fd = -1;
 	p->net.fd = -1;
+	p->proc_fd = -1;
 	p->open_mounts = (topics & SQ_TOPIC_MOUNTS) && !wr->mounts;
 	p->open_net = (topics & SQ_TOPIC_NET) && !wr->net;
+	if (topics & SQ_TOPICS_PROC) {
+		p->pidfds = wr->proc_off;
+		p->open_proc = !wr->proc_off && !wr->proc;
+		p->proc_seq = sq_wproc_seq(wr);
+		p->proc_rcvbuf = wr->proc_rcvbuf;
+	}
+	if (p->open_proc) {
+		/* here, as sysqd (it needs CAP_NET_ADMIN), not on the worker that
+		 * runs as the caller; a socket, a bind and a send: it never blocks */
+		int rc = sq_procev_open(&p->proc_src, p->proc_rcvbuf, &p->proc_fd, &p->proc_how);
+		if (rc < 0) {
+			sq_log(SQ_LOG_INFO, "watch: no process-events source (%s); listed pids are "
+			       "watched by pidfd", strerror(-rc));
+			p->pidfds = true;
+		}
+	}
+	if (f)
+		p->filter = *f;
+	if (caller) {
+		p->cred = *caller;
+		p->cred.groups = NULL;
+		p->cred.ngroups = 0;
+		if (caller->ngroups > 0) {
+			p->cred.groups = malloc((size_t)caller->ngroups * sizeof(gid_t));
+			if (!p->cred.groups) {
+				sq_watch_prep_free(p);
+				return NULL;
+			}
+			memcpy(p->cred.groups, caller->groups, (size_t)caller->ngroups * sizeof(gid_t));
+			p->cred.ngroups = caller->ngroups;
+		}
+	}
 	if (npids) {
 		p->pids = malloc(npids * sizeof(*p->pids));
 		p->pid_fds = malloc(npids * sizeof(*p->pid_fds));
-		if (!p->pids || !p->pid_fds) {
+		p->zombie = calloc(npids, sizeof(*p->zombie));
+		if (!p->pids || !p->pid_fds || !p->zombie) {
 			sq_watch_prep_free(p);
 			return NULL;
 		}
@@ -744,6 +745,11 @@ struct sq_watch_prep *sq_watch_prep_new(struct sq_watcher *wr, unsigned topics,
 		p->npids = npids;
 	}
 	return p;
+}
+
+bool sq_watch_prep_may_need_pidfds(const struct sq_watch_prep *p)
+{
+	return p->npids && p->pidfds; /* the source, if wanted, was opened with p */
 }
 
 int sq_watch_prep_charge(struct sq_watch_prep *p, struct sq_fdshare *fds, uid_t uid,
@@ -788,12 +794,23 @@ void sq_watch_prep_sources(struct sq_watch_prep *p)
 		if (rc < 0)
 			return prep_fail(p, rc, "cannot list the network interfaces");
 	}
+	/* every process needs the source; listed pids' exits do not */
+	if (p->pidfds && (p->topics & (SQ_TOPIC_FORK | SQ_TOPIC_EXEC) ||
+	                  ((p->topics & SQ_TOPIC_PROC) && !p->npids)))
+		prep_fail(p, -EPERM, p->open_proc
+		          ? "process events: this sysqd cannot open the kernel's process-events "
+		            "source (it needs CAP_NET_ADMIN); only the exits of listed pids"
+		          : "process events: this sysqd runs without them (--no-proc-events); "
+		            "only the exits of listed pids");
 }
 
 void sq_watch_prep_pids(struct sq_watch_prep *p)
 {
 	for (size_t i = 0; i < p->npids && !p->rc; i++) {
-		int rc = sq_watch_pid_open(p->pids[i], &p->pid_fds[i], &p->pid_how);
+		/* with the source, which tells the exit, no descriptor: only
+		 * whether the caller may see the process, and if it has exited */
+		int rc = p->pidfds ? sq_watch_pid_open(p->pids[i], &p->pid_fds[i], &p->pid_how)
+		                   : sq_proc_seen(p->pids[i], &p->zombie[i]);
 		if (rc < 0) {
 			p->rc = rc;
 			snprintf(p->msg, sizeof(p->msg), rc == -ESRCH
@@ -811,6 +828,9 @@ void sq_watch_prep_free(struct sq_watch_prep *p)
 		close(p->mounts_fd);
 	sq_fs_mounts_release(p->table);
 	sq_netw_free(&p->net);
+	sq_procev_close(p->proc_src);
+	free(p->cred.groups);
+	free(p->zombie);
 	for (size_t i = 0; i < p->npids; i++)
 		if (p->pid_fds[i] >= 0)
 			close(p->pid_fds[i]);
@@ -871,6 +891,11 @@ static int take_sources(struct sq_watcher *wr, struct sq_watch_prep *p)
 		uv_poll_start(&s->poll, uv_events(p->net_how), on_net_poll);
 		wr->net = s;
 	}
+	if ((p->topics & SQ_TOPICS_PROC) && !p->pidfds) {
+		int rc = sq_wproc_take(wr, p);
+		if (rc < 0)
+			return rc;
+	}
 	if (p->topics & SQ_TOPIC_MOUNTS)
 		wr->mounts->refs++;
 	if (p->topics & SQ_TOPIC_NET)
@@ -907,6 +932,15 @@ int sq_watch_subscribe(struct sq_conn *c, struct sq_watch_prep *p, uint64_t *id)
 	s->conn = c;
 	s->id = ++wr->next_id;
 	s->topics = p->topics;
+	if ((p->topics & SQ_TOPICS_PROC) && !p->pidfds) {
+		/* the one source serves it: no pid watcher */
+		if (sq_wproc_start(s, p) < 0) {
+			sub_free(s); /* not linked yet: drops its references */
+			sq_watch_prep_free(p);
+			return -ENOMEM;
+		}
+		p->npids = 0;
+	}
 	for (size_t i = 0; i < p->npids; i++) {
 		/* the caller's own pidfd showed the kernel lets it see the pid; one
 		 * already watched keeps its descriptor and this one closes */
@@ -950,6 +984,7 @@ static void sub_free(struct wsub *s)
 		mounts_unref(wr);
 	if (s->topics & SQ_TOPIC_NET)
 		net_unref(wr);
+	sq_wproc_stop(s);
 	for (size_t i = 0; i < s->npids; i++)
 		if (s->pids[i])
 			wpid_unref(s->pids[i], s, i);
@@ -1019,6 +1054,12 @@ struct sq_watcher *sq_watcher_new(uv_loop_t *loop, struct sq_engine *engine)
 	wr->loop = loop;
 	wr->engine = engine;
 	return wr;
+}
+
+void sq_watcher_proc_config(struct sq_watcher *wr, bool off, int rcvbuf)
+{
+	wr->proc_off = off;
+	wr->proc_rcvbuf = rcvbuf;
 }
 
 void sq_watcher_free(struct sq_watcher *wr)

@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +156,142 @@ static bool json_ok(const char *text, const char *check)
 	waitpid(pid, &st, 0);
 	unlink(path);
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* ---- sysq watch proc ------------------------------------------------------ */
+
+struct lines {
+	int fd;
+	char buf[8192];
+	size_t len;
+};
+
+/* The next line sysq printed (without its newline), or a failed assertion
+ * after 5 s without one. */
+static void next_line(struct lines *l, char *out, size_t size)
+{
+	for (;;) {
+		char *nl = memchr(l->buf, '\n', l->len);
+		if (nl) {
+			size_t n = (size_t)(nl - l->buf);
+			snprintf(out, size, "%.*s", (int)n, l->buf);
+			memmove(l->buf, nl + 1, l->len - n - 1);
+			l->len -= n + 1;
+			return;
+		}
+		struct pollfd p = { .fd = l->fd, .events = POLLIN };
+		cr_assert_eq(poll(&p, 1, 5000), 1, "sysq watch printed no line in 5 s");
+		ssize_t got = read(l->fd, l->buf + l->len, sizeof(l->buf) - 1 - l->len);
+		cr_assert_gt(got, 0, "sysq watch ended");
+		l->len += (size_t)got;
+	}
+}
+
+/* sysq [-j] watch proc --ppid (this process) with its output on l. */
+static pid_t watch_proc(struct lines *l, bool json)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	char ppid[16];
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+	pid_t w = fork();
+	cr_assert_geq(w, 0);
+	if (w == 0) {
+		die_with_parent();
+		dup2(fds[1], 1);
+		const char *bin = getenv("SQ_SYSQ");
+		if (json)
+			execl(bin, bin, "-s", d.sock, "-j", "watch", "proc", "--ppid", ppid, (char *)NULL);
+		else
+			execl(bin, bin, "-s", d.sock, "watch", "proc", "--ppid", ppid, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	l->fd = fds[0];
+	l->len = 0;
+	/* subscribed once a child of ours shows: fork one now and then until
+	 * sysq prints its line (this sets no deadline of its own) */
+	for (;;) {
+		pid_t p = fork();
+		cr_assert_geq(p, 0);
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+		struct pollfd pf = { .fd = l->fd, .events = POLLIN };
+		if (poll(&pf, 1, 100) == 1)
+			break;
+	}
+	/* the probes' lines: fork and exit each, of pids we no longer care for */
+	return w;
+}
+
+/* Lines until one about pid holding word; the line. */
+static void line_about(struct lines *l, pid_t pid, const char *word, char *out, size_t size)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "pid %d ", (int)pid);
+	for (;;) {
+		next_line(l, out, size);
+		if (strstr(out, key) && strstr(out, word))
+			return;
+	}
+}
+
+Test(cli, watch_proc_prints_one_line_per_event)
+{
+	SKIP_UNLESS_ROOT();
+	struct lines l;
+	pid_t w = watch_proc(&l, false);
+	int hold[2];
+	cr_assert_eq(pipe(hold), 0);
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		die_with_parent();
+		dup2(hold[0], 0);
+		close(hold[1]);
+		execl("/bin/sh", "sh", "-c", "read x; exit 5", (char *)NULL);
+		_exit(127);
+	}
+	close(hold[0]);
+	char line[1024], want[128];
+	line_about(&l, c, " fork ", line, sizeof(line));
+	snprintf(want, sizeof(want), " fork pid %d ppid %d uid 0 comm ", (int)c, (int)getpid());
+	cr_assert(strstr(line, want), "'%s' lacks '%s'", line, want);
+	cr_assert(line[2] == ':' && line[5] == ':' && line[8] == '.', "time first: %s", line);
+	line_about(&l, c, " exec ", line, sizeof(line));
+	snprintf(want, sizeof(want), " exec pid %d ppid %d uid 0 comm sh args sh -c read x; "
+	         "exit 5", (int)c, (int)getpid());
+	cr_assert(strstr(line, want), "'%s' lacks '%s'", line, want);
+	close(hold[1]);
+	cr_assert_eq(waitpid(c, NULL, 0), c);
+	line_about(&l, c, " exit ", line, sizeof(line));
+	snprintf(want, sizeof(want), " exit pid %d ppid %d ", (int)c, (int)getpid());
+	cr_assert(strstr(line, want), "'%s' lacks '%s'", line, want);
+	cr_assert(strstr(line, " code 5"), "'%s' has the exit code", line);
+	kill(w, SIGTERM);
+	waitpid(w, NULL, 0);
+	close(l.fd);
+
+	/* --json: one object a line */
+	w = watch_proc(&l, true);
+	c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0)
+		_exit(7);
+	waitpid(c, NULL, 0);
+	char key[32];
+	snprintf(key, sizeof(key), "\"pid\":%d,", (int)c);
+	do
+		next_line(&l, line, sizeof(line));
+	while (!strstr(line, key) || !strstr(line, "\"exited\""));
+	char check[160];
+	snprintf(check, sizeof(check), "d['topic'] == 'proc.exit' and d['pid'] == %d and "
+	         "d['ppid'] == %d and d['exit_code'] == 7", (int)c, (int)getpid());
+	cr_assert(json_ok(line, check), "%s", line);
+	kill(w, SIGTERM);
+	waitpid(w, NULL, 0);
+	close(l.fd);
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })

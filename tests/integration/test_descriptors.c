@@ -45,8 +45,9 @@ static void down(void)
 TestSuite(descriptors, .fini = down, .timeout = 120);
 
 /* sysqd with RLIMIT_NOFILE LIMIT (soft and hard) and room for one uid to
- * open more connections than that; with policy text if not NULL. */
-static void up_with(const char *policy_text)
+ * open more connections than that; with policy text if not NULL; watched
+ * pids cost a pidfd each (the fallback) with pidfds. */
+static void up_pidfds(const char *policy_text, bool pidfds)
 {
 	SKIP_UNLESS_ROOT();
 	snprintf(small, sizeof(small), "/tmp/sysq-fds-small.XXXXXX");
@@ -56,7 +57,11 @@ static void up_with(const char *policy_text)
 	fchmod(fd, 0644);
 	close(fd);
 	const char *args[] = { "--max-per-user", "4000", "--max-connections", "8000",
-	                       policy_text ? "--policy" : NULL, policy, NULL };
+	                       pidfds ? "--no-proc-events" : NULL, NULL, NULL, NULL };
+	if (policy_text) {
+		args[pidfds ? 5 : 4] = "--policy";
+		args[pidfds ? 6 : 5] = policy;
+	}
 	if (policy_text) {
 		snprintf(policy, sizeof(policy), "/tmp/sysq-fds-policy.XXXXXX");
 		fd = mkstemp(policy);
@@ -66,6 +71,11 @@ static void up_with(const char *policy_text)
 		close(fd);
 	}
 	sqd_start_nofile(&d, args, LIMIT);
+}
+
+static void up_with(const char *policy_text)
+{
+	up_pidfds(policy_text, false);
 }
 
 static void up(void)
@@ -239,7 +249,7 @@ Test(descriptors, one_uids_watched_pids_leave_the_others_theirs)
 {
 	if (getenv("SQ_UNDER_VALGRIND"))
 		cr_skip_test("SKIPPED under valgrind: valgrind 3.19 lacks pidfd_open (make test runs it)");
-	up();
+	up_pidfds(NULL, true); /* with the connector, watched pids cost no descriptor */
 	int n = LIMIT + 128;
 	kid_spawn(pidfd_hog, &n);
 	int bad = run_as(VICTIM, VICTIM, served, NULL);

@@ -21,7 +21,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +44,9 @@ static void down(void)
 TestSuite(watch, .fini = down, .timeout = 60);
 
 /* make valgrind runs this suite against sysqd under valgrind 3.19, which has
- * no pidfd_open (syscall 434): proc.exit cannot work there, and a slow
- * subscriber's deadlines do not hold at valgrind's speed.  make test runs
- * them all under ASan. */
+ * no pidfd_open (syscall 434): proc.exit without the process-events source
+ * (--no-proc-events) cannot work there, and a slow subscriber's deadlines
+ * do not hold at valgrind's speed.  make test runs them all under ASan. */
 #define SKIP_UNDER_VALGRIND(why) do { if (getenv("SQ_UNDER_VALGRIND")) \
 	cr_skip_test("SKIPPED under valgrind: %s (make test runs it)", why); } while (0)
 
@@ -302,18 +301,9 @@ static pid_t sleeper(void)
 	return p;
 }
 
-static bool kernel_tells_status(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-	       (major > 6 || (major == 6 && minor >= 15));
-}
-
 Test(watch, a_killed_child_exits_once)
 {
-	SKIP_UNDER_VALGRIND("valgrind 3.19 lacks pidfd_open");
-	SKIP_UNLESS_ROOT();
+	SKIP_UNLESS_ROOT(); /* served by the process-events source: no pidfd */
 	sqd_start(&d, NULL);
 	struct sysq *c = connect_deadline();
 	pid_t a = sleeper(), b = sleeper();
@@ -335,10 +325,9 @@ Test(watch, a_killed_child_exits_once)
 		cr_assert(is(e, "event", "exited"));
 		pid_t pid = (pid_t)num(e, "pid");
 		cr_assert(pid == a || pid == b, "pid %d", (int)pid);
-		if (kernel_tells_status()) /* and we reaped at once */
-			cr_assert(is(e, "signal", pid == a ? "KILL" : "TERM"));
-		if (sq_map_get(e, "signal"))
-			cr_assert_eq(num(e, "signum"), pid == a ? SIGKILL : SIGTERM);
+		/* the process-events source tells every status */
+		cr_assert(is(e, "signal", pid == a ? "KILL" : "TERM"));
+		cr_assert_eq(num(e, "signum"), pid == a ? SIGKILL : SIGTERM);
 		cr_assert(!sq_map_get(e, "exit_code"));
 		seen_a += pid == a;
 		sysq_reply_free(&r);
@@ -356,15 +345,18 @@ Test(watch, a_killed_child_exits_once)
 	sysq_close(c);
 }
 
-/* The same 200 pids in 40 subscriptions on 2 connections: one descriptor
+/* Without the process-events connector (--no-proc-events: the fallback),
+ * the same 200 pids in 40 subscriptions on 2 connections: one descriptor
  * per pid in sysqd, not one per pid per subscription (which let one user
  * take every descriptor sysqd may open); each subscription still hears
- * each exit once, and unsubscribing gives the descriptors back. */
+ * each exit once, and unsubscribing gives the descriptors back.  (With the
+ * connector no pid costs a descriptor: test_procevents.c.) */
 Test(watch, a_pid_watched_by_many_subscriptions_costs_one_descriptor)
 {
 	SKIP_UNDER_VALGRIND("valgrind 3.19 lacks pidfd_open");
 	SKIP_UNLESS_ROOT();
-	sqd_start(&d, NULL);
+	const char *const args[] = { "--no-proc-events", NULL };
+	sqd_start(&d, args);
 	enum { PIDS = 200, SUBS = 20 };
 	static pid_t kids[PIDS];
 	static char json[PIDS * 12 + 64];
@@ -427,7 +419,10 @@ Test(watch, bad_params_and_gone_pids)
 	expect_error(c, "watch.subscribe", "{\"topics\": []}", "EINVAL", "empty");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"disks\"]}", "EINVAL", "'topics'[0]");
 	expect_error(c, "watch.subscribe", "{\"topics\": [1]}", "EINVAL", "'topics'[0]");
-	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"]}", "EINVAL", "pids");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"mounts\"], \"ppid\": 1}",
+	             "EINVAL", "only for");
+	expect_error(c, "watch.subscribe", "{\"topics\": [\"interfaces\"], \"comm\": \"sh\"}",
+	             "EINVAL", "only for");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"mounts\"], \"pids\": [1]}",
 	             "EINVAL", "only for");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"proc.exit\"], \"pids\": [0]}",
@@ -470,8 +465,7 @@ static int nobody_subscribes(void *arg)
 
 Test(watch, anyone_may_watch_what_they_may_see)
 {
-	SKIP_UNDER_VALGRIND("valgrind 3.19 lacks pidfd_open");
-	SKIP_UNLESS_ROOT();
+	SKIP_UNLESS_ROOT(); /* served by the process-events source: no pidfd */
 	sqd_start(&d, NULL);
 	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, nobody_subscribes, &d), 0);
 }

@@ -60,7 +60,11 @@ class Contract(unittest.TestCase):
         self.assertEqual((pids["types"], pids["items"]["types"], pids["items"]["min"],
                           pids["max_items"]), (["array"], ["int"], 1, 1024))
         self.assertEqual(self.param("watch.subscribe", "topics")["items"]["values"],
-                         ["mounts", "interfaces", "proc.exit"])
+                         ["mounts", "interfaces", "proc.exit", "proc.fork", "proc.exec"])
+        ppid = self.param("watch.subscribe", "ppid")
+        self.assertEqual((ppid["types"], ppid["required"], ppid["min"]), (["int"], False, 0))
+        self.assertEqual(self.param("watch.subscribe", "comm")["types"], ["str", "bin"])
+        self.assertEqual(self.param("watch.subscribe", "uid")["max"], 4294967294)
         mtu = self.param("net.mtu.set", "mtu")
         self.assertEqual((mtu["min"], mtu["max"]), (0, 2147483647))
 

@@ -1,0 +1,360 @@
+/*
+ * procev_bench.c - watch.subscribe's process events (issue 24): the time
+ * from fork(2) to its proc.fork event at the client; a fork+exec loop
+ * paced at 20,000 processes/s for 5 s, every event delivered or counted as
+ * dropped (gaps reported), and sysqd's CPU meanwhile; 1,008 subscriptions
+ * (16 connections of 63: the protocol's limit is 64 a connection) each
+ * receiving a 1,000-fork burst, and sysqd's RSS growth.  Runs its own
+ * sysqd.  Needs root (the process-events connector).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libsysq.h"
+#include "sq_proto.h"
+
+#define LATENCY_TARGET_US 1000.0
+#define RATE 20000                /* processes a second */
+#define LOOP_S 5
+#define SUBS_CONNS 16
+#define SUBS_PER_CONN 63
+#define BURST 1000
+#define RSS_TARGET_KB (16 * 1024)
+
+static char sock[128];
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static struct sysq *conn(void)
+{
+	char err[200];
+	struct sysq *c = sysq_connect(sock, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "procev_bench: connect: %s\n", err);
+		exit(1);
+	}
+	struct timeval tv = { 10, 0 };
+	setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return c;
+}
+
+/* proc.fork (and with all, exec and exit) of our children. */
+static void subscribe(struct sysq *c, bool all)
+{
+	msgpack_packer *pk = sysq_begin(c, "watch.subscribe", NULL);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	sq_pack_cstr(pk, "topics");
+	msgpack_pack_array(pk, all ? 3 : 1);
+	sq_pack_cstr(pk, "proc.fork");
+	if (all) {
+		sq_pack_cstr(pk, "proc.exec");
+		sq_pack_cstr(pk, "proc.exit");
+	}
+	sq_pack_kv_i64(pk, "ppid", getpid());
+	struct sysq_reply r;
+	if (sysq_call_end(c, &r) != 0) {
+		fprintf(stderr, "procev_bench: subscribe: %s %s\n", r.code, r.message);
+		exit(1);
+	}
+	sysq_reply_free(&r);
+}
+
+/* The next event's map (r to free), or exit at the deadline. */
+static const msgpack_object *next_event(struct sysq *c, struct sysq_reply *r)
+{
+	for (;;) {
+		if (sysq_read(c, r) != 0) {
+			fprintf(stderr, "procev_bench: no event within 10 s\n");
+			exit(1);
+		}
+		if (r->type == 2 && r->result && r->result->type == MSGPACK_OBJECT_ARRAY &&
+		    r->result->via.array.size == 1)
+			return &r->result->via.array.ptr[0];
+		sysq_reply_free(r);
+	}
+}
+
+static long long field(const msgpack_object *e, const char *k)
+{
+	const msgpack_object *o = sq_map_get(e, k);
+	return o ? (long long)o->via.u64 : -1;
+}
+
+/* utime + stime of pid, in seconds. */
+static double cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	const char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime */
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* A child that exits at once (vfork: cheap), or that execs /bin/true; the
+ * caller reaps it.  Its pid, or -1. */
+static __attribute__((noinline)) pid_t child(bool exec)
+{
+	pid_t p = vfork();
+	if (p == 0) {
+		if (exec)
+			execl("/bin/true", "true", (char *)NULL);
+		_exit(exec ? 127 : 0);
+	}
+	return p;
+}
+
+struct counter {
+	struct sysq *c;
+	atomic_llong events, dropped, gaps, kind[3];
+	atomic_bool stop;
+};
+
+static void *count(void *arg)
+{
+	struct counter *k = arg;
+	while (!atomic_load(&k->stop)) {
+		struct sysq_reply r;
+		if (sysq_read(k->c, &r) != 0)
+			break;
+		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
+		    r.result->via.array.size == 1) {
+			const msgpack_object *e = &r.result->via.array.ptr[0];
+			const msgpack_object *t = sq_map_get(e, "topic");
+			if (sq_obj_streq(t, "dropped"))
+				atomic_fetch_add(&k->dropped, field(e, "count"));
+			else if (sq_obj_streq(t, "gap"))
+				atomic_fetch_add(&k->gaps, 1);
+			else {
+				atomic_fetch_add(&k->events, 1);
+				atomic_fetch_add(&k->kind[sq_obj_streq(t, "proc.fork") ? 0 :
+				                          sq_obj_streq(t, "proc.exec") ? 1 : 2], 1);
+			}
+		}
+		sysq_reply_free(&r);
+	}
+	return NULL;
+}
+
+struct burst_reader {
+	struct sysq *c;
+	long long told;
+};
+
+static void *read_burst(void *arg)
+{
+	struct burst_reader *b = arg;
+	for (long j = 0; j < (long)SUBS_PER_CONN * BURST; j++) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(b->c, &r);
+		b->told += sq_obj_streq(sq_map_get(e, "topic"), "proc.fork");
+		sysq_reply_free(&r);
+	}
+	return NULL;
+}
+
+static pid_t sampled_pid;
+static atomic_bool sampling;
+static atomic_long peak_kb;
+
+static void *sample_rss(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&sampling)) {
+		long r = rss_kb(sampled_pid);
+		if (r > atomic_load(&peak_kb))
+			atomic_store(&peak_kb, r);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: procev_bench SYSQD [ROUNDS]\n");
+		return 2;
+	}
+	int n = argc > 2 ? atoi(argv[2]) : 300;
+	if (n < 1 || n > 100000)
+		n = 300;
+	if (geteuid() != 0) {
+		printf("  procev: SKIPPED (the process-events connector needs root)\n");
+		return 0;
+	}
+	char dir[] = "/tmp/sysq-bench-procev.XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	char log[128];
+	snprintf(sock, sizeof(sock), "%s/sysqd.sock", dir);
+	snprintf(log, sizeof(log), "%s/sysqd.log", dir);
+	pid_t d = fork();
+	if (d == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!freopen(log, "w", stderr))
+			_exit(126);
+		execl(argv[1], argv[1], "-s", sock, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
+		usleep(10000);
+	usleep(100000);
+
+	/* 1. fork -> proc.fork at the client */
+	struct sysq *c = conn();
+	subscribe(c, false);
+	double *lat = calloc((size_t)n, sizeof(double));
+	for (int i = 0; i < n; i++) {
+		double t0 = now_us();
+		pid_t k = child(false);
+		for (;;) {
+			struct sysq_reply r;
+			const msgpack_object *e = next_event(c, &r);
+			bool mine = field(e, "pid") == k;
+			sysq_reply_free(&r);
+			if (mine)
+				break;
+		}
+		lat[i] = now_us() - t0;
+		waitpid(k, NULL, 0);
+	}
+	sysq_close(c);
+	qsort(lat, (size_t)n, sizeof(double), cmp_d);
+	double med = lat[n / 2];
+	printf("  procev fork -> proc.fork (median of %d): %.0f us  ratio %.2f (target <%.0f us) %s\n",
+	       n, med, med / LATENCY_TARGET_US, LATENCY_TARGET_US,
+	       med < LATENCY_TARGET_US ? "OK" : "MISS");
+
+	/* 2. fork+exec at RATE for LOOP_S seconds */
+	static struct counter k;
+	k.c = conn();
+	subscribe(k.c, true);
+	pthread_t th;
+	pthread_create(&th, NULL, count, &k);
+	double cpu0 = cpu_s(d), t0 = now_us(), end = t0 + LOOP_S * 1e6;
+	long long made = 0;
+	while (now_us() < end) {
+		double due = t0 + (double)made * 1e6 / RATE;
+		if (now_us() < due)
+			continue;
+		pid_t p = child(true);
+		if (p > 0) {
+			waitpid(p, NULL, 0);
+			made++;
+		}
+	}
+	double secs = (now_us() - t0) / 1e6;
+	/* wait until every event is told, counted, or lost to a gap */
+	for (int i = 0; i < 3000 && atomic_load(&k.events) + atomic_load(&k.dropped) < 3 * made &&
+	     !atomic_load(&k.gaps); i++)
+		usleep(10000);
+	double cores = (cpu_s(d) - cpu0) / ((now_us() - t0) / 1e6);
+	long long got = atomic_load(&k.events), dr = atomic_load(&k.dropped);
+	double rate = (double)made / secs;
+	printf("  procev fork+exec loop rate: %.0f processes/s for %.1f s  ratio %.2f (target %d/s; "
+	       "the machine's own fork+exec may not reach it) %s\n", rate, secs, rate / RATE, RATE,
+	       rate >= 0.9 * RATE ? "OK" : "MISS");
+	printf("  procev fork+exec loop events: %lld told, %lld dropped, %lld gaps, of %lld  "
+	       "ratio %.3f (target all told or dropped, no gap) %s\n", got, dr,
+	       (long long)atomic_load(&k.gaps), 3 * made, (double)(got + dr) / (double)(3 * made),
+	       got + dr == 3 * made && !atomic_load(&k.gaps) ? "OK" : "MISS");
+	if (got + dr != 3 * made)
+		printf("  (forks %lld, execs %lld, exits %lld told)\n", (long long)atomic_load(&k.kind[0]),
+		       (long long)atomic_load(&k.kind[1]), (long long)atomic_load(&k.kind[2]));
+	printf("  procev sysqd CPU during the loop: %.2f cores  ratio %.2f (target <1 core) %s\n",
+	       cores, cores, cores < 1.0 ? "OK" : "MISS");
+	atomic_store(&k.stop, true);
+	shutdown(sysq_fd(k.c), SHUT_RDWR);
+	pthread_join(th, NULL);
+	sysq_close(k.c);
+
+	/* 3. 1,008 subscriptions, a 1,000-fork burst */
+	struct sysq *cs[SUBS_CONNS];
+	for (int i = 0; i < SUBS_CONNS; i++) {
+		cs[i] = conn();
+		for (int j = 0; j < SUBS_PER_CONN; j++)
+			subscribe(cs[i], false);
+	}
+	long rss0 = rss_kb(d), peak = rss0;
+	/* each connection read by a thread of its own, as its own client
+	 * would; sysqd's RSS sampled meanwhile */
+	static struct burst_reader burst[SUBS_CONNS];
+	pthread_t readers[SUBS_CONNS], sampler;
+	sampled_pid = d;
+	atomic_store(&sampling, true);
+	pthread_create(&sampler, NULL, sample_rss, NULL);
+	for (int i = 0; i < SUBS_CONNS; i++) {
+		burst[i].c = cs[i];
+		pthread_create(&readers[i], NULL, read_burst, &burst[i]);
+	}
+	for (int i = 0; i < BURST; i++)
+		waitpid(child(false), NULL, 0);
+	for (int i = 0; i < SUBS_CONNS; i++)
+		pthread_join(readers[i], NULL);
+	long long told = 0;
+	for (int i = 0; i < SUBS_CONNS; i++)
+		told += burst[i].told;
+	atomic_store(&sampling, false);
+	pthread_join(sampler, NULL);
+	peak = atomic_load(&peak_kb) > peak ? atomic_load(&peak_kb) : peak;
+	long grown = peak - rss0;
+	printf("  procev %d subscriptions x %d-fork burst: %lld events, RSS +%ld KiB  "
+	       "ratio %.2f (target <%d KiB) %s\n", SUBS_CONNS * SUBS_PER_CONN, BURST, told, grown,
+	       (double)grown / RSS_TARGET_KB, RSS_TARGET_KB, grown < RSS_TARGET_KB ? "OK" : "MISS");
+	for (int i = 0; i < SUBS_CONNS; i++)
+		sysq_close(cs[i]);
+	kill(d, SIGTERM);
+	waitpid(d, NULL, 0);
+	unlink(log);
+	rmdir(dir);
+	free(lat);
+	return 0;
+}
