@@ -289,6 +289,36 @@ Test(watch, lo_up_mtu_down_once_each)
 	sysq_close(c);
 }
 
+/* The kernel drops interface notices while sysqd cannot read them (its
+ * socket's buffer full: ENOBUFS, which poll tells as POLLERR): sysqd lists
+ * the interfaces again and goes on watching; a change after that arrives. */
+Test(watch, interface_notices_go_on_after_the_kernel_dropped_some)
+{
+	ns_up(NULL);
+	struct sysq *c = connect_deadline();
+	uint64_t sub = subscribe(c, "{\"topics\": [\"interfaces\"]}");
+	cr_assert_eq(kill(d.pid, SIGSTOP), 0);
+	for (int i = 0; i < 4000; i++) /* each a notice of about 1 KiB */
+		set_lo(true, 1300 + i % 2);
+	cr_assert_eq(kill(d.pid, SIGCONT), 0);
+	set_lo(true, 0);
+	usleep(200000); /* sysqd reads the overflow first */
+	set_lo(true, 1280); /* the sentinel */
+	for (;;) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(c, &r, sub);
+		bool done = is(e, "name", "lo") && has_word(sq_map_get(e, "changes"), "mtu") &&
+		            num(e, "mtu") == 1280;
+		sysq_reply_free(&r);
+		if (done)
+			break;
+	}
+	char *log = slurp(d.log);
+	cr_assert(strstr(log, "dropped interface notices"), "sysqd saw the overflow:\n%s", log);
+	free(log);
+	sysq_close(c);
+}
+
 static pid_t sleeper(void)
 {
 	pid_t p = fork();
