@@ -501,13 +501,18 @@ static void on_net_poll(uv_poll_t *h, int status, int events)
 {
 	struct nsrc *s = h->data;
 	(void)events;
-	if (status < 0) {
-		sq_log(SQ_LOG_WARN, "watch: polling the interface notices: %s", uv_strerror(status));
-		return;
-	}
 	int rc = sq_watch_net_read(&s->w, net_emit, s->wr);
 	if (rc < 0)
 		sq_log(SQ_LOG_WARN, "watch: reading interface notices: %s", strerror(-rc));
+	if (status < 0 && rc == 0) {
+		/* libuv tells POLLERR as UV_EBADF and stops polling; rtnetlink's
+		 * POLLERR is its overflow (ENOBUFS), which the read above took as
+		 * a resync: poll on */
+		uv_poll_start(&s->poll, UV_READABLE, on_net_poll);
+	} else if (status < 0) {
+		sq_log(SQ_LOG_WARN, "watch: polling the interface notices: %s", uv_strerror(status));
+		return;
+	}
 	if (s->w.resync && !s->busy) {
 		sq_log(SQ_LOG_INFO, "watch: the kernel dropped interface notices; listing again");
 		s->w.resync = false;
