@@ -47,7 +47,7 @@ struct sq_conn {
 	uint64_t id;
 	struct sq_cred cred;
 	struct sq_buf in;            /* a partial frame, kept between reads */
-	struct sq_scan *scan;        /* how far the partial frame was scanned */
+	struct sq_frame_scanner *scan; /* how far the partial frame was scanned */
 	bool scan_valid;             /* scan describes the frame at in.data */
 	struct sq_buf out;           /* replies not yet handed to the kernel */
 	size_t out_writing;          /* bytes in uv_write requests under way */
@@ -570,7 +570,7 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 {
 	struct sq_server *s = c->srv;
 	size_t off = 0;
-	struct sq_scan local;
+	struct sq_frame_scanner local;
 	/* a frame left partial by the last read resumes where its scan stopped */
 	bool resume = c->scan_valid && data == c->in.data;
 
@@ -578,9 +578,9 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 	c->processing = true;
 	while (off < len && may_read(c)) {
 		size_t flen;
-		struct sq_scan *st = resume ? c->scan : &local;
+		struct sq_frame_scanner *st = resume ? c->scan : &local;
 		if (!resume)
-			sq_scan_init(&local);
+			sq_frame_scanner_init(&local);
 		resume = false;
 		int rc = sq_frame_scan_resume(st, data + off, len - off, &s->cfg.limits, &flen);
 		if (rc == -EAGAIN) {

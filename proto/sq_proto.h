@@ -44,17 +44,17 @@ int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
                   size_t *frame_len);
 
 /* Scanner state for a frame that arrives in pieces (resume where it stopped). */
-struct sq_scan {
+struct sq_frame_scanner {
 	size_t pos;                                  /* bytes accepted so far */
 	unsigned depth;
 	uint64_t total;                              /* objects seen */
 	uint64_t remaining[SQ_MAX_DEPTH_LIMIT + 2];  /* children left per level */
 };
-void sq_scan_init(struct sq_scan *st);
+void sq_frame_scanner_init(struct sq_frame_scanner *st);
 /* Like sq_frame_scan over a buffer that starts at the same frame and has
  * only grown since the last call with st; st must be re-initialised after a
  * result other than -EAGAIN. */
-int sq_frame_scan_resume(struct sq_scan *st, const char *buf, size_t len,
+int sq_frame_scan_resume(struct sq_frame_scanner *st, const char *buf, size_t len,
                          const struct sq_limits *lim, size_t *frame_len);
 
 /* A growable byte buffer; also a msgpack_packer write target. */
