@@ -289,11 +289,12 @@ int m_sys_sysctl_set(struct sq_req *r)
 		return -EINVAL;
 	/* the key, as the policy says (the method itself was checked already) */
 	const struct sq_policy *pol = sq_policy_current();
-	int verdict = sq_policy_decide_key(pol, r->m, x->name, r->cred, &line);
-	if (verdict == 1 || (verdict != 2 && r->cred->uid != 0)) {
+	enum sq_policy_verdict verdict =
+		sq_policy_decide_key(pol, r->m, x->name, r->cred, &line);
+	if (verdict == SQ_POLICY_DENY || (verdict != SQ_POLICY_ALLOW && r->cred->uid != 0)) {
 		sq_log(SQ_LOG_NOTICE, "sys.sysctl.set: %s by uid %u pid %d refused by the policy",
 		       x->name, (unsigned)r->cred->uid, (int)r->cred->pid);
-		if (verdict == 1)
+		if (verdict == SQ_POLICY_DENY)
 			return sq_req_fail(r, -EPERM, "sys.sysctl.set of %s: denied by the policy "
 			                   "(%s line %d)", x->name, sq_policy_source(pol), line);
 		return sq_req_fail(r, -EPERM, "sys.sysctl.set of %s: only root may, unless the "

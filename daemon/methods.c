@@ -471,9 +471,9 @@ int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
 	static char reason[320]; /* loop thread only */
 	const struct sq_policy *p = sq_policy_current();
 	int line = 0;
-	int verdict = sq_policy_decide(p, m, cred, &line);
+	enum sq_policy_verdict verdict = sq_policy_decide(p, m, cred, &line);
 
-	if (verdict == 1) {
+	if (verdict == SQ_POLICY_DENY) {
 		snprintf(reason, sizeof(reason), "denied by the policy (%s line %d)",
 		         sq_policy_source(p), line);
 		*why = reason;
@@ -492,7 +492,7 @@ int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
 		       "only to its own uid";
 		return -EPERM;
 	case SQ_ACCESS_ROOT:
-		if (cred->uid == 0 || verdict == 2)
+		if (cred->uid == 0 || verdict == SQ_POLICY_ALLOW)
 			return 0;
 		*why = "only root may do this, unless the policy grants it";
 		return -EPERM;
