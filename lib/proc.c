@@ -1,7 +1,8 @@
 /*
  * proc.c - the portable half of the process layer (sq_proc.h): field
- * names as the wire spells them, the UTF-8 check that decides str or bin
- * for comm/args/exe, pid list normalising and the owned buffer.
+ * names as the wire spells them, pid list normalising and the owned
+ * buffer.  comm, args and exe stay bytes here: whether they go out as str
+ * or bin is the codec's choice (sq_pack_text, proto/msg.c).
  */
 #include <errno.h>
 #include <stdint.h>

@@ -3,8 +3,9 @@
  *
  * Plain C in, plain C structs out (proc_linux.c reads /proc, proc_darwin.c
  * uses sysctl kinfo_proc, KERN_PROCARGS2 and proc_pidinfo); portable helpers
- * (field names, UTF-8 check) live in proc.c.  Everything runs with the
- * calling thread's credentials, so what is visible is what the OS shows it.
+ * (field names, pid lists, the buffer) live in proc.c.  Everything runs with
+ * the calling thread's credentials, so what is visible is what the OS shows
+ * it.
  */
 #ifndef SQ_PROC_H
 #define SQ_PROC_H

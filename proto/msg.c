@@ -1,6 +1,7 @@
 /*
  * msg.c - msgpack-rpc message shapes: parsing a scanned frame into an
- * sq_msg, and encoding requests, responses, errors and notifications.
+ * sq_msg, encoding requests, responses, errors and notifications, and
+ * reading decoded objects (map look-up, str/bin comparison, deep copy).
  */
 #include <errno.h>
 #include <string.h>

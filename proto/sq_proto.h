@@ -159,15 +159,16 @@ msgpack_packer *sq_mapbuf_key(struct sq_mapbuf *m, const char *key);
 /* Pack the whole map into out and release m. */
 void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out);
 
-/* --- reading results (client side) --------------------------------------- */
+/* --- reading decoded objects (clients, and the daemon's params) ----------- */
 
 /* Look a key up in a map object; NULL when absent or obj is not a map. */
 const msgpack_object *sq_map_get(const msgpack_object *obj, const char *key);
 /* True when obj is a str/bin equal to s (false for NULL: a missing key). */
 bool sq_obj_streq(const msgpack_object *obj, const char *s);
 /* A deep copy of src into zone z (strings, bins and exts copied too), so it
- * outlives the buffer it was decoded from: 0 or -ENOMEM.  Depth is what the
- * frame scanner allowed (SQ_MAX_DEPTH). */
+ * outlives the buffer it was decoded from: 0 or -ENOMEM.  It recurses once
+ * per level: src must come from a frame the scanner passed, whose depth is
+ * at most SQ_MAX_DEPTH_LIMIT. */
 int sq_obj_clone(msgpack_zone *z, const msgpack_object *src, msgpack_object *dst);
 
 #endif
