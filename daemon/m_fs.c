@@ -14,6 +14,7 @@
 #include "sq_callerpath.h"
 #include "server.h"
 #include "sq_errno.h"
+#include "sq_utf8.h"
 
 static void pack_kv_bytes(msgpack_packer *pk, const char *key, const char *p, size_t n)
 {
@@ -117,16 +118,6 @@ int m_fs_list(struct sq_req *r)
 	return SQ_ASYNC;
 }
 
-/* A path for a message: printable ASCII kept, anything else as '?'. */
-static void printable(char *dst, size_t size, const char *s)
-{
-	size_t n = 0;
-	for (; *s && n + 4 < size; s++)
-		dst[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-	if (*s)
-		dst[n++] = '.', dst[n++] = '.', dst[n++] = '.';
-	dst[n] = '\0';
-}
 
 static void stat_done(struct sq_scan *s, void *arg)
 {
@@ -135,7 +126,7 @@ static void stat_done(struct sq_scan *s, void *arg)
 	const struct sq_probe_item *it = sq_scan_item(s, 0);
 	const char *msg;
 	char p[200];
-	printable(p, sizeof(p), x->path);
+	sq_text_show(p, sizeof(p), x->path, strlen(x->path), 0);
 	if (it->state == SQ_PROBE_STALE) {
 		sq_scan_error(s, &msg);
 		sq_req_done(r, sq_req_fail(r, -ETIMEDOUT,

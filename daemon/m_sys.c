@@ -14,6 +14,7 @@
 #include "server.h"
 #include "sq_os.h"
 #include "sq_self.h"
+#include "sq_utf8.h"
 #include "transfer.h"
 
 #ifndef SQ_VERSION
@@ -119,15 +120,10 @@ int m_sys_methods(struct sq_req *r)
 	if (name && name->type == MSGPACK_OBJECT_STR) {
 		one = sq_method_find(name->via.str.ptr, name->via.str.size);
 		if (!one) {
-			char shown[65]; /* printable ASCII, so the message is valid UTF-8 */
-			size_t n = name->via.str.size < 64 ? name->via.str.size : 64;
-			for (size_t i = 0; i < n; i++) {
-				unsigned char ch = (unsigned char)name->via.str.ptr[i];
-				shown[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-			}
-			shown[n] = '\0';
+			char text[72];
+			sq_text_show(text, sizeof(text), name->via.str.ptr, name->via.str.size, 0);
 			return sq_req_fail(r, -ENOENT, "no method '%s' (sys.methods without "
-			                   "params lists them)", shown);
+			                   "params lists them)", text);
 		}
 	}
 	msgpack_packer *pk = &r->pk;

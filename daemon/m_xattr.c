@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "request.h"
 #include "sq_callerpath.h"
+#include "sq_utf8.h"
 #include "sq_xattr.h"
 
 /* The largest value or name list sent back: the protocol's default message
@@ -25,26 +26,11 @@ struct xargs {
 	int flags;
 };
 
-/* A bounded, printable copy of s for messages (ASCII, so the message is
- * valid UTF-8 whatever the bytes); a long s keeps its end, where a path's
- * file name is. */
-static const char *shown(char *dst, size_t size, const char *s)
+/* A path or name as message text: \xNN for what is not printable ASCII,
+ * and a long one keeps its end, where a path's file name is. */
+static const char *text_of(char *dst, size_t size, const char *s)
 {
-	size_t n = 0, len = strlen(s), keep = size / 2;
-	if (len > keep) {
-		memcpy(dst, "...", 3);
-		n = 3;
-		s += len - keep;
-	}
-	for (; *s && n + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c >= 0x7f)
-			n += (size_t)snprintf(dst + n, size - n, "\\x%02x", c);
-		else
-			dst[n++] = (char)c;
-	}
-	dst[n] = '\0';
-	return dst;
+	return sq_text_show(dst, size, s, strlen(s), SQ_SHOW_HEX | SQ_SHOW_TAIL);
 }
 
 /* path (absolute), name (when want_name) and nofollow; their types were
@@ -74,16 +60,16 @@ static int get_args(struct sq_req *r, bool want_name, struct xargs *a)
 static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 {
 	char p[128], n[80];
-	shown(p, sizeof(p), a->path);
+	text_of(p, sizeof(p), a->path);
 	if (a->name && rc == -sq_xattr_enoattr)
 		return sq_req_fail_code(r, rc, "ENOATTR", "%s has no attribute '%s'", p,
-		                        shown(n, sizeof(n), a->name));
+		                        text_of(n, sizeof(n), a->name));
 	if (rc == -ENOSYS)
 		return sq_req_fail(r, rc, "%s: /proc is not mounted where sysqd runs "
 		                   "(attribute calls go through /proc/self/fd)", p);
 	if (a->name)
 		return sq_req_fail(r, rc, "%s, attribute '%s': %s", p,
-		                   shown(n, sizeof(n), a->name), sq_callerpath_strerror(rc));
+		                   text_of(n, sizeof(n), a->name), sq_callerpath_strerror(rc));
 	return sq_req_fail(r, rc, "%s: %s", p, sq_callerpath_strerror(rc));
 }
 

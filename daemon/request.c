@@ -23,6 +23,7 @@
 #include "server.h"
 #include "sq_errno.h"
 #include "sq_ident.h"
+#include "sq_utf8.h"
 
 static void vfail(struct sq_req *r, const char *fmt, va_list ap)
 {
@@ -88,15 +89,6 @@ static void seal_reply(struct sq_req *r, int rc)
 		sq_log(SQ_LOG_DEBUG, "conn #%llu msgid %u %s: %s %s",
 		       (unsigned long long)sq_conn_id(r->conn), r->msgid, r->m ? r->m->name : "?",
 		       code, msg);
-}
-
-/* Printable, bounded copy of a method name for messages. */
-static void safe_name(char *dst, size_t size, const char *s, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len && n + 1 < size; i++)
-		dst[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[n] = '\0';
 }
 
 /* Reply to a request that never reached a handler. */
@@ -281,7 +273,8 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	 * open sessions with ones we do not know) */
 	if (msg.type == SQ_MSG_NOTIFY) {
 		if (sq_log_enabled(SQ_LOG_DEBUG)) {
-			safe_name(name, sizeof(name), rc == 0 ? msg.method : "", rc == 0 ? msg.method_len : 0);
+			sq_text_show(name, sizeof(name), rc == 0 ? msg.method : "",
+			             rc == 0 ? msg.method_len : 0, 0);
 			sq_log(SQ_LOG_DEBUG, "conn #%llu: ignoring a notification '%s'%s%s",
 			       (unsigned long long)sq_conn_id(c), name, rc == 0 ? "" : ": ",
 			       rc == 0 ? "" : why);
@@ -306,7 +299,7 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	s->stats.requests++;
 	const struct sq_method *m = sq_method_find(msg.method, msg.method_len);
 	if (!m) {
-		safe_name(name, sizeof(name), msg.method, msg.method_len);
+		sq_text_show(name, sizeof(name), msg.method, msg.method_len, 0);
 		snprintf(text, sizeof(text), "unknown method '%s' (sys.methods lists them)", name);
 		reply_error(c, msg.msgid, "ENOSYS", text);
 		return;
