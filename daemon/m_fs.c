@@ -73,9 +73,10 @@ struct fs_ctx {
 	const char *path;
 };
 
-/* df leaves out what has no blocks (unless -a); a mount whose size is not
- * known (stale, error) is always shown: that is news. */
-static bool shown(const struct fs_ctx *x, const struct sq_probe_item *it)
+/* Whether fs.list reports a mount the prober probed: df leaves out what
+ * has no blocks (unless -a); a mount whose size is not known (stale,
+ * error) is always reported: that is news. */
+static bool reported(const struct fs_ctx *x, const struct sq_probe_item *it)
 {
 	return x->all || it->state != SQ_PROBE_OK || it->usage.total_bytes > 0;
 }
@@ -90,15 +91,15 @@ static void list_done(struct sq_scan *s, void *arg)
 		sq_req_done(r, sq_req_fail(r, err, "fs.list: %s", msg));
 		return;
 	}
-	size_t n = sq_scan_count(s), shown_n = 0;
+	size_t n = sq_scan_count(s), nreported = 0;
 	for (size_t i = 0; i < n; i++)
-		shown_n += shown(x, sq_scan_item(s, i));
+		nreported += reported(x, sq_scan_item(s, i));
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 1);
 	sq_pack_cstr(pk, "mounts");
-	msgpack_pack_array(pk, shown_n);
+	msgpack_pack_array(pk, nreported);
 	for (size_t i = 0; i < n; i++)
-		if (shown(x, sq_scan_item(s, i)))
+		if (reported(x, sq_scan_item(s, i)))
 			pack_fs(pk, sq_scan_item(s, i));
 	sq_req_done(r, 0);
 }

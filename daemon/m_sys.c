@@ -170,10 +170,10 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 		n = sq_engine_get_uids(r->srv->engine, uids, 64);
 		n = n < 64 ? n : 64;
 	}
-	size_t shown = 0;
+	size_t visible = 0;
 	for (size_t i = 0; i < n; i++)
 		if (r->cred->uid == 0 || uids[i].uid == r->cred->uid)
-			uids[shown++] = uids[i];
+			uids[visible++] = uids[i];
 	msgpack_pack_map(pk, 14);
 	sq_pack_kv_u64(pk, "threads", es.threads);
 	sq_pack_kv_u64(pk, "busy", es.busy);
@@ -189,8 +189,8 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_queued_bytes", SQ_ENGINE_QUEUED_BYTES);
 	sq_pack_kv_u64(pk, "stuck_after_ms", SQ_ENGINE_STUCK_MS);
 	sq_pack_cstr(pk, "uids");
-	msgpack_pack_array(pk, shown);
-	for (size_t i = 0; i < shown; i++) {
+	msgpack_pack_array(pk, visible);
+	for (size_t i = 0; i < visible; i++) {
 		msgpack_pack_map(pk, 6);
 		sq_pack_kv_u64(pk, "uid", uids[i].uid);
 		sq_pack_kv_str(pk, "kind", job_kind_name(uids[i].kind));
@@ -208,11 +208,11 @@ static void pack_descriptors(msgpack_packer *pk, const struct sq_req *r)
 	const struct sq_fdshare *f = &r->srv->fds;
 	uid_t uids[64];
 	uint64_t held[64];
-	size_t n = sq_fds_list(f, uids, held, 64), shown = 0;
+	size_t n = sq_fds_list(f, uids, held, 64), visible = 0;
 	for (size_t i = 0; i < n; i++)
 		if (r->cred->uid == 0 || uids[i] == r->cred->uid) {
-			uids[shown] = uids[i];
-			held[shown++] = held[i];
+			uids[visible] = uids[i];
+			held[visible++] = held[i];
 		}
 	msgpack_pack_map(pk, 7);
 	sq_pack_kv_u64(pk, "limit", f->limit);
@@ -222,8 +222,8 @@ static void pack_descriptors(msgpack_packer *pk, const struct sq_req *r)
 	sq_pack_kv_u64(pk, "used", f->used);
 	sq_pack_kv_u64(pk, "refused", f->refused);
 	sq_pack_cstr(pk, "uids");
-	msgpack_pack_array(pk, (uint32_t)shown);
-	for (size_t i = 0; i < shown; i++) {
+	msgpack_pack_array(pk, (uint32_t)visible);
+	for (size_t i = 0; i < visible; i++) {
 		msgpack_pack_map(pk, 2);
 		sq_pack_kv_u64(pk, "uid", uids[i]);
 		sq_pack_kv_u64(pk, "held", held[i]);
