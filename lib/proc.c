@@ -1,14 +1,16 @@
 /*
  * proc.c - the portable half of the process layer (sq_proc.h): field
- * names as the wire spells them, pid list normalising and the owned
- * buffer.  comm, args and exe stay bytes here: whether they go out as str
- * or bin is the codec's choice (sq_pack_text, proto/msg.c).
+ * names as the wire spells them, pid list normalising, the owned buffer,
+ * and sq_proc_get over proc_<os>.c's one-process reader (proc_os.h).
+ * comm, args and exe stay bytes here: whether they go out as str or bin
+ * is the codec's choice (sq_pack_text, proto/msg.c).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc_os.h"
 #include "sq_proc.h"
 
 static const char *const names[SQ_PROC_NFIELDS] = {
@@ -81,6 +83,25 @@ int sq_proc_reserve(struct sq_proc *p, size_t n)
 	p->buf = b;
 	p->cap = cap;
 	return 0;
+}
+
+int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+{
+	if (pid <= 0)
+		return -EINVAL;
+	struct sq_proc_reader *rd;
+	int rc = sq_proc_os_open(fields, &rd);
+	if (rc < 0)
+		return rc;
+	struct sq_proc *q = sq_proc_os_proc(rd);
+	q->buf = p->buf; /* lend the reader the caller's buffer */
+	q->cap = p->cap;
+	rc = sq_proc_os_read(rd, pid);
+	*p = *q;
+	q->buf = NULL; /* and take it back */
+	q->cap = 0;
+	sq_proc_os_close(rd);
+	return rc == 1 ? -ESRCH : rc;
 }
 
 void sq_proc_release(struct sq_proc *p)

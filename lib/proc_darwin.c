@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "proc_os.h"
 #include "sq_proc.h"
 
 #define F(x) SQ_PROC_BIT(SQ_PROC_##x)
@@ -305,31 +306,44 @@ int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sin
 	return rc ? rc : sq_proc_scan(q, to_sink, &copy);
 }
 
-int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+/* One process at a time, for sq_proc_get (proc.c, proc_os.h). */
+struct sq_proc_reader {
+	struct scan s;
+};
+
+int sq_proc_os_open(unsigned fields, struct sq_proc_reader **out)
 {
-	if (pid <= 0)
-		return -EINVAL;
+	struct sq_proc_reader *rd = malloc(sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	int rc = scan_open(&rd->s, fields);
+	if (rc < 0) {
+		scan_close(&rd->s);
+		free(rd);
+		return rc;
+	}
+	*out = rd;
+	return 0;
+}
+
+struct sq_proc *sq_proc_os_proc(struct sq_proc_reader *rd)
+{
+	return &rd->s.p;
+}
+
+int sq_proc_os_read(struct sq_proc_reader *rd, pid_t pid)
+{
 	struct kinfo_proc k;
 	int rc = kinfo_one(pid, &k);
 	if (rc)
-		return rc > 0 ? -ESRCH : rc;
-	struct scan *s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	rc = scan_open(s, fields);
-	if (rc == 0) {
-		s->p.buf = p->buf;
-		s->p.cap = p->cap;
-		rc = fill(s, &k);
-		*p = s->p;
-		s->p.buf = NULL;
-		s->p.cap = 0;
-		if (rc == 1)
-			rc = -ESRCH;
-	}
-	scan_close(s);
-	free(s);
-	return rc;
+		return rc > 0 ? 1 : rc;
+	return fill(&rd->s, &k);
+}
+
+void sq_proc_os_close(struct sq_proc_reader *rd)
+{
+	scan_close(&rd->s);
+	free(rd);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_os.h"
 #include "sq_proc.h"
 
 #define F(x) SQ_PROC_BIT(SQ_PROC_##x)
@@ -810,26 +811,38 @@ int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sin
 	return scan_run(q, sink, NULL, NULL);
 }
 
-int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+/* One process at a time, for sq_proc_get (proc.c, proc_os.h). */
+struct sq_proc_reader {
+	struct scan s;
+};
+
+int sq_proc_os_open(unsigned fields, struct sq_proc_reader **out)
 {
-	if (pid <= 0)
-		return -EINVAL;
-	struct scan *s = malloc(sizeof(*s));
-	if (!s)
+	struct sq_proc_reader *rd = malloc(sizeof(*rd));
+	if (!rd)
 		return -ENOMEM;
-	int rc = scan_open(s, fields, -1);
-	if (rc == 0) {
-		/* reuse the caller's buffer */
-		s->p.buf = p->buf;
-		s->p.cap = p->cap;
-		rc = read_one(s, pid, 1);
-		*p = s->p;
-		s->p.buf = NULL;
-		s->p.cap = 0;
-		if (rc == 1)
-			rc = -ESRCH;
+	int rc = scan_open(&rd->s, fields, -1);
+	if (rc < 0) {
+		scan_close(&rd->s);
+		free(rd);
+		return rc;
 	}
-	scan_close(s);
-	free(s);
-	return rc;
+	*out = rd;
+	return 0;
+}
+
+struct sq_proc *sq_proc_os_proc(struct sq_proc_reader *rd)
+{
+	return &rd->s.p;
+}
+
+int sq_proc_os_read(struct sq_proc_reader *rd, pid_t pid)
+{
+	return read_one(&rd->s, pid, 1);
+}
+
+void sq_proc_os_close(struct sq_proc_reader *rd)
+{
+	scan_close(&rd->s);
+	free(rd);
 }
