@@ -17,8 +17,9 @@
 
 /* The largest value or name list sent back: the protocol's default message
  * limit, so what xattr.get returns can be given back to xattr.set.  Linux
- * values stop at 64 KiB; macOS resource forks can be bigger. */
-#define XATTR_REPLY_MAX (1024u * 1024u)
+ * values stop at 64 KiB; macOS resource forks can be bigger.  A reply is
+ * also held to the one rule for results (sq_req_reply_max, request.h). */
+#define XATTR_VALUE_MAX (1024u * 1024u)
 
 struct xargs {
 	const char *path;
@@ -57,6 +58,20 @@ static int get_args(struct sq_req *r, bool want_name, struct xargs *a)
 
 /* The OS's answer as a wire error, "no such attribute" named ENOATTR on
  * every OS. */
+/* What a value or name list may take: XATTR_VALUE_MAX, or less when the
+ * connection's reply room is smaller. */
+static size_t value_max(const struct sq_req *r)
+{
+	size_t room = sq_req_reply_max(r);
+	return room < XATTR_VALUE_MAX ? room : XATTR_VALUE_MAX;
+}
+
+/* Over value_max only for the reply room's sake: the one rule's E2BIG. */
+static int too_big(struct sq_req *r)
+{
+	return sq_req_too_big(r, "sysqd's --max-output is too small for it");
+}
+
 static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 {
 	char p[128], n[80];
@@ -80,7 +95,9 @@ int m_xattr_list(struct sq_req *r)
 	int rc = get_args(r, false, &a);
 	if (rc < 0)
 		return rc;
-	rc = sq_xattr_list(a.path, a.flags, XATTR_REPLY_MAX, &b);
+	rc = sq_xattr_list(a.path, a.flags, value_max(r), &b);
+	if (rc == -E2BIG && value_max(r) < XATTR_VALUE_MAX)
+		return too_big(r);
 	if (rc < 0)
 		return xfail(r, rc, &a);
 
@@ -101,7 +118,7 @@ int m_xattr_list(struct sq_req *r)
 		i += n + 1;
 	}
 	sq_xattr_buf_free(&b);
-	return 0;
+	return sq_req_reply_over(r) ? too_big(r) : 0;
 }
 
 int m_xattr_get(struct sq_req *r)
@@ -111,14 +128,16 @@ int m_xattr_get(struct sq_req *r)
 	int rc = get_args(r, true, &a);
 	if (rc < 0)
 		return rc;
-	rc = sq_xattr_get(a.path, a.name, a.flags, XATTR_REPLY_MAX, &b);
+	rc = sq_xattr_get(a.path, a.name, a.flags, value_max(r), &b);
+	if (rc == -E2BIG && value_max(r) < XATTR_VALUE_MAX)
+		return too_big(r);
 	if (rc < 0)
 		return xfail(r, rc, &a);
 	msgpack_pack_map(&r->pk, 1);
 	sq_pack_cstr(&r->pk, "value");
 	msgpack_pack_bin_with_body(&r->pk, b.data, b.len);
 	sq_xattr_buf_free(&b);
-	return 0;
+	return sq_req_reply_over(r) ? too_big(r) : 0;
 }
 
 int m_xattr_set(struct sq_req *r)

@@ -54,6 +54,28 @@ int sq_req_param_error(struct sq_req *r, int rc)
 	return sq_req_fail(r, rc, "%s", r->params.err);
 }
 
+size_t sq_req_reply_max(const struct sq_req *r)
+{
+	size_t max = r->srv->cfg.max_output; /* at least 4096 (main.c) */
+	return max > SQ_REPLY_SLACK ? max - SQ_REPLY_SLACK : 0;
+}
+
+bool sq_req_reply_over(const struct sq_req *r)
+{
+	return r->out->len - r->out_mark > sq_req_reply_max(r);
+}
+
+int sq_req_too_big(struct sq_req *r, const char *hint_fmt, ...)
+{
+	char hint[256];
+	va_list ap;
+	va_start(ap, hint_fmt);
+	vsnprintf(hint, sizeof(hint), hint_fmt, ap);
+	va_end(ap);
+	return sq_req_fail(r, -E2BIG, "the result is over this connection's output limit of "
+	                   "%zu bytes: %s", r->srv->cfg.max_output, hint);
+}
+
 /* A privileged act (access "root") leaves one NOTICE line whatever its
  * outcome: who (uid, pid, connection), what (method, params), the result. */
 static void log_act(const struct sq_req *r, int rc)
