@@ -494,10 +494,10 @@ int m_net_sockets(struct sq_req *r)
 	/* Owners are what the caller could read in /proc/PID/fd itself: only
 	 * a sysqd that can become the caller (root) knows that for another uid. */
 	bool switching = sq_ident_can_switch();
-	if ((st->owners || st->pid > 0) && !switching && r->cred->uid != geteuid()) {
+	if ((st->owners || st->pid > 0) && !sq_ident_can_act_as(r->cred->uid)) {
 		stream_free(st);
-		return sq_req_fail(r, -EPERM, "this sysqd is not root: it shows socket owners "
-		                   "(owners, pid) only to its own uid");
+		return sq_req_fail(r, -EPERM, "%s",
+		                   SQ_IDENT_REFUSAL("socket owners (owners, pid)"));
 	}
 	st->as = switching ? r->cred : NULL;
 	st->self_ok = r->cred->uid == 0 || r->cred->uid == geteuid();

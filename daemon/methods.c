@@ -486,10 +486,9 @@ int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
 		/* an unprivileged daemon cannot become the caller: lending its own
 		 * identity to another uid would make it a confused deputy, and no
 		 * policy line can change that */
-		if (sq_ident_can_switch() || cred->uid == geteuid())
+		if (sq_ident_can_act_as(cred->uid))
 			return 0;
-		*why = "this sysqd is not root and serves path and process operations "
-		       "only to its own uid";
+		*why = SQ_IDENT_REFUSAL("path and process operations");
 		return -EPERM;
 	case SQ_ACCESS_ROOT:
 		if (cred->uid == 0 || verdict == SQ_POLICY_ALLOW)
