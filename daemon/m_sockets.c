@@ -357,8 +357,9 @@ static void job_done(struct sq_job *j, int status)
 {
 	struct stream *st = of_job(j);
 	if (status < 0) {
-		end(st, status, status == -ECANCELED ? "sysqd is stopping"
-		                                      : "could not run the scan as the caller");
+		char why[160];
+		end(st, status, sq_job_not_run_text(why, sizeof(why),
+		                                    sq_conn_cred(st->conn)->uid, status));
 		return;
 	}
 	if (sq_conn_closing(st->conn)) {

@@ -150,15 +150,9 @@ void sq_req_done(struct sq_req *r, int rc)
  * could not take the caller's identity. */
 static int not_run(struct sq_req *r, int status)
 {
-	if (status == -ECANCELED)
-		return sq_req_fail(r, status, "the daemon is stopping");
-	if (status == -EAGAIN)
-		return sq_req_fail(r, status, "uid %u has %u requests or %u MiB of them waiting "
-		                   "for a worker: try again when some are answered",
-		                   (unsigned)r->cred->uid, SQ_ENGINE_QUEUED,
-		                   SQ_ENGINE_QUEUED_BYTES >> 20);
-	return sq_req_fail(r, status, "cannot act as uid %u: %s", (unsigned)r->cred->uid,
-	                   strerror(-status));
+	char why[160];
+	return sq_req_fail(r, status, "%s",
+	                   sq_job_not_run_text(why, sizeof(why), r->cred->uid, status));
 }
 
 static void pool_run(struct sq_job *j)
