@@ -124,7 +124,7 @@ static void reply_error(struct sq_conn *c, uint32_t msgid, const char *code,
 	sq_packer_init(&pk, out);
 	sq_pack_error_response(&pk, msgid, code, message);
 	sq_conn_server(c)->stats.errors++;
-	sq_conn_send(c, NULL, 0); /* enforces the output cap, schedules the write */
+	sq_conn_queued_in_place(c);
 }
 
 static void free_heap_req(struct sq_req *r)
@@ -230,7 +230,7 @@ static void run_on_loop(struct sq_conn *c, const struct sq_method *m,
 		rc = sq_params_check(&r.params, m->params);
 	rc = rc < 0 ? sq_req_param_error(&r, rc) : m->fn(&r);
 	seal_reply(&r, rc < 0 ? rc : 0);
-	sq_conn_send(c, NULL, 0);
+	sq_conn_queued_in_place(c);
 }
 
 static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,

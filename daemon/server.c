@@ -403,6 +403,16 @@ static int check_output_cap(struct sq_conn *c)
 	return -ENOBUFS;
 }
 
+int sq_conn_queued_in_place(struct sq_conn *c)
+{
+	if (c->closing)
+		return -EPIPE;
+	int rc = check_output_cap(c);
+	if (rc == 0 && !c->processing)
+		queue_flush(c);
+	return rc;
+}
+
 int sq_conn_send(struct sq_conn *c, const char *data, size_t len)
 {
 	if (c->closing)
@@ -411,10 +421,7 @@ int sq_conn_send(struct sq_conn *c, const char *data, size_t len)
 		conn_close(c, "out of memory");
 		return -ENOMEM;
 	}
-	int rc = check_output_cap(c);
-	if (rc == 0 && !c->processing)
-		queue_flush(c);
-	return rc;
+	return sq_conn_queued_in_place(c);
 }
 
 /* [2, "sys.error", [{code, message}]]: for errors that have no msgid. */
