@@ -89,18 +89,21 @@ int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
 {
 	if (pid <= 0)
 		return -EINVAL;
-	struct sq_proc_reader *rd;
-	int rc = sq_proc_os_open(fields, &rd);
-	if (rc < 0)
-		return rc;
-	struct sq_proc *q = sq_proc_os_proc(rd);
-	q->buf = p->buf; /* lend the reader the caller's buffer */
-	q->cap = p->cap;
-	rc = sq_proc_os_read(rd, pid);
-	*p = *q;
-	q->buf = NULL; /* and take it back */
-	q->cap = 0;
+	struct sq_proc_reader *rd = malloc(sq_proc_os_reader_size);
+	if (!rd)
+		return -ENOMEM;
+	int rc = sq_proc_os_open(rd, fields);
+	if (rc == 0) {
+		struct sq_proc *q = sq_proc_os_proc(rd);
+		q->buf = p->buf; /* lend the reader the caller's buffer */
+		q->cap = p->cap;
+		rc = sq_proc_os_read(rd, pid);
+		*p = *q;
+		q->buf = NULL; /* and take it back */
+		q->cap = 0;
+	}
 	sq_proc_os_close(rd);
+	free(rd);
 	return rc == 1 ? -ESRCH : rc;
 }
 

@@ -816,19 +816,11 @@ struct sq_proc_reader {
 	struct scan s;
 };
 
-int sq_proc_os_open(unsigned fields, struct sq_proc_reader **out)
+const size_t sq_proc_os_reader_size = sizeof(struct sq_proc_reader);
+
+int sq_proc_os_open(struct sq_proc_reader *rd, unsigned fields)
 {
-	struct sq_proc_reader *rd = malloc(sizeof(*rd));
-	if (!rd)
-		return -ENOMEM;
-	int rc = scan_open(&rd->s, fields, -1);
-	if (rc < 0) {
-		scan_close(&rd->s);
-		free(rd);
-		return rc;
-	}
-	*out = rd;
-	return 0;
+	return scan_open(&rd->s, fields, -1);
 }
 
 struct sq_proc *sq_proc_os_proc(struct sq_proc_reader *rd)
@@ -844,5 +836,4 @@ int sq_proc_os_read(struct sq_proc_reader *rd, pid_t pid)
 void sq_proc_os_close(struct sq_proc_reader *rd)
 {
 	scan_close(&rd->s);
-	free(rd);
 }

@@ -8,15 +8,17 @@
 
 #include "sq_proc.h"
 
-struct sq_proc_reader; /* proc_<os>.c's scan state */
+struct sq_proc_reader; /* proc_<os>.c's scan state, allocated by proc.c */
+extern const size_t sq_proc_os_reader_size;
 
-/* A reader of fields (pid is always read): 0, or a negative errno. */
-int sq_proc_os_open(unsigned fields, struct sq_proc_reader **out);
+/* Make rd a reader of fields (pid is always read): 0, or a negative errno;
+ * sq_proc_os_close it either way. */
+int sq_proc_os_open(struct sq_proc_reader *rd, unsigned fields);
 /* What it reads into; set its buf and cap first to lend it a buffer. */
 struct sq_proc *sq_proc_os_proc(struct sq_proc_reader *rd);
 /* Read pid: 0, 1 when there is no such process, or a negative errno. */
 int sq_proc_os_read(struct sq_proc_reader *rd, pid_t pid);
-/* Frees rd and what its sq_proc holds (take a lent buffer back first). */
+/* Release what rd and its sq_proc hold (take a lent buffer back first). */
 void sq_proc_os_close(struct sq_proc_reader *rd);
 
 #endif
