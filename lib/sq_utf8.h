@@ -10,6 +10,9 @@
 
 /* 1 when [p, p+n) is valid UTF-8 (any code point but surrogates). */
 int sq_utf8_valid(const char *p, size_t n);
+/* Length of the valid UTF-8 sequence at p[0, n) (1 for ASCII), its code
+ * point in *code_point (unless NULL); 0 when none starts there. */
+size_t sq_utf8_seq(const char *p, size_t n, unsigned *code_point);
 
 /* How sq_text_show writes what it copies (flags, or 0). */
 #define SQ_SHOW_HEX  1u /* a byte it does not keep as \xNN, and ' and \ too

@@ -1,6 +1,6 @@
 /*
- * utf8.c - the one UTF-8 validator (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF).  Bytes from the system go on the wire
+ * utf8.c - the one UTF-8 validator and decoder (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF).  Bytes from the system go on the wire
  * as a msgpack str only when this says yes (sq_pack_text), else as bin.
  * And the one printable copy of untrusted bytes for messages and the log
  * (sq_text_show).
@@ -10,12 +10,15 @@
 
 #include "sq_utf8.h"
 
-/* Length of the valid UTF-8 sequence at s[0, n): 1 for ASCII, 0 for none. */
-static inline size_t seq_len(const unsigned char *s, size_t n)
+size_t sq_utf8_seq(const char *p, size_t n, unsigned *code_point)
 {
+	const unsigned char *s = (const unsigned char *)p;
 	unsigned c = s[0];
-	if (c < 0x80)
+	if (c < 0x80) {
+		if (code_point)
+			*code_point = c;
 		return 1;
+	}
 	/* 0xc0, 0xc1 and 0xf5..0xff never start a sequence */
 	unsigned len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c < 0xf0 ? 3
 	             : c >= 0xc2 && c < 0xe0 ? 2 : 0;
@@ -30,6 +33,8 @@ static inline size_t seq_len(const unsigned char *s, size_t n)
 	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
+	if (code_point)
+		*code_point = cp;
 	return len;
 }
 
@@ -42,7 +47,7 @@ int sq_utf8_valid(const char *p, size_t n)
 			i++;
 			continue;
 		}
-		size_t len = seq_len(s + i, n - i);
+		size_t len = sq_utf8_seq(p + i, n - i, NULL);
 		if (!len)
 			return 0;
 		i += len;
@@ -61,7 +66,8 @@ static void show_one(const unsigned char *s, size_t n, unsigned how, size_t *in,
 	if (c >= 0x20 && c < 0x7f) {
 		*keep = !(how & SQ_SHOW_HEX) || (c != '\'' && c != '\\');
 		*out = *keep ? 1 : hex;
-	} else if (c >= 0x80 && (how & SQ_SHOW_UTF8) && (*in = seq_len(s, n)) > 0) {
+	} else if (c >= 0x80 && (how & SQ_SHOW_UTF8) &&
+	           (*in = sq_utf8_seq((const char *)s, n, NULL)) > 0) {
 		*keep = 1;
 		*out = *in;
 	} else {
