@@ -313,13 +313,7 @@ static void end(struct stream *st, int err, const char *message)
 		sq_pack_kv_u64(&pk, "count", st->count);
 		sq_pack_kv_bool(&pk, "owners_truncated", st->own && sq_sock_owners_truncated(st->own));
 		sq_pack_cstr(&pk, "error");
-		if (err) {
-			msgpack_pack_map(&pk, 2);
-			sq_pack_kv_str(&pk, "code", sq_errno_name(err));
-			sq_pack_kv_str(&pk, "message", message);
-		} else {
-			msgpack_pack_nil(&pk);
-		}
+		sq_pack_error(&pk, err ? sq_errno_name(err) : NULL, message);
 		sq_conn_send(st->conn, b.data, b.len);
 		sq_buf_free(&b);
 	}

@@ -431,9 +431,7 @@ static void pack_error_notify(struct sq_buf *b, const char *code, const char *me
 	sq_packer_init(&pk, b);
 	sq_pack_notify_head(&pk, "sys.error");
 	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 2);
-	sq_pack_kv_str(&pk, "code", code);
-	sq_pack_kv_str(&pk, "message", message);
+	sq_pack_error(&pk, code, message);
 }
 
 void sq_conn_notify_error(struct sq_conn *c, const char *code, const char *message)

@@ -126,6 +126,9 @@ int sq_param_array(struct sq_params *p, const char *name, bool required,
 
 /* Starts [1, msgid, nil, <result follows>]: the caller packs the result. */
 void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid);
+/* The protocol's error object {code, message}; nil when code is NULL (the
+ * "error" of a stream's end notification that ended well). */
+void sq_pack_error(msgpack_packer *pk, const char *code, const char *message);
 /* A whole error response [1, msgid, {code, message}, nil]. */
 void sq_pack_error_response(msgpack_packer *pk, uint32_t msgid,
                             const char *code, const char *message);
