@@ -198,17 +198,7 @@ static int fill(struct scan *s, const struct kinfo_proc *k)
 			p->have |= F(EXE);
 		}
 	}
-	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
-	if (p->have & F(EXE)) {
-		if (sq_proc_reserve(p, alen + exe_len + 1) < 0)
-			return -ENOMEM;
-		memcpy(p->buf + alen, s->exe, exe_len);
-		p->exe = p->buf + alen;
-		p->exe_len = exe_len;
-	}
-	if (p->have & F(ARGS))
-		p->args = p->buf;
-	return 0;
+	return sq_proc_own_strings(p, s->exe, exe_len, NULL, 0);
 }
 
 /* The kinfo_proc of one pid: 0, 1 when there is none, or a negative errno. */

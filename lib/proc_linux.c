@@ -413,30 +413,8 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 		if (fstatat(s->procfd, path, &st, 0) < 0 && (errno == ENOENT || errno == ESRCH))
 			return 1;
 	}
-	/* exe goes behind the arguments in the owned buffer; pointers last,
-	 * since reserving may move it */
-	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
-	if (p->have & F(EXE)) {
-		if (sq_proc_reserve(p, alen + exe_len + 1) < 0)
-			return -ENOMEM;
-		memcpy(p->buf + alen, s->exe, exe_len);
-		p->exe = p->buf + alen;
-		p->exe_len = exe_len;
-	}
-	/* and the cgroup path behind both */
-	size_t elen = (p->have & F(EXE)) ? exe_len : 0;
-	if (p->have & F(CGROUP)) {
-		if (sq_proc_reserve(p, alen + elen + (size_t)cg_len + 1) < 0)
-			return -ENOMEM;
-		memcpy(p->buf + alen + elen, s->cgroup, (size_t)cg_len);
-		p->cgroup = p->buf + alen + elen;
-		p->cgroup_len = (size_t)cg_len;
-		if (p->have & F(EXE))
-			p->exe = p->buf + alen;
-	}
-	if (p->have & F(ARGS))
-		p->args = p->buf;
-	return 0;
+	return sq_proc_own_strings(p, s->exe, exe_len, s->cgroup,
+	                           cg_len >= 0 ? (size_t)cg_len : 0);
 }
 
 static int scan_open(struct scan *s, unsigned fields, int64_t uid_filter)

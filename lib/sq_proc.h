@@ -158,5 +158,11 @@ int sq_proc_field_find(const char *name, size_t len);
 size_t sq_proc_sort_pids(pid_t *pids, size_t n);
 /* Make room for n bytes in p->buf (keeping what is there): 0 or -ENOMEM. */
 int sq_proc_reserve(struct sq_proc *p, size_t n);
+/* Lay out p's owned buffer once the arguments are in it: exe and then the
+ * cgroup path (each only when p->have says so) copied behind them, and
+ * p->args, p->exe and p->cgroup pointed at their places (last, since
+ * reserving may move the buffer).  0 or -ENOMEM. */
+int sq_proc_own_strings(struct sq_proc *p, const char *exe, size_t exe_len,
+                        const char *cgroup, size_t cgroup_len);
 
 #endif
