@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dents_linux.h"
 #include "proc_os.h"
 #include "sq_proc.h"
 
@@ -211,35 +212,22 @@ static int parse_status(struct sq_proc *p, const char *buf, size_t len)
 	return 0;
 }
 
+static bool not_dot(const char *name)
+{
+	return name[0] != '.';
+}
+
 /* The number of entries of PID/fd: 0, or a negative errno (EACCES: the
  * caller may not list them, and the field is left out). */
 static int count_fds(struct scan *s, pid_t pid, uint32_t *out)
 {
 	char path[48];
 	snprintf(path, sizeof(path), "%d/fd", (int)pid);
-	int fd = openat(s->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint32_t n = 0;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, s->dents, sizeof(s->dents));
-		if (got < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (got == 0)
-			break;
-		for (long off = 0; off < got;) {
-			unsigned short reclen;
-			memcpy(&reclen, s->dents + off + 16, sizeof(reclen));
-			n += s->dents[off + 19] != '.';
-			off += reclen;
-		}
-	}
-	close(fd);
-	*out = n;
-	return 0;
+	uint64_t n;
+	int rc = sq_dents_count(s->procfd, path, s->dents, sizeof(s->dents), not_dot, &n);
+	if (rc == 0)
+		*out = (uint32_t)n;
+	return rc;
 }
 
 /* The cgroup v2 path ("0::/user.slice/...") into s->cgroup; its length, or
