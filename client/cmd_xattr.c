@@ -259,17 +259,28 @@ static int list_values(struct cli *cli, const char *path, const char *label,
 	return st;
 }
 
+/* xattr.list of path into r (free it whatever the status): the status,
+ * and with EXIT_OK the names array. */
+static int list_names(struct cli *cli, const char *path, const struct xopts *o,
+                      struct sysq_reply *r, const msgpack_object **names)
+{
+	begin(cli, "xattr.list", path, NULL, o, 0, NULL);
+	int st = call(cli, "xattr.list", r, NULL);
+	*names = st == EXIT_OK ? obj_get(r->result, "names") : NULL;
+	if (st == EXIT_OK && (!*names || (*names)->type != MSGPACK_OBJECT_ARRAY)) {
+		fprintf(stderr, "sysq: xattr.list: the reply has no names\n");
+		st = EXIT_REMOTE;
+	}
+	return st;
+}
+
 static int do_list(struct cli *cli, const char *path, const char *label,
                    const struct xopts *o, bool many)
 {
 	struct sysq_reply r;
-	begin(cli, "xattr.list", path, NULL, o, 0, NULL);
-	int st = call(cli, "xattr.list", &r, NULL);
-	const msgpack_object *names = st == EXIT_OK ? obj_get(r.result, "names") : NULL;
-	if (st == EXIT_OK && (!names || names->type != MSGPACK_OBJECT_ARRAY)) {
-		fprintf(stderr, "sysq: xattr.list: the reply has no names\n");
-		st = EXIT_REMOTE;
-	} else if (st == EXIT_OK && o->long_list) {
+	const msgpack_object *names;
+	int st = list_names(cli, path, o, &r, &names);
+	if (st == EXIT_OK && o->long_list) {
 		st = list_values(cli, path, label, &names->via.array, o, many);
 	} else if (st == EXIT_OK && cli->json) {
 		cli_print_json(r.result);
@@ -291,13 +302,8 @@ static int do_list(struct cli *cli, const char *path, const char *label,
 static int do_clear(struct cli *cli, const char *path, const struct xopts *o)
 {
 	struct sysq_reply r;
-	begin(cli, "xattr.list", path, NULL, o, 0, NULL);
-	int st = call(cli, "xattr.list", &r, NULL);
-	const msgpack_object *names = st == EXIT_OK ? obj_get(r.result, "names") : NULL;
-	if (st == EXIT_OK && (!names || names->type != MSGPACK_OBJECT_ARRAY)) {
-		fprintf(stderr, "sysq: xattr.list: the reply has no names\n");
-		st = EXIT_REMOTE;
-	}
+	const msgpack_object *names;
+	int st = list_names(cli, path, o, &r, &names);
 	for (uint32_t i = 0; st == EXIT_OK && i < names->via.array.size; i++) {
 		struct bytes nm;
 		if (!get_bytes(&names->via.array.ptr[i], &nm))

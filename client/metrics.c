@@ -16,6 +16,7 @@
 
 #include "libsysq.h"
 #include "metrics.h"
+#include "sq_utf8.h"
 
 static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "host", "proc",
                                                   "sockets" };
@@ -55,45 +56,12 @@ static void putf(struct sq_buf *b, const char *fmt, ...)
 		app(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if the byte there starts none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 void sq_metrics_label_value(struct sq_buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = sq_utf8_seq(s + i, n - i, NULL);
 		if (k == 0) {
 			putf(out, "\\\\x%02x", p[i]);
 			i++;

@@ -10,28 +10,8 @@
 #include <msgpack.h>
 
 #include "json.h"
+#include "sq_utf8.h"
 #include "xattr_out.h"
-
-/* Length of the UTF-8 sequence at s (0 when invalid) and its code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
-{
-	unsigned c = s[0];
-	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
-	           : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-	if (!len || len > n)
-		return 0;
-	unsigned v = len == 1 ? c : c & (0x3fu >> (len - 1));
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[k] & 0x3fu);
-	}
-	if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (len == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return len;
-}
 
 /* Code points never printed as themselves: C0, DEL, C1, and the invisible
  * or direction-changing ones that could disguise what is shown. */
@@ -49,7 +29,7 @@ void print_safe(FILE *f, const char *p, size_t n)
 	const unsigned char *s = (const unsigned char *)p;
 	for (size_t i = 0; i < n;) {
 		unsigned cp = 0;
-		size_t len = utf8_seq(s + i, n - i, &cp);
+		size_t len = sq_utf8_seq(p + i, n - i, &cp);
 		if (len == 0) {
 			fprintf(f, "\\x%02x", s[i++]);
 			continue;

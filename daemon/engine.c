@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -515,6 +516,19 @@ void sq_engine_flush(struct sq_engine *e)
 	uv_mutex_unlock(&e->mu);
 	refuse(e, refused, -EAGAIN);
 	settle_if_idle(e);
+}
+
+const char *sq_job_not_run_text(char *buf, size_t size, uid_t uid, int status)
+{
+	if (status == -ECANCELED)
+		snprintf(buf, size, "the daemon is stopping");
+	else if (status == -EAGAIN)
+		snprintf(buf, size, "uid %u has %u requests or %u MiB of them waiting for a "
+		         "worker: try again when some are answered", (unsigned)uid,
+		         SQ_ENGINE_QUEUED, SQ_ENGINE_QUEUED_BYTES >> 20);
+	else
+		snprintf(buf, size, "cannot act as uid %u: %s", (unsigned)uid, strerror(-status));
+	return buf;
 }
 
 void sq_engine_stop(struct sq_engine *e)

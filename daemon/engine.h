@@ -105,6 +105,10 @@ void sq_engine_flush(struct sq_engine *e);
  * sq_engine_submit. */
 int sq_engine_submit_own(struct sq_engine *e, struct sq_job *j, void (*run)(struct sq_job *),
                          void (*done)(struct sq_job *, int));
+/* Why a job of uid's did not run (its done's status < 0), for a message:
+ * the daemon stops (-ECANCELED), uid's queue is full (-EAGAIN), or the
+ * engine could not take the caller's identity.  Returns buf. */
+const char *sq_job_not_run_text(char *buf, size_t size, uid_t uid, int status);
 /* Stop taking jobs; those still queued end with -ECANCELED.  Running
  * ones finish as they do. */
 void sq_engine_stop(struct sq_engine *e);

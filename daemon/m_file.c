@@ -17,11 +17,12 @@
 #include "sq_callerpath.h"
 #include "server.h"
 #include "sq_file.h"
+#include "sq_utf8.h"
 #include "transfer.h"
 
 struct read_ctx {
 	const char *path;
-	char shown[136];          /* path, printable and bounded, for messages */
+	char path_text[136];      /* path as message text (sq_text_show) */
 	bool nofollow;
 	uint64_t offset;
 	bool has_length;
@@ -32,38 +33,22 @@ struct read_ctx {
 	struct sq_file_info info;
 };
 
-/* A printable, bounded copy of a caller's path for error messages. */
-static void show_path(char *dst, size_t size, const char *path)
-{
-	size_t n = 0, len = strlen(path);
-	size_t keep = len < size - 4 ? len : size - 4;
-	for (size_t i = 0; i < keep; i++) {
-		unsigned char ch = (unsigned char)path[i];
-		dst[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	if (keep < len) {
-		memcpy(dst + n, "...", 3);
-		n += 3;
-	}
-	dst[n] = '\0';
-}
-
 static int open_failed(struct sq_req *r, struct read_ctx *x, int rc)
 {
 	switch (rc) {
 	case -EISDIR:
-		return sq_req_fail(r, rc, "'%s' is a directory", x->shown);
+		return sq_req_fail(r, rc, "'%s' is a directory", x->path_text);
 	case -ENOTSUP:
 		return sq_req_fail_code(r, rc, "ENOTSUP", "'%s' is %s, not a regular file: "
-		                        "file.read reads regular files only", x->shown,
+		                        "file.read reads regular files only", x->path_text,
 		                        sq_file_kind(x->info.mode));
 	case -ELOOP:
 		if (x->nofollow && S_ISLNK(x->info.mode))
 			return sq_req_fail(r, rc, "'%s' is a symbolic link and nofollow is set",
-			                   x->shown);
+			                   x->path_text);
 		break;
 	}
-	return sq_req_fail(r, rc, "cannot open '%s': %s", x->shown, sq_callerpath_strerror(rc));
+	return sq_req_fail(r, rc, "cannot open '%s': %s", x->path_text, sq_callerpath_strerror(rc));
 }
 
 /* On a worker, as the caller: open and check. */
@@ -78,7 +63,7 @@ static void read_open(struct sq_req *r)
 	if (x->info.size_known && x->offset > x->info.size) {
 		close(fd);
 		x->err = sq_req_fail(r, -EINVAL, "param 'offset' (%" PRIu64 ") is past the end "
-		                     "of '%s' (%" PRIu64 " bytes)", x->offset, x->shown,
+		                     "of '%s' (%" PRIu64 " bytes)", x->offset, x->path_text,
 		                     x->info.size);
 		return;
 	}
@@ -138,7 +123,7 @@ int m_file_read(struct sq_req *r)
 		return -ENOMEM;
 	memset(x, 0, sizeof(*x));
 	x->path = path;
-	show_path(x->shown, sizeof(x->shown), path);
+	sq_text_show(x->path_text, sizeof(x->path_text), path, strlen(path), SQ_SHOW_UTF8);
 	x->nofollow = nofollow;
 	x->offset = (uint64_t)offset;
 	x->has_length = length >= 0;

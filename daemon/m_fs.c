@@ -14,6 +14,7 @@
 #include "sq_callerpath.h"
 #include "server.h"
 #include "sq_errno.h"
+#include "sq_utf8.h"
 
 static void pack_kv_bytes(msgpack_packer *pk, const char *key, const char *p, size_t n)
 {
@@ -72,9 +73,10 @@ struct fs_ctx {
 	const char *path;
 };
 
-/* df leaves out what has no blocks (unless -a); a mount whose size is not
- * known (stale, error) is always shown: that is news. */
-static bool shown(const struct fs_ctx *x, const struct sq_probe_item *it)
+/* Whether fs.list reports a mount the prober probed: df leaves out what
+ * has no blocks (unless -a); a mount whose size is not known (stale,
+ * error) is always reported: that is news. */
+static bool reported(const struct fs_ctx *x, const struct sq_probe_item *it)
 {
 	return x->all || it->state != SQ_PROBE_OK || it->usage.total_bytes > 0;
 }
@@ -89,15 +91,15 @@ static void list_done(struct sq_scan *s, void *arg)
 		sq_req_done(r, sq_req_fail(r, err, "fs.list: %s", msg));
 		return;
 	}
-	size_t n = sq_scan_count(s), shown_n = 0;
+	size_t n = sq_scan_count(s), nreported = 0;
 	for (size_t i = 0; i < n; i++)
-		shown_n += shown(x, sq_scan_item(s, i));
+		nreported += reported(x, sq_scan_item(s, i));
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 1);
 	sq_pack_cstr(pk, "mounts");
-	msgpack_pack_array(pk, shown_n);
+	msgpack_pack_array(pk, nreported);
 	for (size_t i = 0; i < n; i++)
-		if (shown(x, sq_scan_item(s, i)))
+		if (reported(x, sq_scan_item(s, i)))
 			pack_fs(pk, sq_scan_item(s, i));
 	sq_req_done(r, 0);
 }
@@ -117,16 +119,6 @@ int m_fs_list(struct sq_req *r)
 	return SQ_ASYNC;
 }
 
-/* A path for a message: printable ASCII kept, anything else as '?'. */
-static void printable(char *dst, size_t size, const char *s)
-{
-	size_t n = 0;
-	for (; *s && n + 4 < size; s++)
-		dst[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-	if (*s)
-		dst[n++] = '.', dst[n++] = '.', dst[n++] = '.';
-	dst[n] = '\0';
-}
 
 static void stat_done(struct sq_scan *s, void *arg)
 {
@@ -135,7 +127,7 @@ static void stat_done(struct sq_scan *s, void *arg)
 	const struct sq_probe_item *it = sq_scan_item(s, 0);
 	const char *msg;
 	char p[200];
-	printable(p, sizeof(p), x->path);
+	sq_text_show(p, sizeof(p), x->path, strlen(x->path), 0);
 	if (it->state == SQ_PROBE_STALE) {
 		sq_scan_error(s, &msg);
 		sq_req_done(r, sq_req_fail(r, -ETIMEDOUT,

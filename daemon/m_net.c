@@ -15,6 +15,7 @@
 #include "log.h"
 #include "request.h"
 #include "sq_net.h"
+#include "sq_utf8.h"
 
 /* One MTU change at a time, so that each caller's "previous" is what its
  * own change replaced (among sysqd's callers). */
@@ -28,17 +29,9 @@ static void pack_name(msgpack_packer *pk, const char *name)
 }
 
 /* A name for messages and the log: bytes outside printable ASCII as \xNN. */
-static const char *shown(const char *name, char *buf, size_t size)
+static const char *name_text(const char *name, char *buf, size_t size)
 {
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p && n + 5 < size; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '\'' && *p != '\\')
-			buf[n++] = (char)*p;
-		else
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
-	}
-	buf[n] = '\0';
-	return buf;
+	return sq_text_show(buf, size, name, strlen(name), SQ_SHOW_HEX);
 }
 
 /* The name's type was checked with the params (methods.c); its shape here. */
@@ -150,8 +143,8 @@ static int if_error(struct sq_req *r, int rc, const char *name)
 	char nm[IFNAMSIZ * 4 + 1];
 	if (rc == -ENODEV || rc == -ENXIO)
 		return sq_req_fail(r, -ENODEV, "no network interface named '%s'",
-		                   shown(name, nm, sizeof(nm)));
-	return sq_req_fail(r, rc, "interface '%s': %s", shown(name, nm, sizeof(nm)),
+		                   name_text(name, nm, sizeof(nm)));
+	return sq_req_fail(r, rc, "interface '%s': %s", name_text(name, nm, sizeof(nm)),
 	                   strerror(-rc));
 }
 
@@ -190,7 +183,7 @@ int m_net_mtu_set(struct sq_req *r)
 			snprintf(range, sizeof(range), "%d..%d", min < 0 ? 0 : min, max);
 		else
 			snprintf(range, sizeof(range), "%d and up", min);
-		shown(name, nm, sizeof(nm));
+		name_text(name, nm, sizeof(nm));
 		sq_log(SQ_LOG_NOTICE, "net.mtu.set: %s mtu %lld by uid %u pid %d refused: outside "
 		       "%s", nm, (long long)want, (unsigned)r->cred->uid, (int)r->cred->pid, range);
 		return sq_req_fail(r, -EINVAL, "MTU %lld is outside the range '%s' takes: %s "
@@ -202,7 +195,7 @@ int m_net_mtu_set(struct sq_req *r)
 	rc = sq_net_mtu_set(name, (int)want, &previous, &now);
 	pthread_mutex_unlock(&mtu_lock);
 
-	shown(name, nm, sizeof(nm));
+	name_text(name, nm, sizeof(nm));
 	if (rc < 0) {
 		sq_log(SQ_LOG_NOTICE, "net.mtu.set: %s mtu %lld by uid %u pid %d failed: %s",
 		       nm, (long long)want, (unsigned)r->cred->uid, (int)r->cred->pid,

@@ -129,19 +129,15 @@ static int get_fields(struct sq_req *r, unsigned def, unsigned *out)
 	return 0;
 }
 
-/* The result would not fit the connection's output cap: say so cleanly
- * instead of letting the server drop the connection. */
+/* The result would not fit the connection's output limit (request.h). */
 static int too_big(struct sq_req *r)
 {
-	return sq_req_fail(r, -E2BIG, "the result is over this connection's output "
-	                   "limit of %zu bytes; narrow it with 'fields', 'uid' or 'pid'",
-	                   r->srv->cfg.max_output);
+	return sq_req_too_big(r, "narrow it with 'fields', 'uid' or 'pid'");
 }
 
 static int check_size(struct sq_req *r)
 {
-	size_t len = r->out->len - r->out_mark;
-	return len + 1024 <= r->srv->cfg.max_output ? 0 : too_big(r);
+	return sq_req_reply_over(r) ? too_big(r) : 0;
 }
 
 /*
@@ -247,7 +243,7 @@ int m_proc_list(struct sq_req *r)
 			pids[npids++] = (pid_t)pa->ptr[i].via.u64;
 	}
 
-	struct list_ctx x = { .want = want, .limit = r->srv->cfg.max_output };
+	struct list_ctx x = { .want = want, .limit = sq_req_reply_max(r) };
 	const msgpack_object_array *ea = NULL, *ca = NULL;
 	if ((rc = sq_param_array(&r->params, "euid", false, &ea)) < 0 ||
 	    (rc = sq_param_array(&r->params, "comm", false, &ca)) < 0)

@@ -313,13 +313,7 @@ static void end(struct stream *st, int err, const char *message)
 		sq_pack_kv_u64(&pk, "count", st->count);
 		sq_pack_kv_bool(&pk, "owners_truncated", st->own && sq_sock_owners_truncated(st->own));
 		sq_pack_cstr(&pk, "error");
-		if (err) {
-			msgpack_pack_map(&pk, 2);
-			sq_pack_kv_str(&pk, "code", sq_errno_name(err));
-			sq_pack_kv_str(&pk, "message", message);
-		} else {
-			msgpack_pack_nil(&pk);
-		}
+		sq_pack_error(&pk, err ? sq_errno_name(err) : NULL, message);
 		sq_conn_send(st->conn, b.data, b.len);
 		sq_buf_free(&b);
 	}
@@ -357,8 +351,9 @@ static void job_done(struct sq_job *j, int status)
 {
 	struct stream *st = of_job(j);
 	if (status < 0) {
-		end(st, status, status == -ECANCELED ? "sysqd is stopping"
-		                                      : "could not run the scan as the caller");
+		char why[160];
+		end(st, status, sq_job_not_run_text(why, sizeof(why),
+		                                    sq_conn_cred(st->conn)->uid, status));
 		return;
 	}
 	if (sq_conn_closing(st->conn)) {
@@ -494,10 +489,10 @@ int m_net_sockets(struct sq_req *r)
 	/* Owners are what the caller could read in /proc/PID/fd itself: only
 	 * a sysqd that can become the caller (root) knows that for another uid. */
 	bool switching = sq_ident_can_switch();
-	if ((st->owners || st->pid > 0) && !switching && r->cred->uid != geteuid()) {
+	if ((st->owners || st->pid > 0) && !sq_ident_can_act_as(r->cred->uid)) {
 		stream_free(st);
-		return sq_req_fail(r, -EPERM, "this sysqd is not root: it shows socket owners "
-		                   "(owners, pid) only to its own uid");
+		return sq_req_fail(r, -EPERM, "%s",
+		                   SQ_IDENT_REFUSAL("socket owners (owners, pid)"));
 	}
 	st->as = switching ? r->cred : NULL;
 	st->self_ok = r->cred->uid == 0 || r->cred->uid == geteuid();

@@ -14,6 +14,7 @@
 #include "server.h"
 #include "sq_os.h"
 #include "sq_self.h"
+#include "sq_utf8.h"
 #include "transfer.h"
 
 #ifndef SQ_VERSION
@@ -119,15 +120,10 @@ int m_sys_methods(struct sq_req *r)
 	if (name && name->type == MSGPACK_OBJECT_STR) {
 		one = sq_method_find(name->via.str.ptr, name->via.str.size);
 		if (!one) {
-			char shown[65]; /* printable ASCII, so the message is valid UTF-8 */
-			size_t n = name->via.str.size < 64 ? name->via.str.size : 64;
-			for (size_t i = 0; i < n; i++) {
-				unsigned char ch = (unsigned char)name->via.str.ptr[i];
-				shown[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-			}
-			shown[n] = '\0';
+			char text[72];
+			sq_text_show(text, sizeof(text), name->via.str.ptr, name->via.str.size, 0);
 			return sq_req_fail(r, -ENOENT, "no method '%s' (sys.methods without "
-			                   "params lists them)", shown);
+			                   "params lists them)", text);
 		}
 	}
 	msgpack_packer *pk = &r->pk;
@@ -174,10 +170,10 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 		n = sq_engine_get_uids(r->srv->engine, uids, 64);
 		n = n < 64 ? n : 64;
 	}
-	size_t shown = 0;
+	size_t visible = 0;
 	for (size_t i = 0; i < n; i++)
 		if (r->cred->uid == 0 || uids[i].uid == r->cred->uid)
-			uids[shown++] = uids[i];
+			uids[visible++] = uids[i];
 	msgpack_pack_map(pk, 14);
 	sq_pack_kv_u64(pk, "threads", es.threads);
 	sq_pack_kv_u64(pk, "busy", es.busy);
@@ -193,8 +189,8 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_queued_bytes", SQ_ENGINE_QUEUED_BYTES);
 	sq_pack_kv_u64(pk, "stuck_after_ms", SQ_ENGINE_STUCK_MS);
 	sq_pack_cstr(pk, "uids");
-	msgpack_pack_array(pk, shown);
-	for (size_t i = 0; i < shown; i++) {
+	msgpack_pack_array(pk, visible);
+	for (size_t i = 0; i < visible; i++) {
 		msgpack_pack_map(pk, 6);
 		sq_pack_kv_u64(pk, "uid", uids[i].uid);
 		sq_pack_kv_str(pk, "kind", job_kind_name(uids[i].kind));
@@ -212,11 +208,11 @@ static void pack_descriptors(msgpack_packer *pk, const struct sq_req *r)
 	const struct sq_fdshare *f = &r->srv->fds;
 	uid_t uids[64];
 	uint64_t held[64];
-	size_t n = sq_fds_list(f, uids, held, 64), shown = 0;
+	size_t n = sq_fds_list(f, uids, held, 64), visible = 0;
 	for (size_t i = 0; i < n; i++)
 		if (r->cred->uid == 0 || uids[i] == r->cred->uid) {
-			uids[shown] = uids[i];
-			held[shown++] = held[i];
+			uids[visible] = uids[i];
+			held[visible++] = held[i];
 		}
 	msgpack_pack_map(pk, 7);
 	sq_pack_kv_u64(pk, "limit", f->limit);
@@ -226,8 +222,8 @@ static void pack_descriptors(msgpack_packer *pk, const struct sq_req *r)
 	sq_pack_kv_u64(pk, "used", f->used);
 	sq_pack_kv_u64(pk, "refused", f->refused);
 	sq_pack_cstr(pk, "uids");
-	msgpack_pack_array(pk, (uint32_t)shown);
-	for (size_t i = 0; i < shown; i++) {
+	msgpack_pack_array(pk, (uint32_t)visible);
+	for (size_t i = 0; i < visible; i++) {
 		msgpack_pack_map(pk, 2);
 		sq_pack_kv_u64(pk, "uid", uids[i]);
 		sq_pack_kv_u64(pk, "held", held[i]);

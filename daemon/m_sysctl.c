@@ -104,7 +104,7 @@ static int get_prefix(struct sq_req *r, const char *p, size_t len)
 		len--;
 	if (len && canon_of(r, "param 'prefix':", p, len, canon) < 0)
 		return -EINVAL;
-	struct walk_out w = { .limit = r->srv->cfg.max_output - 1024 };
+	struct walk_out w = { .limit = sq_req_reply_max(r) };
 	sq_buf_init(&w.b);
 	sq_packer_init(&w.pk, &w.b);
 	int rc = sq_sysctl_walk(canon, walk_one, &w);
@@ -117,9 +117,7 @@ static int get_prefix(struct sq_req *r, const char *p, size_t len)
 	}
 	sq_buf_free(&w.b);
 	if (rc == -E2BIG)
-		return sq_req_fail(r, rc, "the parameters under '%s' are over this connection's "
-		                   "output limit of %zu bytes: ask for a narrower prefix", canon,
-		                   r->srv->cfg.max_output);
+		return sq_req_too_big(r, "ask for a narrower prefix than '%s'", canon);
 	if (rc == -ENOENT)
 		return sq_req_fail(r, rc, "no kernel parameter '%s', nor any under it", canon);
 	return rc < 0 ? read_error(r, canon, rc) : 0;
@@ -144,7 +142,6 @@ int m_sys_sysctl_get(struct sq_req *r)
 	if (!has_names)
 		return get_prefix(r, p, len);
 
-	size_t limit = r->srv->cfg.max_output - 1024;
 	msgpack_pack_map(&r->pk, 1);
 	sq_pack_cstr(&r->pk, "sysctls");
 	msgpack_pack_array(&r->pk, names->size);
@@ -158,9 +155,8 @@ int m_sys_sysctl_get(struct sq_req *r)
 			return read_error(r, canon, rc);
 		pack_entry(&r->pk, canon, &v, 0);
 		sq_sysctl_value_free(&v);
-		if (r->out->len - r->out_mark > limit)
-			return sq_req_fail(r, -E2BIG, "the values are over this connection's output "
-			                   "limit of %zu bytes: ask for fewer", r->srv->cfg.max_output);
+		if (sq_req_reply_over(r))
+			return sq_req_too_big(r, "ask for fewer names");
 	}
 	return 0;
 }
@@ -289,11 +285,12 @@ int m_sys_sysctl_set(struct sq_req *r)
 		return -EINVAL;
 	/* the key, as the policy says (the method itself was checked already) */
 	const struct sq_policy *pol = sq_policy_current();
-	int verdict = sq_policy_decide_key(pol, r->m, x->name, r->cred, &line);
-	if (verdict == 1 || (verdict != 2 && r->cred->uid != 0)) {
+	enum sq_policy_verdict verdict =
+		sq_policy_decide_key(pol, r->m, x->name, r->cred, &line);
+	if (verdict == SQ_POLICY_DENY || (verdict != SQ_POLICY_ALLOW && r->cred->uid != 0)) {
 		sq_log(SQ_LOG_NOTICE, "sys.sysctl.set: %s by uid %u pid %d refused by the policy",
 		       x->name, (unsigned)r->cred->uid, (int)r->cred->pid);
-		if (verdict == 1)
+		if (verdict == SQ_POLICY_DENY)
 			return sq_req_fail(r, -EPERM, "sys.sysctl.set of %s: denied by the policy "
 			                   "(%s line %d)", x->name, sq_policy_source(pol), line);
 		return sq_req_fail(r, -EPERM, "sys.sysctl.set of %s: only root may, unless the "

@@ -174,9 +174,8 @@ int m_watch_subscribe(struct sq_req *r)
 		                   "(the most)", SQ_WATCH_MAX_SUBS);
 	/* as for the other process methods: a daemon that cannot become the
 	 * caller serves only its own uid */
-	if ((t & SQ_TOPICS_PROC) && !sq_ident_can_switch() && r->cred->uid != geteuid())
-		return sq_req_fail(r, -EPERM, "this sysqd is not root and watches processes "
-		                   "only for its own uid");
+	if ((t & SQ_TOPICS_PROC) && !sq_ident_can_act_as(r->cred->uid))
+		return sq_req_fail(r, -EPERM, "%s", SQ_IDENT_REFUSAL("process watches"));
 	struct sq_watch_prep *p = sq_watch_prep_new(r->srv->watcher, t, pids, npids, &f, r->cred);
 	if (!p)
 		return sq_req_fail(r, -ENOMEM, "out of memory");

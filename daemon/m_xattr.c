@@ -12,12 +12,14 @@
 #include "handlers.h"
 #include "request.h"
 #include "sq_callerpath.h"
+#include "sq_utf8.h"
 #include "sq_xattr.h"
 
 /* The largest value or name list sent back: the protocol's default message
  * limit, so what xattr.get returns can be given back to xattr.set.  Linux
- * values stop at 64 KiB; macOS resource forks can be bigger. */
-#define XATTR_REPLY_MAX (1024u * 1024u)
+ * values stop at 64 KiB; macOS resource forks can be bigger.  A reply is
+ * also held to the one rule for results (sq_req_reply_max, request.h). */
+#define XATTR_VALUE_MAX (1024u * 1024u)
 
 struct xargs {
 	const char *path;
@@ -25,26 +27,11 @@ struct xargs {
 	int flags;
 };
 
-/* A bounded, printable copy of s for messages (ASCII, so the message is
- * valid UTF-8 whatever the bytes); a long s keeps its end, where a path's
- * file name is. */
-static const char *shown(char *dst, size_t size, const char *s)
+/* A path or name as message text: \xNN for what is not printable ASCII,
+ * and a long one keeps its end, where a path's file name is. */
+static const char *text_of(char *dst, size_t size, const char *s)
 {
-	size_t n = 0, len = strlen(s), keep = size / 2;
-	if (len > keep) {
-		memcpy(dst, "...", 3);
-		n = 3;
-		s += len - keep;
-	}
-	for (; *s && n + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c >= 0x7f)
-			n += (size_t)snprintf(dst + n, size - n, "\\x%02x", c);
-		else
-			dst[n++] = (char)c;
-	}
-	dst[n] = '\0';
-	return dst;
+	return sq_text_show(dst, size, s, strlen(s), SQ_SHOW_HEX | SQ_SHOW_TAIL);
 }
 
 /* path (absolute), name (when want_name) and nofollow; their types were
@@ -71,19 +58,33 @@ static int get_args(struct sq_req *r, bool want_name, struct xargs *a)
 
 /* The OS's answer as a wire error, "no such attribute" named ENOATTR on
  * every OS. */
+/* What a value or name list may take: XATTR_VALUE_MAX, or less when the
+ * connection's reply room is smaller. */
+static size_t value_max(const struct sq_req *r)
+{
+	size_t room = sq_req_reply_max(r);
+	return room < XATTR_VALUE_MAX ? room : XATTR_VALUE_MAX;
+}
+
+/* Over value_max only for the reply room's sake: the one rule's E2BIG. */
+static int too_big(struct sq_req *r)
+{
+	return sq_req_too_big(r, "sysqd's --max-output is too small for it");
+}
+
 static int xfail(struct sq_req *r, int rc, const struct xargs *a)
 {
 	char p[128], n[80];
-	shown(p, sizeof(p), a->path);
+	text_of(p, sizeof(p), a->path);
 	if (a->name && rc == -sq_xattr_enoattr)
 		return sq_req_fail_code(r, rc, "ENOATTR", "%s has no attribute '%s'", p,
-		                        shown(n, sizeof(n), a->name));
+		                        text_of(n, sizeof(n), a->name));
 	if (rc == -ENOSYS)
 		return sq_req_fail(r, rc, "%s: /proc is not mounted where sysqd runs "
 		                   "(attribute calls go through /proc/self/fd)", p);
 	if (a->name)
 		return sq_req_fail(r, rc, "%s, attribute '%s': %s", p,
-		                   shown(n, sizeof(n), a->name), sq_callerpath_strerror(rc));
+		                   text_of(n, sizeof(n), a->name), sq_callerpath_strerror(rc));
 	return sq_req_fail(r, rc, "%s: %s", p, sq_callerpath_strerror(rc));
 }
 
@@ -94,7 +95,9 @@ int m_xattr_list(struct sq_req *r)
 	int rc = get_args(r, false, &a);
 	if (rc < 0)
 		return rc;
-	rc = sq_xattr_list(a.path, a.flags, XATTR_REPLY_MAX, &b);
+	rc = sq_xattr_list(a.path, a.flags, value_max(r), &b);
+	if (rc == -E2BIG && value_max(r) < XATTR_VALUE_MAX)
+		return too_big(r);
 	if (rc < 0)
 		return xfail(r, rc, &a);
 
@@ -115,7 +118,7 @@ int m_xattr_list(struct sq_req *r)
 		i += n + 1;
 	}
 	sq_xattr_buf_free(&b);
-	return 0;
+	return sq_req_reply_over(r) ? too_big(r) : 0;
 }
 
 int m_xattr_get(struct sq_req *r)
@@ -125,14 +128,16 @@ int m_xattr_get(struct sq_req *r)
 	int rc = get_args(r, true, &a);
 	if (rc < 0)
 		return rc;
-	rc = sq_xattr_get(a.path, a.name, a.flags, XATTR_REPLY_MAX, &b);
+	rc = sq_xattr_get(a.path, a.name, a.flags, value_max(r), &b);
+	if (rc == -E2BIG && value_max(r) < XATTR_VALUE_MAX)
+		return too_big(r);
 	if (rc < 0)
 		return xfail(r, rc, &a);
 	msgpack_pack_map(&r->pk, 1);
 	sq_pack_cstr(&r->pk, "value");
 	msgpack_pack_bin_with_body(&r->pk, b.data, b.len);
 	sq_xattr_buf_free(&b);
-	return 0;
+	return sq_req_reply_over(r) ? too_big(r) : 0;
 }
 
 int m_xattr_set(struct sq_req *r)

@@ -158,9 +158,9 @@ static const char *const e_sysctl_set[] = {
 };
 
 /* net.* */
-static const struct sq_field p_ifname = {
-	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
-};
+#define P_IFNAME { \
+	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true, \
+}
 static const char *const family_values[] = { "inet", "inet6", NULL };
 static const struct sq_field k_addr[] = {
 	{ .name = "family", .types = SQ_T_STR, .required = true, .values = family_values },
@@ -185,14 +185,14 @@ static const struct sq_field k_if[] = {
 static const struct sq_field t_if = { .types = SQ_T_MAP, .keys = k_if };
 static const struct sq_field k_net_list[] = { LIST("interfaces", t_if), END };
 static const struct sq_field r_net_list = { .types = SQ_T_MAP, .keys = k_net_list };
-static const struct sq_field p_mtu_get[] = { p_ifname, END };
+static const struct sq_field p_mtu_get[] = { P_IFNAME, END };
 static const struct sq_field k_mtu[] = { KEY("mtu", SQ_T_INT), END };
 static const struct sq_field r_mtu_get = { .types = SQ_T_MAP, .keys = k_mtu };
 static const char *const e_mtu_get[] = { "EINVAL", "ENODEV", NULL };
 /* any MTU an int holds: the interface's own range is checked in the handler
  * where the kernel tells it (IFLA_MIN_MTU..IFLA_MAX_MTU), else by the kernel */
 static const struct sq_field p_mtu_set[] = {
-	p_ifname,
+	P_IFNAME,
 	{ .name = "mtu", .types = SQ_T_INT, .required = true, .ranged = true, .min = 0,
 	  .max = 2147483647, .note = "the interface's own range is checked after this one" },
 	END,
@@ -230,18 +230,18 @@ static const char *const e_sockets[] = {
 };
 
 /* file.read */
-static const struct sq_field p_path = {
-	.name = "path", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
-};
-static const struct sq_field p_nofollow = {
-	.name = "nofollow", .types = SQ_T_BOOL, .has_default = true, .def = 0,
-};
+#define P_PATH { \
+	.name = "path", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true, \
+}
+#define P_NOFOLLOW { \
+	.name = "nofollow", .types = SQ_T_BOOL, .has_default = true, .def = 0, \
+}
 static const struct sq_field p_read[] = {
-	p_path,
+	P_PATH,
 	{ .name = "offset", .types = SQ_T_INT, .ranged = true, .min = 0, .max = INT64_MAX,
 	  .has_default = true, .def = 0 },
 	{ .name = "length", .types = SQ_T_INT, .ranged = true, .min = 0, .max = INT64_MAX },
-	p_nofollow, END,
+	P_NOFOLLOW, END,
 };
 static const struct sq_field k_read[] = {
 	/* nil: the kernel does not tell the length (procfs, sysfs, st_size 0) */
@@ -255,12 +255,12 @@ static const char *const e_read[] = {
 };
 
 /* fs.* */
-static const struct sq_field p_timeout = {
-	.name = "timeout_ms", .types = SQ_T_INT, .ranged = true, .min = 1, .max = 10000,
-	.has_default = true, .def = 1000,
-};
+#define P_TIMEOUT { \
+	.name = "timeout_ms", .types = SQ_T_INT, .ranged = true, .min = 1, .max = 10000, \
+	.has_default = true, .def = 1000, \
+}
 static const struct sq_field p_fs_list[] = {
-	p_timeout, { .name = "all", .types = SQ_T_BOOL, .has_default = true, .def = 0 }, END,
+	P_TIMEOUT, { .name = "all", .types = SQ_T_BOOL, .has_default = true, .def = 0 }, END,
 };
 static const char *const state_values[] = { "ok", "stale", "error", NULL };
 static const struct sq_field k_fs[] = {
@@ -277,24 +277,24 @@ static const struct sq_field t_fs = { .types = SQ_T_MAP, .keys = k_fs };
 static const struct sq_field k_fs_list[] = { LIST("mounts", t_fs), END };
 static const struct sq_field r_fs_list = { .types = SQ_T_MAP, .keys = k_fs_list };
 static const char *const e_fs_list[] = { "EINVAL", "ETIMEDOUT", NULL };
-static const struct sq_field p_fs_stat[] = { p_path, p_timeout, END };
+static const struct sq_field p_fs_stat[] = { P_PATH, P_TIMEOUT, END };
 static const char *const e_fs_stat[] = {
 	"EINVAL", "ENOENT", "EACCES", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "ENOTCONN", "EIO",
 	"EXDEV", "ETIMEDOUT", NULL,
 };
 
 /* xattr.* */
-static const struct sq_field p_xname = {
-	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true,
-};
-static const struct sq_field p_xlist[] = { p_path, p_nofollow, END };
-static const struct sq_field p_xget[] = { p_path, p_xname, p_nofollow, END };
+#define P_XNAME { \
+	.name = "name", .types = SQ_T_STR | SQ_T_BIN, .required = true, .no_nul = true, \
+}
+static const struct sq_field p_xlist[] = { P_PATH, P_NOFOLLOW, END };
+static const struct sq_field p_xget[] = { P_PATH, P_XNAME, P_NOFOLLOW, END };
 static const char *const mode_values[] = { "create", "replace", NULL };
 static const struct sq_field p_xset[] = {
-	p_path, p_xname,
+	P_PATH, P_XNAME,
 	{ .name = "value", .types = SQ_T_STR | SQ_T_BIN, .required = true },
 	{ .name = "mode", .types = SQ_T_STR, .values = mode_values },
-	p_nofollow, END,
+	P_NOFOLLOW, END,
 };
 static const struct sq_field k_xlist[] = { LIST("names", t_text), END };
 static const struct sq_field r_xlist = { .types = SQ_T_MAP, .keys = k_xlist };
@@ -311,9 +311,9 @@ static const char *const e_xset[] = {
 static const char *const e_xremove[] = { XATTR_PATH_ERRORS, "ENOATTR", "ERANGE", "EROFS", NULL };
 
 /* proc.* */
-static const struct sq_field p_fields = {
-	.name = "fields", .types = SQ_T_ARRAY, .items = &t_str,
-};
+#define P_FIELDS { \
+	.name = "fields", .types = SQ_T_ARRAY, .items = &t_str, \
+}
 static const struct sq_field t_uid = {
 	.types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294LL,
 };
@@ -322,16 +322,16 @@ static const struct sq_field p_proc_list[] = {
 	{ .name = "uid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294LL },
 	{ .name = "euid", .types = SQ_T_ARRAY, .items = &t_uid },
 	{ .name = "comm", .types = SQ_T_ARRAY, .items = &t_text },
-	p_fields, END,
+	P_FIELDS, END,
 };
 #define PID_NOTE "kill(2)'s process-group and broadcast forms (pid <= 0) are refused"
-static const struct sq_field p_proc_pid = {
-	.name = "pid", .types = SQ_T_INT, .required = true, .ranged = true, .min = 1,
-	.max = PID_MAX, .note = PID_NOTE,
-};
-static const struct sq_field p_proc_get[] = { p_proc_pid, p_fields, END };
+#define P_PROC_PID { \
+	.name = "pid", .types = SQ_T_INT, .required = true, .ranged = true, .min = 1, \
+	.max = PID_MAX, .note = PID_NOTE, \
+}
+static const struct sq_field p_proc_get[] = { P_PROC_PID, P_FIELDS, END };
 static const struct sq_field p_proc_signal[] = {
-	p_proc_pid, { .name = "signal", .types = SQ_T_STR | SQ_T_INT, .required = true }, END,
+	P_PROC_PID, { .name = "signal", .types = SQ_T_STR | SQ_T_INT, .required = true }, END,
 };
 static const struct sq_field k_proc_io[] = {
 	OPTKEY("rchar", SQ_T_INT), OPTKEY("wchar", SQ_T_INT), OPTKEY("read_bytes", SQ_T_INT),
@@ -477,9 +477,9 @@ int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
 	static char reason[320]; /* loop thread only */
 	const struct sq_policy *p = sq_policy_current();
 	int line = 0;
-	int verdict = sq_policy_decide(p, m, cred, &line);
+	enum sq_policy_verdict verdict = sq_policy_decide(p, m, cred, &line);
 
-	if (verdict == 1) {
+	if (verdict == SQ_POLICY_DENY) {
 		snprintf(reason, sizeof(reason), "denied by the policy (%s line %d)",
 		         sq_policy_source(p), line);
 		*why = reason;
@@ -492,13 +492,12 @@ int sq_method_allowed(const struct sq_method *m, const struct sq_cred *cred,
 		/* an unprivileged daemon cannot become the caller: lending its own
 		 * identity to another uid would make it a confused deputy, and no
 		 * policy line can change that */
-		if (sq_ident_can_switch() || cred->uid == geteuid())
+		if (sq_ident_can_act_as(cred->uid))
 			return 0;
-		*why = "this sysqd is not root and serves path and process operations "
-		       "only to its own uid";
+		*why = SQ_IDENT_REFUSAL("path and process operations");
 		return -EPERM;
 	case SQ_ACCESS_ROOT:
-		if (cred->uid == 0 || verdict == 2)
+		if (cred->uid == 0 || verdict == SQ_POLICY_ALLOW)
 			return 0;
 		*why = "only root may do this, unless the policy grants it";
 		return -EPERM;

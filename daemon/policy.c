@@ -405,13 +405,14 @@ static bool subject_matches(const struct rule *r, const struct sq_cred *c)
 	return false;
 }
 
-int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
-                     const struct sq_cred *cred, int *line)
+enum sq_policy_verdict sq_policy_decide(const struct sq_policy *p,
+                                        const struct sq_method *m,
+                                        const struct sq_cred *cred, int *line)
 {
 	int allow_line = 0;
 	bool by_key = keyed(m->name);
 	if (!p)
-		return 0;
+		return SQ_POLICY_NONE;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
 		if (r->large || !pattern_matches(r->pattern, m->name) || !subject_matches(r, cred))
@@ -422,16 +423,16 @@ int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
 			continue;
 		if (!r->allow) {
 			*line = r->line;
-			return 1;
+			return SQ_POLICY_DENY;
 		}
 		if (!allow_line)
 			allow_line = r->line;
 	}
 	if (allow_line) {
 		*line = allow_line;
-		return 2;
+		return SQ_POLICY_ALLOW;
 	}
-	return 0;
+	return SQ_POLICY_NONE;
 }
 
 bool sq_policy_large_shares(const struct sq_policy *p, const struct sq_cred *cred)
@@ -442,8 +443,9 @@ bool sq_policy_large_shares(const struct sq_policy *p, const struct sq_cred *cre
 	return false;
 }
 
-int sq_policy_decide_key(const struct sq_policy *p, const struct sq_method *m,
-                         const char *key, const struct sq_cred *cred, int *line)
+enum sq_policy_verdict sq_policy_decide_key(const struct sq_policy *p,
+                                            const struct sq_method *m, const char *key,
+                                            const struct sq_cred *cred, int *line)
 {
 	int allow_line = 0;
 	for (size_t i = 0; p && i < p->n; i++) {
@@ -455,14 +457,14 @@ int sq_policy_decide_key(const struct sq_policy *p, const struct sq_method *m,
 			continue;
 		if (!r->allow) {
 			*line = r->line;
-			return 1;
+			return SQ_POLICY_DENY;
 		}
 		if (r->key[0] && !allow_line)
 			allow_line = r->line;
 	}
 	if (allow_line) {
 		*line = allow_line;
-		return 2;
+		return SQ_POLICY_ALLOW;
 	}
-	return 0;
+	return SQ_POLICY_NONE;
 }

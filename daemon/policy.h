@@ -40,19 +40,29 @@ size_t sq_policy_rules(const struct sq_policy *p);
 void sq_policy_set(struct sq_policy *p);
 const struct sq_policy *sq_policy_current(void);
 
-/* Decision for cred calling m under p: 1 deny (with *line set), 2 allow
- * (grants a `root` method), 0 no rule applies. */
-int sq_policy_decide(const struct sq_policy *p, const struct sq_method *m,
-                     const struct sq_cred *cred, int *line);
+/* What the policy says of a call (*line: the rule's line, for DENY and
+ * ALLOW). */
+enum sq_policy_verdict {
+	SQ_POLICY_NONE = 0,  /* no rule applies: the built-in access rules decide */
+	SQ_POLICY_DENY = 1,  /* a deny rule matches */
+	SQ_POLICY_ALLOW = 2, /* an allow rule matches (grants a `root` method) */
+};
+
+/* Decision for cred calling m under p. */
+enum sq_policy_verdict sq_policy_decide(const struct sq_policy *p,
+                                        const struct sq_method *m,
+                                        const struct sq_cred *cred, int *line);
 
 /* The method whose rules name keys: `allow sys.sysctl.set KEY-PATTERN SUBJECT`.
- * For it, sq_policy_decide answers 2 when some allow of some keys matches
- * cred (the method may be called), and sq_policy_decide_key decides one key
- * (a canonical dotted name): 1 deny (a deny of the method, or of a pattern
- * matching key), 2 allow (an allow whose pattern matches key), 0 neither. */
+ * For it, sq_policy_decide answers SQ_POLICY_ALLOW when some allow of some
+ * keys matches cred (the method may be called), and sq_policy_decide_key
+ * decides one key (a canonical dotted name): DENY (a deny of the method, or
+ * of a pattern matching key), ALLOW (an allow whose pattern matches key),
+ * NONE neither. */
 #define SQ_POLICY_KEYED_METHOD "sys.sysctl.set"
-int sq_policy_decide_key(const struct sq_policy *p, const struct sq_method *m,
-                         const char *key, const struct sq_cred *cred, int *line);
+enum sq_policy_verdict sq_policy_decide_key(const struct sq_policy *p,
+                                            const struct sq_method *m, const char *key,
+                                            const struct sq_cred *cred, int *line);
 
 /* Whether cred has root's shares (`allow large-shares SUBJECT`). */
 #define SQ_POLICY_LARGE_SHARES "large-shares"

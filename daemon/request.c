@@ -23,6 +23,7 @@
 #include "server.h"
 #include "sq_errno.h"
 #include "sq_ident.h"
+#include "sq_utf8.h"
 
 static void vfail(struct sq_req *r, const char *fmt, va_list ap)
 {
@@ -51,6 +52,28 @@ int sq_req_fail_code(struct sq_req *r, int err, const char *code, const char *fm
 int sq_req_param_error(struct sq_req *r, int rc)
 {
 	return sq_req_fail(r, rc, "%s", r->params.err);
+}
+
+size_t sq_req_reply_max(const struct sq_req *r)
+{
+	size_t max = r->srv->cfg.max_output; /* at least 4096 (main.c) */
+	return max > SQ_REPLY_SLACK ? max - SQ_REPLY_SLACK : 0;
+}
+
+bool sq_req_reply_over(const struct sq_req *r)
+{
+	return r->out->len - r->out_mark > sq_req_reply_max(r);
+}
+
+int sq_req_too_big(struct sq_req *r, const char *hint_fmt, ...)
+{
+	char hint[256];
+	va_list ap;
+	va_start(ap, hint_fmt);
+	vsnprintf(hint, sizeof(hint), hint_fmt, ap);
+	va_end(ap);
+	return sq_req_fail(r, -E2BIG, "the result is over this connection's output limit of "
+	                   "%zu bytes: %s", r->srv->cfg.max_output, hint);
 }
 
 /* One NOTICE line for the audit: who (uid, pid, connection), what (method,
@@ -99,15 +122,6 @@ static void seal_reply(struct sq_req *r, int rc)
 		       code, msg);
 }
 
-/* Printable, bounded copy of a method name for messages. */
-static void safe_name(char *dst, size_t size, const char *s, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len && n + 1 < size; i++)
-		dst[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[n] = '\0';
-}
-
 /* Reply to a request that never reached a handler. */
 static void reply_error(struct sq_conn *c, uint32_t msgid, const char *code,
                         const char *message)
@@ -119,7 +133,7 @@ static void reply_error(struct sq_conn *c, uint32_t msgid, const char *code,
 	sq_packer_init(&pk, out);
 	sq_pack_error_response(&pk, msgid, code, message);
 	sq_conn_server(c)->stats.errors++;
-	sq_conn_send(c, NULL, 0); /* enforces the output cap, schedules the write */
+	sq_conn_queued_in_place(c);
 }
 
 static void free_heap_req(struct sq_req *r)
@@ -145,15 +159,9 @@ void sq_req_done(struct sq_req *r, int rc)
  * could not take the caller's identity. */
 static int not_run(struct sq_req *r, int status)
 {
-	if (status == -ECANCELED)
-		return sq_req_fail(r, status, "the daemon is stopping");
-	if (status == -EAGAIN)
-		return sq_req_fail(r, status, "uid %u has %u requests or %u MiB of them waiting "
-		                   "for a worker: try again when some are answered",
-		                   (unsigned)r->cred->uid, SQ_ENGINE_QUEUED,
-		                   SQ_ENGINE_QUEUED_BYTES >> 20);
-	return sq_req_fail(r, status, "cannot act as uid %u: %s", (unsigned)r->cred->uid,
-	                   strerror(-status));
+	char why[160];
+	return sq_req_fail(r, status, "%s",
+	                   sq_job_not_run_text(why, sizeof(why), r->cred->uid, status));
 }
 
 static void pool_run(struct sq_job *j)
@@ -231,7 +239,7 @@ static void run_on_loop(struct sq_conn *c, const struct sq_method *m,
 		rc = sq_params_check(&r.params, m->params);
 	rc = rc < 0 ? sq_req_param_error(&r, rc) : m->fn(&r);
 	seal_reply(&r, rc < 0 ? rc : 0);
-	sq_conn_send(c, NULL, 0);
+	sq_conn_queued_in_place(c);
 }
 
 static void run_elsewhere(struct sq_conn *c, const struct sq_method *m,
@@ -290,7 +298,8 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	 * open sessions with ones we do not know) */
 	if (msg.type == SQ_MSG_NOTIFY) {
 		if (sq_log_enabled(SQ_LOG_DEBUG)) {
-			safe_name(name, sizeof(name), rc == 0 ? msg.method : "", rc == 0 ? msg.method_len : 0);
+			sq_text_show(name, sizeof(name), rc == 0 ? msg.method : "",
+			             rc == 0 ? msg.method_len : 0, 0);
 			sq_log(SQ_LOG_DEBUG, "conn #%llu: ignoring a notification '%s'%s%s",
 			       (unsigned long long)sq_conn_id(c), name, rc == 0 ? "" : ": ",
 			       rc == 0 ? "" : why);
@@ -315,7 +324,7 @@ void sq_dispatch(struct sq_conn *c, const char *frame, size_t len)
 	s->stats.requests++;
 	const struct sq_method *m = sq_method_find(msg.method, msg.method_len);
 	if (!m) {
-		safe_name(name, sizeof(name), msg.method, msg.method_len);
+		sq_text_show(name, sizeof(name), msg.method, msg.method_len, 0);
 		snprintf(text, sizeof(text), "unknown method '%s' (sys.methods lists them)", name);
 		reply_error(c, msg.msgid, "ENOSYS", text);
 		return;

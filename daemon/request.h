@@ -56,6 +56,20 @@ int sq_req_fail_code(struct sq_req *r, int err, const char *code,
 /* Fail with the message a params getter left in r->params.err. */
 int sq_req_param_error(struct sq_req *r, int rc);
 
+/* The one rule for a result too big to send: a reply may take the
+ * connection's output limit (--max-output) less SQ_REPLY_SLACK, room for
+ * the response envelope.  A handler that would pass it answers E2BIG
+ * (sq_req_too_big) and the connection stays usable, rather than queue it
+ * and have the server close the connection (PROTOCOL.md, Limits). */
+#define SQ_REPLY_SLACK 1024u
+size_t sq_req_reply_max(const struct sq_req *r);
+/* Whether the reply packed so far passes sq_req_reply_max. */
+bool sq_req_reply_over(const struct sq_req *r);
+/* E2BIG: "the result is over this connection's output limit of N bytes: "
+ * and the hint (how to ask for less). */
+int sq_req_too_big(struct sq_req *r, const char *hint_fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Run work_fn on the engine (as the method table says: the caller or
  * sysqd), charged to the caller's uid, then after_fn on the loop.  For
  * SQ_RUN_ASYNC handlers; after_fn must end with sq_req_done.  after_fn is

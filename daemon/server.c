@@ -47,7 +47,7 @@ struct sq_conn {
 	uint64_t id;
 	struct sq_cred cred;
 	struct sq_buf in;            /* a partial frame, kept between reads */
-	struct sq_scan *scan;        /* how far the partial frame was scanned */
+	struct sq_frame_scanner *scan; /* how far the partial frame was scanned */
 	bool scan_valid;             /* scan describes the frame at in.data */
 	struct sq_buf out;           /* replies not yet handed to the kernel */
 	size_t out_writing;          /* bytes in uv_write requests under way */
@@ -403,6 +403,16 @@ static int check_output_cap(struct sq_conn *c)
 	return -ENOBUFS;
 }
 
+int sq_conn_queued_in_place(struct sq_conn *c)
+{
+	if (c->closing)
+		return -EPIPE;
+	int rc = check_output_cap(c);
+	if (rc == 0 && !c->processing)
+		queue_flush(c);
+	return rc;
+}
+
 int sq_conn_send(struct sq_conn *c, const char *data, size_t len)
 {
 	if (c->closing)
@@ -411,10 +421,7 @@ int sq_conn_send(struct sq_conn *c, const char *data, size_t len)
 		conn_close(c, "out of memory");
 		return -ENOMEM;
 	}
-	int rc = check_output_cap(c);
-	if (rc == 0 && !c->processing)
-		queue_flush(c);
-	return rc;
+	return sq_conn_queued_in_place(c);
 }
 
 /* [2, "sys.error", [{code, message}]]: for errors that have no msgid. */
@@ -424,9 +431,7 @@ static void pack_error_notify(struct sq_buf *b, const char *code, const char *me
 	sq_packer_init(&pk, b);
 	sq_pack_notify_head(&pk, "sys.error");
 	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 2);
-	sq_pack_kv_str(&pk, "code", code);
-	sq_pack_kv_str(&pk, "message", message);
+	sq_pack_error(&pk, code, message);
 }
 
 void sq_conn_notify_error(struct sq_conn *c, const char *code, const char *message)
@@ -570,7 +575,7 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 {
 	struct sq_server *s = c->srv;
 	size_t off = 0;
-	struct sq_scan local;
+	struct sq_frame_scanner local;
 	/* a frame left partial by the last read resumes where its scan stopped */
 	bool resume = c->scan_valid && data == c->in.data;
 
@@ -578,9 +583,9 @@ static size_t process_frames(struct sq_conn *c, const char *data, size_t len)
 	c->processing = true;
 	while (off < len && may_read(c)) {
 		size_t flen;
-		struct sq_scan *st = resume ? c->scan : &local;
+		struct sq_frame_scanner *st = resume ? c->scan : &local;
 		if (!resume)
-			sq_scan_init(&local);
+			sq_frame_scanner_init(&local);
 		resume = false;
 		int rc = sq_frame_scan_resume(st, data + off, len - off, &s->cfg.limits, &flen);
 		if (rc == -EAGAIN) {

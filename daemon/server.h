@@ -50,7 +50,7 @@ bool sq_conn_closing(const struct sq_conn *c);
 /* The socket (for a transfer's own duplicate), or -1. */
 int sq_conn_fd(const struct sq_conn *c);
 /* The output buffer, for the loop fast path that packs a reply in place
- * (request.c) and then calls sq_conn_send(c, NULL, 0). */
+ * (request.c) and then calls sq_conn_queued_in_place. */
 struct sq_buf *sq_conn_out(struct sq_conn *c);
 /* The watcher's subscriptions of this connection (daemon/watcher.c). */
 void *sq_conn_watch(const struct sq_conn *c);
@@ -109,6 +109,9 @@ bool sq_server_free(struct sq_server *s);
 /* Queue bytes to a connection (dropped if it is closing).  Enforces the
  * output cap: over it, the connection is closed and -ENOBUFS returned. */
 int sq_conn_send(struct sq_conn *c, const char *data, size_t len);
+/* What was packed straight into sq_conn_out(c) is queued: the same output
+ * cap check as sq_conn_send, then the write is scheduled. */
+int sq_conn_queued_in_place(struct sq_conn *c);
 /* Bytes queued to c and not yet accepted by the kernel. */
 size_t sq_conn_pending(const struct sq_conn *c);
 /* A request on c has started / finished (its reply is queued or dropped). */

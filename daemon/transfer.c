@@ -545,13 +545,7 @@ static void send_end(struct sq_xfer *x, int err, const char *message)
 	sq_pack_kv_u64(&pk, "msgid", x->msgid);
 	sq_pack_kv_u64(&pk, "bytes", x->sent);
 	sq_pack_cstr(&pk, "error");
-	if (err) {
-		msgpack_pack_map(&pk, 2);
-		sq_pack_kv_str(&pk, "code", sq_errno_name(err));
-		sq_pack_kv_str(&pk, "message", message);
-	} else {
-		msgpack_pack_nil(&pk);
-	}
+	sq_pack_error(&pk, err ? sq_errno_name(err) : NULL, message);
 	sq_conn_send(x->conn, b.data, b.len);
 	sq_buf_free(&b);
 }

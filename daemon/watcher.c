@@ -124,7 +124,7 @@ static size_t hold_mark(const struct sq_conn *c)
  * asked for, so that an output empty already says so too. */
 static void drain_later(struct wsub *s)
 {
-	sq_conn_send(s->conn, NULL, 0);
+	sq_conn_queued_in_place(s->conn);
 }
 
 static void sub_send(struct wsub *s, const char *data, size_t len)

@@ -2,7 +2,7 @@
  * fs.c - the portable half of sq_fs.h: mount tables as one shared,
  * reference-counted block, the mountinfo parser (Linux's format, but plain
  * text processing, so it is unit-tested anywhere), the pseudo file system
- * list, and finding a file's mount in a table.
+ * list, finding a file's mount in a table, and usage from statfs's counts.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,6 +39,19 @@ void sq_fs_mounts_release(struct sq_mount_table *t)
 	free(t->store);
 	free(t->optv);
 	free(t);
+}
+
+void sq_fs_fill_usage(struct sq_fs_usage *u, uint64_t block_size, uint64_t blocks,
+                      uint64_t bfree, uint64_t bavail, uint64_t files,
+                      uint64_t files_free, bool readonly)
+{
+	u->block_size = block_size;
+	u->total_bytes = blocks * block_size;
+	u->free_bytes = bfree * block_size;
+	u->avail_bytes = bavail * block_size;
+	u->files = files;
+	u->files_free = files_free;
+	u->readonly = readonly;
 }
 
 bool sq_fs_pseudo_type(const char *fstype)

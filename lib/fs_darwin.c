@@ -116,16 +116,12 @@ int sq_fs_mounts(struct sq_mount_table **out)
 	return 0;
 }
 
-static void fill_usage(const struct statfs *s, struct sq_fs_usage *u)
+/* macOS's statfs: f_bsize is the unit, MNT_RDONLY the flag. */
+static void usage_of(const struct statfs *s, struct sq_fs_usage *u)
 {
-	uint64_t bs = (uint64_t)s->f_bsize;
-	u->block_size = bs;
-	u->total_bytes = (uint64_t)s->f_blocks * bs;
-	u->free_bytes = (uint64_t)s->f_bfree * bs;
-	u->avail_bytes = (uint64_t)s->f_bavail * bs;
-	u->files = (uint64_t)s->f_files;
-	u->files_free = (uint64_t)s->f_ffree;
-	u->readonly = (s->f_flags & MNT_RDONLY) != 0;
+	sq_fs_fill_usage(u, (uint64_t)s->f_bsize, (uint64_t)s->f_blocks, (uint64_t)s->f_bfree,
+	                 (uint64_t)s->f_bavail, (uint64_t)s->f_files, (uint64_t)s->f_ffree,
+	                 (s->f_flags & MNT_RDONLY) != 0);
 }
 
 int sq_fs_statfs(const char *mountpoint, struct sq_fs_usage *u)
@@ -133,7 +129,7 @@ int sq_fs_statfs(const char *mountpoint, struct sq_fs_usage *u)
 	struct statfs s;
 	if (statfs(mountpoint, &s) < 0)
 		return -errno;
-	fill_usage(&s, u);
+	usage_of(&s, u);
 	return 0;
 }
 
@@ -148,7 +144,7 @@ int sq_fs_path_stat(const char *path, struct sq_fs_usage *u, struct sq_fs_where 
 	struct statfs s;
 	if (statfs(path, &s) < 0)
 		return -errno;
-	fill_usage(&s, u);
+	usage_of(&s, u);
 	memset(w, 0, sizeof(*w));
 	w->mount_id = -1;
 	size_t n = strnlen(s.f_mntonname, sizeof(s.f_mntonname));

@@ -113,16 +113,13 @@ int sq_fs_mounts(struct sq_mount_table **out)
 	return rc;
 }
 
-static void fill_usage(const struct statfs *s, struct sq_fs_usage *u)
+/* Linux's statfs: the fragment size is the unit, when there is one. */
+static void usage_of(const struct statfs *s, struct sq_fs_usage *u)
 {
-	uint64_t bs = s->f_frsize ? (uint64_t)s->f_frsize : (uint64_t)s->f_bsize;
-	u->block_size = bs;
-	u->total_bytes = (uint64_t)s->f_blocks * bs;
-	u->free_bytes = (uint64_t)s->f_bfree * bs;
-	u->avail_bytes = (uint64_t)s->f_bavail * bs;
-	u->files = (uint64_t)s->f_files;
-	u->files_free = (uint64_t)s->f_ffree;
-	u->readonly = (s->f_flags & ST_VALID) && (s->f_flags & ST_RDONLY);
+	sq_fs_fill_usage(u, s->f_frsize ? (uint64_t)s->f_frsize : (uint64_t)s->f_bsize,
+	                 (uint64_t)s->f_blocks, (uint64_t)s->f_bfree, (uint64_t)s->f_bavail,
+	                 (uint64_t)s->f_files, (uint64_t)s->f_ffree,
+	                 (s->f_flags & ST_VALID) && (s->f_flags & ST_RDONLY));
 }
 
 int sq_fs_statfs(const char *mountpoint, struct sq_fs_usage *u)
@@ -130,7 +127,7 @@ int sq_fs_statfs(const char *mountpoint, struct sq_fs_usage *u)
 	struct statfs s;
 	if (statfs(mountpoint, &s) < 0)
 		return -errno;
-	fill_usage(&s, u);
+	usage_of(&s, u);
 	return 0;
 }
 
@@ -166,7 +163,7 @@ int sq_fs_path_stat(const char *path, struct sq_fs_usage *u, struct sq_fs_where 
 		rc = -errno;
 		goto out;
 	}
-	fill_usage(&s, u);
+	usage_of(&s, u);
 out:
 	close(fd);
 	return rc;

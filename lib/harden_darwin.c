@@ -1,6 +1,6 @@
 /*
- * harden_darwin.c - least privilege on macOS: no core dumps and no debugger
- * attach (PT_DENY_ATTACH).  macOS has no capability sets to shed; the
+ * harden_darwin.c - least privilege on macOS: no debugger attach
+ * (PT_DENY_ATTACH; no core dumps: harden.c).  macOS has no capability sets to shed; the
  * launchd plist runs sysqd as root and it takes callers' identities per thread.
  */
 #include <errno.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/ptrace.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "harden_os.h"
 #include "sq_harden.h"
 
 const char *sq_harden_summary(void)
@@ -24,14 +24,8 @@ int sq_harden_caps_for_caller(int caller_is_root)
 	return 0;
 }
 
-int sq_harden_process(char *why, size_t whylen)
+int sq_harden_os_process(char *why, size_t whylen)
 {
-	struct rlimit nocore = { 0, 0 };
-	why[0] = '\0';
-	if (setrlimit(RLIMIT_CORE, &nocore) < 0) {
-		snprintf(why, whylen, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
-		return -errno;
-	}
 	if (geteuid() == 0 && ptrace(PT_DENY_ATTACH, 0, 0, 0) < 0) {
 		snprintf(why, whylen, "PT_DENY_ATTACH: %s", strerror(errno));
 		return -errno;

@@ -18,7 +18,7 @@
  * empty.  Under a service manager that granted fewer (systemd's
  * CapabilityBoundingSet=), sysqd keeps what it was given and does without
  * the rest; the start-up log line says which.  Also: not dumpable (no core,
- * no ptrace by others), RLIMIT_CORE 0.
+ * no ptrace by others); RLIMIT_CORE 0 is harden.c's.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "harden_os.h"
 #include "sq_harden.h"
 
 static const int base_caps[] = { CAP_SETUID, CAP_SETGID, CAP_NET_ADMIN,
@@ -123,14 +124,8 @@ const char *sq_harden_summary(void)
 	return summary;
 }
 
-int sq_harden_process(char *why, size_t whylen)
+int sq_harden_os_process(char *why, size_t whylen)
 {
-	struct rlimit nocore = { 0, 0 };
-	why[0] = '\0';
-	if (setrlimit(RLIMIT_CORE, &nocore) < 0) {
-		snprintf(why, whylen, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
-		return -errno;
-	}
 	if (geteuid() != 0)
 		return 0; /* nothing to drop; /proc/self must stay readable to us */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {

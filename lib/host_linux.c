@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dents_linux.h"
 #include "sq_host.h"
 
 /* The whole of a /proc file into *buf (grown from *cap as needed; NUL-
@@ -190,34 +191,15 @@ static void parse_psi(struct sq_psi *s, char *text)
 	}
 }
 
+static bool is_pid(const char *name)
+{
+	return name[0] >= '1' && name[0] <= '9';
+}
+
 /* The numeric entries of /proc: one per process (threads are hidden). */
 static int count_procs(uint64_t *out, char *buf, size_t size)
 {
-	int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint64_t n = 0;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, size);
-		if (got < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (got == 0)
-			break;
-		for (long off = 0; off < got;) {
-			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
-			unsigned short reclen;
-			memcpy(&reclen, buf + off + 16, sizeof(reclen));
-			const char *name = buf + off + 19;
-			n += name[0] >= '1' && name[0] <= '9';
-			off += reclen;
-		}
-	}
-	close(fd);
-	*out = n;
-	return 0;
+	return sq_dents_count(AT_FDCWD, "/proc", buf, size, is_pid, out);
 }
 
 int sq_host_read(struct sq_host *h)

@@ -2,12 +2,14 @@
  * ident.c - the portable half of sq_ident.h: the strict enter/leave pair,
  * and sq_ident_become, which lets a thread keep its last caller's identity
  * while the next caller is the same.  Each thread records (thread-local)
- * which of the two it is using; mixing them aborts.  The switch: ident_<os>.c.
+ * which of the two it is using; mixing them aborts.  Whom an unprivileged
+ * daemon may act for (sq_ident_can_act_as).  The switch: ident_<os>.c.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ident_os.h"
 #include "sq_ident.h"
@@ -32,6 +34,11 @@ static void misuse(const char *what)
 {
 	fprintf(stderr, "sysqd: %s\n", what);
 	abort();
+}
+
+int sq_ident_can_act_as(uid_t uid)
+{
+	return sq_ident_can_switch() || uid == geteuid();
 }
 
 int sq_ident_enter(const struct sq_cred *c)

@@ -52,9 +52,9 @@ unsigned sq_net_flags_from_iff(unsigned iff)
 	return f;
 }
 
-static int leading_ones(const unsigned char *p, size_t n)
+unsigned sq_net_mask_bits(const unsigned char *p, size_t n)
 {
-	int bits = 0;
+	unsigned bits = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char b = p[i];
 		if (b == 0xff) {
@@ -76,13 +76,13 @@ int sq_net_prefixlen(const struct sockaddr *mask, int family)
 		if (!mask)
 			return 32;
 		const struct sockaddr_in *m = (const struct sockaddr_in *)(const void *)mask;
-		return leading_ones((const unsigned char *)&m->sin_addr, 4);
+		return (int)sq_net_mask_bits((const unsigned char *)&m->sin_addr, 4);
 	}
 	if (family == AF_INET6) {
 		if (!mask)
 			return 128;
 		const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)(const void *)mask;
-		return leading_ones(m->sin6_addr.s6_addr, 16);
+		return (int)sq_net_mask_bits(m->sin6_addr.s6_addr, 16);
 	}
 	return -1;
 }

@@ -32,15 +32,20 @@ int sq_net_get_mtu(int fd, const char *name, int *mtu)
 	return 0;
 }
 
-int sq_net_mtu_get(const char *name, int *mtu)
+/* A control socket for name's ioctls: its fd, or a negative errno (a bad
+ * name, no socket). */
+static int socket_for(const char *name)
 {
 	int rc = sq_net_check_name(name, strlen(name));
-	if (rc < 0)
-		return rc;
-	int fd = sq_net_ctl_socket();
+	return rc < 0 ? rc : sq_net_ctl_socket();
+}
+
+int sq_net_mtu_get(const char *name, int *mtu)
+{
+	int fd = socket_for(name);
 	if (fd < 0)
 		return fd;
-	rc = sq_net_get_mtu(fd, name, mtu);
+	int rc = sq_net_get_mtu(fd, name, mtu);
 	close(fd);
 	return rc;
 }
@@ -48,13 +53,10 @@ int sq_net_mtu_get(const char *name, int *mtu)
 int sq_net_mtu_set(const char *name, int mtu, int *previous, int *now)
 {
 	struct ifreq ifr;
-	int rc = sq_net_check_name(name, strlen(name));
-	if (rc < 0)
-		return rc;
-	int fd = sq_net_ctl_socket();
+	int fd = socket_for(name);
 	if (fd < 0)
 		return fd;
-	rc = sq_net_get_mtu(fd, name, previous);
+	int rc = sq_net_get_mtu(fd, name, previous);
 	if (rc == 0) {
 		ifreq_for(&ifr, name);
 		ifr.ifr_mtu = mtu;

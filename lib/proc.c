@@ -1,13 +1,17 @@
 /*
  * proc.c - the portable half of the process layer (sq_proc.h): field
- * names as the wire spells them, the UTF-8 check that decides str or bin
- * for comm/args/exe, pid list normalising and the owned buffer.
+ * names as the wire spells them, pid list normalising, the owned buffer
+ * and its layout (arguments, exe, cgroup path), and sq_proc_get over
+ * proc_<os>.c's one-process reader (proc_os.h).  comm, args and exe
+ * stay bytes here: whether they go out as str or bin is the codec's
+ * choice (sq_pack_text, proto/msg.c).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc_os.h"
 #include "sq_proc.h"
 
 static const char *const names[SQ_PROC_NFIELDS] = {
@@ -79,6 +83,55 @@ int sq_proc_reserve(struct sq_proc *p, size_t n)
 		return -ENOMEM;
 	p->buf = b;
 	p->cap = cap;
+	return 0;
+}
+
+int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+{
+	if (pid <= 0)
+		return -EINVAL;
+	struct sq_proc_reader *rd = malloc(sq_proc_os_reader_size);
+	if (!rd)
+		return -ENOMEM;
+	int rc = sq_proc_os_open(rd, fields);
+	if (rc == 0) {
+		struct sq_proc *q = sq_proc_os_proc(rd);
+		q->buf = p->buf; /* lend the reader the caller's buffer */
+		q->cap = p->cap;
+		rc = sq_proc_os_read(rd, pid);
+		*p = *q;
+		q->buf = NULL; /* and take it back */
+		q->cap = 0;
+	}
+	sq_proc_os_close(rd);
+	free(rd);
+	return rc == 1 ? -ESRCH : rc;
+}
+
+int sq_proc_own_strings(struct sq_proc *p, const char *exe, size_t exe_len,
+                        const char *cgroup, size_t cgroup_len)
+{
+	size_t alen = (p->have & SQ_PROC_BIT(SQ_PROC_ARGS)) ? p->args_len : 0;
+	size_t elen = (p->have & SQ_PROC_BIT(SQ_PROC_EXE)) ? exe_len : 0;
+	size_t clen = (p->have & SQ_PROC_BIT(SQ_PROC_CGROUP)) ? cgroup_len : 0;
+	if (p->have & (SQ_PROC_BIT(SQ_PROC_EXE) | SQ_PROC_BIT(SQ_PROC_CGROUP))) {
+		if (sq_proc_reserve(p, alen + elen + clen + 1) < 0)
+			return -ENOMEM;
+		if (elen)
+			memcpy(p->buf + alen, exe, elen);
+		if (clen)
+			memcpy(p->buf + alen + elen, cgroup, clen);
+	}
+	if (p->have & SQ_PROC_BIT(SQ_PROC_EXE)) {
+		p->exe = p->buf + alen;
+		p->exe_len = elen;
+	}
+	if (p->have & SQ_PROC_BIT(SQ_PROC_CGROUP)) {
+		p->cgroup = p->buf + alen + elen;
+		p->cgroup_len = clen;
+	}
+	if (p->have & SQ_PROC_BIT(SQ_PROC_ARGS))
+		p->args = p->buf;
 	return 0;
 }
 

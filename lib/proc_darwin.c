@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "proc_os.h"
 #include "sq_proc.h"
 
 #define F(x) SQ_PROC_BIT(SQ_PROC_##x)
@@ -197,17 +198,7 @@ static int fill(struct scan *s, const struct kinfo_proc *k)
 			p->have |= F(EXE);
 		}
 	}
-	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
-	if (p->have & F(EXE)) {
-		if (sq_proc_reserve(p, alen + exe_len + 1) < 0)
-			return -ENOMEM;
-		memcpy(p->buf + alen, s->exe, exe_len);
-		p->exe = p->buf + alen;
-		p->exe_len = exe_len;
-	}
-	if (p->have & F(ARGS))
-		p->args = p->buf;
-	return 0;
+	return sq_proc_own_strings(p, s->exe, exe_len, NULL, 0);
 }
 
 /* The kinfo_proc of one pid: 0, 1 when there is none, or a negative errno. */
@@ -305,31 +296,35 @@ int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sin
 	return rc ? rc : sq_proc_scan(q, to_sink, &copy);
 }
 
-int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+/* One process at a time, for sq_proc_get (proc.c, proc_os.h). */
+struct sq_proc_reader {
+	struct scan s;
+};
+
+const size_t sq_proc_os_reader_size = sizeof(struct sq_proc_reader);
+
+int sq_proc_os_open(struct sq_proc_reader *rd, unsigned fields)
 {
-	if (pid <= 0)
-		return -EINVAL;
+	return scan_open(&rd->s, fields);
+}
+
+struct sq_proc *sq_proc_os_proc(struct sq_proc_reader *rd)
+{
+	return &rd->s.p;
+}
+
+int sq_proc_os_read(struct sq_proc_reader *rd, pid_t pid)
+{
 	struct kinfo_proc k;
 	int rc = kinfo_one(pid, &k);
 	if (rc)
-		return rc > 0 ? -ESRCH : rc;
-	struct scan *s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	rc = scan_open(s, fields);
-	if (rc == 0) {
-		s->p.buf = p->buf;
-		s->p.cap = p->cap;
-		rc = fill(s, &k);
-		*p = s->p;
-		s->p.buf = NULL;
-		s->p.cap = 0;
-		if (rc == 1)
-			rc = -ESRCH;
-	}
-	scan_close(s);
-	free(s);
-	return rc;
+		return rc > 0 ? 1 : rc;
+	return fill(&rd->s, &k);
+}
+
+void sq_proc_os_close(struct sq_proc_reader *rd)
+{
+	scan_close(&rd->s);
 }
 
 /*

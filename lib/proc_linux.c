@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dents_linux.h"
+#include "proc_os.h"
 #include "sq_proc.h"
 
 #define F(x) SQ_PROC_BIT(SQ_PROC_##x)
@@ -210,35 +212,22 @@ static int parse_status(struct sq_proc *p, const char *buf, size_t len)
 	return 0;
 }
 
+static bool not_dot(const char *name)
+{
+	return name[0] != '.';
+}
+
 /* The number of entries of PID/fd: 0, or a negative errno (EACCES: the
  * caller may not list them, and the field is left out). */
 static int count_fds(struct scan *s, pid_t pid, uint32_t *out)
 {
 	char path[48];
 	snprintf(path, sizeof(path), "%d/fd", (int)pid);
-	int fd = openat(s->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint32_t n = 0;
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, s->dents, sizeof(s->dents));
-		if (got < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (got == 0)
-			break;
-		for (long off = 0; off < got;) {
-			unsigned short reclen;
-			memcpy(&reclen, s->dents + off + 16, sizeof(reclen));
-			n += s->dents[off + 19] != '.';
-			off += reclen;
-		}
-	}
-	close(fd);
-	*out = n;
-	return 0;
+	uint64_t n;
+	int rc = sq_dents_count(s->procfd, path, s->dents, sizeof(s->dents), not_dot, &n);
+	if (rc == 0)
+		*out = (uint32_t)n;
+	return rc;
 }
 
 /* The cgroup v2 path ("0::/user.slice/...") into s->cgroup; its length, or
@@ -412,30 +401,8 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 		if (fstatat(s->procfd, path, &st, 0) < 0 && (errno == ENOENT || errno == ESRCH))
 			return 1;
 	}
-	/* exe goes behind the arguments in the owned buffer; pointers last,
-	 * since reserving may move it */
-	size_t alen = (p->have & F(ARGS)) ? p->args_len : 0;
-	if (p->have & F(EXE)) {
-		if (sq_proc_reserve(p, alen + exe_len + 1) < 0)
-			return -ENOMEM;
-		memcpy(p->buf + alen, s->exe, exe_len);
-		p->exe = p->buf + alen;
-		p->exe_len = exe_len;
-	}
-	/* and the cgroup path behind both */
-	size_t elen = (p->have & F(EXE)) ? exe_len : 0;
-	if (p->have & F(CGROUP)) {
-		if (sq_proc_reserve(p, alen + elen + (size_t)cg_len + 1) < 0)
-			return -ENOMEM;
-		memcpy(p->buf + alen + elen, s->cgroup, (size_t)cg_len);
-		p->cgroup = p->buf + alen + elen;
-		p->cgroup_len = (size_t)cg_len;
-		if (p->have & F(EXE))
-			p->exe = p->buf + alen;
-	}
-	if (p->have & F(ARGS))
-		p->args = p->buf;
-	return 0;
+	return sq_proc_own_strings(p, s->exe, exe_len, s->cgroup,
+	                           cg_len >= 0 ? (size_t)cg_len : 0);
 }
 
 static int scan_open(struct scan *s, unsigned fields, int64_t uid_filter)
@@ -810,26 +777,29 @@ int sq_proc_scan_chunked(const struct sq_proc_query *q, const struct sq_proc_sin
 	return scan_run(q, sink, NULL, NULL);
 }
 
-int sq_proc_get(pid_t pid, unsigned fields, struct sq_proc *p)
+/* One process at a time, for sq_proc_get (proc.c, proc_os.h). */
+struct sq_proc_reader {
+	struct scan s;
+};
+
+const size_t sq_proc_os_reader_size = sizeof(struct sq_proc_reader);
+
+int sq_proc_os_open(struct sq_proc_reader *rd, unsigned fields)
 {
-	if (pid <= 0)
-		return -EINVAL;
-	struct scan *s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	int rc = scan_open(s, fields, -1);
-	if (rc == 0) {
-		/* reuse the caller's buffer */
-		s->p.buf = p->buf;
-		s->p.cap = p->cap;
-		rc = read_one(s, pid, 1);
-		*p = s->p;
-		s->p.buf = NULL;
-		s->p.cap = 0;
-		if (rc == 1)
-			rc = -ESRCH;
-	}
-	scan_close(s);
-	free(s);
-	return rc;
+	return scan_open(&rd->s, fields, -1);
+}
+
+struct sq_proc *sq_proc_os_proc(struct sq_proc_reader *rd)
+{
+	return &rd->s.p;
+}
+
+int sq_proc_os_read(struct sq_proc_reader *rd, pid_t pid)
+{
+	return read_one(&rd->s, pid, 1);
+}
+
+void sq_proc_os_close(struct sq_proc_reader *rd)
+{
+	scan_close(&rd->s);
 }

@@ -1,7 +1,8 @@
 /*
  * sockets.c - the portable part of the socket table (sq_sockets.h): state
- * names, the filter's port and uid test, and the owner map: a sorted array
- * of (socket, pid) pairs and one name per pid, filled by sockets_<os>.c.
+ * names, the filter (its defaults, its test), and the owner map: a sorted
+ * array of (socket, pid) pairs and one name per pid, filled by
+ * sockets_<os>.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +38,13 @@ int sq_sock_state_parse(const char *name, size_t len)
 		if (strlen(state_names[i]) == len && memcmp(state_names[i], name, len) == 0)
 			return (int)i;
 	return -1;
+}
+
+void sq_sock_filter_asked(const struct sq_sock_filter *f, unsigned *families,
+                          unsigned *protos)
+{
+	*families = f->families ? f->families : SQ_SF_INET | SQ_SF_INET6 | SQ_SF_UNIX;
+	*protos = f->protos ? f->protos : SQ_SP_TCP | SQ_SP_UDP | SQ_SP_UNIX;
 }
 
 bool sq_sock_filter_take(const struct sq_sock_filter *f, const struct sq_sock *s)

@@ -176,8 +176,8 @@ int sq_sockscan_open(struct sq_sockscan **out, const struct sq_sock_filter *f)
 	if (!sc)
 		return -ENOMEM;
 	sc->f = *f;
-	unsigned fam = f->families ? f->families : SQ_SF_INET | SQ_SF_INET6 | SQ_SF_UNIX;
-	unsigned pro = f->protos ? f->protos : SQ_SP_TCP | SQ_SP_UDP | SQ_SP_UNIX;
+	unsigned fam, pro;
+	sq_sock_filter_asked(f, &fam, &pro);
 	if (fam & (SQ_SF_INET | SQ_SF_INET6))
 		sc->protos = pro & (SQ_SP_TCP | SQ_SP_UDP);
 	sc->unix_asked = (f->protos & SQ_SP_UNIX) || (f->families & SQ_SF_UNIX);

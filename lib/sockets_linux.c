@@ -65,8 +65,8 @@ int sq_sockscan_open(struct sq_sockscan **out, const struct sq_sock_filter *f)
 	if (!sc)
 		return -ENOMEM;
 	sc->f = *f;
-	unsigned fam = f->families ? f->families : SQ_SF_INET | SQ_SF_INET6 | SQ_SF_UNIX;
-	unsigned pro = f->protos ? f->protos : SQ_SP_TCP | SQ_SP_UDP | SQ_SP_UNIX;
+	unsigned fam, pro;
+	sq_sock_filter_asked(f, &fam, &pro);
 	static const struct dump all[] = {
 		{ AF_INET, IPPROTO_TCP, SQ_SF_INET, SQ_SP_TCP },
 		{ AF_INET6, IPPROTO_TCP, SQ_SF_INET6, SQ_SP_TCP },

@@ -91,6 +91,11 @@ int sq_fs_statfs(const char *mountpoint, struct sq_fs_usage *u);
  * the file system holding it (Linux: open O_PATH, statx, fstatfs).  MAY
  * BLOCK FOREVER.  0, or a negative errno (-EACCES, -ENOENT, ...). */
 int sq_fs_path_stat(const char *path, struct sq_fs_usage *u, struct sq_fs_where *w);
+/* u from statfs's counts, each OS passing its own fields: the byte figures
+ * are the block counts times block_size. */
+void sq_fs_fill_usage(struct sq_fs_usage *u, uint64_t block_size, uint64_t blocks,
+                      uint64_t bfree, uint64_t bavail, uint64_t files,
+                      uint64_t files_free, bool readonly);
 /* The table entry for w, or NULL. */
 const struct sq_mount *sq_fs_mount_of(const struct sq_mount_table *t,
                                       const struct sq_fs_where *w);

@@ -20,6 +20,13 @@
 void sq_ident_init(void);
 /* 1 when the daemon can assume other users' identities (it is root). */
 int sq_ident_can_switch(void);
+/* 1 when the daemon can act for a peer of this uid: it can switch, or uid
+ * is its own.  Otherwise it serves that peer nothing that runs as the
+ * caller: lending its own identity to another uid would make it a confused
+ * deputy.  The refusal then says SQ_IDENT_REFUSAL("what was asked for"). */
+int sq_ident_can_act_as(uid_t uid);
+#define SQ_IDENT_REFUSAL(what) \
+	"this sysqd is not root and serves " what " only to its own uid"
 
 /* Switch this thread to c.  0, or a negative errno (nothing changed). */
 int sq_ident_enter(const struct sq_cred *c);

@@ -99,6 +99,9 @@ const char *sq_net_flag_name(unsigned bit);
 /* Leading one bits of an AF_INET/AF_INET6 netmask; -1 for other families.
  * A NULL mask is a host route: 32 or 128 by family. */
 int sq_net_prefixlen(const struct sockaddr *mask, int family);
+/* Leading one bits of the n mask bytes at p (the prefix length they give;
+ * a routing message's shortened mask passes only the bytes it has). */
+unsigned sq_net_mask_bits(const unsigned char *p, size_t n);
 /* SQ_NET_* bits from the OS's IFF_* interface flags. */
 unsigned sq_net_flags_from_iff(unsigned iff);
 /* "aa:bb:cc:dd:ee:ff"; buf holds at least 18 bytes. */

@@ -3,8 +3,9 @@
  *
  * Plain C in, plain C structs out (proc_linux.c reads /proc, proc_darwin.c
  * uses sysctl kinfo_proc, KERN_PROCARGS2 and proc_pidinfo); portable helpers
- * (field names, UTF-8 check) live in proc.c.  Everything runs with the
- * calling thread's credentials, so what is visible is what the OS shows it.
+ * (field names, pid lists, the buffer) live in proc.c.  Everything runs with
+ * the calling thread's credentials, so what is visible is what the OS shows
+ * it.
  */
 #ifndef SQ_PROC_H
 #define SQ_PROC_H
@@ -157,5 +158,11 @@ int sq_proc_field_find(const char *name, size_t len);
 size_t sq_proc_sort_pids(pid_t *pids, size_t n);
 /* Make room for n bytes in p->buf (keeping what is there): 0 or -ENOMEM. */
 int sq_proc_reserve(struct sq_proc *p, size_t n);
+/* Lay out p's owned buffer once the arguments are in it: exe and then the
+ * cgroup path (each only when p->have says so) copied behind them, and
+ * p->args, p->exe and p->cgroup pointed at their places (last, since
+ * reserving may move the buffer).  0 or -ENOMEM. */
+int sq_proc_own_strings(struct sq_proc *p, const char *exe, size_t exe_len,
+                        const char *cgroup, size_t cgroup_len);
 
 #endif

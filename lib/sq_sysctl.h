@@ -72,7 +72,8 @@ int sq_sysctl_write(const char *canon, const char *text, size_t len);
  * from data (taken over: v->data = data).  0 or -ENOMEM. */
 int sq_sysctl_type_text(struct sq_sysctl_value *v, char *data, size_t len);
 /* The value for a log line: numbers as text, text with bytes outside
- * printable ASCII as \xNN, opaque as "<N bytes>"; cut to fit size. */
+ * printable ASCII as \xNN (sq_text_show), opaque as "<N bytes>"; cut to fit
+ * size (size at least 8). */
 void sq_sysctl_format(const struct sq_sysctl_value *v, char *buf, size_t size);
 
 #endif

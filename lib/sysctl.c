@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sq_sysctl.h"
+#include "sq_utf8.h"
 
 int sq_sysctl_canon(const char *name, size_t len, char *out, size_t size)
 {
@@ -131,12 +132,5 @@ void sq_sysctl_format(const struct sq_sysctl_value *v, char *buf, size_t size)
 		snprintf(buf, size, "<%zu bytes>", v->len);
 		return;
 	}
-	for (size_t i = 0; i < v->len && o + 5 < size; i++) {
-		unsigned char c = (unsigned char)v->data[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-	}
-	buf[o < size ? o : size - 1] = '\0';
+	sq_text_show(buf, size, v->data, v->len, SQ_SHOW_HEX);
 }

@@ -94,21 +94,8 @@ static unsigned mask_bits(const struct sockaddr *m, int family)
 	size_t off = family == AF_INET ? offsetof(struct sockaddr_in, sin_addr)
 	                               : offsetof(struct sockaddr_in6, sin6_addr);
 	size_t max = family == AF_INET ? 4 : 16;
-	const unsigned char *p = (const unsigned char *)m;
-	unsigned bits = 0;
-	for (size_t i = 0; i < max && off + i < m->sa_len; i++) {
-		unsigned char b = p[off + i];
-		if (b == 0xff) {
-			bits += 8;
-			continue;
-		}
-		while (b & 0x80) {
-			bits++;
-			b = (unsigned char)(b << 1);
-		}
-		break;
-	}
-	return bits;
+	size_t have = m->sa_len > off ? m->sa_len - off : 0;
+	return sq_net_mask_bits((const unsigned char *)m + off, have < max ? have : max);
 }
 
 static void on_addr(struct sq_netw *w, const struct ifa_msghdr *h, size_t len,

@@ -73,7 +73,7 @@ static int classify(unsigned char b, struct hdr *h)
 	return 0;
 }
 
-void sq_scan_init(struct sq_scan *st)
+void sq_frame_scanner_init(struct sq_frame_scanner *st)
 {
 	st->pos = 0;
 	st->depth = 0;
@@ -87,7 +87,7 @@ void sq_scan_init(struct sq_scan *st)
  * O(frame) in total, not O(frame^2).  A scalar's payload is skipped without
  * being read, so it is committed at once and checked for presence later.
  */
-int sq_frame_scan_resume(struct sq_scan *st, const char *buf, size_t len,
+int sq_frame_scan_resume(struct sq_frame_scanner *st, const char *buf, size_t len,
                          const struct sq_limits *lim, size_t *frame_len)
 {
 	const unsigned char *p = (const unsigned char *)buf;
@@ -157,7 +157,7 @@ int sq_frame_scan_resume(struct sq_scan *st, const char *buf, size_t len,
 int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
                   size_t *frame_len)
 {
-	struct sq_scan st;
-	sq_scan_init(&st);
+	struct sq_frame_scanner st;
+	sq_frame_scanner_init(&st);
 	return sq_frame_scan_resume(&st, buf, len, lim, frame_len);
 }

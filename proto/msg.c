@@ -1,6 +1,7 @@
 /*
  * msg.c - msgpack-rpc message shapes: parsing a scanned frame into an
- * sq_msg, and encoding requests, responses, errors and notifications.
+ * sq_msg, encoding requests, responses, errors and notifications, and
+ * reading decoded objects (map look-up, str/bin comparison, deep copy).
  */
 #include <errno.h>
 #include <string.h>
@@ -144,15 +145,24 @@ void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid)
 	pk->callback(pk->data, (const char *)h, n);
 }
 
+void sq_pack_error(msgpack_packer *pk, const char *code, const char *message)
+{
+	if (!code) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_map(pk, 2);
+	sq_pack_kv_str(pk, "code", code);
+	sq_pack_kv_str(pk, "message", message);
+}
+
 void sq_pack_error_response(msgpack_packer *pk, uint32_t msgid,
                             const char *code, const char *message)
 {
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, SQ_MSG_RESPONSE);
 	msgpack_pack_uint32(pk, msgid);
-	msgpack_pack_map(pk, 2);
-	sq_pack_kv_str(pk, "code", code);
-	sq_pack_kv_str(pk, "message", message);
+	sq_pack_error(pk, code, message);
 	msgpack_pack_nil(pk);
 }
 

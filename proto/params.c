@@ -40,20 +40,14 @@ static bool key_bytes(const msgpack_object *k, const char **p, uint32_t *n)
 	return false;
 }
 
-/* A client-chosen name, fit for a message: at most 64 bytes, anything but
- * printable ASCII shown as '?', so the error str stays valid UTF-8 text. */
-static const char *shown(char dst[72], const msgpack_object *k)
+/* A client-chosen param name as message text (sq_text_show), so the error
+ * str stays valid UTF-8. */
+static const char *key_text(char dst[72], const msgpack_object *k)
 {
 	const char *p = NULL;
 	uint32_t len = 0;
 	key_bytes(k, &p, &len);
-	size_t n = len > 64 ? 64 : len;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	dst[n] = '\0';
-	return dst;
+	return sq_text_show(dst, 72, p, len, 0);
 }
 
 /* An empty str from msgpack-c has a NULL pointer: n == 0 never reaches memcmp. */
@@ -90,10 +84,10 @@ int sq_params_open(struct sq_params *p, const msgpack_object *params)
 			return bad(p, "%s", "param names must be strings");
 		if (k->type == MSGPACK_OBJECT_BIN && !sq_utf8_valid(key, len))
 			return bad(p, "param name '%s' is a bin that is not valid UTF-8",
-			           shown(name, k));
+			           key_text(name, k));
 		for (uint32_t j = 0; j < i; j++)
 			if (key_is(&m->ptr[j].key, key, len))
-				return bad(p, "param '%s' given twice", shown(name, k));
+				return bad(p, "param '%s' given twice", key_text(name, k));
 	}
 	p->map = m;
 	return 0;
@@ -110,7 +104,7 @@ int sq_params_only(struct sq_params *p, const char *const *allowed)
 			ok = key_is(k, *a, strlen(*a));
 		if (!ok) {
 			char name[72];
-			return bad(p, "unknown param '%s'", shown(name, k));
+			return bad(p, "unknown param '%s'", key_text(name, k));
 		}
 	}
 	return 0;

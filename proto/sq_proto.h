@@ -44,17 +44,17 @@ int sq_frame_scan(const char *buf, size_t len, const struct sq_limits *lim,
                   size_t *frame_len);
 
 /* Scanner state for a frame that arrives in pieces (resume where it stopped). */
-struct sq_scan {
+struct sq_frame_scanner {
 	size_t pos;                                  /* bytes accepted so far */
 	unsigned depth;
 	uint64_t total;                              /* objects seen */
 	uint64_t remaining[SQ_MAX_DEPTH_LIMIT + 2];  /* children left per level */
 };
-void sq_scan_init(struct sq_scan *st);
+void sq_frame_scanner_init(struct sq_frame_scanner *st);
 /* Like sq_frame_scan over a buffer that starts at the same frame and has
  * only grown since the last call with st; st must be re-initialised after a
  * result other than -EAGAIN. */
-int sq_frame_scan_resume(struct sq_scan *st, const char *buf, size_t len,
+int sq_frame_scan_resume(struct sq_frame_scanner *st, const char *buf, size_t len,
                          const struct sq_limits *lim, size_t *frame_len);
 
 /* A growable byte buffer; also a msgpack_packer write target. */
@@ -126,6 +126,9 @@ int sq_param_array(struct sq_params *p, const char *name, bool required,
 
 /* Starts [1, msgid, nil, <result follows>]: the caller packs the result. */
 void sq_pack_response_head(msgpack_packer *pk, uint32_t msgid);
+/* The protocol's error object {code, message}; nil when code is NULL (the
+ * "error" of a stream's end notification that ended well). */
+void sq_pack_error(msgpack_packer *pk, const char *code, const char *message);
 /* A whole error response [1, msgid, {code, message}, nil]. */
 void sq_pack_error_response(msgpack_packer *pk, uint32_t msgid,
                             const char *code, const char *message);
@@ -159,15 +162,16 @@ msgpack_packer *sq_mapbuf_key(struct sq_mapbuf *m, const char *key);
 /* Pack the whole map into out and release m. */
 void sq_mapbuf_finish(struct sq_mapbuf *m, msgpack_packer *out);
 
-/* --- reading results (client side) --------------------------------------- */
+/* --- reading decoded objects (clients, and the daemon's params) ----------- */
 
 /* Look a key up in a map object; NULL when absent or obj is not a map. */
 const msgpack_object *sq_map_get(const msgpack_object *obj, const char *key);
 /* True when obj is a str/bin equal to s (false for NULL: a missing key). */
 bool sq_obj_streq(const msgpack_object *obj, const char *s);
 /* A deep copy of src into zone z (strings, bins and exts copied too), so it
- * outlives the buffer it was decoded from: 0 or -ENOMEM.  Depth is what the
- * frame scanner allowed (SQ_MAX_DEPTH). */
+ * outlives the buffer it was decoded from: 0 or -ENOMEM.  It recurses once
+ * per level: src must come from a frame the scanner passed, whose depth is
+ * at most SQ_MAX_DEPTH_LIMIT. */
 int sq_obj_clone(msgpack_zone *z, const msgpack_object *src, msgpack_object *dst);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_xattr.c - xattr.* against a real sysqd: exact bytes up to 64 KiB,
- * create/replace, nofollow, the caller's identity (refused on root's file,
+ * a value over the result limit, create/replace, nofollow, the caller's identity (refused on root's file,
  * allowed on its own, trusted.* hidden, never carried over to another
  * caller), bad params, `sysq xattr`.  Kernel-decided outcomes are compared
  * with the raw syscall made by the same user.
@@ -335,6 +335,39 @@ Test(xattr, values_past_the_inline_buffer_and_64k)
 	expect_value(c, f, "user.sq.big", false, v + 4, MAX); /* unchanged */
 	sysq_close(c);
 	free(v);
+}
+
+/* The one rule for results (daemon/request.h): a value over what the
+ * connection's --max-output leaves is E2BIG, and the connection lives on. */
+Test(xattr, a_value_over_the_result_limit_is_E2BIG_not_a_dropped_connection)
+{
+	SKIP_UNLESS_XATTRS();
+	const char *f = path_of("overlimit");
+	make_file(f, 0644, (uid_t)-1);
+	enum { BIG = 10000 };
+	char *v = calloc(1, BIG);
+	cr_assert(v);
+	if (setxattr(f, "user.sq.big", v, BIG, 0) < 0)
+		cr_skip_test("SKIPPED: %s does not hold a %d-byte value (%s)", fs_name, BIG,
+		             strerror(errno));
+	cr_assert_eq(setxattr(f, "user.sq.small", "s", 1, 0), 0);
+	free(v);
+	struct sqd small;
+	static const char *const args[] = { "--max-output", "8192", NULL };
+	sqd_start(&small, args);
+	struct sysq *c = sqd_connect(&small);
+	struct sysq_reply r;
+	char js[PATH_MAX + 64];
+	snprintf(js, sizeof(js), "{\"path\": \"%s\", \"name\": \"user.sq.big\"}", f);
+	cr_assert_eq(sq_call(c, "xattr.get", js, &r), SYSQ_REMOTE_ERROR);
+	cr_assert_str_eq(r.code, "E2BIG");
+	cr_assert(strstr(r.message, "output limit of 8192 bytes"), "%s", r.message);
+	sysq_reply_free(&r);
+	snprintf(js, sizeof(js), "{\"path\": \"%s\", \"name\": \"user.sq.small\"}", f);
+	cr_assert_eq(sq_call(c, "xattr.get", js, &r), 0, "%s", r.message);
+	sysq_reply_free(&r);
+	sysq_close(c);
+	sqd_stop_clean(&small);
 }
 
 Test(xattr, many_names_are_listed_past_the_inline_buffer)

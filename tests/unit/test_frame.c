@@ -145,10 +145,10 @@ Test(frame, resumed_scans_agree_with_whole_scans)
 	size_t n = pack_request(buf, sizeof(buf), 77, "proc.list");
 	memcpy(buf + n, "\x91\xc1", 2); /* a bad second frame after it */
 	for (size_t step = 1; step <= 7; step++) {
-		struct sq_scan st;
+		struct sq_frame_scanner st;
 		size_t flen = 0;
 		int rc = -EAGAIN;
-		sq_scan_init(&st);
+		sq_frame_scanner_init(&st);
 		size_t have = 0;
 		do {
 			have = have + step > n ? n : have + step;
@@ -157,16 +157,16 @@ Test(frame, resumed_scans_agree_with_whole_scans)
 		cr_assert_eq(rc, 0, "step %zu", step);
 		cr_assert_eq(flen, n, "step %zu", step);
 		/* the bad frame is found the same way, byte by byte */
-		sq_scan_init(&st);
+		sq_frame_scanner_init(&st);
 		rc = sq_frame_scan_resume(&st, buf + n, 1, &sq_default_limits, &flen);
 		cr_assert_eq(rc, -EAGAIN);
 		rc = sq_frame_scan_resume(&st, buf + n, 2, &sq_default_limits, &flen);
 		cr_assert_eq(rc, -EPROTO);
 	}
 	/* a hostile prefix is refused at once even when resumed */
-	struct sq_scan st;
+	struct sq_frame_scanner st;
 	size_t flen;
-	sq_scan_init(&st);
+	sq_frame_scanner_init(&st);
 	cr_assert_eq(sq_frame_scan_resume(&st, "\x92\x01", 2, &sq_default_limits, &flen), -EAGAIN);
 	cr_assert_eq(sq_frame_scan_resume(&st, "\x92\x01\xdb\xff\xff\xff\xff", 7,
 	                                  &sq_default_limits, &flen), -E2BIG);

@@ -4,7 +4,7 @@
  * real processes this test forks: a hostile comm (spaces, newline, ')')
  * parsed byte-exact from /proc/PID/stat, exact args, zombies, a
  * controlling pty, pid lists, the uid filter, kill(2) outcomes, plus the
- * portable helpers (field names, UTF-8, signal names).
+ * portable helpers (field names, UTF-8 and message text, signal names).
  * Every child dies with its parent (PR_SET_PDEATHSIG), whatever fails.
  */
 #include <criterion/criterion.h>
@@ -68,6 +68,26 @@ Test(proc, utf8_check)
 	cr_assert_not(sq_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
 	cr_assert_not(sq_utf8_valid("\xe2\x82", 2), "cut short");
 	cr_assert_not(sq_utf8_valid("a\x80", 2), "lone continuation");
+}
+
+Test(proc, text_show_is_printable_bounded_and_marks_the_cut)
+{
+	char b[12];
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "ab\x01\xc3\xa9'", 6, 0), "ab?\?\?'");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "ab\x01\xc3\xa9'", 6, SQ_SHOW_UTF8),
+	                 "ab?\xc3\xa9'");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "a\xff'\\", 4, SQ_SHOW_HEX),
+	                 "a\\xff...");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "0123456789a", 11, 0), "0123456789a");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "0123456789ab", 12, 0), "01234567...");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "/dir/0123456789", 15, SQ_SHOW_TAIL),
+	                 "...23456789");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "/d/\x01\x02" "bc", 7, SQ_SHOW_HEX | SQ_SHOW_TAIL),
+	                 "...\\x02bc");
+	/* a character is never split at the cut */
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "1234567\xe2\x82\xac" "abc", 13, SQ_SHOW_UTF8),
+	                 "1234567...");
+	cr_assert_str_eq(sq_text_show(b, sizeof(b), "", 0, 0), "");
 }
 
 Test(proc, pid_lists_are_sorted_and_deduplicated)
