@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netlink_linux.h"
 #include "sq_procev.h"
 
 struct sq_procev_src {
@@ -129,45 +130,43 @@ static void on_event(struct sq_procev_src *s, const struct proc_event *pe,
 	emit(arg, &ev);
 }
 
+struct reading {
+	struct sq_procev_src *s;
+	sq_procev_emit_fn emit;
+	void *arg;
+};
+
+static void on_message(const struct nlmsghdr *h, void *data)
+{
+	struct reading *rd = data;
+	if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR)
+		return;
+	const struct cn_msg *cn = NLMSG_DATA(h);
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn)) || cn->id.idx != CN_IDX_PROC ||
+	    cn->id.val != CN_VAL_PROC ||
+	    h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)) ||
+	    cn->len < sizeof(struct proc_event) - sizeof(((struct proc_event *)0)->event_data))
+		return;
+	/* the payload sits after cn_msg, not aligned for proc_event */
+	struct proc_event pe;
+	size_t have = h->nlmsg_len - NLMSG_LENGTH(sizeof(*cn));
+	memset(&pe, 0, sizeof(pe));
+	memcpy(&pe, cn->data, have < sizeof(pe) ? have : sizeof(pe));
+	on_event(rd->s, &pe, rd->emit, rd->arg);
+}
+
+static void on_lost(void *data)
+{
+	struct reading *rd = data; /* the kernel dropped events */
+	struct sq_procev gap = { .what = SQ_PROCEV_GAP, .ppid = -1 };
+	gap.time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	rd->emit(rd->arg, &gap);
+}
+
 int sq_procev_read(struct sq_procev_src *s, sq_procev_emit_fn emit, void *arg)
 {
-	static __thread uint32_t buf[4096]; /* aligned for nlmsghdr */
-	for (;;) {
-		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == ENOBUFS) { /* the kernel dropped events */
-				struct sq_procev gap = { .what = SQ_PROCEV_GAP, .ppid = -1 };
-				gap.time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
-				emit(arg, &gap);
-				continue;
-			}
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
-		int len = (int)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR)
-				continue;
-			const struct cn_msg *cn = NLMSG_DATA(h);
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn)) || cn->id.idx != CN_IDX_PROC ||
-			    cn->id.val != CN_VAL_PROC ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)) ||
-			    cn->len < sizeof(struct proc_event) - sizeof(((struct proc_event *)0)->event_data))
-				continue;
-			/* the payload sits after cn_msg, not aligned for proc_event */
-			struct proc_event pe;
-			size_t have = h->nlmsg_len - NLMSG_LENGTH(sizeof(*cn));
-			memset(&pe, 0, sizeof(pe));
-			memcpy(&pe, cn->data, have < sizeof(pe) ? have : sizeof(pe));
-			on_event(s, &pe, emit, arg);
-		}
-	}
+	struct reading rd = { s, emit, arg };
+	return sq_nl_drain(s->fd, on_message, on_lost, &rd);
 }
 
 void sq_procev_close(struct sq_procev_src *s)

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "netlink_linux.h"
 #include "sq_watch.h"
 
 /* ---- mounts ---------------------------------------------------------------- */
@@ -130,42 +131,39 @@ static void on_addr(struct sq_netw *w, const struct nlmsghdr *h,
 	sq_netw_addr(w, ifa->ifa_index, h->nlmsg_type == RTM_NEWADDR, &na, emit, arg);
 }
 
+struct reading {
+	struct sq_netw *w;
+	sq_net_emit_fn emit;
+	void *arg;
+};
+
+static void on_message(const struct nlmsghdr *h, void *data)
+{
+	struct reading *rd = data;
+	switch (h->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		on_link(rd->w, h, rd->emit, rd->arg);
+		break;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		on_addr(rd->w, h, rd->emit, rd->arg);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_lost(void *data)
+{
+	struct reading *rd = data;
+	rd->w->resync = true; /* notices were lost: re-list */
+}
+
 int sq_watch_net_read(struct sq_netw *w, sq_net_emit_fn emit, void *arg)
 {
-	/* aligned for nlmsghdr; one datagram holds one or more messages */
-	static __thread uint32_t buf[8192];
-	for (;;) {
-		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == ENOBUFS) { /* notices were lost: re-list */
-				w->resync = true;
-				continue;
-			}
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
-		int len = (int)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			switch (h->nlmsg_type) {
-			case RTM_NEWLINK:
-			case RTM_DELLINK:
-				on_link(w, h, emit, arg);
-				break;
-			case RTM_NEWADDR:
-			case RTM_DELADDR:
-				on_addr(w, h, emit, arg);
-				break;
-			default:
-				break;
-			}
-		}
-	}
+	struct reading rd = { w, emit, arg };
+	return sq_nl_drain(w->fd, on_message, on_lost, &rd);
 }
 
 /* ---- processes ------------------------------------------------------------- */
