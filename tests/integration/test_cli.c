@@ -1311,7 +1311,10 @@ Test(cli, shell_completion_offers_commands_options_interfaces_methods)
 	int listed = 0;
 	for (l += 11; *l; l = strchr(l, '\n') + 1) {
 		char name[32];
-		if (sscanf(l, "  %31[a-z] ", name) == 1 && l[2] != ' ') {
+		if (*l == '\n')
+			break;
+		if (l[0] == ' ' && l[1] == ' ' && l[2] >= 'a' && l[2] <= 'z' &&
+		    sscanf(l + 2, "%31[a-z]", name) == 1) {
 			char want[40];
 			snprintf(want, sizeof(want), "\n%s\n", name);
 			cr_assert(strstr(all, want), "sysq <TAB> lacks %s:%s", name, all);
