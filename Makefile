@@ -405,6 +405,8 @@ lint:
 	@mk/deps.sh lint
 	/usr/bin/python3 mk/check-citations.py
 	mandoc -T lint -W warning $(MAN_PAGES)
+	bash -n completions/sysq.bash
+	@if command -v zsh >/dev/null 2>&1; then echo "zsh -n completions/_sysq"; zsh -n completions/_sysq; fi
 	python3 -c 'import plistlib, sys; [plistlib.load(open(f, "rb")) for f in sys.argv[1:]]' \
 	  launchd/com.sysq.sysqd.plist launchd/com.sysq.metrics.plist
 	@if command -v systemd-analyze >/dev/null 2>&1; then \

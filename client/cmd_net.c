@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cmd_net.c - the sysq subcommands for network interfaces: `net` (a table
- * of net.list: NAME MTU FLAGS MAC ADDRESSES; `net -s`: the counters, state
- * and carrier) and `mtu IFACE [MTU]`
+ * cmd_net.c - the sysq subcommands for network interfaces: `net [IFACE]` (a
+ * table of net.list, or its IFACE row: NAME MTU FLAGS MAC ADDRESSES; `net -s`:
+ * the counters, state and carrier) and `mtu IFACE [MTU]`
  * (net.mtu.get, or net.mtu.set when a new MTU is given).
  */
 #include <errno.h>
@@ -46,28 +46,72 @@ static void print_stats(const msgpack_object *ifs)
 	table_free(t);
 }
 
+/* The element of the array ifs named name, or NULL. */
+static const msgpack_object *find_iface(const msgpack_object *ifs, const char *name)
+{
+	for (uint32_t i = 0; ifs && ifs->type == MSGPACK_OBJECT_ARRAY && i < ifs->via.array.size; i++) {
+		char got[80];
+		obj_str(&ifs->via.array.ptr[i], "name", got, sizeof(got));
+		if (strcmp(got, name) == 0)
+			return &ifs->via.array.ptr[i];
+	}
+	return NULL;
+}
+
 int cmd_net(struct cli *cli, int argc, char **argv)
 {
-	int stats = argc == 2 && strcmp(argv[1], "-s") == 0;
-	if (argc > 1 && !stats)
-		return cli_usage("net");
+	int stats = 0;
+	const char *only = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-s") == 0)
+			stats = 1;
+		else if (argv[i][0] != '-' && !only)
+			only = argv[i];
+		else
+			return cli_usage("net");
+	}
 	struct sysq_reply r;
 	int rc = cli_call_json(cli, "net.list", NULL, &r);
 	int st = cli_status("net.list", rc, &r);
-	if (st != EXIT_OK || cli->json) {
-		if (st == EXIT_OK)
-			cli_print_json(r.result);
+	if (st != EXIT_OK) {
 		sysq_reply_free(&r);
 		return st;
 	}
+	const msgpack_object *ifs = obj_get(r.result, "interfaces");
+	/* with IFACE: the same shape, {"interfaces": [that one]} */
+	msgpack_object one, onemap;
+	msgpack_object_kv kv;
+	if (only) {
+		const msgpack_object *ifp = find_iface(ifs, only);
+		if (!ifp) {
+			fprintf(stderr, "sysq: net: ENODEV: no network interface named '%s'\n", only);
+			sysq_reply_free(&r);
+			return EXIT_REMOTE;
+		}
+		one.type = MSGPACK_OBJECT_ARRAY;
+		one.via.array.size = 1;
+		one.via.array.ptr = (msgpack_object *)ifp;
+		kv.key.type = MSGPACK_OBJECT_STR;
+		kv.key.via.str.ptr = "interfaces";
+		kv.key.via.str.size = (uint32_t)strlen("interfaces");
+		kv.val = one;
+		onemap.type = MSGPACK_OBJECT_MAP;
+		onemap.via.map.size = 1;
+		onemap.via.map.ptr = &kv;
+		ifs = &one;
+	}
+	if (cli->json) {
+		cli_print_json(only ? &onemap : r.result);
+		sysq_reply_free(&r);
+		return EXIT_OK;
+	}
 	if (stats) {
-		print_stats(obj_get(r.result, "interfaces"));
+		print_stats(ifs);
 		sysq_reply_free(&r);
 		return EXIT_OK;
 	}
 	static const char *const hdr[] = { "NAME", "MTU", "FLAGS", "MAC", "ADDRESSES" };
 	struct table *t = table_new(5, hdr, "-r---");
-	const msgpack_object *ifs = obj_get(r.result, "interfaces");
 	for (uint32_t i = 0; ifs && ifs->type == MSGPACK_OBJECT_ARRAY && i < ifs->via.array.size; i++) {
 		const msgpack_object *ifp = &ifs->via.array.ptr[i];
 		char name[80], mac[32], cell[4096];

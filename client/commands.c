@@ -76,9 +76,10 @@ const struct cli_cmd cli_commands[] = {
 	  "  -x                 values in hex (-p, -w), or a hex dump (-l)\n"
 	  "  --                 ends the options (a NAME or VALUE may start with '-')\n",
 	  0 },
-	{ "net", cmd_net, "[-s]", "interfaces: NAME MTU FLAGS MAC ADDRESSES; -s: counters",
-	  "usage: sysq net [-s]\n"
+	{ "net", cmd_net, "[-s] [IFACE]", "interfaces: NAME MTU FLAGS MAC ADDRESSES; -s: counters",
+	  "usage: sysq net [-s] [IFACE]\n"
 	  "  (no option)        each interface: NAME MTU FLAGS MAC ADDRESSES\n"
+	  "  IFACE              that interface alone (exit 1, ENODEV, when there is none)\n"
 	  "  -s                 its counters instead: STATE CARRIER RX-BYTES RX-PKTS\n"
 	  "                     RX-ERR RX-DROP TX-BYTES TX-PKTS TX-ERR TX-DROP ('-' where\n"
 	  "                     the system does not say)\n",

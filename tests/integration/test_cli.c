@@ -1169,3 +1169,191 @@ Test(cli, get_into_a_directory_writes_its_basename)
 	rmdir(dir);
 	unlink(src);
 }
+
+/* ---- sysq net IFACE -------------------------------------------------------------------------- */
+
+/* sysq net IFACE: that interface alone, with -s too, in --json as well; one
+ * that does not exist is an ENODEV error, exit 1 (before: a usage error). */
+Test(cli, net_iface_shows_that_interface_alone)
+{
+	const char *const *const forms[] = {
+		ARGS("net", "lo"), ARGS("net", "-s", "lo"), ARGS("net", "lo", "-s"),
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct run r = sysq_at(forms[i]);
+		cr_assert_eq(r.status, 0, "form %zu: %d %s", i, r.status, r.err);
+		cr_assert(strncmp(r.out, "NAME ", 5) == 0, "form %zu: no header: %s", i, r.out);
+		const char *row = strchr(r.out, '\n');
+		cr_assert(row && strncmp(row + 1, "lo ", 3) == 0, "form %zu: %s", i, r.out);
+		cr_assert(strchr(row + 1, '\n') && strchr(row + 1, '\n')[1] == '\0',
+		          "form %zu: more than one interface: %s", i, r.out);
+		if (i > 0)
+			cr_assert(strstr(r.out, "RX-BYTES"), "-s: no counters: %s", r.out);
+		run_free(&r);
+	}
+	struct run r = sysq_at(ARGS("--json", "net", "lo"));
+	cr_assert_eq(r.status, 0, "%d %s", r.status, r.err);
+	cr_assert(json_ok(r.out, "len(d['interfaces']) == 1 and d['interfaces'][0]['name'] == 'lo'"),
+	          "%s", r.out);
+	run_free(&r);
+
+	r = sysq_at(ARGS("net", "nosuchif0"));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "ENODEV") && strstr(r.err, "nosuchif0"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+	run_free(&r);
+	r = sysq_at(ARGS("net", "-s", "nosuchif0"));
+	cr_assert_eq(r.status, 1, "%d %s", r.status, r.err);
+	run_free(&r);
+
+	/* one interface at most; unknown options stay usage errors */
+	r = sysq_at(ARGS("net", "lo", "lo"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	run_free(&r);
+	r = sysq_at(ARGS("net", "-x"));
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	run_free(&r);
+}
+
+/* ---- shell completion ------------------------------------------------------------------------ */
+
+/* What bash completes for the command line words (the last one being
+ * completed; words[0] the sysq binary), by the function that
+ * completions/sysq.bash registers with `complete -F` (no bash-completion
+ * package needed); SYSQ_SOCKET names our daemon.  One candidate a line,
+ * wrapped in newlines ("\nps\nping\n") for strstr. */
+static char *bash_complete(const char *const *words)
+{
+	const char *top = getenv("SQ_TOP"), *bin = getenv("SQ_SYSQ");
+	cr_assert(top && bin, "SQ_TOP and SQ_SYSQ come from tests/run-all.sh");
+	static const char script[] =
+		"top=$1; shift\n"
+		"source \"$top/completions/sysq.bash\" || exit 99\n"
+		"f=$(complete -p sysq 2>/dev/null | sed -n 's/.*-F \\([^ ]*\\) .*/\\1/p')\n"
+		"[ -n \"$f\" ] || { echo 'no complete -F ... sysq' >&2; exit 98; }\n"
+		"COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1))\n"
+		"COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()\n"
+		"prev=; [ $COMP_CWORD -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+		"\"$f\" sysq \"${COMP_WORDS[COMP_CWORD]}\" \"$prev\" || exit 97\n"
+		"echo; printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+	char fo[128], fe[128], sockenv[160];
+	snprintf(fo, sizeof(fo), "%s/compl.out", d.dir);
+	snprintf(fe, sizeof(fe), "%s/compl.err", d.dir);
+	snprintf(sockenv, sizeof(sockenv), "SYSQ_SOCKET=%s", d.sock);
+	const char *argv[24];
+	int n = 0;
+	argv[n++] = "bash";
+	argv[n++] = "--norc";
+	argv[n++] = "-c";
+	argv[n++] = script;
+	argv[n++] = "bash";
+	argv[n++] = top;
+	argv[n++] = bin;
+	for (int i = 0; words[i] && n < 23; i++)
+		argv[n++] = words[i];
+	argv[n] = NULL;
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fi = open("/dev/null", O_RDONLY);
+		int o = open(fo, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fi < 0 || o < 0 || e < 0)
+			_exit(126);
+		dup2(fi, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		putenv(sockenv);
+		die_with_parent();
+		execvp("bash", (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	char *out = slurp(fo), *err = slurp(fe);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "completing '%s': status %d: %s",
+	          words[0], st, err);
+	free(err);
+	unlink(fo);
+	unlink(fe);
+	return out;
+}
+
+static void offers(const char *const *words, const char *word, bool yes)
+{
+	char *got = bash_complete(words), want[96];
+	snprintf(want, sizeof(want), "\n%s\n", word);
+	int n = 0;
+	for (int i = 0; words[i]; i++)
+		n = i;
+	cr_assert(!strstr(got, want) == !yes, "sysq ... '%s'<TAB> %s %s; it offers:%s", words[n],
+	          yes ? "lacks" : "offers", word, got);
+	free(got);
+}
+
+/* completions/sysq.bash completes commands (every one sysq --help lists),
+ * their options (from sysq CMD --help), interfaces for net and mtu and
+ * methods for call and methods (asked of the daemon); completions/_sysq is
+ * zsh that zsh -n accepts, when there is a zsh. */
+Test(cli, shell_completion_offers_commands_options_interfaces_methods)
+{
+	offers(ARGS("p"), "ps", true);
+	offers(ARGS("p"), "ping", true);
+	offers(ARGS("p"), "kill", false);
+	offers(ARGS("-s", d.sock, "p"), "ps", true);
+
+	/* the whole list is the one sysq --help shows */
+	struct run top = sysq_run(ARGS("--help"), NULL, -1);
+	cr_assert_eq(top.status, 0);
+	char *all = bash_complete(ARGS(""));
+	const char *l = strstr(top.out, "\ncommands:\n");
+	cr_assert_not_null(l, "%s", top.out);
+	int listed = 0;
+	for (l += 11; *l; l = strchr(l, '\n') + 1) {
+		char name[32];
+		if (*l == '\n')
+			break;
+		if (l[0] == ' ' && l[1] == ' ' && l[2] >= 'a' && l[2] <= 'z' &&
+		    sscanf(l + 2, "%31[a-z]", name) == 1) {
+			char want[40];
+			snprintf(want, sizeof(want), "\n%s\n", name);
+			cr_assert(strstr(all, want), "sysq <TAB> lacks %s:%s", name, all);
+			listed++;
+		}
+		if (!strchr(l, '\n'))
+			break;
+	}
+	int offered = 0;
+	for (const char *p = all + 1; (p = strchr(p, '\n')); p++)
+		offered++;
+	cr_assert_eq(offered, listed, "sysq <TAB> offers %d words, sysq --help lists %d commands:%s",
+	             offered, listed, all);
+	free(all);
+	run_free(&top);
+
+	offers(ARGS("-"), "--socket", true);
+	offers(ARGS("-"), "--json", true);
+	offers(ARGS("df", "-"), "--timeout", true);
+	offers(ARGS("df", "-"), "-T", true);
+	offers(ARGS("ps", "--s"), "--sort", true);
+	offers(ARGS("net", "-"), "-s", true);
+
+	offers(ARGS("mtu", ""), "lo", true);
+	offers(ARGS("net", ""), "lo", true);
+	offers(ARGS("net", ""), "NAME", false);
+	offers(ARGS("call", "sys."), "sys.ping", true);
+	offers(ARGS("call", "sys."), "net.list", false);
+	offers(ARGS("methods", "sys.p"), "sys.ping", true);
+
+	const char *topdir = getenv("SQ_TOP");
+	char path[512], cmd[600];
+	snprintf(path, sizeof(path), "%s/completions/_sysq", topdir);
+	char *z = slurp(path);
+	cr_assert(z && strncmp(z, "#compdef sysq", 13) == 0, "completions/_sysq: %s",
+	          z ? z : "missing");
+	free(z);
+	if (system("command -v zsh >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "zsh -n '%s'", path);
+		cr_assert_eq(system(cmd), 0, "zsh -n %s", path);
+	}
+}
