@@ -610,9 +610,9 @@ Test(cli, a_failed_default_connect_names_every_path_tried)
 /* ---- --help -------------------------------------------------------------------------------- */
 
 /* Every command sysq --help lists, as NULL-ended array (static storage). */
-static const char *const all_commands[] = { "ps", "kill", "df", "xattr", "net", "mtu", "get",
-                                            "watch", "metrics", "hello", "ping", "methods",
-                                            "stats", "call", NULL };
+static const char *const all_commands[] = { "ps", "kill", "df", "xattr", "net", "ss", "mtu",
+                                            "host", "sysctl", "get", "watch", "metrics",
+                                            "hello", "ping", "methods", "stats", "call", NULL };
 
 /* Every subcommand answers --help and -h (df: --help only, its -h is
  * df's) with its usage on stdout and exit 0, without asking the daemon
