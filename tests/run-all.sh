@@ -18,16 +18,18 @@ export SQ_SYSQD="${SQ_SYSQD_OVERRIDE:-$top/$out/sysqd}"
 export SQ_SYSQ="$top/$out/sysq"
 
 # Tests run pieces as uid 65534.  A checkout under a private home (/root is
-# 0700) would hide the binaries from that user: then run copies of them from
-# a world-readable directory (the build variant's name is kept, test_service
-# reads it from the path).
+# 0700) would hide the binaries and the Python package from that user: then
+# run copies of them from a world-readable directory (the build variant's
+# name is kept, test_service reads it from the path).
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
    ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$SQ_SYSQ" 2>/dev/null; then
 	bindir=$(mktemp -d /tmp/sysq-bin.XXXXXX) || exit 1
 	trap 'rm -rf "$bindir"' EXIT
 	mkdir -p "$bindir/$(basename "$out")"
 	cp "$SQ_SYSQ" "$top/$out/sysqd" "$bindir/$(basename "$out")/"
-	chmod 755 "$bindir" "$bindir/$(basename "$out")"
+	cp -R "$top/python" "$bindir/python" # the Python package, for tests run as 65534
+	chmod -R go+rX "$bindir"
+	export SQ_PYTHON_DIR="$bindir/python"
 	export SQ_SYSQ="$bindir/$(basename "$out")/sysq"
 	[ -n "${SQ_SYSQD_OVERRIDE:-}" ] || export SQ_SYSQD="$bindir/$(basename "$out")/sysqd"
 	echo "tests: $top is not reachable by uid 65534; running copies from $bindir"

@@ -62,7 +62,7 @@ class SocketOrder(unittest.TestCase):
         self.assertEqual(cli.returncode, 3, cli.stderr)
         code = ("import sys; sys.path.insert(0, %r); import sysq\n"
                 "try:\n    sysq.connect()\nexcept sysq.ConnectError as e:\n"
-                "    print(e)\n" % os.path.join(TOP, "python"))
+                "    print(e)\n" % os.environ.get("SQ_PYTHON_DIR", os.path.join(TOP, "python")))
         py = subprocess.run(run + ["/usr/bin/python3", "-c", code], env=env, cwd="/",
                             capture_output=True, text=True)
         self.assertEqual(py.returncode, 0, py.stderr)
