@@ -100,6 +100,55 @@ pid_t kid_sleeper(void)
 	return pid;
 }
 
+struct exec_args {
+	const char *const *argv;
+	const char *in, *out, *err;
+};
+
+/* In the child: open path as fd target (a new descriptor, so none of the
+ * test's is touched before the exec), or _exit(126). */
+static void redirect(const char *path, int flags, int target)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+	if (fd < 0 || dup2(fd, target) < 0) /* dup2 clears close-on-exec */
+		_exit(126);
+	close(fd);
+}
+
+static void exec_kid(void *arg)
+{
+	const struct exec_args *a = arg;
+	if (a->in)
+		redirect(a->in, O_RDONLY, 0);
+	if (a->out)
+		redirect(a->out, O_WRONLY | O_CREAT | O_TRUNC, 1);
+	if (a->err && a->out && strcmp(a->err, a->out) == 0) {
+		if (dup2(1, 2) < 0)
+			_exit(126);
+	} else if (a->err) {
+		redirect(a->err, O_WRONLY | O_CREAT | O_TRUNC, 2);
+	}
+	execv(a->argv[0], (char *const *)a->argv);
+	_exit(127);
+}
+
+pid_t kid_exec(const char *const *argv, const char *in, const char *out, const char *err)
+{
+	struct exec_args a = { argv, in, out, err };
+	return kid_spawn(exec_kid, &a);
+}
+
+int kid_wait(pid_t pid)
+{
+	int st = 0;
+	pid_t r;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	cr_assert_eq(r, pid, "waitpid(%d): %s", (int)pid, strerror(errno));
+	kid_forget(pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* The first bytes of a small /proc file, or 0. */
 static size_t peek(pid_t pid, const char *name, char *buf, size_t size)
 {

@@ -26,6 +26,15 @@ pid_t kid_sleeper(void);
  * and arguments are laid out, so a ready pipe and the new comm are not
  * enough for a test that reads /proc/PID/cmdline.)  Linux. */
 void kid_wait_exec(pid_t pid, const char *comm);
+/* Fork a child that execs argv[0] with argv (dying with the test process),
+ * stdin from in, stdout and stderr to out and err (created or truncated,
+ * 0644; the same path for both: one file); NULL leaves one as it is.
+ * Returns its pid once it has exec'd (or exited: 126 when a file would not
+ * open, 127 when the exec failed). */
+pid_t kid_exec(const char *const *argv, const char *in, const char *out, const char *err);
+/* Wait for child pid to exit, then forget it: its exit status, or 128 +
+ * the signal that killed it. */
+int kid_wait(pid_t pid);
 /* SIGKILL, reap and forget one child. */
 void kid_reap(pid_t pid);
 /* Forget a child reaped some other way. */
