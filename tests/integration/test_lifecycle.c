@@ -26,13 +26,14 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "kids.h"
 #include "rawio.h"
 #include "sq_os.h"
 
-/* ---- processes this file starts itself (not through sqd_start) ----------------- */
+/* ---- processes this file starts itself (not through sqd_start): kids.h,
+ * killed in fini ------------------------------------------------------------ */
 
 static struct sqd d;              /* the harness's daemon, when a test uses one */
-static pid_t kids[8];             /* other sysqd processes, killed in fini */
 static char tmpdir[64];           /* removed in fini */
 
 static void sleep_ms(long ms)
@@ -41,31 +42,9 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static void track(pid_t pid)
-{
-	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
-		if (kids[i] == 0) {
-			kids[i] = pid;
-			return;
-		}
-	cr_assert_fail("too many processes");
-}
-
-static void untrack(pid_t pid)
-{
-	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
 static void cleanup(void)
 {
-	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
+	kid_reap_all();
 	if (d.pid > 0)
 		sqd_stop_clean(&d);
 	if (tmpdir[0]) {
@@ -92,8 +71,40 @@ static void in_tmp(char *buf, size_t size, const char *rel)
 	cr_assert(n > 0 && (size_t)n < size);
 }
 
+struct sysqd_kid {
+	const char *const *argv;
+	int uid;
+	const char *const *env;
+	const char *out, *err;
+};
+
+/* In the child of spawn: files, environment and uid, then exec. */
+static void exec_sysqd(void *arg)
+{
+	const struct sysqd_kid *k = arg;
+	int fo = open(k->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fe = open(k->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fo < 0 || fe < 0)
+		_exit(126);
+	dup2(fo, 1);
+	dup2(fe, 2);
+	for (int i = 0; k->env && k->env[i]; i++) {
+		if (k->env[i][0] == '-')
+			unsetenv(k->env[i] + 1);
+		else
+			putenv((char *)k->env[i]);
+	}
+	if (k->uid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)k->uid) < 0 ||
+	                    setuid((uid_t)k->uid) < 0))
+		_exit(125);
+	die_with_parent(); /* after setuid, which would clear it */
+	execv(k->argv[0], (char *const *)k->argv);
+	_exit(127);
+}
+
 /* Start sysqd with args; stdout and stderr to files; as uid (< 0: us), with
- * env entries "NAME=value" set or "-NAME" removed. */
+ * env entries "NAME=value" set or "-NAME" removed.  Returns once it has
+ * exec'd (or exited). */
 static pid_t spawn(const char *const *args, int uid, const char *const *env,
                    const char *out, const char *err)
 {
@@ -105,30 +116,8 @@ static pid_t spawn(const char *const *args, int uid, const char *const *env,
 	for (int i = 0; args && args[i] && n < 15; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fo < 0 || fe < 0)
-			_exit(126);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		for (int i = 0; env && env[i]; i++) {
-			if (env[i][0] == '-')
-				unsetenv(env[i] + 1);
-			else
-				putenv((char *)env[i]);
-		}
-		if (uid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)uid) < 0 ||
-		                 setuid((uid_t)uid) < 0))
-			_exit(125);
-		die_with_parent(); /* after setuid, which would clear it */
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	track(pid);
-	return pid;
+	struct sysqd_kid k = { argv, uid, env, out, err };
+	return kid_spawn(exec_sysqd, &k);
 }
 
 /* Exit status (or 128 + signal); kills it after 20 s. */
@@ -137,14 +126,14 @@ static int wait_exit(pid_t pid)
 	int st = 0;
 	for (int i = 0; i < 2000; i++) {
 		if (waitpid(pid, &st, WNOHANG) == pid) {
-			untrack(pid);
+			kid_forget(pid);
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
 		sleep_ms(10);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
-	untrack(pid);
+	kid_forget(pid);
 	cr_assert_fail("sysqd %d did not exit within 20 s", (int)pid);
 	return -1;
 }
@@ -173,7 +162,7 @@ static bool wait_listening(const char *path, pid_t pid)
 			return true;
 		}
 		if (waitpid(pid, NULL, WNOHANG) == pid) {
-			untrack(pid);
+			kid_forget(pid);
 			return false;
 		}
 		sleep_ms(10);

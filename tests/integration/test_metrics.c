@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,6 +31,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "kids.h"
 
 #define TMPFS_BYTES 16777216ull             /* size=16m */
 #define MP_NAME     "a b\"c\\d\ne"          /* space, quote, backslash, newline */
@@ -54,13 +54,8 @@ static void sleep_ms(long ms)
 
 static void kill_kids(void)
 {
-	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
-	}
+	kid_reap_all();
+	memset(kids, 0, sizeof(kids));
 }
 
 /* What the tests below put in a harness (non-namespace) dir. */
@@ -123,37 +118,11 @@ static void ns_up(void)
 	             "mount tmpfs: %s", strerror(errno));
 }
 
-/* Fork and exec argv with stdout/stderr to files (NULL: /dev/null); the
- * child dies with this process. */
+/* Fork and exec argv with stdin from /dev/null, stdout/stderr to files
+ * (NULL: /dev/null); the child dies with this process (kids.h). */
 static pid_t spawn(const char *const *argv, const char *out, const char *err)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		int fi = open("/dev/null", O_RDONLY);
-		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fi < 0 || o < 0 || e < 0)
-			_exit(126);
-		dup2(fi, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_status(pid_t pid)
-{
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return kid_exec(argv, "/dev/null", out ? out : "/dev/null", err ? err : "/dev/null");
 }
 
 static const char *sysq_bin(void)
@@ -174,6 +143,7 @@ static void start_sysqd_ns(void)
 	snprintf(d.log, sizeof(d.log), "%s/sysqd.log", d.dir);
 	const char *argv[] = { bin, "-s", d.sock, "-vv", NULL };
 	d.pid = spawn(argv, NULL, d.log);
+	kid_forget(d.pid); /* sqd_stop_clean stops and reaps it */
 	for (int i = 0; i < 1000; i++) {
 		if (sqd_connectable(d.sock))
 			return;
@@ -194,7 +164,7 @@ static int run_metrics(const char *sock, const char *dir, const char *a1, const 
 	snprintf(out, sizeof(out), "%s/m.out", dir);
 	snprintf(err, sizeof(err), "%s/m.err", dir);
 	const char *argv[] = { sysq_bin(), "-s", sock, "metrics", a1, a2, a3, NULL };
-	return wait_status(spawn(argv, out, err));
+	return kid_wait(spawn(argv, out, err));
 }
 
 static char *dir_file(const char *dir, const char *name)
@@ -298,6 +268,7 @@ static int start_listen_argv(const char *const *argv, const char *err)
 		if (port > 0)
 			return port;
 		if (waitpid(kids[0], NULL, WNOHANG) == kids[0]) {
+			kid_forget(kids[0]);
 			kids[0] = 0;
 			cr_assert_fail("sysq metrics --listen exited: %s", slurp(err));
 		}
@@ -357,23 +328,9 @@ Test(metrics, promtool_accepts_escaped_mountpoints)
 	char in[200], out[200];
 	snprintf(in, sizeof(in), "%s/m.out", top);
 	snprintf(out, sizeof(out), "%s/promtool.out", top);
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		int fi = open(in, O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fi < 0 || fo < 0)
-			_exit(126);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fo, 2);
-		execl("/usr/bin/promtool", "promtool", "check", "metrics", (char *)NULL);
-		_exit(127);
-	}
-	int st = wait_status(pid);
+	const char *argv[] = { "/usr/bin/promtool", "check", "metrics", NULL };
+	pid_t pid = kid_exec(argv, in, out, out);
+	int st = kid_wait(pid);
 	char *said = slurp(out);
 	cr_assert_eq(st, 0, "promtool check metrics failed (%d): %s", st, said);
 	cr_assert_str_empty(said, "promtool warned: %s", said);
@@ -418,6 +375,7 @@ Test(metrics, prometheus_scrapes_listen_endpoint)
 		if (st == 200 && strstr(resp, "\"value\""))
 			break;
 		if (waitpid(kids[1], NULL, WNOHANG) == kids[1]) {
+			kid_forget(kids[1]);
 			kids[1] = 0;
 			cr_assert_fail("prometheus exited: %s", slurp(log));
 		}
@@ -468,7 +426,7 @@ Test(metrics, listen_paths_methods_and_unreachable_daemon)
 	cr_assert_eq(waitpid(kids[0], NULL, WNOHANG), 0, "the endpoint died");
 	/* SIGTERM stops it cleanly */
 	kill(kids[0], SIGTERM);
-	cr_assert_eq(wait_status(kids[0]), 0);
+	cr_assert_eq(kid_wait(kids[0]), 0);
 	kids[0] = 0;
 }
 
@@ -493,6 +451,7 @@ Test(metrics, listen_keeps_its_connection_and_survives_a_restart)
 	cr_assert_eq(sqd_stop(&d), 0);
 	const char *argv[] = { getenv("SQ_SYSQD"), "-s", d.sock, "-vv", NULL };
 	d.pid = spawn(argv, NULL, d.log);
+	kid_forget(d.pid); /* sqd_stop_clean stops and reaps it */
 	for (int i = 0; i < 1000 && !sqd_connectable(d.sock); i++)
 		sleep_ms(10);
 	cr_assert(sqd_connectable(d.sock), "sysqd did not come back: %s", slurp(d.log));

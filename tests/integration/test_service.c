@@ -25,14 +25,13 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "kids.h"
 #include "sq_proto.h"
 
 /* ---- per-test state, torn down in every path (fini runs after a failure) */
 
-#define MAX_KIDS 4
 static struct {
 	char dir[64];
-	pid_t kids[MAX_KIDS];
 	int notify_fd;
 } t = { .notify_fd = -1 };
 
@@ -45,12 +44,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (t.kids[i] > 0) {
-			kill(t.kids[i], SIGKILL);
-			waitpid(t.kids[i], NULL, 0);
-			t.kids[i] = 0;
-		}
+	kid_reap_all();
 	if (t.notify_fd >= 0)
 		close(t.notify_fd);
 	t.notify_fd = -1;
@@ -82,16 +76,6 @@ static void in_dir(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%s/%s", t.dir, name);
 }
 
-static void track(pid_t pid)
-{
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (t.kids[i] <= 0) {
-			t.kids[i] = pid;
-			return;
-		}
-	cr_assert_fail("too many children");
-}
-
 /* Wait for pid (up to 30 s, then SIGKILL); its exit status or 128+signal. */
 static int reap(pid_t pid)
 {
@@ -104,9 +88,7 @@ static int reap(pid_t pid)
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 done:
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (t.kids[i] == pid)
-			t.kids[i] = 0;
+	kid_forget(pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -154,8 +136,61 @@ struct launch {
 	const char *log;          /* stderr goes here */
 };
 
+struct launch_kid {
+	const struct launch *l;
+	const char *const *argv;
+};
+
+/* In the child of launch: stderr, descriptors and environment, then exec. */
+static void exec_launch(void *arg)
+{
+	const struct launch *l = ((const struct launch_kid *)arg)->l;
+	const char *const *argv = ((const struct launch_kid *)arg)->argv;
+	int logfd = open(l->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (logfd < 0 || dup2(logfd, 2) < 0)
+		_exit(120);
+	/* move the sockets out of the way first: 3.. may be taken */
+	int high[8];
+	for (int i = 0; i < l->nfds; i++)
+		if ((high[i] = fcntl(l->fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
+			_exit(121);
+	for (int i = 0; i < l->nfds; i++)
+		if (dup2(high[i], 3 + i) < 0) /* dup2 clears close-on-exec */
+			_exit(122);
+	char num[32];
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("JOURNAL_STREAM");
+	if (l->nfds > 0) {
+		snprintf(num, sizeof(num), "%d", l->nfds);
+		setenv("LISTEN_FDS", num, 1);
+		snprintf(num, sizeof(num), "%ld",
+		         (long)(l->pid_of_parent ? getppid() : getpid()));
+		setenv("LISTEN_PID", num, 1);
+	}
+	if (l->fdnames)
+		setenv("LISTEN_FDNAMES", l->fdnames, 1);
+	if (l->notify)
+		setenv("NOTIFY_SOCKET", l->notify, 1);
+	if (l->journal) {
+		struct stat st;
+		if (fstat(2, &st) < 0)
+			_exit(123);
+		snprintf(num, sizeof(num), "%llu:%llu", (unsigned long long)st.st_dev,
+		         (unsigned long long)st.st_ino);
+		setenv("JOURNAL_STREAM", num, 1);
+	} else if (l->journal_raw) {
+		setenv("JOURNAL_STREAM", l->journal_raw, 1);
+	}
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
 /* fork, set the environment in the child (LISTEN_PID must be the child's
- * own pid, which only the child knows before exec), exec sysqd. */
+ * own pid, which only the child knows before exec), exec sysqd (kids.h: it
+ * dies with the test, and is killed in .fini). */
 static pid_t launch(const struct launch *l)
 {
 	const char *bin = getenv("SQ_SYSQD");
@@ -167,53 +202,8 @@ static pid_t launch(const struct launch *l)
 		argv[n++] = l->args[i];
 	argv[n] = NULL;
 
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int logfd = open(l->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (logfd < 0 || dup2(logfd, 2) < 0)
-			_exit(120);
-		/* move the sockets out of the way first: 3.. may be taken */
-		int high[8];
-		for (int i = 0; i < l->nfds; i++)
-			if ((high[i] = fcntl(l->fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
-				_exit(121);
-		for (int i = 0; i < l->nfds; i++)
-			if (dup2(high[i], 3 + i) < 0) /* dup2 clears close-on-exec */
-				_exit(122);
-		char num[32];
-		unsetenv("LISTEN_FDS");
-		unsetenv("LISTEN_PID");
-		unsetenv("LISTEN_FDNAMES");
-		unsetenv("NOTIFY_SOCKET");
-		unsetenv("JOURNAL_STREAM");
-		if (l->nfds > 0) {
-			snprintf(num, sizeof(num), "%d", l->nfds);
-			setenv("LISTEN_FDS", num, 1);
-			snprintf(num, sizeof(num), "%ld",
-			         (long)(l->pid_of_parent ? parent : getpid()));
-			setenv("LISTEN_PID", num, 1);
-		}
-		if (l->fdnames)
-			setenv("LISTEN_FDNAMES", l->fdnames, 1);
-		if (l->notify)
-			setenv("NOTIFY_SOCKET", l->notify, 1);
-		if (l->journal) {
-			struct stat st;
-			if (fstat(2, &st) < 0)
-				_exit(123);
-			snprintf(num, sizeof(num), "%llu:%llu", (unsigned long long)st.st_dev,
-			         (unsigned long long)st.st_ino);
-			setenv("JOURNAL_STREAM", num, 1);
-		} else if (l->journal_raw) {
-			setenv("JOURNAL_STREAM", l->journal_raw, 1);
-		}
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	track(pid);
-	return pid;
+	struct launch_kid k = { l, argv };
+	return kid_spawn(exec_launch, &k);
 }
 
 /* A datagram socket that plays the service manager's NOTIFY_SOCKET. */
@@ -286,9 +276,7 @@ static void wait_listening(const char *path, pid_t pid, const char *log)
 		}
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
-			for (int k = 0; k < MAX_KIDS; k++)
-				if (t.kids[k] == pid)
-					t.kids[k] = 0;
+			kid_forget(pid);
 			char *text = slurp(log);
 			cr_assert_fail("sysqd exited at start (status %d): %s", st, text);
 		}
@@ -398,16 +386,7 @@ Test(service, systemd_socket_activate_starts_sysqd_at_the_first_connection)
 	argv[n] = NULL;
 	cr_assert(argv[n - 2]);
 
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || dup2(fd, 2) < 0)
-			_exit(120);
-		execv(tool, (char *const *)argv);
-		_exit(127);
-	}
-	track(pid);
+	pid_t pid = kid_exec(argv, NULL, NULL, log);
 	for (int i = 0; i < 2000 && !is_socket_file(sock); i++) {
 		int st;
 		cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "%s exited: %s", tool, slurp(log));
