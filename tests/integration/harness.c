@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -77,6 +79,44 @@ void ns_private_tmpfs(char *top, size_t size, const char *prefix)
 		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s): no mount privilege here",
 		             strerror(err));
 	}
+}
+#endif
+
+#ifdef __linux__
+int ns_net_enter(bool lo_up, char *why, size_t size)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		snprintf(why, size, "unshare(CLONE_NEWNET): %s", strerror(errno));
+		return -1;
+	}
+	if (!lo_up)
+		return 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		snprintf(why, size, "SIOCGIFFLAGS lo failed");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+		snprintf(why, size, "cannot bring lo up");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void ns_private_net(void)
+{
+	SKIP_UNLESS_ROOT();
+	char why[128];
+	if (ns_net_enter(false, why, sizeof(why)) < 0)
+		cr_skip_test("SKIPPED: %s", why);
 }
 #endif
 

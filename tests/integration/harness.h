@@ -60,6 +60,13 @@ bool sqd_connectable(const char *sock);
  * killed on a timeout.  Skips the test (saying why) without root, a mount
  * namespace or tmpfs; top is "" then.  (Linux.) */
 void ns_private_tmpfs(char *top, size_t size, const char *prefix);
+/* A new network namespace for the calling process (lo in it down, unless
+ * lo_up); -1 with the reason in why when it cannot be had.  Asserts
+ * nothing: a forked child may call it.  (Linux.) */
+int ns_net_enter(bool lo_up, char *why, size_t size);
+/* A private network namespace for this test process, only lo in it, down:
+ * skips the test (saying why) without root or the namespace.  (Linux.) */
+void ns_private_net(void);
 /* FUSE: skip the test (saying why) unless /dev/fuse, the kernel's fuse and
  * python3-fusepy are there. */
 void fuse_need(void);
