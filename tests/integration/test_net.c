@@ -74,39 +74,24 @@ static int run_ip(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* In the forked child: a new network namespace with lo up and, when the
+/* In the forked child: a new network namespace (ns_net_enter) with lo up and, when the
  * kernel has veth, v0/v1; then become sysqd. */
 static void child(const char *const *argv, const char *dir, const char *log, pid_t parent)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test died: so does the namespace */
 	if (getppid() != parent) /* it died before prctl */
 		_exit(1);
-	if (unshare(CLONE_NEWNET) < 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "unshare(CLONE_NEWNET): %s", strerror(errno));
+	char why[128];
+	if (ns_net_enter(true, why, sizeof(why)) < 0) {
 		note(dir, "ns-error", why);
 		_exit(NS_FAILED);
 	}
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		note(dir, "ns-error", "SIOCGIFFLAGS lo failed");
-		_exit(NS_FAILED);
-	}
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
-		note(dir, "ns-error", "cannot bring lo up");
-		_exit(NS_FAILED);
-	}
-	close(fd);
 	/* v0/v1, and a pair whose first name is IFNAMSIZ-1 bytes long */
 	char *const add1[] = { "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1", NULL };
 	char *const add2[] = { "ip", "link", "add", LONG15, "type", "veth", "peer", "name", "v2", NULL };
 	note(dir, "veth", run_ip(add1) == 0 && run_ip(add2) == 0 ? "ok" : "ip link add ... type veth failed");
 
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		dup2(fd, 2);
 	execv(argv[0], (char *const *)argv);

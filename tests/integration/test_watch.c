@@ -54,17 +54,8 @@ TestSuite(watch, .fini = down, .timeout = 60);
 static void ns_up(const char *const *args)
 {
 	SKIP_UNLESS_ROOT();
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
-		cr_skip_test("SKIPPED: unshare(CLONE_NEWNS|CLONE_NEWNET): %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
-	snprintf(top, sizeof(top), "/tmp/sysq-watch-test.XXXXXX");
-	cr_assert(mkdtemp(top), "mkdtemp: %s", strerror(errno));
-	if (mount("sysq-watch-top", top, "tmpfs", 0, "size=8m,mode=0755") < 0) {
-		int err = errno;
-		rmdir(top);
-		top[0] = '\0';
-		cr_skip_test("SKIPPED: cannot mount a tmpfs (%s)", strerror(err));
-	}
+	ns_private_net();
+	ns_private_tmpfs(top, sizeof(top), "sysq-watch-test");
 	top_mounted = true;
 	sqd_start(&d, args);
 }
