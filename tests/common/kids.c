@@ -36,12 +36,27 @@ void die_with_parent(void)
 
 /* In a new child: die when the test process does, or now if it is already
  * gone; start with no children of its own. */
+/* In a new child: every signal at its default action and none blocked.
+ * The test process may ignore some (a shell starts a background job with
+ * SIGINT and SIGQUIT ignored, and exec keeps that), and a test that sends
+ * one to its child must see it act. */
+static void default_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL); /* fails harmlessly for the numbers none has */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void die_with(pid_t parent)
 {
 	die_with_parent();
 	if (getppid() != parent)
 		_exit(1);
 	nkids = 0; /* the parent's children are not this one's */
+	default_signals();
 }
 
 static void remember(pid_t pid)
