@@ -12,23 +12,7 @@ if [ -z "${SQ_BENCH_IN_NS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/de
 fi
 [ -n "${SQ_BENCH_IN_NS:-}" ] && ip link set lo up 2>/dev/null
 command -v ss >/dev/null || { echo "  sockets: ss(8) is not installed (iproute2)" >&2; exit 1; }
-dir=$(mktemp -d /tmp/sysq-bench-sockets.XXXXXX) || exit 1
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-"$b/sysqd" -s "$dir/s" 2>"$dir/log" &
-pid=$!
-i=0
-until [ -S "$dir/s" ]; do
-	i=$((i + 1))
-	if [ "$i" -gt 500 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "  sockets: sysqd did not start: $(cat "$dir/log")" >&2
-		exit 1
-	fi
-	sleep 0.01
-done
+. "$(dirname "$0")/private_sysqd.sh"
+private_sysqd sockets
 echo "sockets:${SQ_BENCH_IN_NS:+ (private network namespace)}"
 "$b/bench/sockets_bench" "$dir/s" "${SOCKETS_BENCH_N:-10000}" "${SOCKETS_BENCH_ITER:-5}"
