@@ -10,6 +10,6 @@ if [ "$(uname -s)" != Linux ]; then
 	exit 0
 fi
 . "$(dirname "$0")/private_sysqd.sh"
-private_sysqd host
+private_sysqd host "$b/sysqd"
 echo "host:"
 "$b/bench/host_bench" "$dir/s" "${HOST_BENCH_N:-2000}"

@@ -6,6 +6,6 @@
 set -u
 b=${1:?usage: bench/b_net.sh BUILD_DIR}
 . "$(dirname "$0")/private_sysqd.sh"
-private_sysqd net
+private_sysqd net "$b/sysqd"
 echo "net:"
 "$b/bench/net_list" "$dir/s" "${NET_BENCH_N:-2000}"

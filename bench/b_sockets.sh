@@ -13,6 +13,6 @@ fi
 [ -n "${SQ_BENCH_IN_NS:-}" ] && ip link set lo up 2>/dev/null
 command -v ss >/dev/null || { echo "  sockets: ss(8) is not installed (iproute2)" >&2; exit 1; }
 . "$(dirname "$0")/private_sysqd.sh"
-private_sysqd sockets
+private_sysqd sockets "$b/sysqd"
 echo "sockets:${SQ_BENCH_IN_NS:+ (private network namespace)}"
 "$b/bench/sockets_bench" "$dir/s" "${SOCKETS_BENCH_N:-10000}" "${SOCKETS_BENCH_ITER:-5}"

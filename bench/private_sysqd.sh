@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: ISC
-# bench/private_sysqd.sh - sourced by a bench/b_*.sh: private_sysqd NAME
-# starts $b/sysqd on a socket in a new temp dir ($dir/s), its stderr in
+# bench/private_sysqd.sh - sourced by a bench/b_*.sh: private_sysqd NAME SYSQD
+# starts SYSQD on a socket in a new temp dir ($dir/s), its stderr in
 # $dir/log, and waits (5 s at most) until it listens; on exit or a signal
 # the daemon is stopped and the dir removed.  Sets dir and pid.
 private_sysqd() {
 	dir=$(mktemp -d "/tmp/sysq-bench-$1.XXXXXX") || exit 1
 	pid=
 	trap 'private_sysqd_stop' EXIT INT TERM
-	"$b/sysqd" -s "$dir/s" 2>"$dir/log" &
+	"$2" -s "$dir/s" 2>"$dir/log" &
 	pid=$!
 	i=0
 	until [ -S "$dir/s" ]; do
