@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # sysq - Makefile.  `make run` starts sysqd, `make test` runs every suite
 # under ASan+UBSan.  Both install missing Debian packages when run as root
 # (mk/deps.sh) and otherwise print the command to run.
@@ -404,6 +405,10 @@ docs:
 lint:
 	@mk/deps.sh lint
 	/usr/bin/python3 mk/check-citations.py
+	@missing=$$(git ls-files '*.c' '*.h' '*.sh' '*.py' '*.mk' Makefile .ci/run 2>/dev/null | \
+	  while read -r f; do head -c 400 "$$f" | grep -q 'SPDX-License-Identifier: ISC' || echo "$$f"; done); \
+	  if [ -n "$$missing" ]; then echo "no SPDX-License-Identifier line in:" $$missing >&2; exit 1; fi; \
+	  echo "SPDX lines: every source file"
 	mandoc -T lint -W warning $(MAN_PAGES)
 	bash -n completions/sysq.bash
 	@if command -v zsh >/dev/null 2>&1; then echo "zsh -n completions/_sysq"; zsh -n completions/_sysq; fi

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_file.sh BUILD_DIR - file.read speed and memory (issue: bulk transfer).
 # A 1 GiB page-cached file goes to a client that discards it, through sysqd's
 # file.read and through two raw baselines measured in the same run (best of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_fs.sh BUILD_DIR - fs.list and `sysq df` speed against raw
 # baselines measured in the same run (bench/fs_bench.c): a private sysqd
 # on a temporary socket, removed again however the script ends.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_host.sh BUILD_DIR - the sys.host figure: a sys.host round trip
 # through sysqd against raw reads of the same /proc files in the same run
 # (bench/host_bench.c).  Read-only: starts its own sysqd on a temp socket

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_metrics.sh BUILD_DIR - scrape latency of `sysq metrics --listen`
 # against prometheus-node-exporter (only its filesystem and netdev
 # collectors) on the same machine in the same run, both on loopback, scraped

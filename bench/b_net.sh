@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_net.sh BUILD_DIR - net.* figures: net.list through sysqd against
 # the same work done in-process (raw baseline, same run), and net.mtu.get
 # against sys.ping.  Read-only: starts its own sysqd on a temp socket,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_proc.sh BUILD_DIR - the process table's figures, with 1,000 extra
 # sleeping processes alive (bench/proc_table.c starts and reaps them):
 #   proc.list (every field) vs a raw C scan of the same /proc files

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_procev.sh BUILD_DIR - process events (issue 24): fork -> proc.fork
 # latency, a 20,000 processes/s fork+exec loop with every event told or
 # counted and sysqd's CPU, and 1,008 subscriptions taking a 1,000-fork burst

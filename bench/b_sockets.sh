@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_sockets.sh BUILD_DIR - net.sockets against ss(8) in the same run,
 # with SOCKETS_BENCH_N (10,000) established loopback TCP connections that
 # bench/sockets_bench.c makes and closes.  As root, sysqd and the

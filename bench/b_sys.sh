@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_sys.sh BUILD_DIR - the foundation's figures (docs/bench.md explains
 # them): sys.ping round trip vs raw AF_UNIX ping-pong servers, pipelined
 # throughput vs redis-server on a UNIX socket, and sysqd's idle and

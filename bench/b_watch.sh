@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_watch.sh BUILD_DIR - latency from a change (mount, umount, kill)
 # to its watch.event at the client, against a 1 s poller's average wait.
 # bench/watch_latency.c runs its own sysqd in a private mount namespace and

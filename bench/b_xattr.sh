@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/b_xattr.sh BUILD_DIR - xattr figures: pipelined xattr.get against
 # pipelined sys.ping (same client and run), and one xattr.get's cost against
 # raw getxattr(2) with the pieces in between.  As root the client runs as uid

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * file_bench.c - speed of file.read against raw baselines measured in the
  * same run (bench/b_file.sh drives it): a page-cached file sent to a client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fs_bench.c - speed of fs.list and `sysq df` against raw baselines
  * measured in the same run (bench/b_fs.sh starts the daemon):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * host_bench.c - the sys.host figure for `make bench` (run by
  * bench/b_host.sh): one sys.host round trip through sysqd against raw reads

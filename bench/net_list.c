@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net_list.c - the net figures for `make bench` (run by bench/b_net.sh):
  * net.list through sysqd against the raw baseline of the same work done

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc_table.c - the figures behind bench/b_proc.sh: with N extra sleeping
  * processes alive, time (alternating, ROUNDS each, medians)

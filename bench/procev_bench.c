@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * procev_bench.c - watch.subscribe's process events (issue 24): the time
  * from fork(2) to its proc.fork event at the client; a fork+exec loop

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # bench/run.sh BUILD_DIR - the driver behind `make bench`.  Runs the
 # foundation's figures (bench/b_sys.sh) and then every other bench/b_*.sh in
 # name order, each with BUILD_DIR as $1, under a header per section, and ends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sockets_bench.c - the sockets figures for `make bench` (run by
  * bench/b_sockets.sh): net.sockets through sysqd against ss(8) doing the

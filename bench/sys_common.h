@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sys_common.h - small helpers shared by the sys_* bench programs: clocks,
  * blocking socket I/O, and the exact wire bytes of a sys.ping request and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sys_mem.c - sysqd's resident memory: idle, and with N idle connections.
  *

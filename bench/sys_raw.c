@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sys_raw.c - the raw AF_UNIX ping-pong servers sys_rtt compares sysqd with.
  *

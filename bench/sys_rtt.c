@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sys_rtt.c - sys.ping round trip against sysqd vs raw AF_UNIX ping-pongs.
  *

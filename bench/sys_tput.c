@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sys_tput.c - pipelined throughput: one thread, epoll, C connections each
  * keeping P requests in flight (whenever replies arrive, as many new requests

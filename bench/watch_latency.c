@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watch_latency.c - how long from a change to its watch.event at the client:
  * a tmpfs mounted / unmounted, a child killed.  Runs sysqd in a private mount

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * xattr_bench.c - the numbers behind bench/b_xattr.sh: pipelined xattr.get
  * against pipelined sys.ping (same client, alternating rounds), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * activation.c - the portable half of socket activation: checking that a
  * descriptor handed over by a service manager is something sysqd can serve

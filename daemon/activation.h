@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * activation.h - sysqd and its service manager: the listening socket a
  * manager hands over (systemd's LISTEN_FDS, launchd's launch_activate_socket)

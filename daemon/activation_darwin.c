@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * activation_darwin.c - launchd's side of service management: the listening
  * socket launchd created from the plist's Sockets -> Listeners entry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * activation_linux.c - systemd's side of service management, implemented
  * from its documented protocols without libsystemd: sockets passed as

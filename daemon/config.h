@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config.h - sysqd's run-time settings: everything main.c parses from the
  * command line, with the embedded defaults documented in sysqd(8).

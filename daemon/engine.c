@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * engine.c - the one worker engine (see engine.h): per-(uid, kind) shares
  * served round-robin by threads started as work needs them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * engine.h - the one worker engine: every piece of work that may block
  * (a request's handler, a transfer's chunk, a probe) is a job on it.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fdshare.c - the descriptor ledger (see fdshare.h): the limit, the
  * reserve, and what each uid holds, in a small hash of the uids holding any.

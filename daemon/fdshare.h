@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fdshare.h - the descriptor ledger: sysqd's RLIMIT_NOFILE shared out per
  * uid, as the engine shares out threads.

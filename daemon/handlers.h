@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * handlers.h - every method handler, by module (m_<group>.c).  The method
  * table in methods.c is the only caller.

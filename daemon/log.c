@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.c - sysqd's logger.  Plain lines with a level word on stderr, lines
  * with a "<N>" priority prefix when stderr is systemd's journal stream

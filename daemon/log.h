@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.h - sysqd's logging: one line per event to stderr (foreground, or
  * systemd's journal with <N> priority prefixes) or syslog (launchd, or

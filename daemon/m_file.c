@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_file.c - the file.* methods.  file.read streams a regular file to the
  * caller (framing in PROTOCOL.md section 11): params are checked on the loop,

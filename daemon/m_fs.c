@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_fs.c - the fs.* methods: fs.list (every mount with its usage) and
  * fs.stat (the file system holding a path, looked up as the caller).

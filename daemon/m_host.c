@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_host.c - sys.host: the host's totals (lib/sq_host.h) packed as the
  * protocol says (PROTOCOL.md, sys.host).  A worker job, as the daemon:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_net.c - the net.* methods: net.list, net.mtu.get and net.mtu.set.
  * All run on workers as the daemon: interface information is anyone's to

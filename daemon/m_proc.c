@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_proc.c - the proc.* methods: list, get, signal.  Pool methods run as
  * the caller (SQ_ACCESS_AS_CALLER), so /proc visibility and kill(2) are the

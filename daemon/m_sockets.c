@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_sockets.c - net.sockets: the kernel's socket table streamed in
  * batches (PROTOCOL.md, "net.sockets"): a response announcing the batch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_sys.c - the sys.* methods: hello, ping, uname, methods, stats.
  * Everything about the daemon itself and the caller as the kernel sees it.

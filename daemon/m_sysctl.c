@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_sysctl.c - sys.sysctl.get and sys.sysctl.set: kernel parameters by name
  * (lib/sq_sysctl.h).  get runs as the caller, so the kernel decides what it

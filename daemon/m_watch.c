@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_watch.c - watch.subscribe and watch.unsubscribe.  Subscribing checks
  * the params on the loop, opens what it needs on a worker (the shared

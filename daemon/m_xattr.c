@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * m_xattr.c - xattr.list/get/set/remove: pool methods with access
  * "as-caller" (they run as jobs of the worker engine, as the peer, so the

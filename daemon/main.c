@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * main.c - sysqd's entry point: command line, embedded defaults, the
  * listening socket (its own, or the one systemd or launchd passed: the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * methods.c - THE method table (as data, like tmux's cmd_entry list or
  * Redis's command table) with each method's contract (typed params, result

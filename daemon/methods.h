@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * methods.h - the method table: every method sysqd serves, as data.
  *

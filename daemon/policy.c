@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * policy.c - the policy file: parsing, validation and evaluation.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * prober.c - the mount watchdog (see prober.h): node_exporter's "stat each
  * mount with a timeout and remember the stuck ones", with bounded threads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * prober.h - the mount watchdog: statfs and path lookups, which a hung NFS
  * server or FUSE daemon can block forever, run as jobs of the worker engine

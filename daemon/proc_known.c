@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc_known.c - what sysqd last read of each live process it saw fork or
  * exec (proc_known.h): open addressing by pid, linear probing, deletion by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc_known.h - what sysqd last read of each live process it saw fork or
  * exec, kept until its exit, for the events of a process gone by the time

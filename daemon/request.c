@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * request.c - from a frame to a reply: decode, look the method up, check
  * access, then run the handler where the table says (on the loop; as a job

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * request.h - one request's life: what a handler sees and the calls it
  * makes to answer.  A request that leaves the loop owns a msgpack zone (its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.c - sysqd's loop side: listening socket, accepting with kernel peer
  * credentials, reading into a shared buffer and cutting frames, bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.h - the loop side of sysqd: the listening socket, connections with
  * their bounded input and output buffers, dispatch, and the counters that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * transfer.c - the bulk transfer engine behind file.read (see transfer.h
  * and PROTOCOL.md section 11, "The stream", for the framing).

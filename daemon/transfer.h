@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * transfer.h - bulk transfers: a file descriptor streamed into a client's
  * socket in msgpack framing, chunk by chunk, by sendfile(2) in jobs of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watch_int.h - the watcher's insides shared by its two files: watcher.c
  * (subscriptions, delivery, mounts, interfaces, pid watchers) and

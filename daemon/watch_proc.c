@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watch_proc.c - process events for every subscriber from the kernel's
  * one source (lib/sq_procev.h): a single connector socket (macOS: kqueue)

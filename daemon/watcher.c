@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watcher.c - subscriptions and event delivery (see watcher.h).  Sources are
  * libuv polls on the descriptors lib/sq_watch.h opens; a mount table change

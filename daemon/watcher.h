@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watcher.h - the subscription engine behind watch.subscribe: event sources
  * on the loop (shared mount and interface watchers, the one process-events

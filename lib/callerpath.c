@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * callerpath.c - the words for sq_callerpath_open's refusals, the same on
  * every system (the opening itself: callerpath_linux.c, callerpath_darwin.c).

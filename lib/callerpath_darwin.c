@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * callerpath_darwin.c - a caller's path on macOS: resolved with realpath(3)
  * as the caller, refused if it lands in fdesc (/dev/fd/N and /dev/std*,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * callerpath_linux.c - a caller's path opened with openat2(2) and
  * RESOLVE_NO_MAGICLINKS, so no process's descriptor, cwd, root or exe link

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cred.c - portable helpers over struct sq_cred (the OS-specific part,
  * reading it off a socket, lives in peer_<os>.c).

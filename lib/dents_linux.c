@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dents_linux.c - counting a directory's entries with raw getdents64
  * (dents_linux.h): one open, a few syscalls into the caller's buffer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dents_linux.h - counting a directory's entries with raw getdents64, for
  * /proc (host_linux.c: processes; proc_linux.c: a process's descriptors).

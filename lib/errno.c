@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * errno.c - the errno <-> name table behind sq_errno_name().
  *

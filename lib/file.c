@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * file.c - sq_file_open_read: open a regular file for streaming, refusing
  * everything else by its type before and after the open (see sq_file.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * file_darwin.c - whether a regular file's st_size is its length.  macOS
  * has no procfs or sysfs; a size of 0 (a FUSE or network file that does

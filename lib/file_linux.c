@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * file_linux.c - whether a regular file's st_size is its length: not on
  * the kernel's file systems whose files are made when read (procfs says 0,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fs.c - the portable half of sq_fs.h: mount tables as one shared,
  * reference-counted block, the mountinfo parser (Linux's format, but plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fs_darwin.c - file systems on macOS: getfsstat(MNT_NOWAIT) for the table
  * (the kernel's cached figures: it never waits for a file system), f_flags

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fs_linux.c - file systems on Linux: /proc/self/mountinfo (kept until the
  * kernel signals a change with POLLPRI on an open descriptor of it, the way

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harden.c - the portable half of sq_harden.h: no core dumps (they would
  * carry other users' data), then the OS's own steps (harden_<os>.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harden_darwin.c - least privilege on macOS: no debugger attach
  * (PT_DENY_ATTACH; no core dumps: harden.c).  macOS has no capability sets to shed; the

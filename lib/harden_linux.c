@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harden_linux.c - least privilege on Linux.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harden_os.h - what lib/harden.c (portable: core dumps off) needs from
  * harden_<os>.c: the rest of sq_harden_process.  Private to lib/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * host.c - the names of sq_host.h's figures, shared by Linux and macOS and
  * used as the protocol's keys (sys.host).

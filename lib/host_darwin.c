@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * host_darwin.c - the host's totals on macOS: kern.boottime (uptime and
  * boot time), vm.loadavg, host_processor_info (CPU ticks per CPU: user,

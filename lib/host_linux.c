@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * host_linux.c - the host's totals from /proc: uptime, stat (CPU times,
  * boot time, forks, context switches, runnable and blocked), loadavg (load

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ident.c - the portable half of sq_ident.h: the strict enter/leave pair,
  * and sq_ident_become, which lets a thread keep its last caller's identity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ident_darwin.c - per-thread identity switching on macOS (the bare switch;
  * lib/ident.c keeps the rules of when).

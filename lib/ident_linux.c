@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ident_linux.c - per-thread identity switching on Linux (the bare switch;
  * lib/ident.c keeps the rules of when).

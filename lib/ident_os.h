@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ident_os.h - what lib/ident.c (portable: the enter/leave discipline and
  * the kept identity of sq_ident_become) needs from ident_<os>.c: the bare

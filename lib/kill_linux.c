@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * kill_linux.c - sq_proc_kill on Linux: a signal sent as the caller by a
  * short-lived helper child that becomes the caller whole, which may never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net.c - the portable half of sq_net.h: interface-name checks, netmask to
  * prefix length, MAC and address text, and building the interface list

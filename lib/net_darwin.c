@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net_darwin.c - network interfaces on macOS.  getifaddrs(3) gives names,
  * flags and addresses, and for each interface an AF_LINK entry with the

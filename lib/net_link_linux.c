@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net_link_linux.c - what rtnetlink tells of each interface beyond
  * getifaddrs(3): counters (IFLA_STATS64), operational state as ip(8) shows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net_linux.c - network interfaces on Linux.  getifaddrs(3) (glibc asks
  * rtnetlink) gives names, flags, index and MAC (the AF_PACKET entries) and

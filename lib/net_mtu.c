@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net_mtu.c - the MTU through SIOCGIFMTU / SIOCSIFMTU on a datagram socket,
  * the same ioctls on Linux and macOS.  What differs (how the control socket

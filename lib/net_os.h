@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * net_os.h - what lib/net_mtu.c (portable) needs from net_<os>.c: a socket
  * for the interface ioctls and the OS's errno made into the protocol's; and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * os_darwin.c - macOS's answers to sq_os.h: its name and the socket path
  * the launchd plist's SockPathName names too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * os_linux.c - Linux's answers to sq_os.h: its name and systemd's /run.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * paths.c - default socket locations.  The only per-OS fact, the system
  * socket path, comes from sq_system_socket_path() in os_<os>.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * peer_darwin.c - peer credentials on macOS: LOCAL_PEERCRED returns a
  * struct xucred (uid and up to NGROUPS groups, cr_groups[0] being the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * peer_linux.c - peer credentials on Linux: SO_PEERCRED gives uid, gid and
  * pid as they were at connect(2); SO_PEERGROUPS (Linux 4.13+) the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc.c - the portable half of the process layer (sq_proc.h): field
  * names as the wire spells them, pid list normalising, the owned buffer

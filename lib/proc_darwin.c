@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc_darwin.c - the process table on macOS: sysctl KERN_PROC (kinfo_proc)
  * for the table, KERN_PROCARGS2 for args, proc_pidpath for exe and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc_linux.c - the process table from /proc, reading only the files the
  * requested fields need: stat (most fields), status (uid, euid, gid),

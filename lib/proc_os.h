@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proc_os.h - what lib/proc.c (portable: sq_proc_get, the caller's buffer
  * lent to the read and handed back) needs from proc_<os>.c: a reader of

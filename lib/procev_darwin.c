@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * procev_darwin.c - process events on macOS: one kqueue with EVFILT_PROC
  * (NOTE_FORK, NOTE_EXEC, NOTE_EXIT) on every process.  NOTE_FORK names the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * procev_linux.c - process events on Linux: the process-events connector
  * (a NETLINK_CONNECTOR socket joined to CN_IDX_PROC, PROC_CN_MCAST_LISTEN;

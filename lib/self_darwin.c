@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * self_darwin.c - own threads, RSS and open descriptors on macOS through
  * proc_pidinfo (PROC_PIDTASKINFO and PROC_PIDLISTFDS).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * self_linux.c - own threads and RSS from this process's /proc/PID/stat
  * (read by lib/proc_linux.c), open descriptors from the size the kernel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sendfile_darwin.c - sq_sendfile on macOS: sendfile(fd, s, offset, &len,
  * NULL, 0).  len is in/out; on EAGAIN or EINTR it still says how much went

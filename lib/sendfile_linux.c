@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sendfile_linux.c - sq_sendfile on Linux: sendfile(2) with an explicit
  * offset, so the descriptor's own file position is never touched and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * signame.c - signal names <-> numbers (sq_signame.h), portable: each name
  * is compiled only where the OS defines it, so "PWR" is EINVAL on macOS and

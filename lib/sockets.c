@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sockets.c - the portable part of the socket table (sq_sockets.h): state
  * names, the filter (its defaults, its test), and the owner map: a sorted

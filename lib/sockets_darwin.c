@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sockets_darwin.c - the socket table from the net.inet.tcp.pcblist_n and
  * net.inet.udp.pcblist_n sysctls, and owners from proc_pidinfo.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sockets_linux.c - the socket table from the kernel's sock_diag netlink
  * family (NETLINK_SOCK_DIAG), never /proc/net text: one dump per family

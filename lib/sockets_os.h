@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sockets_os.h - what sockets_<os>.c and the portable lib/sockets.c share:
  * the owner map's building calls and the filter's defaults.  Private to lib/.

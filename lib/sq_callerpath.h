@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_callerpath.h - the one place that opens a path a caller named.  The
  * thread already runs as the caller, so the kernel decides access; what

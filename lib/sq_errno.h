@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_errno.h - portable symbolic errno names for the wire.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_file.h - opening a file for streaming it out: regular files only, with
  * the kind of anything else named, so a daemon thread running as the caller

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_fs.h - mounted file systems: the mount table (Linux /proc/self/mountinfo,
  * macOS getfsstat(MNT_NOWAIT)) and usage figures (statfs).

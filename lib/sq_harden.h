@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_harden.h - least privilege for the daemon process, applied once at
  * start before any thread exists: no core dumps (they would carry other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_host.h - the host's totals: uptime, boot time, load averages, CPU
  * times (all CPUs and each), memory and swap, process and thread counts,

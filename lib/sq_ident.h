@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_ident.h - run the current thread as a peer, so the kernel makes every
  * access decision for it (docs/identity.md).  Two ways:

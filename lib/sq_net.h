@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_net.h - network interfaces: the list (name, index, MTU, flags, MAC,
  * addresses) and an interface's MTU, read and changed.  Linux in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_os.h - small facts that differ per OS: its wire name and the system
  * socket path (os_<os>.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_paths.h - where sysqd listens by default, shared by daemon and clients
  * so both agree without configuration.

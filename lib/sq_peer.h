@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_peer.h - who is on the other end of a UNIX socket, as the kernel says.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_proc.h - the process table: scan it, read one process, signal one.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_procev.h - process events of the whole system from one kernel source
  * (Linux: the process-events connector, NETLINK_CONNECTOR / CN_IDX_PROC;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_self.h - the daemon's view of its own resource use, for sys.stats:
  * threads, open descriptors and resident memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_sendfile.h - one call that moves file bytes straight into a socket
  * (sendfile(2)), with the Linux and macOS signatures hidden behind it.

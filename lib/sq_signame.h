@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_signame.h - signal names <-> numbers, the same on every OS (signame.c).
  *

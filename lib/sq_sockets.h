@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_sockets.h - the kernel's socket table, one socket at a time: TCP and
  * UDP over IPv4/IPv6 and UNIX sockets with their addresses, state, queues,

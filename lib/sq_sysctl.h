@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_sysctl.h - kernel parameters by name: read one, walk a subtree, write
  * one.  Linux reads and writes /proc/sys (every path through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_utf8.h - is this byte string valid UTF-8 (RFC 3629)?  And a printable,
  * bounded copy of one that may not be, for messages and the log.  Shared by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_watch.h - change events from the kernel, as descriptors a loop can poll:
  * the mount table, network interfaces and process exits (Linux: mountinfo

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_xattr.h - a file's extended attributes, the file opened once and then
  * used through its descriptor, so nothing swapped into the path meanwhile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sysctl.c - what Linux and macOS share about kernel parameters: the name
  * check and canonical (dotted) form, the typing of a value's text, and its

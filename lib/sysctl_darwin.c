@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sysctl_darwin.c - kernel parameters on macOS: sysctl(3) by name, typed
  * by the kernel's own description of each OID (the undocumented but stable

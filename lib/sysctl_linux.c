@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sysctl_linux.c - kernel parameters on Linux: the files of /proc/sys,
  * opened through lib/sq_callerpath.h (the calling thread's identity decides

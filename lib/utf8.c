@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * utf8.c - the one UTF-8 validator and decoder (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF).  Bytes from the system go on the wire

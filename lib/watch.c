@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watch.c - the portable half of sq_watch.h: the mount table diff (sorted
  * keys, one merge) and the interface state that turns the kernel's notices

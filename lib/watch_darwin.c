@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watch_darwin.c - kernel change notices on macOS: a kqueue with EVFILT_FS
  * (VQ_MOUNT / VQ_UNMOUNT) for the mount table, a PF_ROUTE socket for

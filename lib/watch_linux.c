@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * watch_linux.c - kernel change notices on Linux: /proc/self/mountinfo polls
  * POLLPRI when this mount namespace's table changes, an rtnetlink socket in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * xattr.c - the portable half of sq_xattr.h: open once, read a whole value
  * or name list whatever its size, close.  The per-OS files only wrap the

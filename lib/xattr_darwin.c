@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * xattr_darwin.c - extended attributes on macOS through an open descriptor
  * and fgetxattr/fsetxattr/fremovexattr/flistxattr (position 0, no options).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * xattr_linux.c - extended attributes on Linux through an O_PATH descriptor,
  * which f*xattr() and the *xattrat() calls with AT_EMPTY_PATH all refuse

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """contract_docs.py - the method contracts in the docs, from the one source:
 the method table in daemon/methods.c, as a built sysqd reports it through
 sys.methods.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # mk/darwin.mk -- `make check-darwin`: compile every macOS-relevant source for
 # aarch64 and x86_64 macOS with zig's bundled clang and macOS libc headers.
 #

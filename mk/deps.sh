@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # mk/deps.sh - make sure the packages a make target needs are installed.
 # Usage: mk/deps.sh build|test|valgrind|bench|fuzz|lint
 # On Debian as root: installs what is missing (apt-get update once first).

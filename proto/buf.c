@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * buf.c - sq_buf, the growable byte buffer behind every encoder and the
  * daemon's per-connection output.  Doubling growth, front consumption by

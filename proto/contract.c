@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * contract.c - method contracts as data (sq_contract.h): checking a
  * request's params against one, reading checked values and defaults, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msg.c - msgpack-rpc message shapes: parsing a scanned frame into an
  * sq_msg, encoding requests, responses, errors and notifications, and

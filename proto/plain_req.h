@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * plain_req.h - private to proto/: recognise the commonest frame, a request
  * with no params [0, msgid, "method", []], straight from its bytes.  The frame

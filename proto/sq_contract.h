@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_contract.h - a method's contract as data: its params (names, types,
  * ranges, defaults, allowed values), the shape of its result and the error

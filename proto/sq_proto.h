@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sq_proto.h - the msgpack-rpc codec shared by sysqd and its clients.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * compat/darwin/sys/ptrace.h - Apple's <sys/ptrace.h> declarations for the
  * macOS cross-check only: zig's bundled macOS headers do not ship this file.

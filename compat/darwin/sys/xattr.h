@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Build-check shim: zig's bundled macOS libc headers lack <sys/xattr.h>, so
  * `make check-darwin` uses this copy of Apple's public declarations (xnu
  * bsd/sys/xattr.h). Never used on Linux, nor on a real Mac (the SDK has it). */
