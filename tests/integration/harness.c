@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,36 @@ long long sqd_stat(const struct sqd *d, const char *field)
 	sysq_reply_free(&r);
 	sysq_close(c);
 	return v;
+}
+
+int shell_out(const char *cmd, char *out, size_t size)
+{
+	FILE *p = popen(cmd, "r");
+	cr_assert(p, "popen %s", cmd);
+	size_t n = 0, k;
+	while (n < size - 1 && (k = fread(out + n, 1, size - 1 - n, p)) > 0)
+		n += k;
+	out[n] = '\0';
+	char rest[4096];
+	while (fread(rest, 1, sizeof(rest), p) > 0)
+		; /* what did not fit: read, so that the command is not stopped by SIGPIPE */
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int sqd_cli(const struct sqd *d, char *out, size_t size, const char *fmt, ...)
+{
+	const char *bin = getenv("SQ_SYSQ");
+	cr_assert(bin, "SQ_SYSQ must name the sysq binary (tests/run-all.sh sets it)");
+	char args[1024], cmd[1400];
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	cr_assert(len >= 0 && (size_t)len < sizeof(args), "sysq's arguments are too long");
+	len = snprintf(cmd, sizeof(cmd), "'%s' -s '%s' %s", bin, d->sock, args);
+	cr_assert(len >= 0 && (size_t)len < sizeof(cmd), "the sysq command is too long");
+	return shell_out(cmd, out, size);
 }
 
 char *slurp(const char *path)

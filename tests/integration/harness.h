@@ -51,6 +51,15 @@ long long sqd_stat(const struct sqd *d, const char *field);
 /* The text of a file, NUL-terminated, malloc'd (empty string on error). */
 char *slurp(const char *path);
 
+/* Run `sh -c cmd`; its stdout (stderr stays the test's) into out, cut to
+ * size - 1 bytes and NUL-terminated.  Returns its exit status, or 128 when a
+ * signal ended it. */
+int shell_out(const char *cmd, char *out, size_t size);
+/* `sysq -s d's-socket ARGS` (env SQ_SYSQ), ARGS printf-formatted and given to
+ * the shell as they are (so "... 2>&1" takes stderr too); as shell_out. */
+int sqd_cli(const struct sqd *d, char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 bool have_root(void);
 /* Whether something accepts connections on the socket path now. */
 bool sqd_connectable(const char *sock);

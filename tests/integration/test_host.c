@@ -254,25 +254,10 @@ Test(host, any_user_may_ask)
 	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, host_as_nobody, &d), 0);
 }
 
-/* `sysq ARGS` against d: its exit status, its stdout in out */
-static int cli(char *out, size_t size, const char *args)
-{
-	const char *bin = getenv("SQ_SYSQ");
-	cr_assert(bin, "SQ_SYSQ must name the sysq binary");
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "%s -s %s %s 2>/dev/null", bin, d.sock, args);
-	FILE *p = popen(cmd, "r");
-	cr_assert(p);
-	size_t n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Test(host, sysq_host_is_one_screen_like_the_top_of_top)
 {
 	char out[8192], want[64];
-	cr_assert_eq(cli(out, sizeof(out), "host"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "host"), 0);
 	cr_assert(strstr(out, "load average:"), "%s", out);
 	cr_assert(strstr(out, "Tasks:") && strstr(out, "threads"), "%s", out);
 	cr_assert(strstr(out, "%Cpu(s):") && strstr(out, " us,") && strstr(out, " id,"), "%s", out);
@@ -289,9 +274,9 @@ Test(host, sysq_host_is_one_screen_like_the_top_of_top)
 	for (char *p = out; *p; p++)
 		lines += *p == '\n';
 	cr_assert(lines >= 5 && lines <= 10, "one screen's top: %d lines", lines);
-	cr_assert_eq(cli(out, sizeof(out), "--json host"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "--json host"), 0);
 	cr_assert(strstr(out, "\"memory\"") && strstr(out, "\"cpus\""), "%s", out);
-	cr_assert_eq(cli(out, sizeof(out), "host extra"), 2, "usage: exit 2");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "host extra"), 2, "usage: exit 2");
 }
 
 #endif /* __linux__ */

@@ -459,56 +459,41 @@ Test(net, a_non_root_caller_gets_EPERM_and_nothing_changes)
 	sysq_close(c);
 }
 
-/* Run the CLI against the daemon; its stdout into out. Returns its exit status. */
-static int cli(char *out, size_t size, const char *args)
-{
-	const char *bin = getenv("SQ_SYSQ");
-	cr_assert(bin, "SQ_SYSQ must name the sysq binary");
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "%s -s %s %s 2>/dev/null", bin, d.sock, args);
-	FILE *p = popen(cmd, "r");
-	cr_assert(p);
-	size_t n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Test(net, the_cli)
 {
 	ns_start();
 	char out[4096];
-	cr_assert_eq(cli(out, sizeof(out), "net"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "net"), 0);
 	cr_assert(strncmp(out, "NAME", 4) == 0, "header first: %s", out);
 	cr_assert(strstr(out, "MTU") && strstr(out, "FLAGS") && strstr(out, "MAC") &&
 	          strstr(out, "ADDRESSES"), "%s", out);
 	cr_assert(strstr(out, "127.0.0.1/8") && strstr(out, "::1/128"), "%s", out);
 	cr_assert(strstr(out, "up,running,loopback") || strstr(out, "up,loopback"), "%s", out);
-	cr_assert_eq(cli(out, sizeof(out), "--json net"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "--json net"), 0);
 	cr_assert(strstr(out, "\"interfaces\""), "%s", out);
 
 	struct sysq *c = sqd_connect(&d);
 	long long lo = get_mtu(c, "lo");
 	long long other = lo == 9000 ? 9001 : 9000;
 	char args[64], want[96];
-	cr_assert_eq(cli(out, sizeof(out), "mtu lo"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "mtu lo"), 0);
 	cr_assert_eq(atoll(out), lo, "%s", out);
 	snprintf(args, sizeof(args), "mtu lo %lld", other);
-	cr_assert_eq(cli(out, sizeof(out), args), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s", args), 0);
 	snprintf(want, sizeof(want), "lo: mtu %lld (was %lld)\n", other, lo);
 	cr_assert_str_eq(out, want);
 	cr_assert_eq(get_mtu(c, "lo"), other);
 	snprintf(args, sizeof(args), "mtu lo %lld", lo);
-	cr_assert_eq(cli(out, sizeof(out), args), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s", args), 0);
 	cr_assert_eq(get_mtu(c, "lo"), lo);
 	sysq_close(c);
 
-	cr_assert_eq(cli(out, sizeof(out), "mtu nosuch0"), 1, "daemon error: exit 1");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "mtu nosuch0"), 1, "daemon error: exit 1");
 	/* lo takes any MTU (its driver sets no range); veth's is 68..65535 */
 	if (have_veth)
-		cr_assert_eq(cli(out, sizeof(out), "mtu v0 10"), 1, "EINVAL: exit 1");
-	cr_assert_eq(cli(out, sizeof(out), "mtu lo nine"), 2, "usage: exit 2");
-	cr_assert_eq(cli(out, sizeof(out), "mtu"), 2);
+		cr_assert_eq(sqd_cli(&d, out, sizeof(out), "mtu v0 10"), 1, "EINVAL: exit 1");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "mtu lo nine"), 2, "usage: exit 2");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "mtu"), 2);
 }
 
 Test(net, the_namespace_goes_away_with_the_daemon)
@@ -640,10 +625,10 @@ Test(net, sysq_net_s_shows_the_counters)
 {
 	ns_start();
 	char out[4096];
-	cr_assert_eq(cli(out, sizeof(out), "net -s"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "net -s"), 0);
 	cr_assert(strncmp(out, "NAME", 4) == 0, "header first: %s", out);
 	cr_assert(strstr(out, "STATE") && strstr(out, "RX-BYTES") && strstr(out, "TX-DROP"), "%s", out);
 	char *lo = strstr(out, "\nlo ");
 	cr_assert(lo && strstr(lo, "UNKNOWN"), "lo's state as ip shows it: %s", out);
-	cr_assert_eq(cli(out, sizeof(out), "net -x"), 2, "usage: exit 2");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "net -x"), 2, "usage: exit 2");
 }

@@ -981,26 +981,11 @@ Test(proc, sysqd_and_its_threads_are_never_signalled_for_a_caller)
 
 /* ---- the CLI ---------------------------------------------------------- */
 
-/* Run sysq with args (a shell-quoted string); output into buf. Exit status. */
-static int sysq_cli(const char *args, char *buf, size_t size)
-{
-	const char *bin = getenv("SQ_SYSQ");
-	cr_assert(bin, "SQ_SYSQ names the sysq binary");
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' %s 2>&1", bin, d.sock, args);
-	FILE *f = popen(cmd, "r");
-	cr_assert(f);
-	size_t n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	int st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Test(proc, sysq_ps_and_kill)
 {
 	static char out[1 << 20];
 	pid_t kid = start_hostile_exe();
-	cr_assert_eq(sysq_cli("ps", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", "ps"), 0, "%s", out);
 	cr_assert(strncmp(out + strspn(out, " "), "PID ", 4) == 0, "%.200s", out);
 	cr_assert(strstr(out, "COMMAND"));
 	char line[256];
@@ -1011,22 +996,22 @@ Test(proc, sysq_ps_and_kill)
 	snprintf(nl, sizeof(line) - (size_t)(nl - line), "\\x0a(c 1000\n");
 	cr_assert(strstr(out, line), "ps shows '%s' in:\n%.2000s", line, out);
 
-	cr_assert_eq(sysq_cli("ps --sort bogus", out, sizeof(out)), 2);
-	cr_assert_eq(sysq_cli("ps -u no-such-user-here", out, sizeof(out)), 2);
-	cr_assert_eq(sysq_cli("ps --json", out, sizeof(out)), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", "ps --sort bogus"), 2);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", "ps -u no-such-user-here"), 2);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", "ps --json"), 0);
 	cr_assert(strstr(out, "\"procs\""));
 
 	char args[128];
 	snprintf(args, sizeof(args), "kill -FOO %d", (int)kid);
-	cr_assert_eq(sysq_cli(args, out, sizeof(out)), 1, "%s", out);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", args), 1, "%s", out);
 	cr_assert(strstr(out, "EINVAL"), "%s", out);
-	cr_assert_eq(sysq_cli("kill abc", out, sizeof(out)), 2);
-	cr_assert_eq(sysq_cli("kill", out, sizeof(out)), 2);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", "kill abc"), 2);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", "kill"), 2);
 	snprintf(args, sizeof(args), "kill -- -%d", (int)getpgrp());
-	cr_assert_eq(sysq_cli(args, out, sizeof(out)), 1, "negative pids are refused: %s", out);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", args), 1, "negative pids are refused: %s", out);
 	cr_assert(strstr(out, "EINVAL"));
 	snprintf(args, sizeof(args), "kill -USR1 %d %d", (int)kid, NO_SUCH_PID);
-	cr_assert_eq(sysq_cli(args, out, sizeof(out)), 1, "%s", out);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", args), 1, "%s", out);
 	cr_assert(strstr(out, "ESRCH"), "%s", out);
 	cr_assert_eq(wait_signal(kid), SIGUSR1);
 }
@@ -1057,7 +1042,7 @@ struct ps_row {
 static size_t ps_rows(const char *args, struct ps_row *rows, size_t max)
 {
 	static char out[1 << 20];
-	cr_assert_eq(sysq_cli(args, out, sizeof(out)), 0, "sysq %s: %s", args, out);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s 2>&1", args), 0, "sysq %s: %s", args, out);
 	char *line = strchr(out, '\n');
 	cr_assert(line, "sysq %s: no header: %s", args, out);
 	char h[3][8];

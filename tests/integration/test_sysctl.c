@@ -252,38 +252,23 @@ Test(sysctl, a_0600_key_is_refused_for_nobody_as_the_file_is)
 	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, read_0600_as_nobody, &a), 0, "%s", name);
 }
 
-/* `sysq ARGS` against d: its exit status, its stdout in out */
-static int cli(char *out, size_t size, const char *args)
-{
-	const char *bin = getenv("SQ_SYSQ");
-	cr_assert(bin, "SQ_SYSQ must name the sysq binary");
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "%s -s %s %s 2>/dev/null", bin, d.sock, args);
-	FILE *p = popen(cmd, "r");
-	cr_assert(p);
-	size_t n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Test(sysctl, sysq_sysctl_prints_as_sysctl_8_does)
 {
 	char out[65536], want[256];
 	char *ostype = proc_sys("kernel/ostype"), *rmem = proc_sys("net/ipv4/tcp_rmem");
-	cr_assert_eq(cli(out, sizeof(out), "sysctl kernel.ostype net.ipv4.tcp_rmem"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl kernel.ostype net.ipv4.tcp_rmem"), 0);
 	snprintf(want, sizeof(want), "kernel.ostype = %s\nnet.ipv4.tcp_rmem = %s\n", ostype, rmem);
 	cr_assert_str_eq(out, want); /* tabs between values, as /proc/sys has them */
-	cr_assert_eq(cli(out, sizeof(out), "sysctl -n kernel.ostype"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl -n kernel.ostype"), 0);
 	snprintf(want, sizeof(want), "%s\n", ostype);
 	cr_assert_str_eq(out, want);
-	cr_assert_eq(cli(out, sizeof(out), "sysctl -a kernel.random"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl -a kernel.random"), 0);
 	cr_assert(strstr(out, "kernel.random.poolsize = "), "%s", out);
 	for (char *line = out; *line; line = strchr(line, '\n') + 1)
 		cr_assert(strncmp(line, "kernel.random.", 14) == 0, "%s", line);
-	cr_assert_eq(cli(out, sizeof(out), "sysctl kernel.no_such_thing"), 1, "ENOENT: exit 1");
-	cr_assert_eq(cli(out, sizeof(out), "sysctl"), 2, "usage: exit 2");
-	cr_assert_eq(cli(out, sizeof(out), "sysctl -w kernel.ostype"), 2, "-w needs NAME=VALUE");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl kernel.no_such_thing"), 1, "ENOENT: exit 1");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl"), 2, "usage: exit 2");
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl -w kernel.ostype"), 2, "-w needs NAME=VALUE");
 	free(ostype);
 	free(rmem);
 }
@@ -499,13 +484,13 @@ Test(sysctl_set, sysq_sysctl_w)
 	char out[4096], want[160];
 	struct sysq *c = sqd_connect(&d);
 	long long ka = get_int(c, "net.ipv4.tcp_keepalive_time");
-	cr_assert_eq(cli(out, sizeof(out), "sysctl -w net.ipv4.tcp_keepalive_time=7203"), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl -w net.ipv4.tcp_keepalive_time=7203"), 0);
 	cr_assert_str_eq(out, "net.ipv4.tcp_keepalive_time = 7203\n");
 	cr_assert_eq(get_int(c, "net.ipv4.tcp_keepalive_time"), 7203);
 	snprintf(want, sizeof(want), "sysctl -w net.ipv4.tcp_keepalive_time=%lld", ka);
-	cr_assert_eq(cli(out, sizeof(out), want), 0);
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "%s", want), 0);
 	cr_assert_eq(get_int(c, "net.ipv4.tcp_keepalive_time"), ka);
-	cr_assert_eq(cli(out, sizeof(out), "sysctl -w net.ipv4.ip_default_ttl=300"), 1,
+	cr_assert_eq(sqd_cli(&d, out, sizeof(out), "sysctl -w net.ipv4.ip_default_ttl=300"), 1,
 	             "the kernel's EINVAL: exit 1");
 	sysq_close(c);
 }
