@@ -7,7 +7,7 @@ UNIX socket; PROTOCOL.md).  Needs msgpack (Debian: python3-msgpack).
         c.call("sys.uname")              # a result, or raises sysq.RemoteError
         ids = [c.send("sys.ping") for _ in range(100)]   # pipelined
         results = [c.reply(i) for i in ids]
-        with c.open("/etc/hosts") as f:  # file.read as a byte stream
+        with c.open("/etc/passwd") as f:  # file.read as a byte stream
             data = f.read()
         with c.watch(["interfaces"]) as events:          # watch.event maps
             for ev in events: ...
