@@ -59,6 +59,33 @@ static void named_sleeper(void *arg)
 		pause();
 }
 
+/* A child holding (touched) *arg bytes: a %MEM above 0.0. */
+static char *volatile held;
+
+static void memory_holder(void *arg)
+{
+	size_t n = *(const size_t *)arg;
+	held = malloc(n);
+	if (!held)
+		_exit(3);
+	for (size_t i = 0; i < n; i += 4096)
+		held[i] = 1;
+	kid_ready();
+	for (;;)
+		pause();
+}
+
+/* Half a percent of MemTotal (at least 16 MiB, at most 512 MiB). */
+static size_t half_a_percent(void)
+{
+	char *mi = slurp("/proc/meminfo");
+	const char *t = mi ? strstr(mi, "MemTotal:") : NULL;
+	unsigned long long kib = t ? strtoull(t + 9, NULL, 10) : 0;
+	free(mi);
+	size_t n = (size_t)(kib * 1024 / 200);
+	return n < (16u << 20) ? 16u << 20 : n > (512u << 20) ? 512u << 20 : n;
+}
+
 static void exec_argv(void *arg)
 {
 	char **argv = arg;
@@ -199,8 +226,15 @@ Test(ps, o_fields_print_what_ps_prints)
 	same_as_ps(args);
 	snprintf(args, sizeof(args), "-o pid,rss,rsz,rssize,%%mem,pmem %s", sel);
 	same_as_ps(args);
-	/* and a process with some memory: sysqd (not stopped, but idle) */
-	snprintf(args, sizeof(args), "-o pid,rss,%%mem -p %d", (int)d.pid);
+	/* and one with some memory */
+	size_t hold = half_a_percent();
+	pid_t m = kid_spawn(memory_holder, &hold);
+	stop(m);
+	snprintf(args, sizeof(args), "-o pid,rss,%%mem,pmem,vsz -p %d", (int)m);
+	char *mine = procps(args);
+	bool some = !strstr(mine, " 0.0 ");
+	free(mine);
+	cr_assert(some, "ps shows no %%MEM for %zu bytes", hold);
 	same_as_ps(args);
 
 	snprintf(args, sizeof(args), "-o pid,%%cpu,pcpu %s", sel);
