@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,14 +324,18 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		if (rc < 0)
 			return ps_usage();
 	}
-	if (!ncols && ps_parse_fields("pid,ppid,user,%cpu,vsz,rss,tty,s,start_time,time,args",
+	if (!ncols && ps_parse_fields("pid,ppid,user,%cpu,%mem,vsz,rss,tty,s,start_time,time,args",
 	                              cols, &ncols, sizeof(cols) / sizeof(cols[0])) < 0)
 		return EXIT_USAGE;
 	unsigned need = 1u << W_PID;
-	for (size_t c = 0; c < ncols; c++)
+	bool mem_total = sort >= 0 && ps_field_wants_mem_total(sort);
+	for (size_t c = 0; c < ncols; c++) {
 		need |= ps_field_needs(cols[c].field);
+		mem_total |= ps_field_wants_mem_total(cols[c].field);
+	}
 	if (sort >= 0)
 		need |= ps_field_needs(sort);
+	mem_total &= !cli->json;
 
 	/* one request per kind of selection, pipelined; the union of the replies */
 	int which[3], nreq = 0;
@@ -346,17 +351,34 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	uint32_t ids[3];
 	for (int k = 0; k < nreq; k++)
 		ps_request(c, &ids[k], &sel, which[k], cli->json && !ncols ? 0 : need);
+	uint32_t host_id = 0;
+	if (mem_total) { /* %MEM: the host's memory total, alongside */
+		msgpack_pack_array(sysq_begin(c, "sys.host", &host_id), 0);
+	}
 	struct sysq_reply rs[3];
 	int got = 0, st = EXIT_OK, rc = sysq_flush(c);
-	while (rc == 0 && got < nreq) {
-		rc = sysq_read(c, &rs[got]);
+	while (rc == 0 && (got < nreq || host_id)) {
+		struct sysq_reply r;
+		rc = sysq_read(c, &r);
 		if (rc < 0)
 			break;
-		if (rs[got].type != SQ_MSG_RESPONSE) {
-			sysq_reply_free(&rs[got]);
+		if (r.type != SQ_MSG_RESPONSE) {
+			sysq_reply_free(&r);
 			continue;
 		}
-		int e = cli_status("proc.list", rs[got].is_error ? SYSQ_REMOTE_ERROR : 0, &rs[got]);
+		if (host_id && r.msgid == host_id) { /* an error: %MEM shows '-' */
+			const msgpack_object *m = r.is_error ? NULL : obj_get(r.result, "memory");
+			ps_set_mem_total((unsigned long long)obj_int(m, "total", 0));
+			sysq_reply_free(&r);
+			host_id = 0;
+			continue;
+		}
+		if (got == nreq) { /* not ours */
+			sysq_reply_free(&r);
+			continue;
+		}
+		rs[got] = r;
+		int e = cli_status("proc.list", r.is_error ? SYSQ_REMOTE_ERROR : 0, &rs[got]);
 		if (e != EXIT_OK)
 			st = e;
 		got++;
@@ -423,6 +445,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	free(all);
 	for (int k = 0; k < got; k++)
 		sysq_reply_free(&rs[k]);
+	if (st == EXIT_OK && n == 0)
+		st = EXIT_REMOTE; /* nothing matched: ps exits 1 too */
 	return st;
 }
 

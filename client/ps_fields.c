@@ -5,6 +5,7 @@
  * last column unpadded; a column is at least as wide as ps makes it, so a
  * header alone lines up as ps's does, and wider when a value needs it.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ const char *const ps_wire[W_N] = {
 
 enum kind {
 	K_PID, K_PPID, K_PGID, K_SID, K_USER, K_RUSER, K_EUID, K_RUID, K_TTY, K_STATE, K_NICE,
-	K_NLWP, K_VSZ, K_RSS, K_PCPU, K_TIME, K_STARTED, K_STIME, K_ETIME, K_COMM, K_ARGS,
+	K_NLWP, K_VSZ, K_RSS, K_PMEM, K_PCPU, K_TIME, K_STARTED, K_STIME, K_ETIME, K_COMM, K_ARGS,
 };
 
 #define B(w) (1u << (w))
@@ -59,6 +60,8 @@ static const struct field {
 	{ "rss", "RSS", K_RSS, 5, 'r', B(W_RSS) },
 	{ "rsz", "RSZ", K_RSS, 5, 'r', B(W_RSS) },
 	{ "rssize", "RSS", K_RSS, 5, 'r', B(W_RSS) },
+	{ "%mem", "%MEM", K_PMEM, 4, 'r', B(W_RSS) },
+	{ "pmem", "%MEM", K_PMEM, 4, 'r', B(W_RSS) },
 	{ "%cpu", "%CPU", K_PCPU, 4, 'r', W_CPU | B(W_START) },
 	{ "pcpu", "%CPU", K_PCPU, 4, 'r', W_CPU | B(W_START) },
 	{ "time", "TIME", K_TIME, 8, 'r', W_CPU },
@@ -94,7 +97,7 @@ int ps_parse_fields(const char *arg, struct ps_col *cols, size_t *ncols, size_t 
 			if (f < 0) {
 				fprintf(stderr, "sysq ps: unknown field '%.*s' (pid ppid pgid pgrp sid "
 				        "sess user euser uname ruser uid euid ruid tty tt tname s state "
-				        "ni nice nlwp thcount vsz vsize rss rsz rssize %%cpu pcpu time "
+				        "ni nice nlwp thcount vsz vsize rss rsz rssize %%mem pmem %%cpu pcpu time "
 				        "cputime start start_time stime etime comm ucomm ucmd args "
 				        "command cmd)\n", (int)len, p);
 				return -1;
@@ -127,6 +130,18 @@ unsigned ps_field_needs(int field)
 	return fields[field].needs;
 }
 
+bool ps_field_wants_mem_total(int field)
+{
+	return fields[field].kind == K_PMEM;
+}
+
+static unsigned long long g_mem_kib;
+
+void ps_set_mem_total(unsigned long long bytes)
+{
+	g_mem_kib = bytes / 1024;
+}
+
 int ps_sort_field(const char *name)
 {
 	static const struct { const char *old, *now; } alias[] = {
@@ -150,6 +165,14 @@ static double now(void)
 		g_now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	}
 	return g_now;
+}
+
+/* ps's %MEM: resident over total memory (KiB both), in tenths of a
+ * percent, at most 99.9 */
+static unsigned long long pmem(const struct ps_row *w)
+{
+	unsigned long long p = g_mem_kib ? w->rss / 1024 * 1000 / g_mem_kib : 0;
+	return p > 999 ? 999 : p;
 }
 
 /* ps's %CPU: CPU time over the process's life, in tenths of a percent,
@@ -219,6 +242,13 @@ static const char *cell(const struct ps_row *w, int f, char *buf, size_t size)
 	case K_NLWP: snprintf(buf, size, "%lld", w->threads); break;
 	case K_VSZ: snprintf(buf, size, "%llu", w->vsz / 1024); break;
 	case K_RSS: snprintf(buf, size, "%llu", w->rss / 1024); break;
+	case K_PMEM: {
+		if (!g_mem_kib)
+			return "-";
+		unsigned long long p = pmem(w);
+		snprintf(buf, size, "%llu.%llu", p / 10, p % 10);
+		break;
+	}
 	case K_PCPU: {
 		unsigned long long p = pcpu(w);
 		if (p > 999)
@@ -264,7 +294,8 @@ static int cmp_rows(const void *va, const void *vb)
 	case K_NICE: c = cmp_num((double)a->nice, (double)b->nice); break;
 	case K_NLWP: c = cmp_num((double)a->threads, (double)b->threads); break;
 	case K_VSZ: c = cmp_num((double)a->vsz, (double)b->vsz); break;
-	case K_RSS: c = cmp_num((double)a->rss, (double)b->rss); break;
+	case K_RSS:
+	case K_PMEM: c = cmp_num((double)a->rss, (double)b->rss); break;
 	case K_PCPU: c = cmp_num((double)pcpu(a), (double)pcpu(b)); break;
 	case K_TIME: c = cmp_num((double)a->cpu_ns, (double)b->cpu_ns); break;
 	case K_STARTED:
