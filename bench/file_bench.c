@@ -12,7 +12,8 @@
  * that pattern is ~3x faster than one sendfile call for the whole file.
  * With SYSQ and OUT, the CLI end to end as well: `sysq get FILE -o
  * /dev/null` and `sysq get FILE -o OUT` (a new file each round, removed
- * after), the whole command timed from fork to exit.
+ * after), the whole command timed from fork to exit, and, in the same
+ * rounds, sendfile(2) of the file into a new OUT: the output's own cost.
  *
  *   file_bench SOCKET FILE [ROUNDS [SYSQ OUT]]
  *
@@ -310,6 +311,29 @@ static double via_sysqd(const char *sock, const char *file, off_t size)
 
 /* ---- the CLI: sysq get FILE -o OUT, from fork to exit ---------------------------------- */
 
+/* MiB/s of the same file written to a new OUT with sendfile(2), file to
+ * file: what writing it there costs whoever does it (removed after). */
+static double raw_to_file(int fd, off_t size, const char *out)
+{
+	double t0 = now_s();
+	int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (o < 0)
+		die(out);
+	for (off_t off = 0; off < size;) {
+		ssize_t n = sq_sendfile(o, fd, off, (size_t)(size - off));
+		if (n <= 0) {
+			errno = n < 0 ? (int)-n : EIO;
+			die("sendfile to a file");
+		}
+		off += n;
+	}
+	if (close(o) < 0)
+		die(out);
+	double el = now_s() - t0;
+	unlink(out);
+	return (double)size / el / (1 << 20);
+}
+
 static double via_cli(const char *sysq, const char *sock, const char *file, const char *out,
                       off_t size)
 {
@@ -358,6 +382,7 @@ int main(int argc, char **argv)
 
 	/* best of ROUNDS, interleaved so that load from elsewhere hits all */
 	double best_sf = 0, best_sfb = 0, best_rw = 0, best_d = 0, best_null = 0, best_file = 0;
+	double best_raw_file = 0;
 	if (sysq)
 		via_cli(sysq, sock, file, "/dev/null", st.st_size);
 	for (int i = 0; i < rounds; i++) {
@@ -384,6 +409,9 @@ int main(int argc, char **argv)
 		v = via_cli(sysq, sock, file, out, st.st_size);
 		if (v > best_file)
 			best_file = v;
+		v = raw_to_file(fd, st.st_size, out);
+		if (v > best_raw_file)
+			best_raw_file = v;
 		if (getenv("SQ_BENCH_VERBOSE"))
 			fprintf(stderr, "round %d: sysq get -o /dev/null %.0f, -o FILE %.0f MiB/s\n", i,
 			        best_null, best_file);
@@ -410,6 +438,7 @@ int main(int argc, char **argv)
 	if (sysq) {
 		printf("cli_null_mibs %.0f\n", best_null);
 		printf("cli_file_mibs %.0f\n", best_file);
+		printf("raw_file_mibs %.0f\n", best_raw_file);
 	}
 	printf("rss_base_bytes %lld\n", base);
 	printf("rss_growth_bytes %lld\n", s.max > base ? s.max - base : 0);
