@@ -216,8 +216,8 @@ class GetCommand(unittest.TestCase):
                 self.assertTrue(f.read() == data, f"-o FILE, {size} bytes")
             written, spliced, copied = moved(r.stderr)
             self.assertEqual((written, spliced + copied), (size, size))
-            if size >= CHUNK:
-                self.assertGreaterEqual(spliced, size - 65536, f"{size} bytes: {r.stderr}")
+            if size >= CHUNK:  # what came with another message's read is copied
+                self.assertGreater(spliced, size // 2, f"{size} bytes: {r.stderr}")
             os.unlink(out)
             with open(out, "wb") as f:  # stdout a regular file: spliced too
                 r = subprocess.run([SYSQ, "-s", self.d.sock, "get", "-v", src], stdout=f,
