@@ -226,38 +226,77 @@ static int cmp_proc(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* The value of each wire field in one pass over the map (NULL: absent). */
+static void wire_values(const msgpack_object *p, const msgpack_object *v[W_N])
+{
+	static size_t len[W_N];
+	if (!len[0])
+		for (int k = 0; k < W_N; k++)
+			len[k] = strlen(ps_wire[k]);
+	for (int k = 0; k < W_N; k++)
+		v[k] = NULL;
+	if (!p || p->type != MSGPACK_OBJECT_MAP)
+		return;
+	for (uint32_t i = 0; i < p->via.map.size; i++) {
+		const msgpack_object *key = &p->via.map.ptr[i].key;
+		if (key->type != MSGPACK_OBJECT_STR)
+			continue;
+		for (int k = 0; k < W_N; k++)
+			if (key->via.str.size == len[k] && !v[k] &&
+			    memcmp(key->via.str.ptr, ps_wire[k], len[k]) == 0) {
+				v[k] = &p->via.map.ptr[i].val;
+				break;
+			}
+	}
+}
+
+static long long int_of(const msgpack_object *o, long long dflt)
+{
+	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return o->via.u64 > (uint64_t)INT64_MAX ? INT64_MAX : (long long)o->via.u64;
+	if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return o->via.i64;
+	if (o && (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32))
+		return (long long)o->via.f64;
+	return dflt;
+}
+
 static void fill_row(struct ps_row *w, const msgpack_object *p, struct users *users)
 {
 	static const long long none = -1;
+	const msgpack_object *v[W_N];
+	wire_values(p, v);
 	w->have = 0;
 	for (int k = 0; k < W_N; k++)
-		if (obj_get(p, ps_wire[k]))
+		if (v[k])
 			w->have |= 1u << k;
-	const msgpack_object *st = obj_get(p, "state");
-	w->pid = obj_int(p, "pid", none);
-	w->ppid = obj_int(p, "ppid", none);
-	w->pgid = obj_int(p, "pgid", none);
-	w->sid = obj_int(p, "sid", none);
-	w->uid = obj_int(p, "uid", none);
-	w->euid = obj_int(p, "euid", none);
-	w->nice = obj_int(p, "nice", 0);
-	w->threads = obj_int(p, "threads", 0);
+	const msgpack_object *st = v[W_STATE];
+	w->pid = int_of(v[W_PID], none);
+	w->ppid = int_of(v[W_PPID], none);
+	w->pgid = int_of(v[W_PGID], none);
+	w->sid = int_of(v[W_SID], none);
+	w->uid = int_of(v[W_UID], none);
+	w->euid = int_of(v[W_EUID], none);
+	w->nice = int_of(v[W_NICE], 0);
+	w->threads = int_of(v[W_THREADS], 0);
 	w->state = is_bytes(st) && st->via.str.size ? st->via.str.ptr[0] : '?';
-	w->rss = (unsigned long long)obj_int(p, "rss_bytes", 0);
-	w->vsz = (unsigned long long)obj_int(p, "vsize_bytes", 0);
-	w->cpu_ns = (unsigned long long)obj_int(p, "cpu_user_ns", 0) +
-	            (unsigned long long)obj_int(p, "cpu_system_ns", 0);
-	w->start = obj_double(p, "start_time", 0);
+	w->rss = (unsigned long long)int_of(v[W_RSS], 0);
+	w->vsz = (unsigned long long)int_of(v[W_VSIZE], 0);
+	w->cpu_ns = (unsigned long long)int_of(v[W_CPU_USER], 0) +
+	            (unsigned long long)int_of(v[W_CPU_SYSTEM], 0);
+	const msgpack_object *start = v[W_START];
+	w->start = start && (start->type == MSGPACK_OBJECT_FLOAT64 ||
+	                     start->type == MSGPACK_OBJECT_FLOAT32) ? start->via.f64
+	           : (double)int_of(start, 0);
 	w->user = w->euid >= 0 ? user_name(users, w->euid) : "-";
 	w->ruser = w->uid >= 0 ? user_name(users, w->uid) : "-";
 	w->tty[0] = '\0';
-	const msgpack_object *t = obj_get(p, "tty");
-	if (is_bytes(t))
+	if (is_bytes(v[W_TTY]))
 		obj_str(p, "tty", w->tty, sizeof(w->tty));
 	w->command = command_of(p);
 	char *c = NULL;
 	size_t len = 0, cap = 0;
-	const msgpack_object *cm = obj_get(p, "comm");
+	const msgpack_object *cm = v[W_COMM];
 	put_bytes(&c, &len, &cap, is_bytes(cm) ? cm->via.str.ptr : "", is_bytes(cm) ? cm->via.str.size : 0);
 	w->comm = c;
 }

@@ -208,9 +208,14 @@ static void fmt_etime(long long s, char *buf, size_t size)
 static void fmt_start(const struct ps_row *w, enum kind k, char *buf, size_t size)
 {
 	time_t t = (time_t)w->start, n = (time_t)now();
-	struct tm pt, nt;
+	static struct tm nt;   /* now's, the same for every row */
+	static bool nt_set;
+	struct tm pt;
 	localtime_r(&t, &pt);
-	localtime_r(&n, &nt);
+	if (!nt_set) {
+		localtime_r(&n, &nt);
+		nt_set = true;
+	}
 	const char *fmt;
 	if (k == K_STARTED)
 		fmt = n - t > 86400 ? "%b %e" : "%H:%M:%S";
@@ -221,6 +226,21 @@ static void fmt_start(const struct ps_row *w, enum kind k, char *buf, size_t siz
 	strftime(buf, size, fmt, &pt);
 }
 
+/* v in decimal into buf (at least 24 bytes): snprintf's format parsing
+ * was a tenth of sysq ps's own time at 8,000 processes. */
+static const char *dec(long long v, char *buf, size_t size)
+{
+	char *e = buf + size - 1, *p = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) && p > buf + 1);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
 /* The cell of field f for row w, in buf (or a string of the row's). */
 static const char *cell(const struct ps_row *w, int f, char *buf, size_t size)
 {
@@ -228,20 +248,20 @@ static const char *cell(const struct ps_row *w, int f, char *buf, size_t size)
 	if ((w->have & d->needs) != d->needs && !(d->kind == K_ARGS && w->command))
 		return "-";
 	switch (d->kind) {
-	case K_PID: snprintf(buf, size, "%lld", w->pid); break;
-	case K_PPID: snprintf(buf, size, "%lld", w->ppid); break;
-	case K_PGID: snprintf(buf, size, "%lld", w->pgid); break;
-	case K_SID: snprintf(buf, size, "%lld", w->sid); break;
+	case K_PID: return dec(w->pid, buf, size);
+	case K_PPID: return dec(w->ppid, buf, size);
+	case K_PGID: return dec(w->pgid, buf, size);
+	case K_SID: return dec(w->sid, buf, size);
 	case K_USER: return w->user;
 	case K_RUSER: return w->ruser;
-	case K_EUID: snprintf(buf, size, "%lld", w->euid); break;
-	case K_RUID: snprintf(buf, size, "%lld", w->uid); break;
+	case K_EUID: return dec(w->euid, buf, size);
+	case K_RUID: return dec(w->uid, buf, size);
 	case K_TTY: return w->tty[0] ? w->tty : "?";
 	case K_STATE: snprintf(buf, size, "%c", w->state); break;
-	case K_NICE: snprintf(buf, size, "%lld", w->nice); break;
-	case K_NLWP: snprintf(buf, size, "%lld", w->threads); break;
-	case K_VSZ: snprintf(buf, size, "%llu", w->vsz / 1024); break;
-	case K_RSS: snprintf(buf, size, "%llu", w->rss / 1024); break;
+	case K_NICE: return dec(w->nice, buf, size);
+	case K_NLWP: return dec(w->threads, buf, size);
+	case K_VSZ: return dec((long long)(w->vsz / 1024), buf, size);
+	case K_RSS: return dec((long long)(w->rss / 1024), buf, size);
 	case K_PMEM: {
 		if (!g_mem_kib)
 			return "-";
