@@ -7,9 +7,12 @@
  * as curl -O.  A progress bar goes to stderr when stderr is a terminal, and
  * binary bytes are not written to a terminal unless -o - says so (curl).
  *
- * The last chunk received is held back until the next message shows it was
- * not zero-padded (a file that shrank): only bytes file.end calls real are
- * ever written.
+ * Only bytes file.end calls real are kept (a file that shrank has its last
+ * chunk zero-padded).  To a regular file written at its end, or /dev/null,
+ * each payload goes as it comes, by splice(2) on Linux (get_stream.c reads
+ * the connection, lib/sq_splice.h moves the bytes), and a padded chunk is
+ * cut back with ftruncate; to anything else the last chunk is held back
+ * until the next message shows it was real.
  */
 #include <errno.h>
 #include <fcntl.h>
