@@ -84,13 +84,13 @@ if [ -n "${want:-}" ]; then
 	done
 	rounds=${SQ_BENCH_FS_ROUNDS:-$([ "$want" -ge 500 ] && echo 200 || echo 500)}
 	echo "fs in a private mount namespace, $(count) mounts ($added tmpfs added):"
-	"$bin" "$dir/s" "$out/sysq" "$rounds" "$want mounts"
+	SQ_BENCH_SYSQD_PID=$pid "$bin" "$dir/s" "$out/sysq" "$rounds" "$want mounts"
 	exit $?
 fi
 
 private_sysqd fs "$out/sysqd"
 echo "fs (mount table and statfs, hang-safe probes), this machine's $(count) mounts:"
-"$bin" "$dir/s" "$out/sysq" "${SQ_BENCH_FS_ROUNDS:-2000}" || exit 1
+SQ_BENCH_SYSQD_PID=$pid "$bin" "$dir/s" "$out/sysq" "${SQ_BENCH_FS_ROUNDS:-2000}" || exit 1
 kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 pid=
 
