@@ -2,10 +2,24 @@
 # SPDX-License-Identifier: ISC
 # bench/b_fs.sh BUILD_DIR - fs.list and `sysq df` speed against raw
 # baselines measured in the same run (bench/fs_bench.c): a private sysqd
-# on a temporary socket, removed again however the script ends.
+# on a temporary socket, removed again however the script ends.  First on
+# this machine's own mount table; then, each in a private mount namespace
+# (unshare -m, propagation private: nothing reaches the host's table) with
+# its own sysqd started inside, on exactly 20 and 1,000 mounts: tmpfs
+# mounts added under a temp dir, or, to come down to 20, mounts that are
+# not /, /proc, /sys, /dev, /dev/pts, /dev/shm nor hold the build or the
+# temp dir unmounted (lazily) in that namespace alone.  The namespace ends
+# with its last process, and its mounts with it.
+# Env: SQ_BENCH_FS_ROUNDS (default 2000 on the host's table, 500 at 20
+# mounts, 200 at 1,000), SQ_BENCH_MOUNTS (default "20 1000").
+# Internal: b_fs.sh --mounts N BUILD_DIR runs one count inside a namespace.
 set -u
+if [ "${1:-}" = --mounts ]; then
+	want=$2
+	shift 2
+fi
 out=${1:?usage: bench/b_fs.sh BUILD_DIR}
-rounds=${SQ_BENCH_FS_ROUNDS:-2000}
+case $out in /*) ;; *) out=$PWD/$out ;; esac
 bin=$out/bench/fs_bench
 if [ ! -x "$bin" ] || [ ! -x "$out/sysqd" ] || [ ! -x "$out/sysq" ]; then
 	echo "b_fs: build first (make bench builds $bin, $out/sysqd, $out/sysq)" >&2
@@ -15,32 +29,78 @@ if ! command -v df >/dev/null 2>&1; then
 	echo "b_fs: no df(1) to compare with" >&2
 	exit 1
 fi
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/private_sysqd.sh"
 
-dir=$(mktemp -d /tmp/sysq-bench-fs.XXXXXX) || exit 1
+count() { wc -l </proc/self/mountinfo; }
+
+# Inside a private namespace: bring the table to $want mounts, then measure.
+if [ -n "${want:-}" ]; then
+	private_sysqd fs "$out/sysqd" # sets dir (the socket's) and pid; stops it on exit
+	kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null # started again once the table is set
+	pid=
+	keep="$out $dir"
+	while [ "$(count)" -gt "$want" ]; do
+		victim=$(awk '{ print $5 }' /proc/self/mountinfo | sed 's/\\040/ /g' | sort -r |
+			while read -r m; do
+				case $m in /|/proc|/sys|/dev|/dev/pts|/dev/shm) continue ;; esac
+				held=
+				for k in $keep; do
+					case $k/ in "$m"/*) held=1 ;; esac
+				done
+				[ -z "$held" ] && { echo "$m"; break; }
+			done)
+		if [ -z "$victim" ] || ! umount -l "$victim" 2>/dev/null; then
+			echo "  fs ($want mounts): not measured: cannot come down to $want mounts" \
+				"($(count) left)"
+			exit 1
+		fi
+	done
+	# the added mounts sit on one tmpfs of their own (counted too), so one
+	# umount -R takes them all away again before the dir is removed
+	trap 'umount -R -l "$dir/m" 2>/dev/null; private_sysqd_stop' EXIT INT TERM
+	added=0
+	if [ "$(count)" -lt "$want" ]; then
+		mkdir -p "$dir/m" && mount -t tmpfs -o size=1m sqbench "$dir/m" || exit 1
+		added=1
+	fi
+	while [ "$(count)" -lt "$want" ]; do
+		added=$((added + 1))
+		mkdir -p "$dir/m/$added" && mount -t tmpfs -o size=64k "sq$added" "$dir/m/$added" || {
+			echo "  fs ($want mounts): not measured: mount failed at $(count) mounts"
+			exit 1
+		}
+	done
+	"$out/sysqd" -s "$dir/s" 2>"$dir/log" &
+	pid=$!
+	i=0
+	until [ -S "$dir/s" ]; do
+		i=$((i + 1))
+		if [ "$i" -gt 500 ] || ! kill -0 "$pid" 2>/dev/null; then
+			echo "  fs ($want mounts): sysqd did not start: $(cat "$dir/log")"
+			exit 1
+		fi
+		sleep 0.01
+	done
+	rounds=${SQ_BENCH_FS_ROUNDS:-$([ "$want" -ge 500 ] && echo 200 || echo 500)}
+	echo "fs in a private mount namespace, $(count) mounts ($added tmpfs added):"
+	SQ_BENCH_SYSQD_PID=$pid "$bin" "$dir/s" "$out/sysq" "$rounds" "$want mounts"
+	exit $?
+fi
+
+private_sysqd fs "$out/sysqd"
+echo "fs (mount table and statfs, hang-safe probes), this machine's $(count) mounts:"
+SQ_BENCH_SYSQD_PID=$pid "$bin" "$dir/s" "$out/sysq" "${SQ_BENCH_FS_ROUNDS:-2000}" || exit 1
+kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	rm -f "$dir/sysqd.sock" "$dir/sysqd.log"
-	rmdir "$dir" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-"$out/sysqd" -s "$dir/sysqd.sock" 2>"$dir/sysqd.log" &
-pid=$!
-i=0
-while [ ! -S "$dir/sysqd.sock" ]; do
-	i=$((i + 1))
-	if [ "$i" -gt 500 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "b_fs: sysqd did not start:" >&2
-		cat "$dir/sysqd.log" >&2
-		exit 1
+rc=0
+for n in ${SQ_BENCH_MOUNTS:-20 1000}; do
+	if [ "$(id -u)" != 0 ] || ! unshare -m --propagation private true 2>/dev/null; then
+		echo "  fs ($n mounts): not measured: needs root and unshare -m"
+		rc=1
+		continue
 	fi
-	sleep 0.01
+	unshare -m --propagation private sh "$here/b_fs.sh" --mounts "$n" "$out" || rc=1
 done
-
-echo "fs (mount table and statfs, hang-safe probes):"
-"$bin" "$dir/sysqd.sock" "$out/sysq" "$rounds"
+exit $rc

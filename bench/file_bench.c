@@ -10,8 +10,12 @@
  * 1 MiB: a small header write, then sendfile; non-blocking socket + poll;
  * 1 MiB SO_SNDBUF), so sysqd's own overhead shows alone.  On Linux 6.18
  * that pattern is ~3x faster than one sendfile call for the whole file.
+ * With SYSQ and OUT, the CLI end to end as well: `sysq get FILE -o
+ * /dev/null` and `sysq get FILE -o OUT` (a new file each round, removed
+ * after), the whole command timed from fork to exit, and, in the same
+ * rounds, sendfile(2) of the file into a new OUT: the output's own cost.
  *
- *   file_bench SOCKET FILE [ROUNDS]
+ *   file_bench SOCKET FILE [ROUNDS [SYSQ OUT]]
  *
  * Prints "name value" lines (MiB/s, bytes) for the script to judge; every
  * receiver recv()s into the same 1 MiB buffer and throws the bytes away.
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -304,6 +309,57 @@ static double via_sysqd(const char *sock, const char *file, off_t size)
 	return (double)size / el / (1 << 20);
 }
 
+/* ---- the CLI: sysq get FILE -o OUT, from fork to exit ---------------------------------- */
+
+/* MiB/s of the same file written to a new OUT with sendfile(2), file to
+ * file: what writing it there costs whoever does it (removed after). */
+static double raw_to_file(int fd, off_t size, const char *out)
+{
+	double t0 = now_s();
+	int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (o < 0)
+		die(out);
+	for (off_t off = 0; off < size;) {
+		ssize_t n = sq_sendfile(o, fd, off, (size_t)(size - off));
+		if (n <= 0) {
+			errno = n < 0 ? (int)-n : EIO;
+			die("sendfile to a file");
+		}
+		off += n;
+	}
+	if (close(o) < 0)
+		die(out);
+	double el = now_s() - t0;
+	unlink(out);
+	return (double)size / el / (1 << 20);
+}
+
+static double via_cli(const char *sysq, const char *sock, const char *file, const char *out,
+                      off_t size)
+{
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		execl(sysq, sysq, "-s", sock, "get", file, "-o", out, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	double el = now_s() - t0;
+	struct stat o;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(out, &o) < 0 ||
+	    (S_ISREG(o.st_mode) && o.st_size != size)) {
+		fprintf(stderr, "file_bench: sysq get -o %s failed (status %d)\n", out, st);
+		exit(1);
+	}
+	if (S_ISREG(o.st_mode))
+		unlink(out);
+	return (double)size / el / (1 << 20);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -312,6 +368,7 @@ int main(int argc, char **argv)
 	}
 	const char *sock = argv[1], *file = argv[2];
 	int rounds = argc > 3 ? atoi(argv[3]) : 3;
+	const char *sysq = argc > 5 ? argv[4] : NULL, *out = argc > 5 ? argv[5] : NULL;
 	char err[256];
 	rbuf = malloc(RBUF);
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -324,7 +381,10 @@ int main(int argc, char **argv)
 	via_sysqd(sock, file, st.st_size);
 
 	/* best of ROUNDS, interleaved so that load from elsewhere hits all */
-	double best_sf = 0, best_sfb = 0, best_rw = 0, best_d = 0;
+	double best_sf = 0, best_sfb = 0, best_rw = 0, best_d = 0, best_null = 0, best_file = 0;
+	double best_raw_file = 0;
+	if (sysq)
+		via_cli(sysq, sock, file, "/dev/null", st.st_size);
 	for (int i = 0; i < rounds; i++) {
 		double v = baseline(fd, st.st_size, SF_PLAIN);
 		if (v > best_sf)
@@ -341,6 +401,20 @@ int main(int argc, char **argv)
 			        "sysqd %.0f MiB/s\n", i, best_sf, best_sfb, best_rw, v);
 		if (v > best_d)
 			best_d = v;
+		if (!sysq)
+			continue;
+		v = via_cli(sysq, sock, file, "/dev/null", st.st_size);
+		if (v > best_null)
+			best_null = v;
+		v = via_cli(sysq, sock, file, out, st.st_size);
+		if (v > best_file)
+			best_file = v;
+		v = raw_to_file(fd, st.st_size, out);
+		if (v > best_raw_file)
+			best_raw_file = v;
+		if (getenv("SQ_BENCH_VERBOSE"))
+			fprintf(stderr, "round %d: sysq get -o /dev/null %.0f, -o FILE %.0f MiB/s\n", i,
+			        best_null, best_file);
 	}
 
 	/* RSS: sampled every 10 ms over another connection during one more run */
@@ -361,6 +435,11 @@ int main(int argc, char **argv)
 	printf("sendfile_chunked_mibs %.0f\n", best_sfb);
 	printf("readwrite_mibs %.0f\n", best_rw);
 	printf("sysqd_mibs %.0f\n", best_d);
+	if (sysq) {
+		printf("cli_null_mibs %.0f\n", best_null);
+		printf("cli_file_mibs %.0f\n", best_file);
+		printf("raw_file_mibs %.0f\n", best_raw_file);
+	}
 	printf("rss_base_bytes %lld\n", base);
 	printf("rss_growth_bytes %lld\n", s.max > base ? s.max - base : 0);
 	close(fd);

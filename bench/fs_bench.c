@@ -9,15 +9,18 @@
  *      on the same connection (what the socket, the wake-ups and the loop
  *      cost any request); the round trip itself is printed too;
  *   2. `sysq df -a` wall time vs `df -a` (fork+exec+wait, output to
- *      /dev/null).
+ *      /dev/null), and for information the CPU each used (the child's
+ *      rusage; sysqd's from /proc/$SQ_BENCH_SYSQD_PID/stat when given).
  * Medians of many runs, interleaved so both sides see the same machine.
- * Usage: fs_bench SOCKET SYSQ_BINARY [ROUNDS]
+ * Usage: fs_bench SOCKET SYSQ_BINARY [ROUNDS [LABEL]]
+ * (LABEL, e.g. "1000 mounts", goes after each figure's name.)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,6 +121,32 @@ static long raw_pass(void)
 	return sum;
 }
 
+/* CPU microseconds (user + system) of the last run_wall_us child. */
+static double last_cpu_us;
+
+/* sysqd's CPU so far in microseconds (/proc/PID/stat utime + stime), or -1. */
+static double daemon_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	                 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double run_wall_us(char *const argv[])
 {
 	double t0 = now_us();
@@ -132,8 +161,11 @@ static double run_wall_us(char *const argv[])
 		_exit(127);
 	}
 	int st = 0;
-	waitpid(pid, &st, 0);
+	struct rusage ru;
+	wait4(pid, &st, 0, &ru);
 	double t = now_us() - t0;
+	last_cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1)) {
 		fprintf(stderr, "fs_bench: %s failed (status %d)\n", argv[0], st);
 		exit(1);
@@ -141,21 +173,24 @@ static double run_wall_us(char *const argv[])
 	return t;
 }
 
+static const char *label;
+
 static void line(const char *name, double fig, const char *unit, double ratio, double target)
 {
-	printf("  %s: %.1f %s  ratio %.2f (target %.1f) %s\n", name, fig, unit, ratio, target,
-	       ratio <= target ? "OK" : "MISS");
+	printf("  %s%s%s: %.1f %s  ratio %.2f (target %.1f) %s\n", name, label ? ", " : "",
+	       label ? label : "", fig, unit, ratio, target, ratio <= target ? "OK" : "MISS");
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: fs_bench SOCKET SYSQ_BINARY [ROUNDS]\n");
+		fprintf(stderr, "usage: fs_bench SOCKET SYSQ_BINARY [ROUNDS [LABEL]]\n");
 		return 2;
 	}
 	int rounds = argc > 3 ? atoi(argv[3]) : 2000;
 	if (rounds < 10)
 		rounds = 10;
+	label = argc > 4 ? argv[4] : NULL;
 	char err[256];
 	struct sysq *c = sysq_connect(argv[1], err, sizeof(err));
 	if (!c) {
@@ -212,14 +247,28 @@ int main(int argc, char **argv)
 		run_wall_us(sysq_argv);
 		run_wall_us(df_argv);
 	}
+	pid_t dpid = getenv("SQ_BENCH_SYSQD_PID") ? (pid_t)atoi(getenv("SQ_BENCH_SYSQD_PID")) : 0;
+	double cpu_sysq = 0, cpu_df = 0, cpu_daemon = 0;
 	for (int i = 0; i < runs; i++) {
+		double d0 = daemon_cpu_us(dpid);
 		ws[i] = run_wall_us(sysq_argv);
+		double d1 = daemon_cpu_us(dpid);
+		cpu_sysq += last_cpu_us;
+		cpu_daemon += d0 >= 0 && d1 >= 0 ? d1 - d0 : 0;
 		wd[i] = run_wall_us(df_argv);
+		cpu_df += last_cpu_us;
 	}
 	double ms = median(ws, runs), mdf = median(wd, runs);
 	line("sysq df wall", ms, "us", ms / mdf, 1.0);
 	printf("  (medians of %d runs each, fork+exec+wait: `sysq df -a` against `df -a` "
 	       "%.0f us)\n", runs, mdf);
+	if (dpid > 0)
+		printf("  (CPU per run, means, for information: sysq df %.0f us + sysqd %.0f us "
+		       "(clock ticks) against df -a %.0f us)\n", cpu_sysq / runs,
+		       cpu_daemon / runs, cpu_df / runs);
+	else
+		printf("  (CPU per run, means, for information: sysq df %.0f us against df -a "
+		       "%.0f us)\n", cpu_sysq / runs, cpu_df / runs);
 
 	for (int i = 0; i < nmounts; i++)
 		free(mounts[i]);

@@ -7,9 +7,12 @@
  * as curl -O.  A progress bar goes to stderr when stderr is a terminal, and
  * binary bytes are not written to a terminal unless -o - says so (curl).
  *
- * The last chunk received is held back until the next message shows it was
- * not zero-padded (a file that shrank): only bytes file.end calls real are
- * ever written.
+ * Only bytes file.end calls real are kept (a file that shrank has its last
+ * chunk zero-padded).  To a regular file written at its end, or /dev/null,
+ * each payload goes as it comes, by splice(2) on Linux (get_stream.c reads
+ * the connection, lib/sq_splice.h moves the bytes), and a padded chunk is
+ * cut back with ftruncate; to anything else the last chunk is held back
+ * until the next message shows it was real.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "get_stream.h"
 #include "sq_proto.h"
+#include "sq_splice.h"
+
+/* Direct output without splice: bytes per recv/write. */
+#define COPY_BUF ((size_t)256 << 10)
 
 struct get {
 	const char *path;          /* as given */
@@ -41,8 +50,24 @@ struct get {
 
 	uint64_t total;            /* announced */
 	bool unknown;              /* "size": nil: read to file.end, no bar */
-	uint64_t received;         /* bin bytes received */
-	uint64_t written;          /* real bytes written */
+	bool announced;            /* the response came */
+	uint64_t received;         /* bin bytes of the chunks begun */
+	uint64_t got;              /* bin bytes taken from the connection */
+	uint64_t written;          /* bytes written to the output */
+	uint64_t pending;          /* of those (direct) or held: the last chunk's,
+	                            * real only once the next message says so */
+	bool verbose;              /* -v: say how the bytes went */
+
+	/* where the payload goes (choose_path) */
+	bool direct;               /* to the output as it comes */
+	bool seekable;             /* direct to a regular file, from start on */
+	off_t start;
+	bool splicing;             /* sp is ready */
+	struct sq_splice sp;
+	uint64_t spliced, copied;  /* payload bytes moved by splice / by copy */
+	char *cbuf;                /* direct without splice: the copy buffer */
+	char *held;                /* otherwise: the last chunk, held back */
+	size_t held_len, held_cap;
 	bool progress;
 	bool bar_shown;
 	double t0, last_draw;
@@ -216,6 +241,8 @@ static int parse_args(struct get *g, int argc, char **argv)
 			g->has_length = true;
 		} else if (strcmp(a, "--nofollow") == 0) {
 			g->nofollow = true;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			g->verbose = true;
 		} else if (strcmp(a, "--") == 0 && i + 1 == argc - 1 && !g->path) {
 			g->path = argv[++i];
 		} else if (a[0] == '-' && a[1]) {
@@ -353,13 +380,14 @@ static void pack_request(struct sysq *c, const struct get *g, uint32_t *id)
 		sq_pack_kv_bool(pk, "nofollow", true);
 }
 
-static bool for_us(const struct sysq_reply *m, const char *method, uint32_t id,
+static bool for_us(const struct sq_msg *m, const char *method, uint32_t id,
                    const msgpack_object **params)
 {
-	if (m->type != SQ_MSG_NOTIFY || strcmp(m->method, method) != 0)
+	if (m->type != SQ_MSG_NOTIFY || m->method_len != strlen(method) ||
+	    memcmp(m->method, method, m->method_len) != 0)
 		return false;
-	const msgpack_object *p = m->result;
-	if (!p || p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 1)
+	const msgpack_object *p = &m->params;
+	if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 1)
 		return false;
 	const msgpack_object *mid = sq_map_get(&p->via.array.ptr[0], "msgid");
 	if (!mid || mid->type != MSGPACK_OBJECT_POSITIVE_INTEGER || mid->via.u64 != id)
@@ -368,131 +396,278 @@ static bool for_us(const struct sysq_reply *m, const char *method, uint32_t id,
 	return true;
 }
 
+/* ---- where the payload goes ------------------------------------------------------------ */
+
+/* A regular file we write at its end (not O_APPEND: splice refuses it), or
+ * /dev/null: the payload goes there as it comes, by splice(2) when it can,
+ * and a padded last chunk is cut back afterwards.  Anything else (a pipe, a
+ * terminal) gets each chunk once the next message shows it was real. */
+static void choose_path(struct get *g)
+{
+	struct stat st, null;
+	if (fstat(g->fd, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		int fl = fcntl(g->fd, F_GETFL);
+		off_t pos = lseek(g->fd, 0, SEEK_CUR);
+		if (fl < 0 || (fl & O_APPEND) || pos < 0 || pos != st.st_size)
+			return;
+		g->direct = g->seekable = true;
+		g->start = pos;
+	} else if (S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 &&
+	           S_ISCHR(null.st_mode) && null.st_rdev == st.st_rdev) {
+		g->direct = true;
+	} else {
+		return;
+	}
+	g->splicing = sq_splice_init(&g->sp) == 0;
+}
+
+#define LOST (-200000) /* the connection ended inside a payload */
+
+/* recv exactly n bytes into p. */
+static int recv_all(int fd, char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = recv(fd, p, n, MSG_WAITALL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return LOST;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Direct: len payload bytes from the socket to the output. */
+static int pass_through(struct get *g, struct gstream *s, uint64_t len)
+{
+	while (len) {
+		if (g->splicing && !g->sp.refused) {
+			ssize_t k = sq_splice_move(&g->sp, s->fd, g->fd, len);
+			if (k == -EINVAL && g->sp.refused && !g->sp.out_failed)
+				continue; /* the socket cannot be spliced from: copy */
+			if (k == 0 || (k < 0 && !g->sp.out_failed))
+				return LOST;
+			if (k < 0)
+				return (int)k;
+			if (g->sp.refused)
+				g->copied += (uint64_t)k;
+			else
+				g->spliced += (uint64_t)k;
+			g->written += (uint64_t)k;
+			g->got += (uint64_t)k;
+			len -= (uint64_t)k;
+			continue;
+		}
+		if (!g->cbuf && !(g->cbuf = malloc(COPY_BUF)))
+			return -ENOMEM;
+		size_t n = len < COPY_BUF ? (size_t)len : COPY_BUF;
+		ssize_t k;
+		do
+			k = recv(s->fd, g->cbuf, n, 0);
+		while (k < 0 && errno == EINTR);
+		if (k <= 0)
+			return LOST;
+		g->got += (uint64_t)k;
+		int rc = write_out(g, g->cbuf, (size_t)k);
+		if (rc < 0)
+			return rc;
+		g->copied += (uint64_t)k;
+		len -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* A chunk of len bytes, mem (a whole message's bin) or on the socket. */
+static int take_chunk(struct get *g, struct gstream *s, const char *mem, uint64_t len)
+{
+	int rc;
+	if (g->held_len) { /* the chunk before was real: out with it */
+		if ((rc = write_out(g, g->held, g->held_len)) < 0)
+			return rc;
+		g->held_len = 0;
+	}
+	g->pending = 0;
+	const char *p = mem;
+	size_t n = mem ? (size_t)len : gs_buffered(s, len, &p);
+	if (g->direct) {
+		if (n && (rc = write_out(g, p, n)) < 0)
+			return rc;
+		g->copied += n;
+		if (!mem) {
+			g->got += n;
+			gs_consume(s, n);
+			if ((rc = pass_through(g, s, len - n)) < 0)
+				return rc;
+		}
+		g->pending = len;
+		return 0;
+	}
+	if (len > g->held_cap) {
+		char *h = realloc(g->held, (size_t)len);
+		if (!h)
+			return -ENOMEM;
+		g->held = h;
+		g->held_cap = (size_t)len;
+	}
+	if (n)
+		memcpy(g->held, p, n);
+	if (!mem) {
+		g->got += n;
+		gs_consume(s, n);
+		if ((rc = recv_all(s->fd, g->held + n, (size_t)len - n)) < 0)
+			return rc;
+		g->got += len - n;
+	}
+	g->copied += len;
+	g->held_len = g->pending = (size_t)len;
+	return 0;
+}
+
+/* file.end says b real bytes: of the last chunk, keep only those. */
+static int cut_back(struct get *g, uint64_t b)
+{
+	if (!g->direct)
+		return g->held_len ? write_out(g, g->held, (size_t)(b - g->written)) : 0;
+	if (b < g->written && g->seekable && ftruncate(g->fd, g->start + (off_t)b) < 0)
+		return -errno;
+	g->written = b;
+	return 0;
+}
+
+/* Bytes known to be real so far (the last chunk is not, until told). */
+static uint64_t confirmed(const struct get *g)
+{
+	return g->direct ? g->written - g->pending : g->written;
+}
+
+static int lost(struct get *g, int rc)
+{
+	char of[32] = "";
+	if (!g->unknown)
+		snprintf(of, sizeof(of), " of %" PRIu64, g->total);
+	return fail(g, "lost the connection to sysqd after %" PRIu64 "%s bytes: %s",
+	            g->got, of, strerror(rc == LOST ? ECONNRESET : -rc));
+}
+
+static int on_response(struct get *g, const struct sq_msg *m)
+{
+	if (m->error.type != MSGPACK_OBJECT_NIL) {
+		char code[32], msg[400];
+		obj_str(&m->error, "code", code, sizeof(code));
+		obj_str(&m->error, "message", msg, sizeof(msg));
+		return fail(g, "%s: %s", code[0] ? code : "EUNKNOWN", msg);
+	}
+	const msgpack_object *size = sq_map_get(&m->result, "size");
+	if (size && size->type == MSGPACK_OBJECT_NIL) {
+		/* procfs, sysfs...: the length comes with file.end */
+		g->unknown = true;
+		g->progress = false;
+		g->total = UINT64_MAX;
+	} else if (!size || size->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		return fail(g, "sysqd announced no size");
+	} else {
+		g->total = size->via.u64;
+	}
+	g->announced = true;
+	g->t0 = g->last_draw = now_s();
+	g->last_draw -= 1;
+	draw(g, false);
+	return -1;
+}
+
+static int on_end(struct get *g, const msgpack_object *p)
+{
+	const msgpack_object *b = sq_map_get(p, "bytes");
+	const msgpack_object *e = sq_map_get(p, "error");
+	uint64_t base = confirmed(g);
+	if (!b || b->type != MSGPACK_OBJECT_POSITIVE_INTEGER || b->via.u64 < base ||
+	    b->via.u64 > base + g->pending)
+		return fail(g, "sysqd's file.end does not match the data sent");
+	int rc = cut_back(g, b->via.u64);
+	g->held_len = g->pending = 0;
+	if (rc < 0)
+		return write_failed(g, rc);
+	if (e && e->type == MSGPACK_OBJECT_MAP) {
+		char code[32], msg[400];
+		obj_str(e, "code", code, sizeof(code));
+		obj_str(e, "message", msg, sizeof(msg));
+		char of[32] = "";
+		if (!g->unknown)
+			snprintf(of, sizeof(of), " of %" PRIu64, g->total);
+		return fail(g, "short transfer: %" PRIu64 "%s bytes: %s: %s", g->written, of, code,
+		            msg);
+	}
+	if (!g->unknown && g->written != g->total)
+		return fail(g, "short transfer: %" PRIu64 " of %" PRIu64 " bytes", g->written,
+		            g->total);
+	draw(g, true);
+	return EXIT_OK;
+}
+
+/* One data chunk's header came (mem NULL: its payload is on the socket). */
+static int on_data(struct get *g, struct gstream *s, const char *mem, uint64_t len)
+{
+	if (!g->announced || g->received + len > g->total)
+		return fail(g, "sysqd sent data that was not announced");
+	int rc = take_chunk(g, s, mem, len);
+	if (rc == LOST)
+		return lost(g, rc);
+	if (rc < 0)
+		return write_failed(g, rc);
+	g->received += len;
+	draw(g, false);
+	return -1;
+}
+
 /* Receive the stream; returns an exit status. */
 static int receive(struct get *g, struct sysq *c, uint32_t id)
 {
-	struct sysq_reply held = { 0 };   /* the last chunk, not written yet */
-	const char *hp = NULL;
-	size_t hlen = 0;
-	bool announced = false;
-	int st;
-
-	for (;;) {
-		struct sysq_reply m;
-		const msgpack_object *p;
-		int rc = sysq_read(c, &m);
+	struct gstream s;
+	const msgpack_object *p;
+	int st = -1;
+	gs_init(&s, sysq_fd(c), id);
+	while (st < 0) {
+		struct sq_msg m;
+		uint64_t len;
+		int rc = gs_next(&s, &m, &len);
 		if (rc < 0) {
-			char of[32] = "";
-			if (!g->unknown)
-				snprintf(of, sizeof(of), " of %" PRIu64, g->total);
-			st = fail(g, "lost the connection to sysqd after %" PRIu64 "%s bytes: %s",
-			          g->written + hlen, of, strerror(-rc));
-			break;
-		}
-		if (m.type == SQ_MSG_RESPONSE && m.msgid == id) {
-			if (m.is_error) {
-				st = fail(g, "%s: %s", m.code, m.message);
-				sysq_reply_free(&m);
-				break;
-			}
-			const msgpack_object *size = sq_map_get(m.result, "size");
-			if (size && size->type == MSGPACK_OBJECT_NIL) {
-				/* procfs, sysfs...: the length comes with file.end */
-				g->unknown = true;
-				g->progress = false;
-				g->total = UINT64_MAX;
-			} else if (!size || size->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-				st = fail(g, "sysqd announced no size");
-				sysq_reply_free(&m);
-				break;
-			} else {
-				g->total = size->via.u64;
-			}
-			announced = true;
-			g->t0 = g->last_draw = now_s();
-			g->last_draw -= 1;
-			draw(g, false);
-			sysq_reply_free(&m);
-			continue;
-		}
-		if (for_us(&m, "file.data", id, &p)) {
+			st = lost(g, rc == -ECONNRESET ? LOST : rc);
+		} else if (rc == GS_DATA) {
+			st = on_data(g, &s, NULL, len);
+		} else if (m.type == SQ_MSG_RESPONSE && m.msgid == id) {
+			st = on_response(g, &m);
+		} else if (for_us(&m, "file.data", id, &p)) {
 			const msgpack_object *d = sq_map_get(p, "data");
-			if (!announced || !d || d->type != MSGPACK_OBJECT_BIN ||
-			    g->received + d->via.bin.size > g->total) {
+			if (!d || d->type != MSGPACK_OBJECT_BIN)
 				st = fail(g, "sysqd sent data that was not announced");
-				sysq_reply_free(&m);
-				break;
-			}
-			if (hp && (rc = write_out(g, hp, hlen)) < 0) {
-				st = write_failed(g, rc);
-				sysq_reply_free(&m);
-				break;
-			}
-			sysq_reply_free(&held);
-			held = m;
-			hp = d->via.bin.ptr;
-			hlen = d->via.bin.size;
-			g->received += hlen;
-			draw(g, false);
-			continue;
-		}
-		if (for_us(&m, "file.end", id, &p)) {
-			const msgpack_object *b = sq_map_get(p, "bytes");
-			const msgpack_object *e = sq_map_get(p, "error");
-			if (!b || b->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-			    b->via.u64 < g->written || b->via.u64 > g->written + hlen) {
-				st = fail(g, "sysqd's file.end does not match the data sent");
-				sysq_reply_free(&m);
-				break;
-			}
-			/* of the held chunk, only what file.end calls real */
-			size_t real = (size_t)(b->via.u64 - g->written);
-			if (hp && (rc = write_out(g, hp, real)) < 0) {
-				st = write_failed(g, rc);
-				sysq_reply_free(&m);
-				break;
-			}
-			hp = NULL;
-			hlen = 0;
-			if (e && e->type == MSGPACK_OBJECT_MAP) {
-				char code[32], msg[400];
-				obj_str(e, "code", code, sizeof(code));
-				obj_str(e, "message", msg, sizeof(msg));
-				char of[32] = "";
-				if (!g->unknown)
-					snprintf(of, sizeof(of), " of %" PRIu64, g->total);
-				st = fail(g, "short transfer: %" PRIu64 "%s bytes: %s: %s", g->written, of,
-				          code, msg);
-			} else if (!g->unknown && g->written != g->total) {
-				st = fail(g, "short transfer: %" PRIu64 " of %" PRIu64 " bytes",
-				          g->written, g->total);
-			} else {
-				draw(g, true);
-				st = EXIT_OK;
-			}
-			sysq_reply_free(&m);
-			break;
-		}
-		if (m.type == SQ_MSG_NOTIFY && strcmp(m.method, "sys.error") == 0) {
-			const msgpack_object *e = m.result->type == MSGPACK_OBJECT_ARRAY &&
-			                          m.result->via.array.size == 1
-			                          ? &m.result->via.array.ptr[0] : NULL;
+			else
+				st = on_data(g, &s, d->via.bin.ptr, d->via.bin.size);
+		} else if (for_us(&m, "file.end", id, &p)) {
+			st = on_end(g, p);
+		} else if (m.type == SQ_MSG_NOTIFY && m.method_len == 9 &&
+		           memcmp(m.method, "sys.error", 9) == 0) {
+			const msgpack_object *e = m.params.type == MSGPACK_OBJECT_ARRAY &&
+			                          m.params.via.array.size == 1
+			                          ? &m.params.via.array.ptr[0] : NULL;
 			char code[32] = "", msg[400] = "";
 			obj_str(e, "code", code, sizeof(code));
 			obj_str(e, "message", msg, sizeof(msg));
 			st = fail(g, "sysqd closed the connection: %s: %s", code, msg);
-			sysq_reply_free(&m);
-			break;
-		}
-		sysq_reply_free(&m); /* someone else's message */
+		} /* else someone else's message */
 	}
-	sysq_reply_free(&held);
+	gs_free(&s);
+	/* a failure to stdout as a file leaves only what was known real */
+	if (st != EXIT_OK && g->direct && g->seekable && !g->out && g->written > confirmed(g))
+		(void)!ftruncate(g->fd, g->start + (off_t)confirmed(g));
 	return st;
 }
 
 int cmd_get(struct cli *cli, int argc, char **argv)
 {
-	struct get g = { .fd = -1 };
+	struct get g = { .fd = -1, .sp = { .pipe = { -1, -1 } } };
 	uint32_t id;
 	int rc;
 
@@ -510,6 +685,7 @@ int cmd_get(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "sysq get: cannot write %s: %s\n", g.out, strerror(-rc));
 		return EXIT_REMOTE;
 	}
+	choose_path(&g);
 	pack_request(c, &g, &id);
 	if ((rc = sysq_flush(c)) < 0) {
 		int st = fail(&g, "lost the connection to sysqd: %s", strerror(-rc));
@@ -521,5 +697,12 @@ int cmd_get(struct cli *cli, int argc, char **argv)
 		st = fail(&g, "cannot write %s: %s", g.out, strerror(-rc));
 	if (st != EXIT_OK)
 		drop_output(&g);
+	if (g.verbose)
+		fprintf(stderr, "sysq get: %s: %" PRIu64 " bytes written; payload: %" PRIu64
+		        " spliced, %" PRIu64 " copied\n", g.path, g.written, g.spliced, g.copied);
+	if (g.splicing)
+		sq_splice_free(&g.sp);
+	free(g.cbuf);
+	free(g.held);
 	return st;
 }

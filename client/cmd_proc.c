@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,38 +226,77 @@ static int cmp_proc(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* The value of each wire field in one pass over the map (NULL: absent). */
+static void wire_values(const msgpack_object *p, const msgpack_object *v[W_N])
+{
+	static size_t len[W_N];
+	if (!len[0])
+		for (int k = 0; k < W_N; k++)
+			len[k] = strlen(ps_wire[k]);
+	for (int k = 0; k < W_N; k++)
+		v[k] = NULL;
+	if (!p || p->type != MSGPACK_OBJECT_MAP)
+		return;
+	for (uint32_t i = 0; i < p->via.map.size; i++) {
+		const msgpack_object *key = &p->via.map.ptr[i].key;
+		if (key->type != MSGPACK_OBJECT_STR)
+			continue;
+		for (int k = 0; k < W_N; k++)
+			if (key->via.str.size == len[k] && !v[k] &&
+			    memcmp(key->via.str.ptr, ps_wire[k], len[k]) == 0) {
+				v[k] = &p->via.map.ptr[i].val;
+				break;
+			}
+	}
+}
+
+static long long int_of(const msgpack_object *o, long long dflt)
+{
+	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return o->via.u64 > (uint64_t)INT64_MAX ? INT64_MAX : (long long)o->via.u64;
+	if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return o->via.i64;
+	if (o && (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32))
+		return (long long)o->via.f64;
+	return dflt;
+}
+
 static void fill_row(struct ps_row *w, const msgpack_object *p, struct users *users)
 {
 	static const long long none = -1;
+	const msgpack_object *v[W_N];
+	wire_values(p, v);
 	w->have = 0;
 	for (int k = 0; k < W_N; k++)
-		if (obj_get(p, ps_wire[k]))
+		if (v[k])
 			w->have |= 1u << k;
-	const msgpack_object *st = obj_get(p, "state");
-	w->pid = obj_int(p, "pid", none);
-	w->ppid = obj_int(p, "ppid", none);
-	w->pgid = obj_int(p, "pgid", none);
-	w->sid = obj_int(p, "sid", none);
-	w->uid = obj_int(p, "uid", none);
-	w->euid = obj_int(p, "euid", none);
-	w->nice = obj_int(p, "nice", 0);
-	w->threads = obj_int(p, "threads", 0);
+	const msgpack_object *st = v[W_STATE];
+	w->pid = int_of(v[W_PID], none);
+	w->ppid = int_of(v[W_PPID], none);
+	w->pgid = int_of(v[W_PGID], none);
+	w->sid = int_of(v[W_SID], none);
+	w->uid = int_of(v[W_UID], none);
+	w->euid = int_of(v[W_EUID], none);
+	w->nice = int_of(v[W_NICE], 0);
+	w->threads = int_of(v[W_THREADS], 0);
 	w->state = is_bytes(st) && st->via.str.size ? st->via.str.ptr[0] : '?';
-	w->rss = (unsigned long long)obj_int(p, "rss_bytes", 0);
-	w->vsz = (unsigned long long)obj_int(p, "vsize_bytes", 0);
-	w->cpu_ns = (unsigned long long)obj_int(p, "cpu_user_ns", 0) +
-	            (unsigned long long)obj_int(p, "cpu_system_ns", 0);
-	w->start = obj_double(p, "start_time", 0);
+	w->rss = (unsigned long long)int_of(v[W_RSS], 0);
+	w->vsz = (unsigned long long)int_of(v[W_VSIZE], 0);
+	w->cpu_ns = (unsigned long long)int_of(v[W_CPU_USER], 0) +
+	            (unsigned long long)int_of(v[W_CPU_SYSTEM], 0);
+	const msgpack_object *start = v[W_START];
+	w->start = start && (start->type == MSGPACK_OBJECT_FLOAT64 ||
+	                     start->type == MSGPACK_OBJECT_FLOAT32) ? start->via.f64
+	           : (double)int_of(start, 0);
 	w->user = w->euid >= 0 ? user_name(users, w->euid) : "-";
 	w->ruser = w->uid >= 0 ? user_name(users, w->uid) : "-";
 	w->tty[0] = '\0';
-	const msgpack_object *t = obj_get(p, "tty");
-	if (is_bytes(t))
+	if (is_bytes(v[W_TTY]))
 		obj_str(p, "tty", w->tty, sizeof(w->tty));
 	w->command = command_of(p);
 	char *c = NULL;
 	size_t len = 0, cap = 0;
-	const msgpack_object *cm = obj_get(p, "comm");
+	const msgpack_object *cm = v[W_COMM];
 	put_bytes(&c, &len, &cap, is_bytes(cm) ? cm->via.str.ptr : "", is_bytes(cm) ? cm->via.str.size : 0);
 	w->comm = c;
 }
@@ -323,14 +363,18 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		if (rc < 0)
 			return ps_usage();
 	}
-	if (!ncols && ps_parse_fields("pid,ppid,user,%cpu,vsz,rss,tty,s,start_time,time,args",
+	if (!ncols && ps_parse_fields("pid,ppid,user,%cpu,%mem,vsz,rss,tty,s,start_time,time,args",
 	                              cols, &ncols, sizeof(cols) / sizeof(cols[0])) < 0)
 		return EXIT_USAGE;
 	unsigned need = 1u << W_PID;
-	for (size_t c = 0; c < ncols; c++)
+	bool mem_total = sort >= 0 && ps_field_wants_mem_total(sort);
+	for (size_t c = 0; c < ncols; c++) {
 		need |= ps_field_needs(cols[c].field);
+		mem_total |= ps_field_wants_mem_total(cols[c].field);
+	}
 	if (sort >= 0)
 		need |= ps_field_needs(sort);
+	mem_total &= !cli->json;
 
 	/* one request per kind of selection, pipelined; the union of the replies */
 	int which[3], nreq = 0;
@@ -346,17 +390,34 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	uint32_t ids[3];
 	for (int k = 0; k < nreq; k++)
 		ps_request(c, &ids[k], &sel, which[k], cli->json && !ncols ? 0 : need);
+	uint32_t host_id = 0;
+	if (mem_total) { /* %MEM: the host's memory total, alongside */
+		msgpack_pack_array(sysq_begin(c, "sys.host", &host_id), 0);
+	}
 	struct sysq_reply rs[3];
 	int got = 0, st = EXIT_OK, rc = sysq_flush(c);
-	while (rc == 0 && got < nreq) {
-		rc = sysq_read(c, &rs[got]);
+	while (rc == 0 && (got < nreq || host_id)) {
+		struct sysq_reply r;
+		rc = sysq_read(c, &r);
 		if (rc < 0)
 			break;
-		if (rs[got].type != SQ_MSG_RESPONSE) {
-			sysq_reply_free(&rs[got]);
+		if (r.type != SQ_MSG_RESPONSE) {
+			sysq_reply_free(&r);
 			continue;
 		}
-		int e = cli_status("proc.list", rs[got].is_error ? SYSQ_REMOTE_ERROR : 0, &rs[got]);
+		if (host_id && r.msgid == host_id) { /* an error: %MEM shows '-' */
+			const msgpack_object *m = r.is_error ? NULL : obj_get(r.result, "memory");
+			ps_set_mem_total((unsigned long long)obj_int(m, "total", 0));
+			sysq_reply_free(&r);
+			host_id = 0;
+			continue;
+		}
+		if (got == nreq) { /* not ours */
+			sysq_reply_free(&r);
+			continue;
+		}
+		rs[got] = r;
+		int e = cli_status("proc.list", r.is_error ? SYSQ_REMOTE_ERROR : 0, &rs[got]);
 		if (e != EXIT_OK)
 			st = e;
 		got++;
@@ -423,6 +484,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	free(all);
 	for (int k = 0; k < got; k++)
 		sysq_reply_free(&rs[k]);
+	if (st == EXIT_OK && n == 0)
+		st = EXIT_REMOTE; /* nothing matched: ps exits 1 too */
 	return st;
 }
 

@@ -24,9 +24,10 @@ const struct cli_cmd cli_commands[] = {
 	  "                      these columns, as ps names them (FIELD=HEADER renames the\n"
 	  "                      last): pid ppid pgid pgrp sid sess user euser uname ruser\n"
 	  "                      uid euid ruid tty tt tname s state ni nice nlwp thcount vsz\n"
-	  "                      vsize rss rsz rssize %cpu pcpu time cputime start\n"
-	  "                      start_time stime etime comm ucomm ucmd args command cmd\n"
-	  "                      (default pid,ppid,user,%cpu,vsz,rss,tty,s,start_time,time,args)\n"
+	  "                      vsize rss rsz rssize %mem pmem %cpu pcpu time cputime\n"
+	  "                      start start_time stime etime comm ucomm ucmd args command\n"
+	  "                      cmd (default pid,ppid,user,%cpu,%mem,vsz,rss,tty,s,\n"
+	  "                      start_time,time,args)\n"
 	  "  -w, --wide          whole lines on a terminal (default: cut to its width)\n"
 	  "      --sort [-]FIELD sort by FIELD, descending with '-' (default pid)\n",
 	  0 },
@@ -122,15 +123,17 @@ const struct cli_cmd cli_commands[] = {
 	  "  -w                 set each NAME to VALUE (root, or as the daemon's policy\n"
 	  "                     allows) and print what the kernel reads back\n",
 	  0 },
-	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N] [--nofollow]",
+	{ "get", cmd_get, "PATH [-o OUT] [--offset N] [--length N] [--nofollow] [-v]",
 	  "copy a file, read as you",
-	  "usage: sysq get PATH [-o OUT] [--offset N] [--length N] [--nofollow]\n"
+	  "usage: sysq get PATH [-o OUT] [--offset N] [--length N] [--nofollow] [-v]\n"
 	  "  -o, --output OUT   write to OUT (default: stdout, refusing binary bytes for a\n"
 	  "                     terminal; '-': stdout whatever the bytes); a directory OUT:\n"
 	  "                     OUT/<the last name of PATH>, as curl names it\n"
 	  "      --offset N     start at byte N (123, 4K, 1M, 2G, 1T)\n"
 	  "      --length N     copy at most N bytes\n"
-	  "      --nofollow     refuse a symbolic link at the end of PATH\n",
+	  "      --nofollow     refuse a symbolic link at the end of PATH\n"
+	  "  -v, --verbose      at the end, say how many bytes were written, and of the\n"
+	  "                     file's bytes how many were spliced and how many copied\n",
 	  0 },
 	{ "watch", cmd_watch,
 	  "[mounts] [net] [proc [--uid UID] [--ppid PID] [--comm NAME]] [pid PID...]",

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * libsysq.c - the blocking client: connect, queue requests, flush, and
- * read whole frames (cut with the same bounded scanner the daemon uses).
+ * read whole frames (cut with the same bounded scanner the daemon uses,
+ * resumed across reads).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@ struct sysq {
 	struct sq_buf out;
 	msgpack_packer pk;
 	struct sq_buf in;
+	struct sq_frame_scanner scan;  /* where the cut of in's first frame stands */
 	struct sq_limits lim;
 	char path[108];
 	void (*notify)(const struct sysq_reply *, void *);
@@ -112,6 +114,7 @@ struct sysq *sysq_connect(const char *path, char *err, size_t errlen)
 	c->next_id = 1;
 	sq_buf_init(&c->out);
 	sq_buf_init(&c->in);
+	sq_frame_scanner_init(&c->scan);
 	sq_packer_init(&c->pk, &c->out);
 	c->lim = sq_default_limits;
 	c->lim.max_msg = 256u << 20; /* replies can be large (process tables) */
@@ -199,7 +202,11 @@ int sysq_read(struct sysq *c, struct sysq_reply *r)
 	memset(r, 0, sizeof(*r));
 	for (;;) {
 		size_t flen;
-		int rc = sq_frame_scan(c->in.data, c->in.len, &c->lim, &flen);
+		/* resumed where the last read stopped: a large reply is cut in
+		 * O(size), not scanned again from its start after every recv */
+		int rc = sq_frame_scan_resume(&c->scan, c->in.data, c->in.len, &c->lim, &flen);
+		if (rc != -EAGAIN)
+			sq_frame_scanner_init(&c->scan);
 		if (rc == 0) {
 			r->frame = malloc(flen ? flen : 1);
 			r->zone = msgpack_zone_new(4096);
@@ -246,7 +253,9 @@ int sysq_read(struct sysq *c, struct sysq_reply *r)
 		}
 		if (rc != -EAGAIN)
 			return rc;
-		if (sq_buf_reserve(&c->in, 65536) < 0)
+		/* room for as much again as is here (64 KiB at least): a large
+		 * reply comes in a few reads */
+		if (sq_buf_reserve(&c->in, c->in.len > 65536 ? c->in.len : 65536) < 0)
 			return -ENOMEM;
 		ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
 		if (n == 0)

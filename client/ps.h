@@ -7,6 +7,7 @@
 #ifndef SQ_PS_H
 #define SQ_PS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -39,6 +40,9 @@ struct ps_col {
 int ps_parse_fields(const char *arg, struct ps_col *cols, size_t *ncols, size_t max);
 /* The W_ bits a field needs. */
 unsigned ps_field_needs(int field);
+/* The field needs the host's memory total (%MEM): ps_set_mem_total. */
+bool ps_field_wants_mem_total(int field);
+void ps_set_mem_total(unsigned long long bytes);
 /* Field by name (ps's names, and --sort's older ones): its index, or -1. */
 int ps_sort_field(const char *name);
 /* Sort rows by field (descending when desc), then by pid. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * proc_linux.c - the process table from /proc, reading only the files the
- * requested fields need: stat (most fields), status (uid, euid, gid),
+ * requested fields need: stat (most fields), status (uid, euid, gid; and
+ * VmRSS for rss, as ps shows it),
  * cmdline (args) and the exe link.  Each file is one open/read/close into a
  * stack buffer (no stdio); kernel threads skip cmdline and exe.  Big scans
  * are shared out over a few threads.  Runs with the calling thread's credentials,
@@ -213,6 +214,17 @@ static int parse_status(struct sq_proc *p, const char *buf, size_t len)
 	return 0;
 }
 
+/* VmRSS in kB (what ps shows: stat's rss is the kernel's approximate
+ * count), or -1 where there is none (kernel threads, zombies). */
+static long long status_vmrss(const char *buf, size_t len)
+{
+	const char *v = memmem(buf, len, "\nVmRSS:", 7);
+	if (!v)
+		return -1;
+	v += 7;
+	return (long long)num(&v, buf + len);
+}
+
 static bool not_dot(const char *name)
 {
 	return name[0] != '.';
@@ -338,13 +350,16 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 	p->args_len = p->exe_len = p->cgroup_len = 0;
 	p->args_cut = 0;
 
-	if ((want & NEED_STATUS) || s->uid_filter >= 0) {
+	long long vmrss = -1;
+	if ((want & (NEED_STATUS | F(RSS))) || s->uid_filter >= 0) {
 		snprintf(path, sizeof(path), "%d/status", (int)pid);
 		n = read_small(s->procfd, path, buf, sizeof(buf));
 		if (gone(n))
 			return 1;
 		if (n >= 0 && parse_status(p, buf, (size_t)n) == 0)
 			any = 1;
+		if (n >= 0 && (want & F(RSS)))
+			vmrss = status_vmrss(buf, (size_t)n);
 		if (s->uid_filter >= 0 && (!(p->have & F(UID)) || p->uid != s->uid_filter))
 			return 1;
 	}
@@ -356,6 +371,8 @@ static int read_one(struct scan *s, pid_t pid, int check_exists)
 			return 1;
 		if (n > 0 && parse_stat(s, buf, (size_t)n) == 0)
 			any = 1;
+		if (vmrss >= 0)
+			p->rss_bytes = (uint64_t)vmrss * 1024;
 	}
 	if (s->kthread) { /* known without asking: no arguments, no exe */
 		want &= ~F(EXE);

@@ -59,6 +59,33 @@ static void named_sleeper(void *arg)
 		pause();
 }
 
+/* A child holding (touched) *arg bytes: a %MEM above 0.0. */
+static char *volatile held;
+
+static void memory_holder(void *arg)
+{
+	size_t n = *(const size_t *)arg;
+	held = malloc(n);
+	if (!held)
+		_exit(3);
+	for (size_t i = 0; i < n; i += 4096)
+		held[i] = 1;
+	kid_ready();
+	for (;;)
+		pause();
+}
+
+/* Half a percent of MemTotal (at least 16 MiB, at most 512 MiB). */
+static size_t half_a_percent(void)
+{
+	char *mi = slurp("/proc/meminfo");
+	const char *t = mi ? strstr(mi, "MemTotal:") : NULL;
+	unsigned long long kib = t ? strtoull(t + 9, NULL, 10) : 0;
+	free(mi);
+	size_t n = (size_t)(kib * 1024 / 200);
+	return n < (16u << 20) ? 16u << 20 : n > (512u << 20) ? 512u << 20 : n;
+}
+
 static void exec_argv(void *arg)
 {
 	char **argv = arg;
@@ -90,22 +117,33 @@ static char *sh(const char *cmd, int *st)
 	return buf;
 }
 
-/* `sysq -s SOCK args` (stdout), asserting exit 0. */
-static char *sysq(const char *args)
+/* `sysq -s SOCK args` (stdout), asserting exit status want. */
+static char *sysq_exits(const char *args, int want)
 {
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "'%s' -s '%s' %s", getenv("SQ_SYSQ"), d.sock, args);
 	int st;
 	char *out = sh(cmd, &st);
-	cr_assert_eq(st, 0, "sysq %s: exit %d: %s", args, st, out);
+	cr_assert_eq(st, want, "sysq %s: exit %d: %s", args, st, out);
 	return out;
+}
+
+static char *sysq(const char *args)
+{
+	return sysq_exits(args, 0);
+}
+
+/* `ps args` (stdout); its exit status in *st when st is not NULL. */
+static char *procps_st(const char *args, int *st)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "LC_ALL=C ps %s", args);
+	return sh(cmd, st);
 }
 
 static char *procps(const char *args)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "LC_ALL=C ps %s", args);
-	return sh(cmd, NULL);
+	return procps_st(args, NULL);
 }
 
 /* Every run of blanks as one space, none at line ends (in place). */
@@ -168,10 +206,10 @@ static void stop(pid_t pid)
 }
 
 /* -o with ps's names prints what ps prints for two processes the test
- * made and stopped (one uid 65534's; RSS aside: proc.list's rss_bytes is
- * /proc/PID/stat's, the kernel's approximate count, where ps reads VmRSS
- * from status); %CPU (which falls while a process sleeps) lies
- * between ps's before and after; STARTED within the second ps rounds to. */
+ * made and stopped (one uid 65534's), RSS and %MEM too (ps reads VmRSS
+ * from status, not stat's approximate count); %CPU (which falls while a
+ * process sleeps) lies between ps's before and after; STARTED within the
+ * second ps rounds to. */
 Test(ps, o_fields_print_what_ps_prints)
 {
 	SKIP_UNLESS_ROOT();
@@ -185,6 +223,18 @@ Test(ps, o_fields_print_what_ps_prints)
 	same_as_ps(args);
 	snprintf(args, sizeof(args), "-o pid,sess,pgrp,euser,euid,tname,tt,state,nice,thcount,"
 	         "vsize,cputime,ucomm,command %s", sel);
+	same_as_ps(args);
+	snprintf(args, sizeof(args), "-o pid,rss,rsz,rssize,%%mem,pmem %s", sel);
+	same_as_ps(args);
+	/* and one with some memory */
+	size_t hold = half_a_percent();
+	pid_t m = kid_spawn(memory_holder, &hold);
+	stop(m);
+	snprintf(args, sizeof(args), "-o pid,rss,%%mem,pmem,vsz -p %d", (int)m);
+	char *mine = procps(args);
+	bool some = !strstr(mine, " 0.0 ");
+	free(mine);
+	cr_assert(some, "ps shows no %%MEM for %zu bytes", hold);
 	same_as_ps(args);
 
 	snprintf(args, sizeof(args), "-o pid,%%cpu,pcpu %s", sel);
@@ -278,21 +328,35 @@ Test(ps, p_C_and_u_select_as_ps_does)
 }
 
 /* Nothing selected: the header alone, aligned as ps aligns it (the same
- * bytes), for chosen fields and for the default ones. */
+ * bytes), for chosen fields and for the default ones; exit status 1, as
+ * ps's (-p, -C and -u alike). */
 Test(ps, nothing_selected_prints_the_header_as_ps_does)
 {
 	char args[256], sargs[300];
-	snprintf(args, sizeof(args), "-o pid,ppid,user,uid,tty,s,ni,vsz,rss,%%cpu,time,start,"
-	         "comm,args -p %d", NO_SUCH_PID);
+	int st;
+	snprintf(args, sizeof(args), "-o pid,ppid,user,uid,tty,s,ni,vsz,rss,%%cpu,%%mem,time,"
+	         "start,comm,args -p %d", NO_SUCH_PID);
 	snprintf(sargs, sizeof(sargs), "ps %s", args);
-	char *got = sysq(sargs), *want = procps(args);
+	char *want = procps_st(args, &st);
+	cr_assert_eq(st, 1, "ps %s exits %d", args, st);
+	char *got = sysq_exits(sargs, 1);
 	cr_assert_str_eq(got, want, "sysq:\n%s\nps:\n%s", got, want);
 	free(got);
 	free(want);
-	snprintf(args, sizeof(args), "-o pid,ppid,user,%%cpu,vsz,rss,tty,s,start_time,time,args "
-	         "-p %d", NO_SUCH_PID);
+	const char *others[] = { "-o pid -C no-such-comm-sq", "-o pid -u 4000000", NULL };
+	for (int i = 0; others[i]; i++) {
+		snprintf(sargs, sizeof(sargs), "ps %s", others[i]);
+		want = procps_st(others[i], &st);
+		cr_assert_eq(st, 1, "ps %s exits %d", others[i], st);
+		got = sysq_exits(sargs, 1);
+		cr_assert_str_eq(got, want);
+		free(got);
+		free(want);
+	}
+	snprintf(args, sizeof(args), "-o pid,ppid,user,%%cpu,%%mem,vsz,rss,tty,s,start_time,time,"
+	         "args -p %d", NO_SUCH_PID);
 	snprintf(sargs, sizeof(sargs), "ps -p %d", NO_SUCH_PID);
-	got = sysq(sargs);
+	got = sysq_exits(sargs, 1);
 	want = procps(args);
 	cr_assert_str_eq(got, want, "sysq ps's default columns:\n%s\nps:\n%s", got, want);
 	free(got);

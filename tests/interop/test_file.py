@@ -5,6 +5,7 @@ sysqd, and against a fake daemon that sends a short or broken transfer, to prove
 the CLI never leaves OUT looking complete when it is not."""
 import os
 import pty
+import re
 import select
 import shutil
 import socket
@@ -195,6 +196,48 @@ class GetCommand(unittest.TestCase):
         r = run_get(self.d.sock, "src", "--length", "10", cwd=self.dir)
         self.assertEqual((r.returncode, r.stdout), (0, data[:10]), r.stderr)
 
+    def test_get_is_byte_exact_by_splice_and_by_copy(self):
+        """Output to a file, to stdout as a file and to /dev/null takes the
+        splice path (-v counts the payload bytes spliced); to a pipe the
+        copy path; every size around the chunk comes out byte for byte."""
+        def moved(stderr):
+            m = re.search(rb"(\d+) bytes written; payload: (\d+) spliced, (\d+) copied", stderr)
+            self.assertIsNotNone(m, stderr)
+            return tuple(int(x) for x in m.groups())
+        for size in (0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 12345):
+            data = content(size, size % 7)
+            src = os.path.join(self.dir, "exact")
+            with open(src, "wb") as f:
+                f.write(data)
+            out = os.path.join(self.out_dir, "copy")
+            r = run_get(self.d.sock, src, "-v", "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                self.assertTrue(f.read() == data, f"-o FILE, {size} bytes")
+            written, spliced, copied = moved(r.stderr)
+            self.assertEqual((written, spliced + copied), (size, size))
+            if size >= CHUNK:  # what came with another message's read is copied
+                self.assertGreater(spliced, size // 2, f"{size} bytes: {r.stderr}")
+            os.unlink(out)
+            with open(out, "wb") as f:  # stdout a regular file: spliced too
+                r = subprocess.run([SYSQ, "-s", self.d.sock, "get", "-v", src], stdout=f,
+                                   stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                self.assertTrue(f.read() == data, f"stdout a file, {size} bytes")
+            if size >= CHUNK:
+                self.assertGreater(moved(r.stderr)[1], 0)
+            os.unlink(out)
+            r = run_get(self.d.sock, src, "-v", "-o", os.devnull)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(moved(r.stderr)[0], size)
+            if size >= CHUNK:
+                self.assertGreater(moved(r.stderr)[1], 0)
+            r = run_get(self.d.sock, src, "-v")  # stdout a pipe: copied
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(r.stdout == data, f"stdout a pipe, {size} bytes")
+            self.assertEqual(moved(r.stderr), (size, 0, size))
+
     def test_a_failed_get_leaves_out_alone(self):
         out = os.path.join(self.out_dir, "copy")
         r = run_get(self.d.sock, os.path.join(self.dir, "missing"), "-o", out)
@@ -334,6 +377,66 @@ class GetAgainstAFakeDaemon(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"lost the connection", r.stderr)
         self.assertEqual(os.listdir(self.out_dir), [])
+
+    @staticmethod
+    def big_shrunk(msgid):
+        # 3 MiB announced in 1 MiB chunks: the second is CHUNK + 100 real
+        # bytes then padding, and file.end says so
+        data = content(3 * CHUNK, 1)
+        return (pk([1, msgid, None, {"size": 3 * CHUNK, "offset": 0, "chunk": CHUNK,
+                                     "file_size": 3 * CHUNK}]) +
+                pk([2, "file.data", [{"msgid": msgid, "data": data[:CHUNK]}]]) +
+                pk([2, "file.data", [{"msgid": msgid, "data": data[CHUNK:CHUNK + 100] +
+                                      bytes(CHUNK - 100)}]]) +
+                pk([2, "file.end", [{"msgid": msgid, "bytes": CHUNK + 100, "error": {
+                    "code": "ENODATA", "message": "file shrank during the transfer"}}]]))
+
+    def get_to_stdout_file(self, script):
+        fake = FakeDaemon(script)
+        try:
+            with open(self.out, "wb") as f:
+                r = subprocess.run([SYSQ, "-s", fake.sock, "get", "-v", "/some/file"], stdout=f,
+                                   stderr=subprocess.PIPE, timeout=60)
+        finally:
+            fake.close()
+        with open(self.out, "rb") as f:
+            return r, f.read()
+
+    def test_a_padded_chunk_is_cut_back_by_splice_and_by_copy(self):
+        real = content(3 * CHUNK, 1)[:CHUNK + 100]
+        r, got = self.get_to_stdout_file(self.big_shrunk)  # spliced, then cut back
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"short transfer: %d of %d bytes: ENODATA" % (CHUNK + 100, 3 * CHUNK),
+                      r.stderr)
+        self.assertRegex(r.stderr, rb"payload: [1-9]\d* spliced")
+        self.assertTrue(got == real, f"{len(got)} bytes")
+        os.unlink(self.out)
+        r = self.get(self.big_shrunk)  # a pipe: held back, copied
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stdout == real, f"{len(r.stdout)} bytes")
+        r = self.get(self.big_shrunk, "-o", self.out)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(os.listdir(self.out_dir), [])
+
+    def test_connection_lost_mid_payload_by_splice_and_by_copy(self):
+        data = content(3 * CHUNK, 2)
+        def cut(msgid):
+            second = pk([2, "file.data", [{"msgid": msgid, "data": data[CHUNK:2 * CHUNK]}]])
+            return (pk([1, msgid, None, {"size": 3 * CHUNK, "offset": 0, "chunk": CHUNK}]) +
+                    pk([2, "file.data", [{"msgid": msgid, "data": data[:CHUNK]}]]) +
+                    second[:CHUNK // 2])
+        for extra in (("-o", self.out), ("-o", os.devnull)):
+            r = self.get(cut, *extra)
+            self.assertEqual(r.returncode, 1, extra)
+            self.assertIn(b"lost the connection", r.stderr)
+            self.assertEqual(os.listdir(self.out_dir), [])
+        r, got = self.get_to_stdout_file(cut)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"lost the connection", r.stderr)
+        self.assertTrue(data.startswith(got), "only real bytes, none past the cut")
+        r = self.get(cut)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(data.startswith(r.stdout))
 
     def test_end_claiming_more_than_was_sent_is_refused(self):
         def liar(msgid):
