@@ -237,6 +237,7 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	struct sq_buf body;
 	msgpack_packer pk;
 	ps->gaps++;
+	wr->pst.gaps++;
 	/* exits may be lost: what is known of live processes may be stale */
 	known_clear(&ps->known);
 	sq_log(SQ_LOG_INFO, "watch: the kernel dropped process events (gap %llu)",
@@ -245,10 +246,14 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	sq_packer_init(&pk, &body);
 	sq_pack_kv_str(&pk, "source", "proc");
 	sq_pack_kv_u64(&pk, "time_ns", ev->time_ns);
+	struct wframe *f = sq_wframe_new(wr, "gap", &body, 2);
 	for (struct wsub *s = wr->subs; s; s = s->next) {
 		if (s->dead || !s->proc.on)
 			continue;
-		sq_wsub_deliver(s, "gap", &body, 2);
+		if (f)
+			sq_wsub_send(s, f);
+		else
+			sq_wsub_deliver(s, "gap", &body, 2);
 		for (size_t i = 0; i < s->proc.npids;) {
 			if (sq_proc_exited(s->proc.pids[i])) {
 				if (s->topics & SQ_TOPIC_PROC)
@@ -259,6 +264,7 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 			}
 		}
 	}
+	sq_wframe_put(wr, f);
 	sq_buf_free(&body);
 }
 
@@ -322,8 +328,8 @@ static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct s
 		e->pid = ev->pid;
 		e->st = ev->status;
 	}
-	struct sq_buf body[NVIEWS];
-	uint32_t nkeys[NVIEWS];
+	/* one frame per view, packed for the first subscription with it */
+	struct wframe *frame[NVIEWS] = { NULL };
 	bool packed[NVIEWS] = { false };
 	for (struct wsub *s = wr->subs; s; s = s->next) {
 		struct wproc *w = &s->proc;
@@ -336,22 +342,32 @@ static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct s
 			if (!listed)
 				continue;
 		}
+		/* a filter that fails with every field seen fails with fewer: the
+		 * subscriptions it excludes cost no view */
+		if (!passes(&w->f, ev, snap, V_ALL))
+			continue;
 		int v = (int)sq_procview(&ps->vis, &w->cred, snap);
 		if (listed && v < V_NOARGS)
 			v = V_EVENT; /* it was seen at the subscription */
-		if (v == SQ_VIEW_NONE || !passes(&w->f, ev, snap, v))
+		if (v == SQ_VIEW_NONE || (v != V_ALL && !passes(&w->f, ev, snap, v)))
 			continue;
 		if (!packed[v]) {
-			nkeys[v] = pack_event(&body[v], ev, snap, v);
+			struct sq_buf body;
+			uint32_t nkeys = pack_event(&body, ev, snap, v);
+			frame[v] = sq_wframe_new(wr, kind_topic[ev->what], &body, nkeys);
+			sq_buf_free(&body);
 			packed[v] = true;
 		}
-		sq_wsub_deliver(s, kind_topic[ev->what], &body[v], nkeys[v]);
+		if (frame[v]) {
+			sq_wsub_send(s, frame[v]);
+		} else {
+			sq_wsub_lost(s, true);
+		}
 		if (listed && ev->what == SQ_PROCEV_EXIT)
 			drop_pid(w, listed);
 	}
 	for (int v = 0; v < NVIEWS; v++)
-		if (packed[v])
-			sq_buf_free(&body[v]);
+		sq_wframe_put(wr, frame[v]);
 	sq_watcher_walk_end(wr);
 }
 
@@ -443,6 +459,8 @@ static void on_event(void *arg, const struct sq_procev *ev)
 		b->v = v;
 		b->cap = cap;
 	}
+	if (ev->what != SQ_PROCEV_GAP)
+		ps->wr->pst.read++;
 	struct pev *e = &b->v[b->n++];
 	memset(e, 0, sizeof(*e));
 	e->ev = *ev;
