@@ -5,11 +5,13 @@
  * subscription id), written to each connection after that subscription's
  * own head, or held by reference in its bounded queue while the connection's
  * output is backed up, or counted as dropped when the queue is full.  So
- * an event that a thousand slow subscriptions hold costs one frame and a
- * pointer each.  Also the counters sys.stats reports (sq_watcher_get_stats).
+ * an event that a thousand slow subscriptions hold costs one frame and 4
+ * bytes each: a queue holds the frame's slot in the watcher's table of
+ * live frames, not a pointer.  Also the counters sys.stats reports (sq_watcher_get_stats).
  * Loop thread only.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,28 @@
 
 /* ---- frames ---------------------------------------------------------------- */
 
+/* A slot for f in wr->frames: 0, or -ENOMEM.  Free slots chain through
+ * the table itself (a free slot's entry holds the next free index). */
+static int take_slot(struct sq_watcher *wr, struct wframe *f)
+{
+	if (wr->free_slot == wr->nframes) {
+		if (wr->nframes >= UINT32_MAX / 2)
+			return -ENOMEM;
+		uint32_t n = wr->nframes ? 2 * wr->nframes : 64;
+		struct wframe **t = realloc(wr->frames, n * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		for (uint32_t i = wr->nframes; i < n; i++)
+			t[i] = (struct wframe *)(uintptr_t)(i + 1);
+		wr->frames = t;
+		wr->nframes = n;
+	}
+	f->slot = wr->free_slot;
+	wr->free_slot = (uint32_t)(uintptr_t)wr->frames[f->slot];
+	wr->frames[f->slot] = f;
+	return 0;
+}
+
 struct wframe *sq_wframe_new(struct sq_watcher *wr, const char *topic,
                              const struct sq_buf *body, uint32_t nkeys)
 {
@@ -33,6 +57,10 @@ struct wframe *sq_wframe_new(struct sq_watcher *wr, const char *topic,
 	sq_pack_kv_str(&pk, "topic", topic);
 	size_t blen = body ? body->len : 0;
 	struct wframe *f = b.data ? malloc(sizeof(*f) + b.len + blen) : NULL;
+	if (f && take_slot(wr, f) < 0) {
+		free(f);
+		f = NULL;
+	}
 	if (f) {
 		f->refs = 1;
 		f->nkeys = nkeys + 1;
@@ -54,6 +82,8 @@ void sq_wframe_put(struct sq_watcher *wr, struct wframe *f)
 		return;
 	wr->held_frames--;
 	wr->held_bytes -= sizeof(*f) + f->len;
+	wr->frames[f->slot] = (struct wframe *)(uintptr_t)wr->free_slot;
+	wr->free_slot = f->slot;
 	free(f);
 }
 
@@ -115,7 +145,7 @@ static int queue_room(struct wsub *s)
 	size_t cap = s->qcap ? 2 * s->qcap : QUEUE_FIRST;
 	if (cap > SQ_WATCH_QUEUE)
 		cap = SQ_WATCH_QUEUE;
-	struct wframe **q = malloc(cap * sizeof(*q));
+	uint32_t *q = malloc(cap * sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->qn; i++)
@@ -149,7 +179,7 @@ void sq_wsub_send(struct wsub *s, struct wframe *f)
 		return;
 	}
 	f->refs++;
-	s->q[(s->qhead + s->qn++) % s->qcap] = f;
+	s->q[(s->qhead + s->qn++) % s->qcap] = f->slot;
 	s->wr->held_events++;
 	drain_later(s);
 }
@@ -183,7 +213,7 @@ void sq_wsub_queue_free(struct wsub *s)
 {
 	struct sq_watcher *wr = s->wr;
 	for (size_t i = 0; i < s->qn; i++) {
-		struct wframe *f = s->q[(s->qhead + i) % s->qcap];
+		struct wframe *f = wr->frames[s->q[(s->qhead + i) % s->qcap]];
 		if (f->proc)
 			wr->pst.discarded++;
 		sq_wframe_put(wr, f);
@@ -204,10 +234,9 @@ static void drain_sub(struct wsub *s)
 	if (s->dead || (!s->qn && !s->dropped))
 		return;
 	while (s->qn && !sq_conn_closing(c) && sq_conn_pending(c) < hold_mark(c)) {
-		struct wframe *f = s->q[s->qhead];
+		struct wframe *f = wr->frames[s->q[s->qhead]];
 		if (write_frame(s, f) < 0)
 			break; /* out of memory: it stays held; the next drain tries again */
-		s->q[s->qhead] = NULL;
 		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qn--;
 		wr->held_events--;

@@ -47,6 +47,7 @@ struct wpend {
 struct wframe {
 	uint32_t refs;
 	uint32_t nkeys;                  /* pairs in data */
+	uint32_t slot;                   /* in the watcher's frames: what queues hold */
 	bool proc;                       /* a proc.* event (counted as such) */
 	size_t len;
 	char data[];
@@ -62,7 +63,7 @@ struct wsub {
 	bool dead;                       /* its connection closed during a walk */
 	struct wpid **pids;
 	size_t npids;
-	struct wframe **q;               /* ring of held frames, up to SQ_WATCH_QUEUE */
+	uint32_t *q;                     /* ring of held frames' slots, up to SQ_WATCH_QUEUE */
 	size_t qcap, qhead, qn;
 	uint64_t dropped;
 	struct wproc proc;               /* its process events (watch_proc.c) */
@@ -85,6 +86,8 @@ struct sq_watcher {
 	int proc_rcvbuf;                 /* --proc-events-buffer */
 	/* what is held in queues now (watch_deliver.c) */
 	uint64_t held_events, held_frames, held_bytes;
+	struct wframe **frames;          /* live frames by slot (a queue entry is 4 bytes) */
+	uint32_t nframes, free_slot;     /* slots made; first free one (a chain), or nframes */
 	struct sq_watch_proc_stats pst;  /* since start, for sys.stats */
 };
 

@@ -962,5 +962,7 @@ void sq_watcher_proc_config(struct sq_watcher *wr, bool off, int rcvbuf)
 
 void sq_watcher_free(struct sq_watcher *wr)
 {
+	if (wr)
+		free(wr->frames);
 	free(wr);
 }
