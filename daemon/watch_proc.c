@@ -66,7 +66,6 @@ struct psrc {
 	uv_timer_t later;                /* tells the subscriptions' pending exits */
 	uv_timer_t gather;               /* a storm: the next batch gathers a while */
 	bool gathering;                  /* the socket waits for that timer */
-	bool gathered;                   /* next has gathered: it goes when it can */
 	uint64_t tick;                   /* uv_now of the events counted in tick_events */
 	unsigned tick_events, last_tick_events; /* read in that ms, and the one before */
 	int handles;                     /* open libuv handles */
@@ -445,8 +444,8 @@ static void kick(struct psrc *ps)
 {
 	if (ps->busy || !ps->next.n || ps->closing || ps->gathering)
 		return;
-	if (!ps->gathered && !ps->paused &&
-	    ps->tick_events + ps->last_tick_events >= STORM_EVENTS) {
+	if (!ps->paused && ps->tick_events + ps->last_tick_events >= STORM_EVENTS &&
+	    ps->next.n < PROC_BATCH / 2) {
 		ps->gathering = true;
 		uv_poll_stop(&ps->poll);
 		uv_timer_start(&ps->gather, on_gather, GATHER_MS, 0);
@@ -457,7 +456,6 @@ static void kick(struct psrc *ps)
 	ps->next = t;
 	ps->next.n = 0;
 	ps->busy = true;
-	ps->gathered = false;
 	if (sq_engine_submit_own(ps->wr->engine, &ps->job, snap_run, snap_done) < 0)
 		snap_done(&ps->job, -ECANCELED); /* no worker: without snapshots */
 }
@@ -523,7 +521,7 @@ static void on_gather(uv_timer_t *t)
 {
 	struct psrc *ps = t->data;
 	ps->gathering = false;
-	ps->gathered = true; /* this batch goes next, however the storm goes on */
+	ps->tick_events = ps->last_tick_events = 0; /* one gathering a storm's ms */
 	int rc = sq_procev_read(ps->src, on_event, ps);
 	if (rc < 0)
 		sq_log(SQ_LOG_WARN, "watch: reading the process events: %s", strerror(-rc));
