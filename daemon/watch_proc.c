@@ -40,8 +40,6 @@
 
 #define PROC_RING 4096
 #define PROC_BATCH 65536                 /* events gathered while a batch is read */
-#define GATHER_MS 1                      /* in a storm, a batch gathers this long */
-#define STORM_EVENTS 24                  /* events read in a ms and the one before: a storm */
 
 
 /* An event and what the worker read of its process. */
@@ -64,10 +62,6 @@ struct ring_ent {
 struct psrc {
 	uv_poll_t poll;
 	uv_timer_t later;                /* tells the subscriptions' pending exits */
-	uv_timer_t gather;               /* a storm: the next batch gathers a while */
-	bool gathering;                  /* the socket waits for that timer */
-	uint64_t tick;                   /* uv_now of the events counted in tick_events */
-	unsigned tick_events, last_tick_events; /* read in that ms, and the one before */
 	int handles;                     /* open libuv handles */
 	struct sq_procev_src *src;
 	struct sq_watcher *wr;
@@ -432,25 +426,11 @@ static void snap_done(struct sq_job *j, int status)
 	kick(ps);
 }
 
-static void on_gather(uv_timer_t *t);
-
-/* Loop: hand the gathered events to the worker unless it has a batch.  In
- * a storm (STORM_EVENTS read within about 2 ms) the socket is left
- * to fill for GATHER_MS first: one batch, one worker wake-up and one
- * completion for many events instead of a few each, which is most of
- * sysqd's CPU at thousands of processes a second.  An event alone (none
- * for a while) goes at once. */
+/* Loop: hand the gathered events to the worker unless it has a batch. */
 static void kick(struct psrc *ps)
 {
-	if (ps->busy || !ps->next.n || ps->closing || ps->gathering)
+	if (ps->busy || !ps->next.n || ps->closing)
 		return;
-	if (!ps->paused && ps->tick_events + ps->last_tick_events >= STORM_EVENTS &&
-	    ps->next.n < PROC_BATCH / 2) {
-		ps->gathering = true;
-		uv_poll_stop(&ps->poll);
-		uv_timer_start(&ps->gather, on_gather, GATHER_MS, 0);
-		return;
-	}
 	struct batch t = ps->run;
 	ps->run = ps->next;
 	ps->next = t;
@@ -481,13 +461,6 @@ static void on_event(void *arg, const struct sq_procev *ev)
 	}
 	if (ev->what != SQ_PROCEV_GAP)
 		ps->wr->pst.read++;
-	uint64_t now = uv_now(ps->wr->loop);
-	if (now != ps->tick) {
-		ps->last_tick_events = now == ps->tick + 1 ? ps->tick_events : 0;
-		ps->tick_events = 0;
-		ps->tick = now;
-	}
-	ps->tick_events++;
 	struct pev *e = &b->v[b->n++];
 	memset(e, 0, sizeof(*e));
 	e->ev = *ev;
@@ -512,23 +485,6 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	} else if (status < 0) {
 		sq_log(SQ_LOG_WARN, "watch: polling the process events: %s", uv_strerror(status));
 	}
-	kick(ps);
-}
-
-/* The gathering time is up: what the socket holds joins the batch, which
- * goes to the worker (unless it is busy: then when it is done). */
-static void on_gather(uv_timer_t *t)
-{
-	struct psrc *ps = t->data;
-	ps->gathering = false;
-	ps->tick_events = ps->last_tick_events = 0; /* one gathering a storm's ms */
-	int rc = sq_procev_read(ps->src, on_event, ps);
-	if (rc < 0)
-		sq_log(SQ_LOG_WARN, "watch: reading the process events: %s", strerror(-rc));
-	if (ps->next.n >= PROC_BATCH)
-		ps->paused = true;
-	else
-		uv_poll_start(&ps->poll, UV_READABLE, on_poll);
 	kick(ps);
 }
 
@@ -571,9 +527,8 @@ int sq_wproc_take(struct sq_watcher *wr, struct sq_watch_prep *p)
 		p->proc_src = NULL;
 		uv_poll_init(wr->loop, &ps->poll, p->proc_fd);
 		uv_timer_init(wr->loop, &ps->later);
-		uv_timer_init(wr->loop, &ps->gather);
-		ps->poll.data = ps->later.data = ps->gather.data = ps;
-		ps->handles = 3;
+		ps->poll.data = ps->later.data = ps;
+		ps->handles = 2;
 		p->proc_fd = -1;
 		uv_poll_start(&ps->poll, (p->proc_how & SQ_WATCH_PRIORITY ? UV_PRIORITIZED : 0) |
 		              UV_READABLE, on_poll);
@@ -650,5 +605,4 @@ void sq_wproc_stop(struct wsub *s)
 	ps->closing = true;
 	uv_close((uv_handle_t *)&ps->poll, on_psrc_closed);
 	uv_close((uv_handle_t *)&ps->later, on_psrc_closed);
-	uv_close((uv_handle_t *)&ps->gather, on_psrc_closed);
 }
