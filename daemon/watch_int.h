@@ -33,6 +33,7 @@ struct wproc {
 	struct sq_watch_filter f;
 	struct wpend *pend;              /* exits to tell once subscribed */
 	size_t npend;
+	struct wsub *inext, **iprev;     /* in the source's index (watch_proc.c) */
 };
 struct wpend {
 	pid_t pid;

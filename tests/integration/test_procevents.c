@@ -312,6 +312,67 @@ Test(procevents, short_lived_children_keep_their_ppid)
 	sysq_close(c);
 }
 
+/* Filters that share sysqd's index buckets (a ppid 256 away, another
+ * name) let nothing through; the matching ones get every event: sys.stats
+ * counts no delivery but those read here. */
+Test(procevents, filters_sharing_a_bucket_let_only_their_own_through)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	char probe[sizeof(d.dir) + 32];
+	snprintf(probe, sizeof(probe), "%s/sq-idx-probe", d.dir);
+	cr_assert_eq(symlink("/bin/sh", probe), 0, "%s", strerror(errno));
+	struct sysq *c = connect_deadline(d.sock);
+	char json[200];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid());
+	uint64_t mine = subscribe(c, json);
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid() + 256);
+	subscribe(c, json);
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid() + 1);
+	subscribe(c, json);
+	struct sysq *c2 = connect_deadline(d.sock);
+	uint64_t named = subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], "
+	                           "\"comm\": \"sq-idx-probe\"}");
+	subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], \"comm\": \"sq-idx-probf\"}");
+	subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-idx-probe-not\"}");
+	/* held on a pipe until its exec was told: sysqd read its name then */
+	int hold[2];
+	cr_assert_eq(pipe2(hold, O_CLOEXEC), 0);
+	char *const argv[] = { probe, "-c", "read x", NULL };
+	pid_t k = spawn(argv, false, hold[0]);
+	close(hold[0]);
+	long long got = 0;
+	struct sysq_reply r;
+	const msgpack_object *e = next_event(c2, &r, named);
+	cr_assert(is(e, "topic", "proc.exec") && is(e, "comm", "sq-idx-probe"));
+	cr_assert_eq(num(e, "pid"), k);
+	got++;
+	sysq_reply_free(&r);
+	close(hold[1]);
+	cr_assert_eq(waitpid(k, NULL, 0), k);
+	unlink(probe); /* the daemon's temp dir goes with it */
+	e = next_event(c2, &r, named);
+	cr_assert(is(e, "topic", "proc.exit") && is(e, "comm", "sq-idx-probe"));
+	cr_assert_eq(num(e, "pid"), k);
+	got++;
+	sysq_reply_free(&r);
+	for (bool exited = false; !exited;) {
+		e = next_event(c, &r, mine);
+		cr_assert_eq(num(e, "pid"), k);
+		exited = is(e, "topic", "proc.exit");
+		got++;
+		sysq_reply_free(&r);
+	}
+	cr_assert_geq(got, 4, "a fork or exec and the exit, for each of the two");
+	cr_assert_eq(wstat("watch/proc/delivered"), got, "only the matching subscriptions "
+	             "were told");
+	sysq_close(c2);
+	sysq_close(c);
+}
+
 /* ---- what each subscriber may see -------------------------------------- */
 
 /* This test process's own mount namespace, /proc mounted there with opts,
