@@ -11,7 +11,8 @@
  * subscriber may see of each (sq_procview: hidepid, the ptrace read rule;
  * PROTOCOL.md "Who may watch what"), through its filters, into its bounded
  * queue; the subscriptions are indexed by their ppid or comm filter, so an
- * event costs nothing to those whose filter names another parent or name.  While a batch waits on the worker the next one gathers, up to
+ * event costs nothing to those whose filter names another parent or name.
+ * While a batch waits on the worker the next one gathers, up to
  * PROC_BATCH events; then the socket is not read, and should the kernel
  * drop events meanwhile, that is a gap like any other.  A kernel overflow is a "gap" event to every
  * subscription, after which listed pids that exited unseen are told.
