@@ -211,6 +211,10 @@ bench-bins: $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 $(OUT)/bench/%: bench/%.c $(OUT)/libsysq.a $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $(filter-out %.h,$^) $(PKG_LIBS) -lpthread -lm
+# what procev_load execs: no C library, no dynamic loader (the cheapest exec)
+$(OUT)/bench/procev_true: bench/procev_true.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -nostdlib -Wall -Wextra -Werror -o $@ $<
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------
 # make fuzz [FUZZ_TIME=60]: each harness in tests/fuzz/ runs FUZZ_TIME seconds,

@@ -17,6 +17,7 @@
 #include "sq_self.h"
 #include "sq_utf8.h"
 #include "transfer.h"
+#include "watcher.h"
 
 #ifndef SQ_VERSION
 #define SQ_VERSION "0.0.0-dev"
@@ -146,6 +147,7 @@ struct stats_ctx {
 	struct sq_self self;
 	int self_rc;
 	struct sq_xfer_stats xfer;
+	struct sq_watch_stats watch;
 };
 
 static void stats_work(struct sq_req *r)
@@ -200,6 +202,35 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 		sq_pack_kv_u64(pk, "queued", uids[i].queued);
 		sq_pack_kv_u64(pk, "queued_bytes", uids[i].queued_bytes);
 	}
+}
+
+/* The watcher: subscriptions by topic, what their queues hold, and the
+ * process events' counters (PROTOCOL.md section 12, "Counters"). */
+static void pack_watch(msgpack_packer *pk, const struct sq_watch_stats *w)
+{
+	static const char *const topics[] = {
+		"mounts", "interfaces", "proc.exit", "proc.fork", "proc.exec",
+	};
+	msgpack_pack_map(pk, 6);
+	sq_pack_kv_u64(pk, "subscriptions", w->subscriptions);
+	sq_pack_cstr(pk, "topics");
+	msgpack_pack_map(pk, 5);
+	for (unsigned i = 0; i < 5; i++)
+		sq_pack_kv_u64(pk, topics[i], w->topics[i]);
+	sq_pack_kv_u64(pk, "held_events", w->held_events);
+	sq_pack_kv_u64(pk, "held_frames", w->held_frames);
+	sq_pack_kv_u64(pk, "held_bytes", w->held_bytes);
+	sq_pack_cstr(pk, "proc");
+	msgpack_pack_map(pk, 6);
+	sq_pack_kv_bool(pk, "source", w->proc_source);
+	sq_pack_kv_u64(pk, "read", w->proc.read);
+	sq_pack_kv_u64(pk, "gaps", w->proc.gaps);
+	sq_pack_kv_u64(pk, "delivered", w->proc.delivered);
+	sq_pack_cstr(pk, "dropped");
+	msgpack_pack_map(pk, 2);
+	sq_pack_kv_u64(pk, "queue_full", w->proc.dropped_full);
+	sq_pack_kv_u64(pk, "no_memory", w->proc.dropped_memory);
+	sq_pack_kv_u64(pk, "discarded", w->proc.discarded);
 }
 
 /* The descriptor ledger: its sizes, and what each uid holds (root sees
@@ -292,6 +323,7 @@ static void stats_after(struct sq_req *r)
 	sq_pack_kv_u64(pk, "max_per_uid", SQ_XFER_PER_UID);
 	pack_engine(sq_mapbuf_key(&m, "engine"), r);
 	pack_descriptors(sq_mapbuf_key(&m, "descriptors"), r);
+	pack_watch(sq_mapbuf_key(&m, "watch"), &x->watch);
 	sq_mapbuf_finish(&m, &r->pk);
 	sq_req_done(r, 0);
 }
@@ -304,6 +336,7 @@ int m_sys_stats(struct sq_req *r)
 	x->st = r->srv->stats;
 	x->cfg = r->srv->cfg;
 	sq_xfer_get_stats(r->srv->xfers, &x->xfer);
+	sq_watcher_get_stats(r->srv->watcher, &x->watch);
 	x->uptime_s = (double)(uv_hrtime() - x->st.start_ns) / 1e9;
 	r->ctx = x;
 	return sq_req_offload(r, stats_work, stats_after);

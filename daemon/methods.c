@@ -81,7 +81,8 @@ static const struct sq_field k_stats[] = {
 	KEY("output_pauses", SQ_T_INT), KEY("bytes_in", SQ_T_INT), KEY("bytes_out", SQ_T_INT),
 	KEY("threads", SQ_T_INT), KEY("open_fds", SQ_T_INT), KEY("rss_bytes", SQ_T_INT),
 	KEY("prober_threads", SQ_T_INT), KEY("stale_mounts", SQ_T_INT),
-	KEY("limits", SQ_T_MAP), KEY("transfers", SQ_T_MAP), KEY("engine", SQ_T_MAP), END,
+	KEY("limits", SQ_T_MAP), KEY("transfers", SQ_T_MAP), KEY("engine", SQ_T_MAP),
+	KEY("watch", SQ_T_MAP), END,
 };
 static const struct sq_field r_stats = { .types = SQ_T_MAP, .keys = k_stats };
 

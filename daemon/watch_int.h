@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * watch_int.h - the watcher's insides shared by its two files: watcher.c
- * (subscriptions, delivery, mounts, interfaces, pid watchers) and
- * watch_proc.c (process events from the kernel's one source).  Loop
+ * (subscriptions, mounts, interfaces, pid watchers), watch_deliver.c
+ * (shared event frames, each subscription's bounded queue, the counters)
+ * and watch_proc.c (process events from the kernel's one source).  Loop
  * thread only.
  */
 #ifndef SQ_WATCH_INT_H
@@ -32,13 +33,23 @@ struct wproc {
 	struct sq_watch_filter f;
 	struct wpend *pend;              /* exits to tell once subscribed */
 	size_t npend;
+	struct wsub *inext, **iprev;     /* in the source's index (watch_proc.c) */
 };
 struct wpend {
 	pid_t pid;
 	struct sq_exit_status st;
 };
 
-struct qent {
+/* An event's notification but for its subscription id: `"topic": T` and
+ * the body's pairs, packed once however many subscriptions it goes to,
+ * and held by reference in each queue it waits in.  What a subscription
+ * writes is its own small head (watch_deliver.c, write_frame) then these
+ * bytes: the same notification as if packed for it alone. */
+struct wframe {
+	uint32_t refs;
+	uint32_t nkeys;                  /* pairs in data */
+	uint32_t slot;                   /* in the watcher's frames: what queues hold */
+	bool proc;                       /* a proc.* event (counted as such) */
 	size_t len;
 	char data[];
 };
@@ -53,8 +64,8 @@ struct wsub {
 	bool dead;                       /* its connection closed during a walk */
 	struct wpid **pids;
 	size_t npids;
-	struct qent **q;                 /* ring of SQ_WATCH_QUEUE frames */
-	size_t qhead, qn;
+	uint32_t *q;                     /* ring of held frames' slots, up to SQ_WATCH_QUEUE */
+	size_t qcap, qhead, qn;
 	uint64_t dropped;
 	struct wproc proc;               /* its process events (watch_proc.c) */
 };
@@ -74,9 +85,28 @@ struct sq_watcher {
 	uint64_t proc_exits;             /* exits it told, over every source */
 	bool proc_off;                   /* --no-proc-events */
 	int proc_rcvbuf;                 /* --proc-events-buffer */
+	/* what is held in queues now (watch_deliver.c) */
+	uint64_t held_events, held_frames, held_bytes;
+	struct wframe **frames;          /* live frames by slot (a queue entry is 4 bytes) */
+	uint32_t nframes, free_slot;     /* slots made; first free one (a chain), or nframes */
+	struct sq_watch_proc_stats pst;  /* since start, for sys.stats */
 };
 
-/* Deliver one event (body: nkeys packed pairs) to s, or hold or count it. */
+/* A frame for topic with body's nkeys pairs, one reference held by the
+ * caller; NULL when out of memory. */
+struct wframe *sq_wframe_new(struct sq_watcher *wr, const char *topic,
+                             const struct sq_buf *body, uint32_t nkeys);
+void sq_wframe_put(struct sq_watcher *wr, struct wframe *f);
+/* Deliver frame f to s: written to its connection, held in its queue (a
+ * reference taken), or counted as dropped. */
+void sq_wsub_send(struct wsub *s, struct wframe *f);
+/* An event for s was lost (out of memory): counted as dropped. */
+void sq_wsub_lost(struct wsub *s, bool proc);
+/* s goes: its held frames are let go (counted as discarded). */
+void sq_wsub_queue_free(struct wsub *s);
+
+/* Deliver one event (body: nkeys packed pairs) to s alone, or hold or
+ * count it (a frame of its own: for events one subscription gets). */
 void sq_wsub_deliver(struct wsub *s, const char *topic, const struct sq_buf *body,
                      uint32_t nkeys);
 /* Bracket a walk of the subscriptions: one freed meanwhile waits for the end. */

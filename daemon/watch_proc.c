@@ -10,7 +10,9 @@
  * and events stay in order.  Then each subscription gets what its
  * subscriber may see of each (sq_procview: hidepid, the ptrace read rule;
  * PROTOCOL.md "Who may watch what"), through its filters, into its bounded
- * queue.  While a batch waits on the worker the next one gathers, up to
+ * queue; the subscriptions are indexed by their ppid or comm filter, so an
+ * event costs nothing to those whose filter names another parent or name.
+ * While a batch waits on the worker the next one gathers, up to
  * PROC_BATCH events; then the socket is not read, and should the kernel
  * drop events meanwhile, that is a gap like any other.  A kernel overflow is a "gap" event to every
  * subscription, after which listed pids that exited unseen are told.
@@ -24,6 +26,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +43,7 @@
 
 #define PROC_RING 4096
 #define PROC_BATCH 65536                 /* events gathered while a batch is read */
+#define INDEX_BUCKETS 256                /* of the subscriptions' index, by ppid or comm */
 
 
 /* An event and what the worker read of its process. */
@@ -75,6 +79,11 @@ struct psrc {
 	struct sq_procvis vis;           /* written by the worker, read between batches */
 	uint64_t vis_at;                 /* CLOCK_MONOTONIC ms when read */
 	uint64_t gaps;
+	/* the subscriptions, indexed by their filter: an event looks only at
+	 * those whose ppid or comm filter it may pass (and at the rest) */
+	struct wsub *by_ppid[INDEX_BUCKETS];
+	struct wsub *by_comm[INDEX_BUCKETS];
+	struct wsub *rest;               /* no ppid or comm filter, or listed pids */
 	struct ring_ent ring[PROC_RING];
 };
 
@@ -194,6 +203,51 @@ static bool passes(const struct sq_watch_filter *f, const struct sq_procev *ev,
 	return true;
 }
 
+/* ---- the subscriptions' index ------------------------------------------------- */
+
+static unsigned comm_bucket(const char *comm, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)comm[i]) * 16777619u;
+	return h % INDEX_BUCKETS;
+}
+
+/* The list s belongs in: by its ppid filter, else its comm filter, else
+ * the rest (a subscription with listed pids goes there too). */
+static struct wsub **index_list(struct psrc *ps, const struct wsub *s)
+{
+	const struct wproc *w = &s->proc;
+	if (w->listed)
+		return &ps->rest;
+	if (w->f.has_ppid)
+		return &ps->by_ppid[(unsigned)w->f.ppid % INDEX_BUCKETS];
+	if (w->f.comm_len)
+		return &ps->by_comm[comm_bucket(w->f.comm, w->f.comm_len)];
+	return &ps->rest;
+}
+
+static void index_add(struct psrc *ps, struct wsub *s)
+{
+	struct wsub **head = index_list(ps, s);
+	s->proc.inext = *head;
+	if (*head)
+		(*head)->proc.iprev = &s->proc.inext;
+	s->proc.iprev = head;
+	*head = s;
+}
+
+static void index_del(struct wsub *s)
+{
+	if (!s->proc.iprev)
+		return;
+	*s->proc.iprev = s->proc.inext;
+	if (s->proc.inext)
+		s->proc.inext->proc.iprev = s->proc.iprev;
+	s->proc.inext = NULL;
+	s->proc.iprev = NULL;
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 static uint64_t mono_ms(void)
@@ -237,6 +291,7 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	struct sq_buf body;
 	msgpack_packer pk;
 	ps->gaps++;
+	wr->pst.gaps++;
 	/* exits may be lost: what is known of live processes may be stale */
 	known_clear(&ps->known);
 	sq_log(SQ_LOG_INFO, "watch: the kernel dropped process events (gap %llu)",
@@ -245,10 +300,14 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 	sq_packer_init(&pk, &body);
 	sq_pack_kv_str(&pk, "source", "proc");
 	sq_pack_kv_u64(&pk, "time_ns", ev->time_ns);
+	struct wframe *f = sq_wframe_new(wr, "gap", &body, 2);
 	for (struct wsub *s = wr->subs; s; s = s->next) {
 		if (s->dead || !s->proc.on)
 			continue;
-		sq_wsub_deliver(s, "gap", &body, 2);
+		if (f)
+			sq_wsub_send(s, f);
+		else
+			sq_wsub_deliver(s, "gap", &body, 2);
 		for (size_t i = 0; i < s->proc.npids;) {
 			if (sq_proc_exited(s->proc.pids[i])) {
 				if (s->topics & SQ_TOPIC_PROC)
@@ -259,6 +318,7 @@ static void tell_gap(struct psrc *ps, const struct sq_procev *ev)
 			}
 		}
 	}
+	sq_wframe_put(wr, f);
 	sq_buf_free(&body);
 }
 
@@ -304,7 +364,46 @@ static const struct sq_procsnap *known_event(struct psrc *ps, const struct sq_pr
 	return out;
 }
 
-/* Loop: one event, its snapshot read, to every subscription. */
+/* Loop: ev to s, if it passes s's pids, filters and view; the frame of
+ * each view is packed for the first subscription that gets it. */
+static void deliver_one(struct psrc *ps, struct wsub *s, const struct sq_procev *ev,
+                        const struct sq_procsnap *snap, struct wframe **frame, bool *packed)
+{
+	struct wproc *w = &s->proc;
+	if (s->dead || !w->on || !(s->topics & kind_bit[ev->what]))
+		return;
+	pid_t *listed = NULL;
+	if (w->listed) {
+		/* the listed processes' own events: a fork is its parent's */
+		listed = find_pid(w, ev->what == SQ_PROCEV_FORK ? ev->ppid : ev->pid);
+		if (!listed)
+			return;
+	}
+	/* a filter that fails with every field seen fails with fewer: the
+	 * subscriptions it excludes cost no view */
+	if (!passes(&w->f, ev, snap, V_ALL))
+		return;
+	int v = (int)sq_procview(&ps->vis, &w->cred, snap);
+	if (listed && v < V_NOARGS)
+		v = V_EVENT; /* it was seen at the subscription */
+	if (v == SQ_VIEW_NONE || (v != V_ALL && !passes(&w->f, ev, snap, v)))
+		return;
+	if (!packed[v]) {
+		struct sq_buf body;
+		uint32_t nkeys = pack_event(&body, ev, snap, v);
+		frame[v] = sq_wframe_new(ps->wr, kind_topic[ev->what], &body, nkeys);
+		sq_buf_free(&body);
+		packed[v] = true;
+	}
+	if (frame[v])
+		sq_wsub_send(s, frame[v]);
+	else
+		sq_wsub_lost(s, true);
+	if (listed && ev->what == SQ_PROCEV_EXIT)
+		drop_pid(w, listed);
+}
+
+/* Loop: one event, its snapshot read, to every subscription it may pass. */
 static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct sq_procsnap *snap)
 {
 	struct sq_watcher *wr = ps->wr;
@@ -322,36 +421,22 @@ static void dispatch(struct psrc *ps, const struct sq_procev *ev, const struct s
 		e->pid = ev->pid;
 		e->st = ev->status;
 	}
-	struct sq_buf body[NVIEWS];
-	uint32_t nkeys[NVIEWS];
+	struct wframe *frame[NVIEWS] = { NULL };
 	bool packed[NVIEWS] = { false };
-	for (struct wsub *s = wr->subs; s; s = s->next) {
-		struct wproc *w = &s->proc;
-		if (s->dead || !w->on || !(s->topics & kind_bit[ev->what]))
-			continue;
-		pid_t *listed = NULL;
-		if (w->listed) {
-			/* the listed processes' own events: a fork is its parent's */
-			listed = find_pid(w, ev->what == SQ_PROCEV_FORK ? ev->ppid : ev->pid);
-			if (!listed)
-				continue;
-		}
-		int v = (int)sq_procview(&ps->vis, &w->cred, snap);
-		if (listed && v < V_NOARGS)
-			v = V_EVENT; /* it was seen at the subscription */
-		if (v == SQ_VIEW_NONE || !passes(&w->f, ev, snap, v))
-			continue;
-		if (!packed[v]) {
-			nkeys[v] = pack_event(&body[v], ev, snap, v);
-			packed[v] = true;
-		}
-		sq_wsub_deliver(s, kind_topic[ev->what], &body[v], nkeys[v]);
-		if (listed && ev->what == SQ_PROCEV_EXIT)
-			drop_pid(w, listed);
-	}
+	/* the subscriptions this event may pass: those without a ppid or comm
+	 * filter, those filtering on its parent, those on its name (the
+	 * parent and name as passes() takes them with every field seen) */
+	pid_t ppid = ev->ppid >= 0 ? ev->ppid : snap->ppid;
+	struct wsub *lists[3] = {
+		ps->rest,
+		ppid >= 0 ? ps->by_ppid[(unsigned)ppid % INDEX_BUCKETS] : NULL,
+		snap->known ? ps->by_comm[comm_bucket(snap->comm, snap->comm_len)] : NULL,
+	};
+	for (int l = 0; l < 3; l++)
+		for (struct wsub *s = lists[l]; s; s = s->proc.inext)
+			deliver_one(ps, s, ev, snap, frame, packed);
 	for (int v = 0; v < NVIEWS; v++)
-		if (packed[v])
-			sq_buf_free(&body[v]);
+		sq_wframe_put(wr, frame[v]);
 	sq_watcher_walk_end(wr);
 }
 
@@ -443,6 +528,8 @@ static void on_event(void *arg, const struct sq_procev *ev)
 		b->v = v;
 		b->cap = cap;
 	}
+	if (ev->what != SQ_PROCEV_GAP)
+		ps->wr->pst.read++;
 	struct pev *e = &b->v[b->n++];
 	memset(e, 0, sizeof(*e));
 	e->ev = *ev;
@@ -530,9 +617,10 @@ int sq_wproc_start(struct wsub *s, struct sq_watch_prep *p)
 	p->cred.groups = NULL;
 	p->cred.ngroups = 0;
 	w->f = p->filter;
+	w->listed = p->npids > 0;
+	index_add(wr->proc, s);
 	if (!p->npids)
 		return 0;
-	w->listed = true;
 	w->pids = malloc(p->npids * sizeof(*w->pids));
 	w->pend = malloc(p->npids * sizeof(*w->pend));
 	if (!w->pids || !w->pend)
@@ -579,6 +667,7 @@ void sq_wproc_stop(struct wsub *s)
 	if (!w->on)
 		return;
 	w->on = false;
+	index_del(s);
 	struct sq_watcher *wr = s->wr;
 	struct psrc *ps = wr->proc;
 	if (!ps || --ps->refs)

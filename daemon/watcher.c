@@ -15,6 +15,8 @@
  * source or pid watcher closes once nothing references it; so when the
  * server has stopped and every connection is closed, nothing of it is
  * open, and freeing it frees only itself.
+ * How an event reaches each subscription (shared frames, queues) is
+ * watch_deliver.c.
  * Loop thread only, except the sq_watch_prep_* halves that run on workers
  * (they touch the prep alone, never the watcher).
  */
@@ -89,85 +91,6 @@ static int uv_events(int how)
 	       (how & SQ_WATCH_READABLE ? UV_READABLE : 0);
 }
 
-/* ---- packing --------------------------------------------------------------- */
-
-/* [2, "watch.event", [{subscription, topic, <body>}]] for one subscriber;
- * body holds nkeys packed key/value pairs. */
-static int pack_frame(struct sq_buf *b, uint64_t id, const char *topic,
-                      const struct sq_buf *body, uint32_t nkeys)
-{
-	msgpack_packer pk;
-	sq_buf_init(b);
-	sq_packer_init(&pk, b);
-	sq_pack_notify_head(&pk, "watch.event");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, nkeys + 2);
-	sq_pack_kv_u64(&pk, "subscription", id);
-	sq_pack_kv_str(&pk, "topic", topic);
-	if (body && body->len && sq_buf_append(b, body->data, body->len) < 0) {
-		sq_buf_free(b);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* ---- delivery -------------------------------------------------------------- */
-
-/* Queued output above which events wait in the subscription's queue. */
-static size_t hold_mark(const struct sq_conn *c)
-{
-	size_t m = sq_conn_server(c)->cfg.max_output / 4;
-	return m > (256u << 10) ? (256u << 10) : m;
-}
-
-/* Held events wait for the connection's output to drain: the server calls
- * sq_watch_output_drained when it has written everything.  A flush is
- * asked for, so that an output empty already says so too. */
-static void drain_later(struct wsub *s)
-{
-	sq_conn_queued_in_place(s->conn);
-}
-
-static void sub_send(struct wsub *s, const char *data, size_t len)
-{
-	if (!s->qn && sq_conn_pending(s->conn) < hold_mark(s->conn)) {
-		sq_conn_send(s->conn, data, len);
-		return;
-	}
-	if (s->qn == SQ_WATCH_QUEUE) {
-		s->dropped++;
-		return;
-	}
-	struct qent *e = malloc(sizeof(*e) + len);
-	if (!s->q)
-		s->q = calloc(SQ_WATCH_QUEUE, sizeof(*s->q));
-	if (!e || !s->q) {
-		free(e);
-		s->dropped++;
-		drain_later(s);
-		return;
-	}
-	e->len = len;
-	memcpy(e->data, data, len);
-	s->q[(s->qhead + s->qn++) % SQ_WATCH_QUEUE] = e;
-	drain_later(s);
-}
-
-void sq_wsub_deliver(struct wsub *s, const char *topic, const struct sq_buf *body,
-                    uint32_t nkeys)
-{
-	struct sq_buf b;
-	if (s->dead || sq_conn_closing(s->conn))
-		return;
-	if (pack_frame(&b, s->id, topic, body, nkeys) < 0) {
-		s->dropped++;
-		drain_later(s);
-		return;
-	}
-	sub_send(s, b.data, b.len);
-	sq_buf_free(&b);
-}
-
 static void sub_free(struct wsub *s);
 
 void sq_watcher_walk_begin(struct sq_watcher *wr)
@@ -187,56 +110,21 @@ void sq_watcher_walk_end(struct sq_watcher *wr)
 	}
 }
 
+/* One frame for every subscription to topic_bit. */
 static void broadcast(struct sq_watcher *wr, unsigned topic_bit, const char *topic,
                       const struct sq_buf *body, uint32_t nkeys)
 {
+	struct wframe *f = NULL;
 	sq_watcher_walk_begin(wr);
-	for (struct wsub *s = wr->subs; s; s = s->next)
-		if (s->topics & topic_bit)
-			sq_wsub_deliver(s, topic, body, nkeys);
-	sq_watcher_walk_end(wr);
-}
-
-/* Move s's held events out while its connection's output stays under the
- * hold mark; then say how many did not fit. */
-static void drain_sub(struct wsub *s)
-{
-	struct sq_conn *c = s->conn;
-	if (s->dead || (!s->qn && !s->dropped))
-		return;
-	while (s->qn && !sq_conn_closing(c) && sq_conn_pending(c) < hold_mark(c)) {
-		struct qent *e = s->q[s->qhead];
-		s->q[s->qhead] = NULL;
-		s->qhead = (s->qhead + 1) % SQ_WATCH_QUEUE;
-		s->qn--;
-		sq_conn_send(c, e->data, e->len);
-		free(e);
+	for (struct wsub *s = wr->subs; s; s = s->next) {
+		if (!(s->topics & topic_bit))
+			continue;
+		if (!f && !(f = sq_wframe_new(wr, topic, body, nkeys)))
+			sq_wsub_lost(s, false);
+		else
+			sq_wsub_send(s, f);
 	}
-	if (s->qn || !s->dropped || sq_conn_closing(c) || sq_conn_pending(c) >= hold_mark(c))
-		return;
-	struct sq_buf body, b;
-	msgpack_packer pk;
-	sq_buf_init(&body);
-	sq_packer_init(&pk, &body);
-	sq_pack_kv_u64(&pk, "count", s->dropped);
-	if (pack_frame(&b, s->id, "dropped", &body, 1) == 0) {
-		sq_log(SQ_LOG_INFO, "connection #%llu: subscription %llu dropped %llu "
-		       "events (the client reads too slowly)",
-		       (unsigned long long)sq_conn_id(c), (unsigned long long)s->id,
-		       (unsigned long long)s->dropped);
-		s->dropped = 0;
-		sq_conn_send(c, b.data, b.len);
-		sq_buf_free(&b);
-	}
-	sq_buf_free(&body);
-}
-
-void sq_watch_output_drained(struct sq_conn *c)
-{
-	struct sq_watcher *wr = sq_conn_server(c)->watcher;
-	sq_watcher_walk_begin(wr);
-	for (struct wsub *s = sq_conn_watch(c); s; s = s->cnext)
-		drain_sub(s);
+	sq_wframe_put(wr, f);
 	sq_watcher_walk_end(wr);
 }
 
@@ -655,9 +543,15 @@ static void wpid_report(struct wpid *p)
 			sq_pack_kv_bool(&pk, "core", st.core);
 			n += 2;
 		}
+		struct wframe *f = sq_wframe_new(p->wr, "proc.exit", &body, n);
 		sq_watcher_walk_begin(p->wr);
-		for (size_t i = 0; i < p->nrefs; i++)
-			sq_wsub_deliver(p->refs[i].sub, "proc.exit", &body, n);
+		for (size_t i = 0; i < p->nrefs; i++) {
+			if (f)
+				sq_wsub_send(p->refs[i].sub, f);
+			else
+				sq_wsub_lost(p->refs[i].sub, true);
+		}
+		sq_wframe_put(p->wr, f);
 		sq_watcher_walk_end(p->wr);
 		sq_buf_free(&body);
 	}
@@ -995,9 +889,7 @@ static void sub_free(struct wsub *s)
 		if (s->pids[i])
 			wpid_unref(s->pids[i], s, i);
 	free(s->pids);
-	for (size_t i = 0; s->q && i < s->qn; i++)
-		free(s->q[(s->qhead + i) % SQ_WATCH_QUEUE]);
-	free(s->q);
+	sq_wsub_queue_free(s);
 	free(s);
 }
 
@@ -1070,5 +962,7 @@ void sq_watcher_proc_config(struct sq_watcher *wr, bool off, int rcvbuf)
 
 void sq_watcher_free(struct sq_watcher *wr)
 {
+	if (wr)
+		free(wr->frames);
 	free(wr);
 }

@@ -80,6 +80,29 @@ struct sq_watch_prep {
 	char msg[200];
 };
 
+/* The process events' counters since start (sys.stats watch.proc). */
+struct sq_watch_proc_stats {
+	uint64_t read;                   /* events read from the kernel's source */
+	uint64_t gaps;                   /* the kernel dropped events (a gap told) */
+	uint64_t delivered;              /* proc.* events written to a subscriber */
+	uint64_t dropped_full;           /* counted, not kept: the queue was full */
+	uint64_t dropped_memory;         /* counted, not kept: out of memory */
+	uint64_t discarded;              /* held when their subscription ended */
+};
+/* The watcher now, for sys.stats. */
+struct sq_watch_stats {
+	uint64_t subscriptions;
+	uint64_t topics[5];              /* by topic bit: mounts, interfaces,
+	                                    proc.exit, proc.fork, proc.exec */
+	uint64_t held_events;            /* waiting in the queues, all of them */
+	uint64_t held_frames;            /* distinct frames they share */
+	uint64_t held_bytes;             /* those frames and the queues' rings */
+	bool proc_source;                /* the kernel's source is open */
+	struct sq_watch_proc_stats proc;
+};
+/* Loop: wr's counters into *st (zeros without a watcher). */
+void sq_watcher_get_stats(const struct sq_watcher *wr, struct sq_watch_stats *st);
+
 /* Loop: the watcher of loop, whose re-reads are jobs of engine; NULL when
  * out of memory. */
 struct sq_watcher *sq_watcher_new(uv_loop_t *loop, struct sq_engine *engine);

@@ -4,8 +4,9 @@
  * proc.exec, proc.exit of every process) against a real sysqd: children of
  * this test seen in order with their status, what hidepid hides from uid
  * 65534 absent from its events, a slow subscriber's dropped count, an
- * overflow of the kernel's source told as a gap, and listed pids watched
- * without a descriptor each.
+ * overflow of the kernel's source told as a gap, listed pids watched
+ * without a descriptor each, slow subscriptions holding shared frames, and
+ * sys.stats's watch counters.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -105,6 +106,30 @@ static long long num_or(const msgpack_object *e, const char *key, long long dflt
 	if (!o)
 		return dflt;
 	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
+}
+
+/* sys.stats's value at path ("watch/proc/read": maps walked by key). */
+static long long wstat(const char *path)
+{
+	struct sysq *c = sqd_connect(&d);
+	struct sysq_reply r;
+	cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "sys.stats: %s", r.message);
+	const msgpack_object *o = r.result;
+	char key[64];
+	for (const char *p = path; o && *p;) {
+		size_t n = strcspn(p, "/");
+		cr_assert_lt(n, sizeof(key));
+		memcpy(key, p, n);
+		key[n] = '\0';
+		o = sq_map_get(o, key);
+		p += n + (p[n] == '/');
+	}
+	cr_assert(o, "sys.stats has no %s", path);
+	long long v = o->type == MSGPACK_OBJECT_BOOLEAN ? o->via.boolean
+	            : o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
+	sysq_reply_free(&r);
+	sysq_close(c);
+	return v;
 }
 
 /* Whether args (an array of str) holds word. */
@@ -284,6 +309,67 @@ Test(procevents, short_lived_children_keep_their_ppid)
 		sysq_reply_free(&r);
 	}
 	cr_assert_eq(execs, KIDS, "every exec came, before the last exit");
+	sysq_close(c);
+}
+
+/* Filters that share sysqd's index buckets (a ppid 256 away, another
+ * name) let nothing through; the matching ones get every event: sys.stats
+ * counts no delivery but those read here. */
+Test(procevents, filters_sharing_a_bucket_let_only_their_own_through)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	char probe[sizeof(d.dir) + 32];
+	snprintf(probe, sizeof(probe), "%s/sq-idx-probe", d.dir);
+	cr_assert_eq(symlink("/bin/sh", probe), 0, "%s", strerror(errno));
+	struct sysq *c = connect_deadline(d.sock);
+	char json[200];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid());
+	uint64_t mine = subscribe(c, json);
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid() + 256);
+	subscribe(c, json);
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid() + 1);
+	subscribe(c, json);
+	struct sysq *c2 = connect_deadline(d.sock);
+	uint64_t named = subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], "
+	                           "\"comm\": \"sq-idx-probe\"}");
+	subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], \"comm\": \"sq-idx-probf\"}");
+	subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-idx-probe-not\"}");
+	/* held on a pipe until its exec was told: sysqd read its name then */
+	int hold[2];
+	cr_assert_eq(pipe2(hold, O_CLOEXEC), 0);
+	char *const argv[] = { probe, "-c", "read x", NULL };
+	pid_t k = spawn(argv, false, hold[0]);
+	close(hold[0]);
+	long long got = 0;
+	struct sysq_reply r;
+	const msgpack_object *e = next_event(c2, &r, named);
+	cr_assert(is(e, "topic", "proc.exec") && is(e, "comm", "sq-idx-probe"));
+	cr_assert_eq(num(e, "pid"), k);
+	got++;
+	sysq_reply_free(&r);
+	close(hold[1]);
+	cr_assert_eq(waitpid(k, NULL, 0), k);
+	unlink(probe); /* the daemon's temp dir goes with it */
+	e = next_event(c2, &r, named);
+	cr_assert(is(e, "topic", "proc.exit") && is(e, "comm", "sq-idx-probe"));
+	cr_assert_eq(num(e, "pid"), k);
+	got++;
+	sysq_reply_free(&r);
+	for (bool exited = false; !exited;) {
+		e = next_event(c, &r, mine);
+		cr_assert_eq(num(e, "pid"), k);
+		exited = is(e, "topic", "proc.exit");
+		got++;
+		sysq_reply_free(&r);
+	}
+	cr_assert_geq(got, 4, "a fork or exec and the exit, for each of the two");
+	cr_assert_eq(wstat("watch/proc/delivered"), got, "only the matching subscriptions "
+	             "were told");
+	sysq_close(c2);
 	sysq_close(c);
 }
 
@@ -526,6 +612,131 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	cr_assert_leq(told, 1024 + 2 * wmem / 90 + 64, "held events are bounded");
 	cr_assert_eq(told + dropped, forks + 1, "every fork told or counted: %lld told, "
 	             "%lld dropped, %d made", told, dropped, forks + 1);
+	/* sys.stats counted the same (the reader dropped none) */
+	cr_assert_eq(wstat("watch/proc/dropped/queue_full"), dropped);
+	cr_assert_eq(wstat("watch/proc/dropped/no_memory"), 0);
+	cr_assert_eq(wstat("watch/proc/gaps"), 0);
+	sysq_close(c);
+}
+
+/* Subscriptions that read nothing hold each event as one shared frame:
+ * sixteen full queues on one connection cost the frames once, and 4 bytes
+ * each (sys.stats's byte count; a frame of its own per subscription would
+ * be over 100 bytes each). */
+Test(procevents, slow_subscriptions_share_one_frame_per_event)
+{
+	SKIP_UNLESS_ROOT();
+	const char *const args[] = { "--max-output", "4096", NULL };
+	sqd_start(&d, args);
+	enum { SUBS = 16, QUEUE = 1024 /* PROTOCOL.md: events held per subscription */ };
+	char json[160];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\"], \"ppid\": %d}", (int)getpid());
+	struct sysq *slow = connect_deadline(d.sock);
+	for (int i = 0; i < SUBS; i++)
+		subscribe(slow, json);
+	static struct reader rd;
+	rd.c = connect_deadline(d.sock);
+	rd.sub = subscribe(rd.c, json);
+	atomic_store(&rd.want, INT_MAX);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
+	long wmem = 212992;
+	char *t = slurp("/proc/sys/net/core/wmem_default");
+	if (atol(t) > wmem)
+		wmem = atol(t);
+	free(t);
+	/* more than the socket's buffers take (a fork event is over 90
+	 * bytes), then a full queue each, and then some */
+	int forks = (int)(2 * wmem / 90) + QUEUE + 200;
+	for (int i = 0; i < forks; i++) {
+		pid_t p = vfork();
+		cr_assert_geq(p, 0);
+		if (p == 0)
+			_exit(0);
+		cr_assert_eq(waitpid(p, NULL, 0), p);
+		while ((i + 1) % 100 == 0 && atomic_load(&rd.got) < i + 1 && !atomic_load(&rd.gone))
+			usleep(1000);
+		cr_assert(!atomic_load(&rd.gone), "the reading subscriber heard nothing for 5 s");
+	}
+	atomic_store(&rd.want, forks);
+	pthread_join(th, NULL);
+	cr_assert_eq(atomic_load(&rd.got), forks, "the reader read every fork");
+	/* the reader's last fork was dispatched to the slow ones too */
+	long long held = wstat("watch/held_events"), frames = wstat("watch/held_frames");
+	long long bytes = wstat("watch/held_bytes");
+	cr_assert_eq(held, SUBS * QUEUE, "every slow subscription's queue is full: %lld held", held);
+	/* the queues hold mostly the same events (how far apart their
+	 * windows are depends on how the socket filled: not more than two
+	 * queues' worth here), a frame each however many hold it */
+	cr_assert_leq(frames * 4, held, "%lld events held in %lld frames", held, frames);
+	cr_assert_leq(bytes, held * 48, "%lld bytes hold %lld events (%lld each; a frame "
+	              "of its own each would be over 100)", bytes, held, bytes / held);
+	/* when the subscriptions go, so does what they held */
+	sysq_close(slow);
+	for (int i = 0; i < 2000 && wstat("watch/held_events"); i++)
+		usleep(10000);
+	cr_assert_eq(wstat("watch/held_events"), 0);
+	cr_assert_eq(wstat("watch/held_frames"), 0);
+	cr_assert_eq(wstat("watch/held_bytes"), 0);
+	cr_assert_eq(wstat("watch/proc/discarded"), SUBS * QUEUE);
+	sysq_close(rd.c);
+}
+
+/* sys.stats's watch counters: subscriptions by topic, the process events
+ * read from the kernel and delivered. */
+Test(procevents, sys_stats_counts_subscriptions_and_process_events)
+{
+	SKIP_UNLESS_ROOT();
+	sqd_start(&d, NULL);
+	cr_assert_eq(wstat("watch/subscriptions"), 0);
+	cr_assert_eq(wstat("watch/proc/source"), 0, "no source without a subscriber");
+	struct sysq *c = connect_deadline(d.sock);
+	char json[160];
+	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
+	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid());
+	uint64_t sub = subscribe(c, json);
+	struct sysq *c2 = connect_deadline(d.sock);
+	subscribe(c2, "{\"topics\": [\"mounts\"]}");
+	subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-no-such-comm\"}");
+	cr_assert_eq(wstat("watch/subscriptions"), 3);
+	cr_assert_eq(wstat("watch/topics/mounts"), 1);
+	cr_assert_eq(wstat("watch/topics/interfaces"), 0);
+	cr_assert_eq(wstat("watch/topics/proc.fork"), 1);
+	cr_assert_eq(wstat("watch/topics/proc.exec"), 2);
+	cr_assert_eq(wstat("watch/topics/proc.exit"), 1);
+	cr_assert_eq(wstat("watch/proc/source"), 1);
+	long long read0 = wstat("watch/proc/read");
+
+	enum { KIDS = 20 };
+	char *const tru[] = { "/bin/true", NULL };
+	for (int i = 0; i < KIDS; i++) {
+		pid_t k = spawn(tru, false, -1);
+		cr_assert_eq(waitpid(k, NULL, 0), k);
+	}
+	/* every event of a child comes before its exit */
+	long long got = 0, exits = 0;
+	while (exits < KIDS) {
+		struct sysq_reply r;
+		const msgpack_object *e = next_event(c, &r, sub);
+		got++;
+		exits += is(e, "topic", "proc.exit");
+		sysq_reply_free(&r);
+	}
+	cr_assert_geq(got, 2 * KIDS, "forks and exits at least");
+	cr_assert_eq(wstat("watch/proc/delivered"), got, "delivered: what the one matching "
+	             "subscription read");
+	cr_assert_geq(wstat("watch/proc/read") - read0, 3 * KIDS, "read from the kernel: ours "
+	              "and any other process's");
+	cr_assert_eq(wstat("watch/proc/dropped/queue_full"), 0);
+	cr_assert_eq(wstat("watch/proc/gaps"), 0);
+	struct sysq_reply r;
+	snprintf(json, sizeof(json), "{\"subscription\": %llu}", (unsigned long long)sub);
+	cr_assert_eq(sq_call(c, "watch.unsubscribe", json, &r), 0);
+	sysq_reply_free(&r);
+	cr_assert_eq(wstat("watch/subscriptions"), 2);
+	cr_assert_eq(wstat("watch/topics/proc.fork"), 0);
+	cr_assert_eq(wstat("watch/topics/proc.exec"), 1);
+	sysq_close(c2);
 	sysq_close(c);
 }
 
@@ -576,6 +787,7 @@ Test(procevents, a_connector_overflow_is_a_gap_for_every_subscriber)
 		}
 		sysq_reply_free(&r);
 	}
+	cr_assert_geq(wstat("watch/proc/gaps"), 1, "sys.stats counts the gap");
 	bool gap1 = false, exited = false;
 	while (!gap1 || !exited) {
 		struct sysq_reply r;
