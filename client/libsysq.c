@@ -25,6 +25,7 @@ struct sysq {
 	struct sq_buf out;
 	msgpack_packer pk;
 	struct sq_buf in;
+	struct sq_frame_scanner scan;  /* how far the frame at in's start is scanned */
 	struct sq_limits lim;
 	char path[108];
 	void (*notify)(const struct sysq_reply *, void *);
@@ -112,6 +113,7 @@ struct sysq *sysq_connect(const char *path, char *err, size_t errlen)
 	c->next_id = 1;
 	sq_buf_init(&c->out);
 	sq_buf_init(&c->in);
+	sq_frame_scanner_init(&c->scan);
 	sq_packer_init(&c->pk, &c->out);
 	c->lim = sq_default_limits;
 	c->lim.max_msg = 256u << 20; /* replies can be large (process tables) */
@@ -199,7 +201,11 @@ int sysq_read(struct sysq *c, struct sysq_reply *r)
 	memset(r, 0, sizeof(*r));
 	for (;;) {
 		size_t flen;
-		int rc = sq_frame_scan(c->in.data, c->in.len, &c->lim, &flen);
+		/* resumed where the last recv left it: a large frame arriving in
+		 * many pieces is scanned once, not once per piece */
+		int rc = sq_frame_scan_resume(&c->scan, c->in.data, c->in.len, &c->lim, &flen);
+		if (rc != -EAGAIN)
+			sq_frame_scanner_init(&c->scan);
 		if (rc == 0) {
 			r->frame = malloc(flen ? flen : 1);
 			r->zone = msgpack_zone_new(4096);
