@@ -51,7 +51,6 @@ struct stream {
 	struct sq_sockscan *scan;
 	struct sq_sock_owners *own;
 	struct sq_buf batch;           /* the next net.sockets.batch, framed */
-	struct sq_buf body;            /* its sockets */
 	size_t n;                      /* sockets in it */
 	uint64_t count;                /* sockets sent */
 	bool eof;
@@ -205,17 +204,34 @@ static uint64_t owner_key(const struct sq_sock *s)
 	return s->inode ? s->inode : s->handle;
 }
 
-/* The next batch: up to BATCH_SOCKETS sockets, framed in st->batch. */
+/* The next batch: up to BATCH_SOCKETS sockets, framed in st->batch.  The
+ * sockets are packed in place after the frame's head, whose array of them
+ * is an array 32 (msgpack lets a count take more bytes than it needs) set
+ * once they are counted: no second copy of the batch. */
 static void fill_batch(struct stream *st)
 {
 	msgpack_packer pk;
 	struct sq_sock s;
 	struct sq_sock_owner o[OWNERS_LISTED];
+	static const char array32[5] = { (char)0xdd, 0, 0, 0, 0 };
 
-	st->batch.len = st->body.len = 0;
+	st->batch.len = 0;
 	st->n = 0;
-	sq_packer_init(&pk, &st->body);
-	while (st->n < BATCH_SOCKETS && st->body.len < BATCH_BYTES) {
+	sq_packer_init(&pk, &st->batch);
+	sq_pack_notify_head(&pk, "net.sockets.batch");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	sq_pack_kv_u64(&pk, "msgid", st->msgid);
+	sq_pack_cstr(&pk, "sockets");
+	size_t head = st->batch.len;
+	if (sq_buf_reserve(&st->batch, BATCH_BYTES + (16u << 10)) < 0 ||
+	    sq_buf_append(&st->batch, array32, sizeof(array32)) < 0) {
+		st->batch.len = 0;
+		st->err = -ENOMEM;
+		snprintf(st->msg, sizeof(st->msg), "out of memory for a batch");
+		return;
+	}
+	while (st->n < BATCH_SOCKETS && st->batch.len - head < BATCH_BYTES) {
 		int rc = sq_sockscan_next(st->scan, &s, st->msg, sizeof(st->msg));
 		if (rc == 0) {
 			st->eof = true;
@@ -234,21 +250,12 @@ static void fill_batch(struct stream *st)
 		pack_socket(&pk, st, &s, o, no);
 		st->n++;
 	}
-	if (st->n == 0)
-		return;
-	sq_packer_init(&pk, &st->batch);
-	sq_pack_notify_head(&pk, "net.sockets.batch");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 2);
-	sq_pack_kv_u64(&pk, "msgid", st->msgid);
-	sq_pack_cstr(&pk, "sockets");
-	msgpack_pack_array(&pk, (uint32_t)st->n);
-	if (sq_buf_append(&st->batch, st->body.data, st->body.len) < 0) {
+	if (st->n == 0) {
 		st->batch.len = 0;
-		st->n = 0;
-		st->err = -ENOMEM;
-		snprintf(st->msg, sizeof(st->msg), "out of memory for a batch");
+		return;
 	}
+	uint32_t n = htonl((uint32_t)st->n);
+	memcpy(st->batch.data + head + 1, &n, sizeof(n));
 }
 
 /* The request's own job: owners first (they are the caller's to see), then
@@ -288,7 +295,6 @@ static void stream_free(struct stream *st)
 	sq_sockscan_close(st->scan); /* a netlink socket: close never blocks */
 	sq_sock_owners_free(st->own);
 	sq_buf_free(&st->batch);
-	sq_buf_free(&st->body);
 	free(st);
 }
 
@@ -461,7 +467,6 @@ int m_net_sockets(struct sq_req *r)
 	if (!st)
 		return -ENOMEM;
 	sq_buf_init(&st->batch);
-	sq_buf_init(&st->body);
 	st->srv = r->srv;
 	st->msgid = r->msgid;
 	st->uid = r->cred->uid;
