@@ -5,8 +5,11 @@
  * same listing, in the same run, with N established loopback TCP
  * connections made here (and closed on exit): `ss -tan` vs net.sockets
  * without TCP figures, `ss -tin` vs with them, `ss -tanp` vs with owners.
- * Each figure is the median of ITER runs; a run of ss is its fork, exec
- * and output to /dev/null, a run of net.sockets the whole stream read.
+ * Each figure is the median of ITER runs of each side (9 by default),
+ * interleaved and alternating which side goes first, so that one noisy
+ * moment on a shared machine does not decide; the spread (fastest and
+ * slowest run) is printed too.  A run of ss is its fork, exec and output
+ * to /dev/null, a run of net.sockets the whole stream read and decoded.
  * Usage: sockets_bench SOCKET [N [ITER]]
  */
 #include <arpa/inet.h>
@@ -174,7 +177,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int n = argc > 2 ? atoi(argv[2]) : 10000;
-	int iter = argc > 3 ? atoi(argv[3]) : 5;
+	int iter = argc > 3 ? atoi(argv[3]) : 9;
 	if (n < 1 || n > 50000 || iter < 1 || iter > 50) {
 		fprintf(stderr, "sockets_bench: N 1..50000, ITER 1..50\n");
 		return 2;
@@ -200,8 +203,13 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]) && rc == 0; k++) {
 		long count = 0;
 		for (int i = 0; i < iter && rc == 0; i++) { /* interleaved: same load for both */
-			a[i] = run_sq(c, runs[k].info, runs[k].owners, &count);
-			b[i] = run_ss(runs[k].ss);
+			if (i % 2) {
+				b[i] = run_ss(runs[k].ss);
+				a[i] = run_sq(c, runs[k].info, runs[k].owners, &count);
+			} else {
+				a[i] = run_sq(c, runs[k].info, runs[k].owners, &count);
+				b[i] = run_ss(runs[k].ss);
+			}
 			if (a[i] < 0 || b[i] < 0 || count < 2L * n)
 				rc = 1;
 		}
@@ -210,10 +218,11 @@ int main(int argc, char **argv)
 			        runs[k].name, count);
 			break;
 		}
-		double ours = median(a, iter), theirs = median(b, iter);
+		double ours = median(a, iter), theirs = median(b, iter); /* sorts a and b */
 		figure(runs[k].name, n, ours, theirs, runs[k].target);
-		printf("  (net.sockets %s: %ld sockets; ss %s median %.1f ms)\n", runs[k].name, count,
-		       runs[k].ss, theirs);
+		printf("  (net.sockets %s: %ld sockets, %.1f-%.1f ms; ss %s median %.1f ms, "
+		       "%.1f-%.1f ms; %d runs each)\n", runs[k].name, count, a[0], a[iter - 1],
+		       runs[k].ss, theirs, b[0], b[iter - 1], iter);
 	}
 	free(a);
 	free(b);
