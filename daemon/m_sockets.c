@@ -472,6 +472,10 @@ int m_net_sockets(struct sq_req *r)
 	st->uid = r->cred->uid;
 	st->waiter.granted = on_granted;
 	st->f.port = sq_params_has(p, "port") ? (int)sq_params_int(p, r->m->params, "port") : -1;
+	st->f.lport = sq_params_has(p, "local_port")
+	              ? (int)sq_params_int(p, r->m->params, "local_port") : -1;
+	st->f.rport = sq_params_has(p, "remote_port")
+	              ? (int)sq_params_int(p, r->m->params, "remote_port") : -1;
 	st->f.uid = sq_params_has(p, "uid") ? sq_params_int(p, r->m->params, "uid") : -1;
 	st->f.info = sq_params_bool(p, r->m->params, "info");
 	st->owners = sq_params_bool(p, r->m->params, "owners");

@@ -48,6 +48,7 @@ struct sq_sock_filter {
 	unsigned protos;    /* SQ_SP_* */
 	unsigned states;    /* 1u << SQ_SS_* */
 	int port;           /* local or remote port, or -1 */
+	int lport, rport;   /* the local, the remote port (ss's sport, dport), or -1 */
 	int64_t uid;        /* owning uid, or -1 */
 	bool info;          /* TCP: the connection figures */
 };
