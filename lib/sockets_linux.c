@@ -360,6 +360,28 @@ static void read_comm(int proc, pid_t pid, char *comm)
 		*nl = '\0';
 }
 
+/* "socket:[INODE]" (a descriptor's link) into *ino: sscanf was most of
+ * the walk's own time. */
+static bool socket_inode(const char *link, uint64_t *ino)
+{
+	static const char pre[] = "socket:[";
+	if (strncmp(link, pre, sizeof(pre) - 1) != 0)
+		return false;
+	const char *p = link + sizeof(pre) - 1;
+	uint64_t v = 0;
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p[0] != ']' || p[1] != '\0')
+		return false;
+	*ino = v;
+	return true;
+}
+
 /* One process's sockets.  strict: its errors are the answer (ESRCH,
  * EACCES); else a process that went or hides its descriptors is passed. */
 static int one_pid(struct sq_sock_owners *o, int proc, pid_t pid, bool strict)
@@ -391,8 +413,8 @@ static int one_pid(struct sq_sock_owners *o, int proc, pid_t pid, bool strict)
 		if (k <= 0)
 			continue;
 		link[k] = '\0';
-		unsigned long long ino;
-		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+		uint64_t ino;
+		if (!socket_inode(link, &ino))
 			continue;
 		if (!named) {
 			read_comm(proc, pid, comm);
