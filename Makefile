@@ -136,7 +136,7 @@ $(OUT)/sysq: $(call obj,$(CLI_SRCS)) $(OUT)/libsysq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 # ---- tests ---------------------------------------------------------------
-$(OUT)/tests/unit-tests: $(call obj,$(UNIT_SRCS) client/metrics.c client/get_stream.c) $(CORE_OBJS) $(CLIENT_OBJS)
+$(OUT)/tests/unit-tests: $(call obj,$(UNIT_SRCS) client/metrics.c client/get_stream.c client/ss_filter.c) $(CORE_OBJS) $(CLIENT_OBJS)
 	$(say) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 

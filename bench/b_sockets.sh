@@ -16,4 +16,4 @@ command -v ss >/dev/null || { echo "  sockets: ss(8) is not installed (iproute2)
 . "$(dirname "$0")/private_sysqd.sh"
 private_sysqd sockets "$b/sysqd"
 echo "sockets:${SQ_BENCH_IN_NS:+ (private network namespace)}"
-"$b/bench/sockets_bench" "$dir/s" "${SOCKETS_BENCH_N:-10000}" "${SOCKETS_BENCH_ITER:-5}"
+"$b/bench/sockets_bench" "$dir/s" "${SOCKETS_BENCH_N:-10000}" "${SOCKETS_BENCH_ITER:-9}" "$pid"

@@ -5,9 +5,17 @@
  * same listing, in the same run, with N established loopback TCP
  * connections made here (and closed on exit): `ss -tan` vs net.sockets
  * without TCP figures, `ss -tin` vs with them, `ss -tanp` vs with owners.
- * Each figure is the median of ITER runs; a run of ss is its fork, exec
- * and output to /dev/null, a run of net.sockets the whole stream read.
- * Usage: sockets_bench SOCKET [N [ITER]]
+ * Each figure is the median of ITER runs of each side (9 by default),
+ * interleaved and alternating which side goes first, so that one noisy
+ * moment on a shared machine does not decide; the spread (fastest and
+ * slowest run) is printed too.  A run of ss is its fork, exec and output
+ * to /dev/null, a run of net.sockets the whole stream read and decoded.
+ * A second line per figure gives the CPU time each side spent over all
+ * its runs (ss: the children's user+system time; net.sockets: this
+ * client's plus sysqd's, from /proc/SYSQD_PID/stat, when given): less
+ * moved by the machine's load than wall time, and it says which side of
+ * the socket sysq's time goes to.
+ * Usage: sockets_bench SOCKET [N [ITER [SYSQD_PID]]]
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -44,6 +52,41 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static double cpu_ss_ms; /* CPU time of the ss runs */
+
+static double tv_ms(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
+/* This process's CPU time (user+system), ms. */
+static double self_cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+}
+
+/* A process's CPU time (utime+stime of /proc/PID/stat, all its threads),
+ * ms, or -1. */
+static double pid_cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* after comm, fields from 3 on */
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	                 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ss ARGS > /dev/null: its wall time in ms, or -1. */
 static double run_ss(const char *args)
 {
@@ -61,9 +104,12 @@ static double run_ss(const char *args)
 		_exit(127);
 	}
 	int st;
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	struct rusage ru;
+	if (wait4(pid, &st, 0, &ru) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
-	return now_ms() - t0;
+	double t = now_ms() - t0;
+	cpu_ss_ms += tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+	return t;
 }
 
 /* net.sockets {protocol: [tcp], info, owners} read to its end: ms, or -1;
@@ -174,7 +220,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int n = argc > 2 ? atoi(argv[2]) : 10000;
-	int iter = argc > 3 ? atoi(argv[3]) : 5;
+	int iter = argc > 3 ? atoi(argv[3]) : 9;
+	pid_t sysqd = argc > 4 ? (pid_t)atoi(argv[4]) : 0;
 	if (n < 1 || n > 50000 || iter < 1 || iter > 50) {
 		fprintf(stderr, "sockets_bench: N 1..50000, ITER 1..50\n");
 		return 2;
@@ -199,9 +246,21 @@ int main(int argc, char **argv)
 	double *a = calloc((size_t)iter, sizeof(double)), *b = calloc((size_t)iter, sizeof(double));
 	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]) && rc == 0; k++) {
 		long count = 0;
+		double cli_ms = 0, d0 = sysqd > 0 ? pid_cpu_ms(sysqd) : -1;
+		cpu_ss_ms = 0;
 		for (int i = 0; i < iter && rc == 0; i++) { /* interleaved: same load for both */
-			a[i] = run_sq(c, runs[k].info, runs[k].owners, &count);
-			b[i] = run_ss(runs[k].ss);
+			double c0;
+			if (i % 2) {
+				b[i] = run_ss(runs[k].ss);
+				c0 = self_cpu_ms();
+				a[i] = run_sq(c, runs[k].info, runs[k].owners, &count);
+				cli_ms += self_cpu_ms() - c0;
+			} else {
+				c0 = self_cpu_ms();
+				a[i] = run_sq(c, runs[k].info, runs[k].owners, &count);
+				cli_ms += self_cpu_ms() - c0;
+				b[i] = run_ss(runs[k].ss);
+			}
 			if (a[i] < 0 || b[i] < 0 || count < 2L * n)
 				rc = 1;
 		}
@@ -210,10 +269,16 @@ int main(int argc, char **argv)
 			        runs[k].name, count);
 			break;
 		}
-		double ours = median(a, iter), theirs = median(b, iter);
+		double ours = median(a, iter), theirs = median(b, iter); /* sorts a and b */
 		figure(runs[k].name, n, ours, theirs, runs[k].target);
-		printf("  (net.sockets %s: %ld sockets; ss %s median %.1f ms)\n", runs[k].name, count,
-		       runs[k].ss, theirs);
+		printf("  (net.sockets %s: %ld sockets, %.1f-%.1f ms; ss %s median %.1f ms, "
+		       "%.1f-%.1f ms; %d runs each)\n", runs[k].name, count, a[0], a[iter - 1],
+		       runs[k].ss, theirs, b[0], b[iter - 1], iter);
+		double d1 = d0 >= 0 ? pid_cpu_ms(sysqd) : -1;
+		if (d1 >= 0)
+			printf("  (CPU over the runs: net.sockets %.0f ms = sysqd %.0f + client %.0f; "
+			       "ss %s %.0f ms; ratio %.2f)\n", d1 - d0 + cli_ms, d1 - d0, cli_ms,
+			       runs[k].ss, cpu_ss_ms, (d1 - d0 + cli_ms) / cpu_ss_ms);
 	}
 	free(a);
 	free(b);

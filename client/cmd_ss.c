@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "json.h"
 #include "sq_proto.h"
+#include "ss_filter.h"
 
 static int ss_usage(void)
 {
@@ -286,6 +287,14 @@ static void free_rows(struct rows *rs)
 
 /* ---- the command -------------------------------------------------------------- */
 
+/* Does the filter expression take this socket of net.sockets? */
+static bool takes(const struct ss_filter *f, const msgpack_object *s)
+{
+	const msgpack_object *lp = obj_get(s, "local_port");
+	return ss_filter_match(f, lp != NULL, obj_int(s, "local_port", 0),
+	                       obj_int(s, "remote_port", 0));
+}
+
 int cmd_ss(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -317,17 +326,23 @@ int cmd_ss(struct cli *cli, int argc, char **argv)
 		}
 	}
 	bool states[NSTATES] = { false }, named = false;
-	for (int i = optind; i < argc; i++) {
-		if (strcmp(argv[i], "state") != 0 || i + 1 >= argc) {
-			fprintf(stderr, "sysq: ss: '%s': only 'state NAME' filters are known\n", argv[i]);
-			return ss_usage();
-		}
-		if (!add_state(argv[++i], states)) {
-			fprintf(stderr, "sysq: ss: unknown state '%s'\n", argv[i]);
+	int arg = optind;
+	for (; arg < argc && strcmp(argv[arg], "state") == 0; arg += 2) {
+		if (arg + 1 >= argc || !add_state(argv[arg + 1], states)) {
+			fprintf(stderr, "sysq: ss: unknown state '%s'\n",
+			        arg + 1 < argc ? argv[arg + 1] : "");
 			return ss_usage();
 		}
 		named = true;
 	}
+	char why[200];
+	struct ss_filter *filter = ss_filter_parse(argv + arg, argc - arg, why, sizeof(why));
+	if (!filter) {
+		fprintf(stderr, "sysq: ss: %s\n", why);
+		return ss_usage();
+	}
+	int lport, rport, port;
+	ss_filter_params(filter, &lport, &rport, &port);
 	if (!named && !all) { /* ss's default: connected; -l: listening */
 		add_state(listening ? "listening" : "connected", states);
 		if (listening)
@@ -367,6 +382,13 @@ int cmd_ss(struct cli *cli, int argc, char **argv)
 		nstates += states[i];
 	if (listening && named)
 		n += (size_t)snprintf(json + n, sizeof(json) - n, ", \"listening\": true");
+	/* what sysqd can leave out for the filter; the rest is tested here */
+	if (lport >= 0)
+		n += (size_t)snprintf(json + n, sizeof(json) - n, ", \"local_port\": %d", lport);
+	if (rport >= 0)
+		n += (size_t)snprintf(json + n, sizeof(json) - n, ", \"remote_port\": %d", rport);
+	if (port >= 0)
+		n += (size_t)snprintf(json + n, sizeof(json) - n, ", \"port\": %d", port);
 	snprintf(json + n, sizeof(json) - n, "}");
 
 	struct sysq *c = cli_connect(cli);
@@ -397,14 +419,17 @@ int cmd_ss(struct cli *cli, int argc, char **argv)
 			const msgpack_object *m = &r.result->via.array.ptr[0];
 			if (strcmp(r.method, "net.sockets.batch") == 0) {
 				const msgpack_object *ss = obj_get(m, "sockets");
-				for (uint32_t i = 0; ss && ss->type == MSGPACK_OBJECT_ARRAY &&
-				                     i < ss->via.array.size; i++) {
+				for (uint32_t k = 0; ss && ss->type == MSGPACK_OBJECT_ARRAY &&
+				                     k < ss->via.array.size; k++) {
+					const msgpack_object *s = &ss->via.array.ptr[k];
+					if (!takes(filter, s))
+						continue;
 					if (cli->json) { /* streamed: one socket a line */
 						printf("%s\n  ", first ? "" : ",");
-						sq_json_print(stdout, &ss->via.array.ptr[i], -1);
+						sq_json_print(stdout, s, -1);
 						first = false;
 					} else {
-						add_row(&rs, &ss->via.array.ptr[i], procs);
+						add_row(&rs, s, procs);
 					}
 				}
 			} else if (strcmp(r.method, "net.sockets.end") == 0) {
@@ -432,8 +457,9 @@ int cmd_ss(struct cli *cli, int argc, char **argv)
 	} else {
 		bool one_proto = (tcp + udp + unx) == 1 && !unx; /* -x is three (str, dgr, seq) */
 		/* as ss: no Netid column for one protocol, no State for one state */
-		print_rows(&rs, !one_proto, all || nstates != 1, procs, header);
+		print_rows(&rs, !one_proto, named ? nstates != 1 : all || nstates != 1, procs, header);
 	}
 	free_rows(&rs);
+	ss_filter_free(filter);
 	return st;
 }

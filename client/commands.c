@@ -85,9 +85,9 @@ const struct cli_cmd cli_commands[] = {
 	  "                     RX-ERR RX-DROP TX-BYTES TX-PKTS TX-ERR TX-DROP ('-' where\n"
 	  "                     the system does not say)\n",
 	  0 },
-	{ "ss", cmd_ss, "[-tuxlanpi46H] [state NAME...]",
+	{ "ss", cmd_ss, "[-tuxlanpi46H] [state NAME...] [EXPRESSION]",
 	  "sockets like ss(8): TCP, UDP, UNIX; -p owners as you may see them",
-	  "usage: sysq ss [-tuxlanpi46H] [state NAME...]\n"
+	  "usage: sysq ss [-tuxlanpi46H] [state NAME...] [EXPRESSION]\n"
 	  "  -t, -u, -x  TCP, UDP, UNIX sockets (default: all three)\n"
 	  "  -4, -6      IPv4, IPv6 sockets only\n"
 	  "  -l          listening sockets only\n"
@@ -98,7 +98,10 @@ const struct cli_cmd cli_commands[] = {
 	  "  -H          no header line\n"
 	  "  state NAME  established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait\n"
 	  "              closed close-wait last-ack listening closing, or the groups\n"
-	  "              all connected synchronized bucket big\n",
+	  "              all connected synchronized bucket big\n"
+	  "  EXPRESSION  ss's port filters: sport = :22, dport != :443, < > <= >=\n"
+	  "              (lt gt le ge eq ne), joined with and, or, not and ( ),\n"
+	  "              e.g. '( sport = :22 or dport = :22 )'\n",
 	  0 },
 	{ "mtu", cmd_mtu, "IFACE [MTU]", "an interface's MTU; with MTU, change it",
 	  "usage: sysq mtu IFACE [MTU]\n"

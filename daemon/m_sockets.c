@@ -51,7 +51,6 @@ struct stream {
 	struct sq_sockscan *scan;
 	struct sq_sock_owners *own;
 	struct sq_buf batch;           /* the next net.sockets.batch, framed */
-	struct sq_buf body;            /* its sockets */
 	size_t n;                      /* sockets in it */
 	uint64_t count;                /* sockets sent */
 	bool eof;
@@ -60,6 +59,24 @@ struct stream {
 };
 
 /* ---- packing one socket ---------------------------------------------------- */
+
+/* A key, a string literal of at most 31 bytes: its fixstr head and its
+ * bytes straight into the batch (its packer writes to an sq_buf, reserved
+ * ahead), without strlen or the packer's two calls per string. */
+#define KEY(pk, lit) key_fix((pk), "" lit, sizeof(lit) - 1 + \
+                             0 * sizeof(char[sizeof(lit) <= 32 ? 1 : -1]))
+
+static void key_fix(msgpack_packer *pk, const char *s, size_t n)
+{
+	struct sq_buf *b = pk->data;
+	if (b->cap - b->len <= n) {
+		msgpack_pack_str_with_body(pk, s, n);
+		return;
+	}
+	b->data[b->len] = (char)(0xa0u | n);
+	memcpy(b->data + b->len + 1, s, n);
+	b->len += n + 1;
+}
 
 static const char *type_name(int type)
 {
@@ -97,16 +114,20 @@ static void pack_addr(msgpack_packer *pk, const struct sq_sock *s, const uint8_t
 static void pack_tcp(msgpack_packer *pk, const struct sq_tcp_figures *t)
 {
 	msgpack_pack_map(pk, 10);
-	sq_pack_kv_u64(pk, "rtt_us", t->rtt_us);
-	sq_pack_kv_u64(pk, "rttvar_us", t->rttvar_us);
-	sq_pack_kv_u64(pk, "cwnd", t->cwnd);
-	sq_pack_cstr(pk, "ssthresh");
+	KEY(pk, "rtt_us");
+	msgpack_pack_uint64(pk, t->rtt_us);
+	KEY(pk, "rttvar_us");
+	msgpack_pack_uint64(pk, t->rttvar_us);
+	KEY(pk, "cwnd");
+	msgpack_pack_uint64(pk, t->cwnd);
+	KEY(pk, "ssthresh");
 	if (t->ssthresh >= 0xffff) /* TCP_INFINITE_SSTHRESH, as ss hides it */
 		msgpack_pack_nil(pk);
 	else
 		msgpack_pack_uint32(pk, t->ssthresh);
-	sq_pack_kv_u64(pk, "retransmits", t->retransmits);
-#define OPT(key, has, v) do { sq_pack_cstr(pk, key); \
+	KEY(pk, "retransmits");
+	msgpack_pack_uint64(pk, t->retransmits);
+#define OPT(key, has, v) do { KEY(pk, key); \
 	if (has) msgpack_pack_uint64(pk, v); else msgpack_pack_nil(pk); } while (0)
 	OPT("lost", t->has_lost, t->lost);
 	OPT("bytes_acked", t->has_bytes, t->bytes_acked);
@@ -123,8 +144,9 @@ static void pack_owners(msgpack_packer *pk, const struct sq_sock_owner *o, size_
 	msgpack_pack_array(pk, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		msgpack_pack_map(pk, 2);
-		sq_pack_kv_i64(pk, "pid", o[i].pid);
-		sq_pack_cstr(pk, "comm");
+		KEY(pk, "pid");
+		msgpack_pack_int64(pk, o[i].pid);
+		KEY(pk, "comm");
 		sq_pack_text(pk, o[i].comm, strlen(o[i].comm));
 	}
 }
@@ -136,14 +158,18 @@ static void pack_socket(msgpack_packer *pk, const struct stream *st, const struc
 	bool tcp = s->has_tcp && st->f.info;
 	uint32_t keys = 9 + (unx ? 2 : 4) + (tcp ? 1 : 0) + (st->owners ? 1 : 0);
 	msgpack_pack_map(pk, keys);
-	sq_pack_kv_str(pk, "family", s->family == SQ_SF_INET ? "inet" :
-	                             s->family == SQ_SF_INET6 ? "inet6" : "unix");
-	sq_pack_kv_str(pk, "protocol", s->proto == SQ_SP_TCP ? "tcp" :
-	                               s->proto == SQ_SP_UDP ? "udp" : "unix");
-	sq_pack_kv_str(pk, "type", type_name(s->type));
-	sq_pack_kv_str(pk, "state", sq_sock_state_name(s->state));
+	KEY(pk, "family");
+	sq_pack_cstr(pk, s->family == SQ_SF_INET ? "inet" :
+	                 s->family == SQ_SF_INET6 ? "inet6" : "unix");
+	KEY(pk, "protocol");
+	sq_pack_cstr(pk, s->proto == SQ_SP_TCP ? "tcp" :
+	                 s->proto == SQ_SP_UDP ? "udp" : "unix");
+	KEY(pk, "type");
+	sq_pack_cstr(pk, type_name(s->type));
+	KEY(pk, "state");
+	sq_pack_cstr(pk, sq_sock_state_name(s->state));
 	if (unx) {
-		sq_pack_cstr(pk, "path");
+		KEY(pk, "path");
 		if (s->path_len == 0) {
 			msgpack_pack_nil(pk);
 		} else if (s->path[0] == '\0') { /* abstract: shown as ss does, "@name" */
@@ -154,46 +180,52 @@ static void pack_socket(msgpack_packer *pk, const struct stream *st, const struc
 		} else {
 			sq_pack_text(pk, s->path, strnlen(s->path, s->path_len));
 		}
-		sq_pack_cstr(pk, "peer_inode");
+		KEY(pk, "peer_inode");
 		if (s->has_peer)
 			msgpack_pack_uint64(pk, s->peer_inode);
 		else
 			msgpack_pack_nil(pk);
 	} else {
-		sq_pack_cstr(pk, "local_addr");
+		KEY(pk, "local_addr");
 		pack_addr(pk, s, s->local);
-		sq_pack_kv_u64(pk, "local_port", s->lport);
-		sq_pack_cstr(pk, "remote_addr");
+		KEY(pk, "local_port");
+		msgpack_pack_uint64(pk, s->lport);
+		KEY(pk, "remote_addr");
 		pack_addr(pk, s, s->remote);
-		sq_pack_kv_u64(pk, "remote_port", s->rport);
+		KEY(pk, "remote_port");
+		msgpack_pack_uint64(pk, s->rport);
 	}
-	sq_pack_cstr(pk, "recv_q");
+	KEY(pk, "recv_q");
 	if (s->has_queues)
 		msgpack_pack_uint32(pk, s->recv_q);
 	else
 		msgpack_pack_nil(pk);
-	sq_pack_cstr(pk, "send_q");
+	KEY(pk, "send_q");
 	if (s->has_queues)
 		msgpack_pack_uint32(pk, s->send_q);
 	else
 		msgpack_pack_nil(pk);
-	sq_pack_cstr(pk, "uid");
+	KEY(pk, "uid");
 	if (s->has_uid)
 		msgpack_pack_uint32(pk, (uint32_t)s->uid);
 	else
 		msgpack_pack_nil(pk);
-	sq_pack_cstr(pk, "inode");
+	KEY(pk, "inode");
 	if (s->inode)
 		msgpack_pack_uint64(pk, s->inode);
 	else
 		msgpack_pack_nil(pk);
-	sq_pack_kv_bool(pk, "listening", s->state == SQ_SS_LISTEN);
+	KEY(pk, "listening");
+	if (s->state == SQ_SS_LISTEN)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
 	if (tcp) {
-		sq_pack_cstr(pk, "tcp");
+		KEY(pk, "tcp");
 		pack_tcp(pk, &s->tcp);
 	}
 	if (st->owners) {
-		sq_pack_cstr(pk, "owners");
+		KEY(pk, "owners");
 		pack_owners(pk, o, no);
 	}
 }
@@ -205,17 +237,34 @@ static uint64_t owner_key(const struct sq_sock *s)
 	return s->inode ? s->inode : s->handle;
 }
 
-/* The next batch: up to BATCH_SOCKETS sockets, framed in st->batch. */
+/* The next batch: up to BATCH_SOCKETS sockets, framed in st->batch.  The
+ * sockets are packed in place after the frame's head, whose array of them
+ * is an array 32 (msgpack lets a count take more bytes than it needs) set
+ * once they are counted: no second copy of the batch. */
 static void fill_batch(struct stream *st)
 {
 	msgpack_packer pk;
 	struct sq_sock s;
 	struct sq_sock_owner o[OWNERS_LISTED];
+	static const char array32[5] = { (char)0xdd, 0, 0, 0, 0 };
 
-	st->batch.len = st->body.len = 0;
+	st->batch.len = 0;
 	st->n = 0;
-	sq_packer_init(&pk, &st->body);
-	while (st->n < BATCH_SOCKETS && st->body.len < BATCH_BYTES) {
+	sq_packer_init(&pk, &st->batch);
+	sq_pack_notify_head(&pk, "net.sockets.batch");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	sq_pack_kv_u64(&pk, "msgid", st->msgid);
+	sq_pack_cstr(&pk, "sockets");
+	size_t head = st->batch.len;
+	if (sq_buf_reserve(&st->batch, BATCH_BYTES + (16u << 10)) < 0 ||
+	    sq_buf_append(&st->batch, array32, sizeof(array32)) < 0) {
+		st->batch.len = 0;
+		st->err = -ENOMEM;
+		snprintf(st->msg, sizeof(st->msg), "out of memory for a batch");
+		return;
+	}
+	while (st->n < BATCH_SOCKETS && st->batch.len - head < BATCH_BYTES) {
 		int rc = sq_sockscan_next(st->scan, &s, st->msg, sizeof(st->msg));
 		if (rc == 0) {
 			st->eof = true;
@@ -234,21 +283,12 @@ static void fill_batch(struct stream *st)
 		pack_socket(&pk, st, &s, o, no);
 		st->n++;
 	}
-	if (st->n == 0)
-		return;
-	sq_packer_init(&pk, &st->batch);
-	sq_pack_notify_head(&pk, "net.sockets.batch");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 2);
-	sq_pack_kv_u64(&pk, "msgid", st->msgid);
-	sq_pack_cstr(&pk, "sockets");
-	msgpack_pack_array(&pk, (uint32_t)st->n);
-	if (sq_buf_append(&st->batch, st->body.data, st->body.len) < 0) {
+	if (st->n == 0) {
 		st->batch.len = 0;
-		st->n = 0;
-		st->err = -ENOMEM;
-		snprintf(st->msg, sizeof(st->msg), "out of memory for a batch");
+		return;
 	}
+	uint32_t n = htonl((uint32_t)st->n);
+	memcpy(st->batch.data + head + 1, &n, sizeof(n));
 }
 
 /* The request's own job: owners first (they are the caller's to see), then
@@ -288,7 +328,6 @@ static void stream_free(struct stream *st)
 	sq_sockscan_close(st->scan); /* a netlink socket: close never blocks */
 	sq_sock_owners_free(st->own);
 	sq_buf_free(&st->batch);
-	sq_buf_free(&st->body);
 	free(st);
 }
 
@@ -461,12 +500,15 @@ int m_net_sockets(struct sq_req *r)
 	if (!st)
 		return -ENOMEM;
 	sq_buf_init(&st->batch);
-	sq_buf_init(&st->body);
 	st->srv = r->srv;
 	st->msgid = r->msgid;
 	st->uid = r->cred->uid;
 	st->waiter.granted = on_granted;
 	st->f.port = sq_params_has(p, "port") ? (int)sq_params_int(p, r->m->params, "port") : -1;
+	st->f.lport = sq_params_has(p, "local_port")
+	              ? (int)sq_params_int(p, r->m->params, "local_port") : -1;
+	st->f.rport = sq_params_has(p, "remote_port")
+	              ? (int)sq_params_int(p, r->m->params, "remote_port") : -1;
 	st->f.uid = sq_params_has(p, "uid") ? sq_params_int(p, r->m->params, "uid") : -1;
 	st->f.info = sq_params_bool(p, r->m->params, "info");
 	st->owners = sq_params_bool(p, r->m->params, "owners");

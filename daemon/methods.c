@@ -219,6 +219,8 @@ static const struct sq_field p_sockets[] = {
 	{ .name = "state", .types = SQ_T_ARRAY, .items = &t_sock_state, .max_items = 12 },
 	{ .name = "listening", .types = SQ_T_BOOL, .has_default = true, .def = 0 },
 	{ .name = "port", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 65535 },
+	{ .name = "local_port", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 65535 },
+	{ .name = "remote_port", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 65535 },
 	{ .name = "uid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294 },
 	{ .name = "pid", .types = SQ_T_INT, .ranged = true, .min = 1, .max = PID_MAX },
 	{ .name = "owners", .types = SQ_T_BOOL, .has_default = true, .def = 0 },

@@ -59,6 +59,10 @@ bool sq_sock_filter_take(const struct sq_sock_filter *f, const struct sq_sock *s
 	if (f->port >= 0 && (s->proto == SQ_SP_UNIX ||
 	                     (s->lport != (unsigned)f->port && s->rport != (unsigned)f->port)))
 		return false;
+	if (f->lport >= 0 && (s->proto == SQ_SP_UNIX || s->lport != (unsigned)f->lport))
+		return false;
+	if (f->rport >= 0 && (s->proto == SQ_SP_UNIX || s->rport != (unsigned)f->rport))
+		return false;
 	if (f->uid >= 0 && (!s->has_uid || (int64_t)s->uid != f->uid))
 		return false;
 	return true;

@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sockets_darwin.c - the socket table from the net.inet.tcp.pcblist_n and
- * net.inet.udp.pcblist_n sysctls, and owners from proc_pidinfo.
+ * sockets_darwin.c - the socket table from xnu's pcblist_n sysctls:
+ * net.inet.tcp.pcblist_n and net.inet.udp.pcblist_n (TCP and UDP),
+ * net.local.stream.pcblist_n and net.local.dgram.pcblist_n (UNIX; xnu has
+ * no UNIX seqpacket sockets), and owners from proc_pidinfo.
  *
- * The record layouts of the pcblist_n sysctls (struct xinpgen, xinpcb_n,
- * xsocket_n, xsockbuf_n, xtcpcb_n) are private in the macOS SDK (inside
- * `#ifdef PRIVATE` of xnu's bsd/netinet/in_pcb.h, tcp_var.h and
- * bsd/sys/socketvar.h; the public SDK ships neither in_pcb.h nor
- * tcp_var.h), so they are spelled out below, field for field, from xnu;
- * netstat(1) reads the same ones.  Each record starts with its length and
- * kind and is padded to 8 bytes; a length too short for what we read is
- * skipped, never read past.  The sysctl answers whole, so one table is held
- * for the scan of each protocol.  UNIX sockets (net.local.*.pcblist_n,
- * xunpcb_n) are not read: an explicit request for them ends with ENOTSUP.
+ * Each sysctl answers whole, so one table is held for the scan of each:
+ * an xinpgen, then per pcb a run of records (pcblist_darwin.h), each
+ * starting with its length and kind and padded to 8 bytes, ending with its
+ * tcpcb (TCP) or its stats (UDP, UNIX); a length too short for what we read
+ * is skipped, never read past.  A socket's `inode` is its kernel handle
+ * (xso_so, which proc_pidfdinfo gives as soi_so); a UNIX socket's peer is
+ * found by its pcb handle (xunp_conn = the peer's xunp_unpp) in the same
+ * table.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <libproc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,128 +28,9 @@
 
 #include <netinet/in.h>
 
+#include "pcblist_darwin.h"
 #include "sockets_os.h"
 #include "sq_sockets.h"
-
-/* ---- xnu's records (private in the SDK) ---------------------------------- */
-
-#define XSO_SOCKET 0x001
-#define XSO_RCVBUF 0x002
-#define XSO_SNDBUF 0x004
-#define XSO_STATS  0x008
-#define XSO_INPCB  0x010
-#define XSO_TCPCB  0x020
-#define INP_IPV4   0x1
-#define INP_IPV6   0x2
-
-struct xinpgen {
-	uint32_t xig_len;
-	unsigned xig_count;
-	uint64_t xig_gen;
-	uint64_t xig_sogen;
-};
-
-struct xgen_n {
-	uint32_t xgn_len;
-	uint32_t xgn_kind;
-};
-
-struct in_addr_4in6 {
-	uint32_t ia46_pad32[3];
-	struct in_addr ia46_addr4;
-};
-
-struct xinpcb_n {
-	uint32_t xi_len;
-	uint32_t xi_kind;
-	uint64_t xi_inpp;
-	unsigned short inp_fport;   /* network order */
-	unsigned short inp_lport;
-	uint64_t inp_ppcb;
-	uint64_t inp_gencnt;
-	int inp_flags;
-	uint32_t inp_flow;
-	unsigned char inp_vflag;
-	unsigned char inp_ip_ttl;
-	unsigned char inp_ip_p;
-	union {
-		struct in_addr_4in6 inp46_foreign;
-		struct in6_addr inp6_foreign;
-	} inp_dependfaddr;
-	union {
-		struct in_addr_4in6 inp46_local;
-		struct in6_addr inp6_local;
-	} inp_dependladdr;
-	/* more follows that is not read */
-};
-
-struct xsocket_n {
-	uint32_t xso_len;
-	uint32_t xso_kind;
-	uint64_t xso_so;            /* the socket's handle: soi_so of proc_pidfdinfo */
-	short so_type;
-	uint32_t so_options;
-	short so_linger;
-	short so_state;
-	uint64_t so_pcb;
-	int xso_protocol;
-	int xso_family;
-	short so_qlen;
-	short so_incqlen;
-	short so_qlimit;
-	short so_timeo;
-	unsigned short so_error;
-	pid_t so_pgid;
-	uint32_t so_oobmark;
-	uid_t so_uid;
-	/* more follows that is not read */
-};
-
-struct xsockbuf_n {
-	uint32_t xsb_len;
-	uint32_t xsb_kind;
-	uint32_t sb_cc;
-	uint32_t sb_hiwat;
-	uint32_t sb_mbcnt;
-	uint32_t sb_mbmax;
-	int32_t sb_lowat;
-	short sb_flags;
-	short sb_timeo;
-};
-
-struct xtcpcb_n {
-	uint32_t xt_len;
-	uint32_t xt_kind;
-	uint64_t t_segq;
-	int t_dupacks;
-	int t_timer[4];
-	int t_state;
-	unsigned t_flags;
-	int t_force;
-	uint32_t snd_una, snd_max, snd_nxt, snd_up, snd_wl1, snd_wl2, iss, irs;
-	uint32_t rcv_nxt, rcv_adv, rcv_wnd, rcv_up, snd_wnd;
-	uint32_t snd_cwnd;          /* bytes */
-	uint32_t snd_ssthresh;      /* bytes */
-	unsigned t_maxopd;
-	uint32_t t_rcvtime, t_starttime;
-	int t_rtttime;
-	uint32_t t_rtseq;
-	int t_rxtcur;
-	unsigned t_maxseg;
-	int t_srtt;                 /* ms << TCP_RTT_SHIFT */
-	int t_rttvar;               /* ms << TCP_RTTVAR_SHIFT */
-	int t_rxtshift;             /* the retransmit back-off now */
-	/* more follows that is not read */
-};
-
-/* Where netstat and xnu put them (natural alignment on both arm64 and x86_64) */
-_Static_assert(offsetof(struct xinpcb_n, inp_fport) == 16, "xinpcb_n layout");
-_Static_assert(offsetof(struct xinpcb_n, inp_vflag) == 48, "xinpcb_n layout");
-_Static_assert(offsetof(struct xinpcb_n, inp_dependfaddr) == 52, "xinpcb_n layout");
-_Static_assert(offsetof(struct xinpcb_n, inp_dependladdr) == 68, "xinpcb_n layout");
-_Static_assert(offsetof(struct xsocket_n, so_uid) == 68, "xsocket_n layout");
-_Static_assert(sizeof(struct xsockbuf_n) == 32, "xsockbuf_n layout");
-_Static_assert(offsetof(struct xtcpcb_n, t_state) == 36, "xtcpcb_n layout");
 
 #define TCP_RTT_SHIFT 5
 #define TCP_RTTVAR_SHIFT 4
@@ -162,13 +43,43 @@ static const unsigned tcp_states[] = {
 	SQ_SS_TIME_WAIT,
 };
 
+/* The tables, in the order they are read. */
+enum { T_TCP = 1u << 0, T_UDP = 1u << 1, T_USTREAM = 1u << 2, T_UDGRAM = 1u << 3 };
+
+static const struct table {
+	unsigned bit;
+	const char *sysctl;
+	unsigned proto;
+	int type;
+} tables[] = {
+	{ T_TCP, "net.inet.tcp.pcblist_n", SQ_SP_TCP, SOCK_STREAM },
+	{ T_UDP, "net.inet.udp.pcblist_n", SQ_SP_UDP, SOCK_DGRAM },
+	{ T_USTREAM, "net.local.stream.pcblist_n", SQ_SP_UNIX, SOCK_STREAM },
+	{ T_UDGRAM, "net.local.dgram.pcblist_n", SQ_SP_UNIX, SOCK_DGRAM },
+};
+
+/* A UNIX pcb's handle and its socket's, for finding peers. */
+struct unp_so {
+	uint64_t unpp, so;
+};
+
 struct sq_sockscan {
 	struct sq_sock_filter f;
-	unsigned protos;     /* still to read: SQ_SP_TCP, then SQ_SP_UDP */
-	bool unix_asked;     /* named explicitly: answered ENOTSUP at the end */
-	unsigned cur;        /* the protocol of buf */
+	unsigned todo;               /* T_* still to read */
+	const struct table *cur;     /* the table in buf */
 	char *buf;
 	size_t len, pos;
+	struct unp_so *peers;        /* UNIX tables: sorted by unpp */
+	size_t npeers;
+};
+
+/* One pcb's records, as the walk meets them. */
+struct pcb {
+	const struct xinpcb_n *inp;
+	const struct xunpcb_n *unp;
+	const struct xsocket_n *so;
+	const struct xsockbuf_n *rcv, *snd;
+	const struct xtcpcb_n *tp;
 };
 
 int sq_sockscan_open(struct sq_sockscan **out, const struct sq_sock_filter *f)
@@ -180,8 +91,9 @@ int sq_sockscan_open(struct sq_sockscan **out, const struct sq_sock_filter *f)
 	unsigned fam, pro;
 	sq_sock_filter_asked(f, &fam, &pro);
 	if (fam & (SQ_SF_INET | SQ_SF_INET6))
-		sc->protos = pro & (SQ_SP_TCP | SQ_SP_UDP);
-	sc->unix_asked = (f->protos & SQ_SP_UNIX) || (f->families & SQ_SF_UNIX);
+		sc->todo |= (pro & SQ_SP_TCP ? T_TCP : 0) | (pro & SQ_SP_UDP ? T_UDP : 0);
+	if ((fam & SQ_SF_UNIX) && (pro & SQ_SP_UNIX))
+		sc->todo |= T_USTREAM | T_UDGRAM;
 	*out = sc;
 	return 0;
 }
@@ -191,30 +103,92 @@ void sq_sockscan_close(struct sq_sockscan *sc)
 	if (!sc)
 		return;
 	free(sc->buf);
+	free(sc->peers);
 	free(sc);
 }
 
-/* The whole table of one protocol into sc->buf. */
-static int load(struct sq_sockscan *sc, unsigned proto, char *msg, size_t msglen)
+/* The record at pos and its length as far as the buffer holds it, or NULL
+ * at the closing xinpgen / xunpgen or the buffer's end. */
+static const struct xgen_n *record_at(const char *buf, size_t len, size_t pos, size_t *have)
 {
-	const char *name = proto == SQ_SP_TCP ? "net.inet.tcp.pcblist_n" : "net.inet.udp.pcblist_n";
+	if (pos >= len || len - pos < sizeof(struct xgen_n))
+		return NULL;
+	const struct xgen_n *g = (const void *)(buf + pos);
+	if (g->xgn_len <= sizeof(struct xinpgen))
+		return NULL;
+	*have = len - pos < g->xgn_len ? len - pos : g->xgn_len;
+	return g;
+}
+
+static int by_unpp(const void *a, const void *b)
+{
+	const struct unp_so *x = a, *y = b;
+	return x->unpp < y->unpp ? -1 : x->unpp > y->unpp;
+}
+
+/* A UNIX table's (pcb, socket) handles, sorted, for peer_of. */
+static int index_peers(struct sq_sockscan *sc, size_t first)
+{
+	free(sc->peers);
+	sc->peers = NULL;
+	sc->npeers = 0;
+	size_t n = 0, have;
+	const struct xgen_n *g;
+	for (size_t pos = first; (g = record_at(sc->buf, sc->len, pos, &have)); pos += ROUND64(g->xgn_len))
+		n += g->xgn_kind == XSO_UNPCB;
+	if (n == 0)
+		return 0;
+	sc->peers = malloc(n * sizeof(*sc->peers));
+	if (!sc->peers)
+		return -ENOMEM;
+	uint64_t unpp = 0;
+	bool have_unp = false;
+	for (size_t pos = first; (g = record_at(sc->buf, sc->len, pos, &have)); pos += ROUND64(g->xgn_len)) {
+		if (g->xgn_kind == XSO_UNPCB && have >= sizeof(struct xunpcb_n)) {
+			unpp = ((const struct xunpcb_n *)(const void *)g)->xunp_unpp;
+			have_unp = true;
+		} else if (g->xgn_kind == XSO_SOCKET && have_unp && have >= sizeof(struct xsocket_n) &&
+		           sc->npeers < n) {
+			sc->peers[sc->npeers].unpp = unpp;
+			sc->peers[sc->npeers++].so = ((const struct xsocket_n *)(const void *)g)->xso_so;
+			have_unp = false;
+		}
+	}
+	qsort(sc->peers, sc->npeers, sizeof(*sc->peers), by_unpp);
+	return 0;
+}
+
+/* The socket handle of the pcb conn, or 0 (none, or gone meanwhile). */
+static uint64_t peer_of(const struct sq_sockscan *sc, uint64_t conn)
+{
+	if (!conn || !sc->npeers)
+		return 0;
+	struct unp_so key = { .unpp = conn };
+	const struct unp_so *p = bsearch(&key, sc->peers, sc->npeers, sizeof(key), by_unpp);
+	return p ? p->so : 0;
+}
+
+/* The whole table t into sc->buf. */
+static int load(struct sq_sockscan *sc, const struct table *t, char *msg, size_t msglen)
+{
 	free(sc->buf);
 	sc->buf = NULL;
+	sc->len = sc->pos = 0;
 	for (int tries = 0; tries < 8; tries++) {
 		size_t len = 0;
-		if (sysctlbyname(name, NULL, &len, NULL, 0) < 0)
+		if (sysctlbyname(t->sysctl, NULL, &len, NULL, 0) < 0)
 			break;
 		len += len / 8 + 4096; /* sockets made meanwhile */
 		char *b = malloc(len);
 		if (!b)
 			return -ENOMEM;
-		if (sysctlbyname(name, b, &len, NULL, 0) == 0) {
+		if (sysctlbyname(t->sysctl, b, &len, NULL, 0) == 0) {
 			sc->buf = b;
 			sc->len = len;
-			sc->cur = proto;
+			sc->cur = t;
 			sc->pos = len >= sizeof(struct xinpgen)
 			          ? ROUND64(((struct xinpgen *)(void *)b)->xig_len) : len;
-			return 0;
+			return t->proto == SQ_SP_UNIX ? index_peers(sc, sc->pos) : 0;
 		}
 		int err = errno;
 		free(b);
@@ -224,8 +198,14 @@ static int load(struct sq_sockscan *sc, unsigned proto, char *msg, size_t msglen
 		}
 	}
 	int err = -errno;
-	snprintf(msg, msglen, "sysctl %s: %s", name, strerror(-err));
+	snprintf(msg, msglen, "sysctl %s: %s", t->sysctl, strerror(-err));
 	return err;
+}
+
+static unsigned tcp_state(const struct xtcpcb_n *tp)
+{
+	return tp->t_state >= 0 && (size_t)tp->t_state < sizeof(tcp_states) / sizeof(tcp_states[0])
+	       ? tcp_states[tp->t_state] : SQ_SS_UNKNOWN;
 }
 
 static void fill_inet(struct sq_sock *s, const struct xinpcb_n *inp)
@@ -245,8 +225,6 @@ static void fill_inet(struct sq_sock *s, const struct xinpcb_n *inp)
 
 static void fill_tcp(struct sq_sock *s, const struct xtcpcb_n *tp)
 {
-	s->state = tp->t_state >= 0 && (size_t)tp->t_state < sizeof(tcp_states) / sizeof(tcp_states[0])
-	           ? tcp_states[tp->t_state] : SQ_SS_UNKNOWN;
 	struct sq_tcp_figures *t = &s->tcp;
 	memset(t, 0, sizeof(*t));
 	s->has_tcp = true;
@@ -258,90 +236,126 @@ static void fill_tcp(struct sq_sock *s, const struct xtcpcb_n *tp)
 	t->retransmits = (uint32_t)tp->t_rxtshift;
 }
 
-int sq_sockscan_next(struct sq_sockscan *sc, struct sq_sock *s, char *msg, size_t msglen)
+/* A UNIX pcb: its bound name (no abstract names on macOS), state, peer. */
+static void fill_unix(const struct sq_sockscan *sc, struct sq_sock *s, const struct pcb *p)
 {
-	const struct xinpcb_n *inp = NULL;
-	const struct xsocket_n *so = NULL;
-	const struct xsockbuf_n *rcv = NULL, *snd = NULL;
-	const struct xtcpcb_n *tp = NULL;
-	for (;;) {
-		if (!sc->buf || sc->pos >= sc->len) {
-			unsigned next = sc->protos & SQ_SP_TCP ? SQ_SP_TCP : sc->protos & SQ_SP_UDP;
-			if (!next) {
-				if (sc->unix_asked) {
-					sc->unix_asked = false;
-					snprintf(msg, msglen, "UNIX sockets are not listed on macOS");
-					return -ENOTSUP;
-				}
-				return 0;
-			}
-			sc->protos &= ~next;
-			int rc = load(sc, next, msg, msglen);
-			if (rc < 0)
-				return rc;
-			inp = NULL, so = NULL, rcv = snd = NULL, tp = NULL;
-			continue;
-		}
-		const struct xgen_n *g = (const void *)(sc->buf + sc->pos);
-		if (sc->len - sc->pos < sizeof(*g) || g->xgn_len <= sizeof(struct xinpgen)) {
-			sc->pos = sc->len; /* the closing xinpgen */
-			continue;
-		}
-		size_t have = sc->len - sc->pos < g->xgn_len ? sc->len - sc->pos : g->xgn_len;
-		switch (g->xgn_kind) {
-		case XSO_INPCB:
-			inp = have >= sizeof(*inp) ? (const void *)g : NULL;
-			break;
-		case XSO_SOCKET:
-			so = have >= sizeof(*so) ? (const void *)g : NULL;
-			break;
-		case XSO_RCVBUF:
-			rcv = have >= sizeof(*rcv) ? (const void *)g : NULL;
-			break;
-		case XSO_SNDBUF:
-			snd = have >= sizeof(*snd) ? (const void *)g : NULL;
-			break;
-		case XSO_TCPCB:
-			tp = have >= sizeof(*tp) ? (const void *)g : NULL;
-			break;
-		default:
-			break;
-		}
-		sc->pos += ROUND64(g->xgn_len);
-		/* a pcb's records end with its stats (UDP) or its tcpcb (TCP) */
-		bool last = sc->cur == SQ_SP_TCP ? g->xgn_kind == XSO_TCPCB : g->xgn_kind == XSO_STATS;
-		if (!last)
-			continue;
-		bool whole = inp && so && rcv && snd && (sc->cur != SQ_SP_TCP || tp);
-		if (!whole) {
-			inp = NULL, so = NULL, rcv = snd = NULL, tp = NULL;
-			continue;
-		}
-		memset(s, 0, sizeof(*s));
-		s->proto = sc->cur;
-		s->type = sc->cur == SQ_SP_TCP ? SOCK_STREAM : SOCK_DGRAM;
-		fill_inet(s, inp);
-		if (tp && sc->f.info)
-			fill_tcp(s, tp);
-		else if (tp)
-			s->state = tp->t_state >= 0 &&
-			           (size_t)tp->t_state < sizeof(tcp_states) / sizeof(tcp_states[0])
-			           ? tcp_states[tp->t_state] : SQ_SS_UNKNOWN;
+	s->family = SQ_SF_UNIX;
+	const struct sockaddr_un *a = &p->unp->xu_au.xuu_addr;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (a->sun_len > off && a->sun_path[0] != '\0') {
+		size_t n = (size_t)a->sun_len - off;
+		if (n > sizeof(a->sun_path))
+			n = sizeof(a->sun_path);
+		n = strnlen(a->sun_path, n);
+		if (n > SQ_SOCK_PATH_MAX)
+			n = SQ_SOCK_PATH_MAX;
+		memcpy(s->path, a->sun_path, n);
+		s->path_len = n;
+	}
+	if (s->type == SOCK_STREAM && (p->so->so_options & SO_ACCEPTCONN))
+		s->state = SQ_SS_LISTEN;
+	else
+		s->state = p->unp->xunp_conn ? SQ_SS_ESTABLISHED : SQ_SS_CLOSE;
+	s->peer_inode = peer_of(sc, p->unp->xunp_conn);
+	s->has_peer = s->peer_inode != 0;
+}
+
+/* A whole pcb into s. */
+static void fill(const struct sq_sockscan *sc, struct sq_sock *s, const struct pcb *p)
+{
+	memset(s, 0, sizeof(*s));
+	s->proto = sc->cur->proto;
+	s->type = sc->cur->type;
+	if (p->unp) {
+		fill_unix(sc, s, p);
+	} else {
+		fill_inet(s, p->inp);
+		if (p->tp)
+			s->state = tcp_state(p->tp);
 		else
 			s->state = s->rport ? SQ_SS_ESTABLISHED : SQ_SS_CLOSE;
-		if (s->state == SQ_SS_LISTEN) {
-			s->recv_q = (uint32_t)so->so_qlen;
-			s->send_q = (uint32_t)so->so_qlimit;
-		} else {
-			s->recv_q = rcv->sb_cc;
-			s->send_q = snd->sb_cc;
+		if (p->tp && sc->f.info)
+			fill_tcp(s, p->tp);
+	}
+	if (s->state == SQ_SS_LISTEN) {
+		s->recv_q = (uint32_t)p->so->so_qlen;
+		s->send_q = (uint32_t)p->so->so_qlimit;
+	} else {
+		s->recv_q = p->rcv->sb_cc;
+		s->send_q = p->snd->sb_cc;
+	}
+	s->has_queues = true;
+	s->has_uid = true;
+	s->uid = p->so->so_uid;
+	s->inode = p->so->xso_so;
+	s->handle = p->so->xso_so;
+}
+
+/* Note the record g (have bytes of it) in p; true when it ends a pcb. */
+static bool note(struct pcb *p, const struct xgen_n *g, size_t have, unsigned proto)
+{
+	switch (g->xgn_kind) {
+	case XSO_INPCB:
+		p->inp = have >= sizeof(*p->inp) ? (const void *)g : NULL;
+		break;
+	case XSO_UNPCB:
+		p->unp = have >= sizeof(*p->unp) ? (const void *)g : NULL;
+		break;
+	case XSO_SOCKET:
+		p->so = have >= sizeof(*p->so) ? (const void *)g : NULL;
+		break;
+	case XSO_RCVBUF:
+		p->rcv = have >= sizeof(*p->rcv) ? (const void *)g : NULL;
+		break;
+	case XSO_SNDBUF:
+		p->snd = have >= sizeof(*p->snd) ? (const void *)g : NULL;
+		break;
+	case XSO_TCPCB:
+		p->tp = have >= sizeof(*p->tp) ? (const void *)g : NULL;
+		break;
+	default:
+		break;
+	}
+	return proto == SQ_SP_TCP ? g->xgn_kind == XSO_TCPCB : g->xgn_kind == XSO_STATS;
+}
+
+static bool whole(const struct pcb *p, unsigned proto)
+{
+	if (!p->so || !p->rcv || !p->snd)
+		return false;
+	if (proto == SQ_SP_UNIX)
+		return p->unp != NULL;
+	return p->inp && (proto != SQ_SP_TCP || p->tp);
+}
+
+int sq_sockscan_next(struct sq_sockscan *sc, struct sq_sock *s, char *msg, size_t msglen)
+{
+	struct pcb p = { 0 };
+	for (;;) {
+		size_t have;
+		const struct xgen_n *g = sc->buf ? record_at(sc->buf, sc->len, sc->pos, &have) : NULL;
+		if (!g) {
+			const struct table *t = NULL;
+			for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !t; i++)
+				if (sc->todo & tables[i].bit)
+					t = &tables[i];
+			if (!t)
+				return 0;
+			sc->todo &= ~t->bit;
+			int rc = load(sc, t, msg, msglen);
+			if (rc < 0)
+				return rc;
+			memset(&p, 0, sizeof(p));
+			continue;
 		}
-		s->has_queues = true;
-		s->has_uid = true;
-		s->uid = so->so_uid;
-		s->handle = so->xso_so;
-		inp = NULL, so = NULL, rcv = snd = NULL, tp = NULL;
-		if (sq_sock_filter_take(&sc->f, s))
+		sc->pos += ROUND64(g->xgn_len);
+		if (!note(&p, g, have, sc->cur->proto))
+			continue;
+		bool ok = whole(&p, sc->cur->proto);
+		if (ok)
+			fill(sc, s, &p);
+		memset(&p, 0, sizeof(p));
+		if (ok && sq_sock_filter_take(&sc->f, s))
 			return 1;
 	}
 }

@@ -2,8 +2,9 @@
 /*
  * sockets_linux.c - the socket table from the kernel's sock_diag netlink
  * family (NETLINK_SOCK_DIAG), never /proc/net text: one dump per family
- * and protocol (inet_diag_req_v2 for TCP and UDP over IPv4/IPv6, with
- * INET_DIAG_INFO's struct tcp_info for TCP; unix_diag_req with
+ * and protocol (inet_diag_req_v2 for TCP and UDP over IPv4/IPv6, TCP of
+ * both families in one TCPDIAG_GETSOCK dump, with INET_DIAG_INFO's struct
+ * tcp_info for TCP; unix_diag_req with
  * UDIAG_SHOW_NAME|PEER|RQLEN|UID), read one recv at a time into a fixed
  * buffer, so a scan's memory does not depend on the number of sockets.
  * The kernel filters states; sockets.c the port and uid.  Owners: every
@@ -35,7 +36,7 @@
 #define SCAN_BUF 32768   /* one recv: the kernel fills about a page of records */
 
 struct dump {
-	int family;      /* AF_INET, AF_INET6, AF_UNIX */
+	int family;      /* AF_INET, AF_INET6, AF_UNIX; AF_UNSPEC: TCP of both */
 	int proto;       /* IPPROTO_TCP, IPPROTO_UDP, 0 */
 	unsigned sqfam, sqproto;
 };
@@ -46,6 +47,7 @@ struct sq_sockscan {
 	struct dump dumps[5];
 	unsigned ndumps, idx;
 	bool in_dump;
+	bool any;        /* the dump in progress gave a socket */
 	uint32_t seq;
 	size_t len, pos;
 	char buf[SCAN_BUF] __attribute__((aligned(8)));
@@ -55,6 +57,8 @@ static const char *dump_name(const struct dump *d)
 {
 	if (d->family == AF_UNIX)
 		return "unix";
+	if (d->family == AF_UNSPEC)
+		return "tcp";
 	if (d->proto == IPPROTO_TCP)
 		return d->family == AF_INET ? "tcp/inet" : "tcp/inet6";
 	return d->family == AF_INET ? "udp/inet" : "udp/inet6";
@@ -78,6 +82,14 @@ int sq_sockscan_open(struct sq_sockscan **out, const struct sq_sock_filter *f)
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if ((fam & all[i].sqfam) && (pro & all[i].sqproto))
 			sc->dumps[sc->ndumps++] = all[i];
+	if (sc->ndumps >= 2 && sc->dumps[0].proto == IPPROTO_TCP &&
+	    sc->dumps[1].proto == IPPROTO_TCP) {
+		/* both families' TCP in one walk of the kernel's table (below) */
+		sc->dumps[0] = (struct dump){ AF_UNSPEC, IPPROTO_TCP, SQ_SF_INET | SQ_SF_INET6,
+		                              SQ_SP_TCP };
+		memmove(&sc->dumps[1], &sc->dumps[2], (sc->ndumps - 2) * sizeof(sc->dumps[0]));
+		sc->ndumps--;
+	}
 	sc->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (sc->fd < 0) {
 		int err = -errno;
@@ -102,6 +114,7 @@ static int send_request(struct sq_sockscan *sc, const struct dump *d)
 		struct nlmsghdr nh;
 		union {
 			struct inet_diag_req_v2 inet;
+			struct inet_diag_req both;
 			struct unix_diag_req unx;
 		} u;
 	} req;
@@ -110,7 +123,18 @@ static int send_request(struct sq_sockscan *sc, const struct dump *d)
 	req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.nh.nlmsg_seq = ++sc->seq;
-	if (d->family == AF_UNIX) {
+	if (d->family == AF_UNSPEC) {
+		/* SOCK_DIAG_BY_FAMILY takes one family, and ehash holds both:
+		 * two dumps walk it twice, each skipping the other's sockets
+		 * (the second walk, of a table without IPv6 sockets, is all
+		 * skipping).  The older TCPDIAG_GETSOCK request dumps TCP with
+		 * the family unspecified: both in one walk. */
+		req.nh.nlmsg_type = TCPDIAG_GETSOCK;
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.u.both));
+		req.u.both.idiag_states = states;
+		if (sc->f.info)
+			req.u.both.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+	} else if (d->family == AF_UNIX) {
 		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.u.unx));
 		req.u.unx.sdiag_family = AF_UNIX;
 		req.u.unx.udiag_states = states;
@@ -132,6 +156,7 @@ static int send_request(struct sq_sockscan *sc, const struct dump *d)
 	if (k < 0)
 		return -errno;
 	sc->in_dump = true;
+	sc->any = false;
 	sc->len = sc->pos = 0;
 	return 0;
 }
@@ -232,6 +257,18 @@ static void parse_unix(const struct nlmsghdr *h, struct sq_sock *s)
 	}
 }
 
+/* A kernel without TCPDIAG_GETSOCK: the TCP dump in progress becomes one
+ * per family, the first of them next. */
+static void split_tcp(struct sq_sockscan *sc)
+{
+	memmove(&sc->dumps[sc->idx + 2], &sc->dumps[sc->idx + 1],
+	        (sc->ndumps - sc->idx - 1) * sizeof(sc->dumps[0]));
+	sc->dumps[sc->idx] = (struct dump){ AF_INET, IPPROTO_TCP, SQ_SF_INET, SQ_SP_TCP };
+	sc->dumps[sc->idx + 1] = (struct dump){ AF_INET6, IPPROTO_TCP, SQ_SF_INET6, SQ_SP_TCP };
+	sc->ndumps++;
+	sc->in_dump = false;
+}
+
 int sq_sockscan_next(struct sq_sockscan *sc, struct sq_sock *s, char *msg, size_t msglen)
 {
 	for (;;) {
@@ -277,12 +314,17 @@ int sq_sockscan_next(struct sq_sockscan *sc, struct sq_sock *s, char *msg, size_
 			const struct nlmsgerr *e = NLMSG_DATA(h);
 			int err = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0 ? e->error
 			                                                                    : -EPROTO;
+			if (d->family == AF_UNSPEC && !sc->any) {
+				split_tcp(sc);
+				continue;
+			}
 			snprintf(msg, msglen, "sock_diag dump (%s): %s%s", dump_name(d), strerror(-err),
 			         err == -ENOENT ? " (the kernel has no diag module for it)" : "");
 			return err;
 		}
-		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		if (h->nlmsg_type != (d->family == AF_UNSPEC ? TCPDIAG_GETSOCK : SOCK_DIAG_BY_FAMILY))
 			continue;
+		sc->any = true;
 		memset(s, 0, sizeof(*s));
 		if (d->family == AF_UNIX) {
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
@@ -318,6 +360,28 @@ static void read_comm(int proc, pid_t pid, char *comm)
 		*nl = '\0';
 }
 
+/* "socket:[INODE]" (a descriptor's link) into *ino: sscanf was most of
+ * the walk's own time. */
+static bool socket_inode(const char *link, uint64_t *ino)
+{
+	static const char pre[] = "socket:[";
+	if (strncmp(link, pre, sizeof(pre) - 1) != 0)
+		return false;
+	const char *p = link + sizeof(pre) - 1;
+	uint64_t v = 0;
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p[0] != ']' || p[1] != '\0')
+		return false;
+	*ino = v;
+	return true;
+}
+
 /* One process's sockets.  strict: its errors are the answer (ESRCH,
  * EACCES); else a process that went or hides its descriptors is passed. */
 static int one_pid(struct sq_sock_owners *o, int proc, pid_t pid, bool strict)
@@ -349,8 +413,8 @@ static int one_pid(struct sq_sock_owners *o, int proc, pid_t pid, bool strict)
 		if (k <= 0)
 			continue;
 		link[k] = '\0';
-		unsigned long long ino;
-		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+		uint64_t ino;
+		if (!socket_inode(link, &ino))
 			continue;
 		if (!named) {
 			read_comm(proc, pid, comm);

@@ -8,7 +8,8 @@
  * A scan holds one bounded buffer whatever the number of sockets: Linux
  * reads sock_diag netlink dumps (NETLINK_SOCK_DIAG: inet_diag with
  * INET_DIAG_INFO, unix_diag) one recv at a time; macOS reads the
- * net.inet.{tcp,udp}.pcblist_n sysctls.  The owner map (sockets.c, Linux
+ * net.inet.{tcp,udp}.pcblist_n and net.local.{stream,dgram}.pcblist_n
+ * sysctls, one table at a time.  The owner map (sockets.c, Linux
  * /proc/PID/fd) grows with the sockets the caller's visible processes hold,
  * up to SQ_SOCK_OWNERS_MAX entries.
  */
@@ -47,6 +48,7 @@ struct sq_sock_filter {
 	unsigned protos;    /* SQ_SP_* */
 	unsigned states;    /* 1u << SQ_SS_* */
 	int port;           /* local or remote port, or -1 */
+	int lport, rport;   /* the local, the remote port (ss's sport, dport), or -1 */
 	int64_t uid;        /* owning uid, or -1 */
 	bool info;          /* TCP: the connection figures */
 };
@@ -75,12 +77,12 @@ struct sq_sock {
 	uint32_t recv_q, send_q;
 	bool has_uid;
 	uid_t uid;
-	uint64_t inode;                  /* 0 when the OS has none (macOS) */
+	uint64_t inode;                  /* macOS: the socket's kernel handle */
 	/* unix */
 	char path[SQ_SOCK_PATH_MAX + 1]; /* abstract names start with '\0' */
 	size_t path_len;                 /* 0: unnamed */
 	bool has_peer;
-	uint64_t peer_inode;
+	uint64_t peer_inode;             /* the peer's inode (macOS: handle) */
 	bool has_queues;
 	/* tcp */
 	bool has_tcp;

@@ -120,8 +120,18 @@ int sq_frame_scan_resume(struct sq_frame_scanner *st, const char *buf, size_t le
 		if (pos >= len)
 			return pos >= lim->max_msg ? -E2BIG : -EAGAIN;
 		struct hdr h;
-		if (classify(p[pos], &h) < 0)
+		unsigned char b = p[pos];
+		if (b <= 0x7f || b >= 0xe0 || (b >= 0xa0 && b <= 0xbf) || b == 0xc0 ||
+		    b == 0xc2 || b == 0xc3) {
+			/* the most common tags (fixint, fixstr, nil, bool): a scalar
+			 * whose size the tag alone gives, without classify */
+			h.size = 1;
+			h.lenw = 0;
+			h.children = 0;
+			h.payload = b >= 0xa0 && b <= 0xbf ? b & 0x1fu : 0;
+		} else if (classify(b, &h) < 0) {
 			return -EPROTO;
+		}
 		if ((uint64_t)pos + h.size > lim->max_msg)
 			return -E2BIG;
 		if (pos + h.size > len)

@@ -740,6 +740,18 @@ Test(sockets, filters)
 	cr_assert_eq(stream(c, "{\"port\": 41001}", &t), 0);
 	cr_expect_eq(t.n, 3, "listener and both ends: %zu", t.n);
 	cr_expect(all(&t, has_port, &port));
+	/* ss's sport and dport: the local, the remote port */
+	cr_assert_eq(stream(c, "{\"local_port\": 41001}", &t), 0, "local_port: %s", t.code);
+	cr_expect_eq(t.n, 2, "the listener and the accepted end: %zu", t.n);
+	for (size_t i = 0; i < t.n; i++)
+		cr_expect_eq(t.rows[i].lport, P_TCP4);
+	cr_assert_eq(stream(c, "{\"remote_port\": 41001}", &t), 0, "remote_port: %s", t.code);
+	cr_expect_eq(t.n, 1, "the connecting end: %zu", t.n);
+	cr_expect_eq(t.n ? t.rows[0].rport : 0, P_TCP4);
+	cr_assert_eq(stream(c, "{\"local_port\": 41001, \"remote_port\": 41001}", &t), 0);
+	cr_expect_eq(t.n, 0, "no socket has 41001 at both ends: %zu", t.n);
+	cr_assert_eq(stream(c, "{\"remote_port\": 65536}", &t), 1);
+	cr_expect_str_eq(t.code, "EINVAL");
 	long long uid = NOBODY_UID;
 	cr_assert_eq(stream(c, "{\"uid\": 65534}", &t), 0);
 	cr_expect_eq(t.n, 1);
@@ -984,7 +996,18 @@ Test(sockets, sysq_ss_prints_what_ss_prints)
 	cr_assert(sysq, "SQ_SYSQ names the sysq binary (tests/run-all.sh sets it)");
 	static const char *const args[] = { "-tuanH", "-tlnH", "-unH", "-t4anH", "-t6anH",
 	                                    "-tnH state established", "-tnH state listening",
-	                                    "-uanH", "-xlnH" };
+	                                    "-uanH", "-xlnH",
+	                                    /* ss's port filters */
+	                                    "-tanH sport = :41001", "-tanH dport = :41001",
+	                                    "-tanH dport == 41001", "-tuanH sport eq :41003",
+	                                    "-tanH '( sport = :41001 or dport = :41001 )'",
+	                                    "-tanH '( sport = :41001 or sport = :41002 )'",
+	                                    "-tanH sport = :41001 and dport = :41001",
+	                                    "-tanH not sport = :41001",
+	                                    "-tanH '!' '(' dport = :41001 ')'",
+	                                    "-tuanH 'sport > :41002'", "-tuanH sport le :41002",
+	                                    "-tanH state established '( sport = :41001 )'",
+	                                    "-tuanH sport != :41003 and sport ge :41003" };
 	for (size_t k = 0; k < sizeof(args) / sizeof(args[0]); k++) {
 		char cmd[512];
 		char **ours, **theirs;
