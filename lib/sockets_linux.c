@@ -348,9 +348,15 @@ static int one_pid(struct sq_sock_owners *o, int proc, pid_t pid, bool strict)
 		ssize_t k = readlinkat(fd, e->d_name, link, sizeof(link) - 1);
 		if (k <= 0)
 			continue;
-		link[k] = '\0';
-		unsigned long long ino;
-		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+		/* "socket:[INODE]" (no sscanf: this runs for every descriptor
+		 * of every process) */
+		if (k < 10 || memcmp(link, "socket:[", 8) != 0 || link[k - 1] != ']')
+			continue;
+		unsigned long long ino = 0;
+		ssize_t i = 8;
+		while (i < k - 1 && link[i] >= '0' && link[i] <= '9')
+			ino = ino * 10 + (unsigned long long)(link[i++] - '0');
+		if (i != k - 1)
 			continue;
 		if (!named) {
 			read_comm(proc, pid, comm);
