@@ -134,6 +134,14 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			o.node_names = strcmp(v, "node") == 0;
+		} else if (strcmp(a, "--collect") == 0 && i + 1 < argc) {
+			char err[160];
+			const char *v = argv[++i];
+			if (sq_metrics_collectors_parse(v, strlen(v), &o.collectors, err,
+			                                sizeof(err)) < 0) {
+				fprintf(stderr, "sysq metrics: --collect: %s\n", err);
+				return EXIT_USAGE;
+			}
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
 			o.timeout_ms = parse_timeout(argv[++i]);
 			if (o.timeout_ms < 0) {

@@ -151,9 +151,9 @@ const struct cli_cmd cli_commands[] = {
 	  "  --comm NAME     only processes named NAME (as in /proc/PID/comm)\n",
 	  0 },
 	{ "metrics", cmd_metrics,
-	  "[--per-uid] [--names sysq|node] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]",
+	  "[--per-uid] [--names sysq|node] [--collect LIST] [--timeout T] [--textfile DIR | --listen [ADDR:PORT]]",
 	  "Prometheus metrics: print, write, or serve",
-	  "usage: sysq metrics [--per-uid] [--names sysq|node] [--timeout T]\n"
+	  "usage: sysq metrics [--per-uid] [--names sysq|node] [--collect LIST] [--timeout T]\n"
 	  "                    [--textfile DIR | --listen [ADDR:PORT]]\n"
 	  "  (no option)         print the exposition (Prometheus text format 0.0.4)\n"
 	  "  --textfile DIR      write DIR/sysq.prom atomically (node_exporter textfile collector)\n"
@@ -162,6 +162,9 @@ const struct cli_cmd cli_commands[] = {
 	  "  --per-uid           add process counts per uid (sysq_user_processes)\n"
 	  "  --names node        node_exporter's metric names and labels for the figures it\n"
 	  "                      also exports (node_cpu_seconds_total, ...; docs/metrics.md)\n"
+	  "  --collect LIST      only these collectors, comma-separated: stats fs net host\n"
+	  "                      proc sockets (default all; with --listen, a request's\n"
+	  "                      collect[]=NAME params choose among them, as node_exporter's)\n"
 	  "with --listen:\n"
 	  "  --header-timeout T  a request must arrive whole within T of connecting or of the\n"
 	  "                      previous response, and a response be taken within T; the\n"

@@ -21,6 +21,30 @@
 static const char *const coll_name[SQ_MC_N] = { "stats", "fs", "net", "host", "proc",
                                                   "sockets" };
 
+int sq_metrics_collectors_parse(const char *list, size_t len, unsigned *mask, char *err,
+                                size_t errlen)
+{
+	const char *p = list, *end = list + len;
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t n = (size_t)((comma ? comma : end) - p);
+		int k = -1;
+		for (int c = 0; c < SQ_MC_N && k < 0; c++)
+			if (strlen(coll_name[c]) == n && memcmp(coll_name[c], p, n) == 0)
+				k = c;
+		if (k < 0) {
+			snprintf(err, errlen, "unknown collector '%.*s' (stats fs net host proc "
+			         "sockets)", (int)(n > 40 ? 40 : n), p);
+			return -EINVAL;
+		}
+		*mask |= 1u << k;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
 /* ---- text helpers ---------------------------------------------------- */
 
 /* Set when an append ran out of memory: a cut exposition is never served. */
@@ -811,9 +835,12 @@ int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in)
 		rc = render_proc(out, in->res[SQ_MC_PROC], in->per_uid);
 	if (in->res[SQ_MC_SOCK] && in->sock)
 		render_sockets(out, in->sock);
+	unsigned asked = in->collectors ? in->collectors : SQ_MC_ALL;
 	family(out, "sysq_scrape_collector_success", "gauge",
 	       "1 when the collector's sysqd call answered in time without error.");
 	for (int c = 0; c < SQ_MC_N; c++) {
+		if (!(asked & (1u << c)))
+			continue;
 		char lv[40];
 		int ln = snprintf(lv, sizeof(lv), "collector=\"%s\"", coll_name[c]);
 		sample_u(out, "sysq_scrape_collector_success", lv, (size_t)ln, in->res[c] != NULL);
@@ -821,6 +848,8 @@ int sq_metrics_render(struct sq_buf *out, const struct sq_metrics_in *in)
 	family(out, "sysq_scrape_collector_duration_seconds", "gauge",
 	       "Seconds from sending the collector's call to reading its answer.");
 	for (int c = 0; c < SQ_MC_N; c++) {
+		if (!(asked & (1u << c)))
+			continue;
 		char lv[40];
 		int ln = snprintf(lv, sizeof(lv), "collector=\"%s\"", coll_name[c]);
 		sample_d(out, "sysq_scrape_collector_duration_seconds", lv, (size_t)ln,
@@ -910,27 +939,45 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 	 * answers "stale" in time, and the other calls run meanwhile */
 	long fs_ms = (long)tmo * 4 / 5;
 	fs_ms = fs_ms < 1 ? 1 : fs_ms > 10000 ? 10000 : fs_ms;
-	uint32_t id[SQ_MC_N];
-	msgpack_packer *pk = sysq_begin(c, "proc.list", &id[SQ_MC_PROC]);
-	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
-	sq_pack_cstr(pk, "fields");
-	msgpack_pack_array(pk, o->per_uid ? 2 : 1);
-	sq_pack_cstr(pk, "state");
-	if (o->per_uid)
-		sq_pack_cstr(pk, "uid");
-	pk = sysq_begin(c, "sys.stats", &id[SQ_MC_STATS]);
-	msgpack_pack_array(pk, 0);
-	pk = sysq_begin(c, "fs.list", &id[SQ_MC_FS]);
-	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, 1);
-	sq_pack_kv_i64(pk, "timeout_ms", fs_ms);
-	pk = sysq_begin(c, "net.list", &id[SQ_MC_NET]);
-	msgpack_pack_array(pk, 0);
-	pk = sysq_begin(c, "sys.host", &id[SQ_MC_HOST]);
-	msgpack_pack_array(pk, 0);
+	unsigned asked = o->collectors ? o->collectors : SQ_MC_ALL;
+#define ASKED(k) (asked & (1u << (k)))
+	uint32_t id[SQ_MC_N] = { 0 };
+	msgpack_packer *pk;
+	if (ASKED(SQ_MC_PROC)) {
+		pk = sysq_begin(c, "proc.list", &id[SQ_MC_PROC]);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		sq_pack_cstr(pk, "fields");
+		msgpack_pack_array(pk, o->per_uid ? 2 : 1);
+		sq_pack_cstr(pk, "state");
+		if (o->per_uid)
+			sq_pack_cstr(pk, "uid");
+	}
+	if (ASKED(SQ_MC_STATS)) {
+		pk = sysq_begin(c, "sys.stats", &id[SQ_MC_STATS]);
+		msgpack_pack_array(pk, 0);
+	}
+	if (ASKED(SQ_MC_FS)) {
+		pk = sysq_begin(c, "fs.list", &id[SQ_MC_FS]);
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		sq_pack_kv_i64(pk, "timeout_ms", fs_ms);
+	}
+	if (ASKED(SQ_MC_NET)) {
+		pk = sysq_begin(c, "net.list", &id[SQ_MC_NET]);
+		msgpack_pack_array(pk, 0);
+	}
+	if (ASKED(SQ_MC_HOST)) {
+		pk = sysq_begin(c, "sys.host", &id[SQ_MC_HOST]);
+		msgpack_pack_array(pk, 0);
+	}
 	/* sockets: every socket counted, then the listening ones with owners */
-	uint32_t sid[2];
+	uint32_t sid[2] = { 0, 0 };
+	int sdone[2] = { 0, 0 };      /* 1 ended whole, -1 failed */
+	if (!ASKED(SQ_MC_SOCK)) {
+		sdone[0] = sdone[1] = 1;  /* not asked: nothing to wait for */
+		goto calls_made;
+	}
 	pk = sysq_begin(c, "net.sockets", &sid[0]);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 1);
@@ -945,15 +992,16 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 	msgpack_pack_array(pk, 2);
 	sq_pack_cstr(pk, "inet");
 	sq_pack_cstr(pk, "inet6");
-	struct sq_metrics_sockets *sums = calloc(1, sizeof(*sums));
-	int sdone[2] = { 0, 0 };      /* 1 ended whole, -1 failed */
+calls_made:;
+	struct sq_metrics_sockets *sums = ASKED(SQ_MC_SOCK) ? calloc(1, sizeof(*sums)) : NULL;
 	char serr[600] = "";
 	static const msgpack_object ok_marker = { .type = MSGPACK_OBJECT_NIL };
 
 	struct sysq_reply rep[SQ_MC_N];
-	struct sq_metrics_in in = { .per_uid = o->per_uid, .node_names = o->node_names };
+	struct sq_metrics_in in = { .per_uid = o->per_uid, .node_names = o->node_names,
+	                            .collectors = asked };
 	memset(rep, 0, sizeof(rep));
-	int pending = SQ_MC_N, rc = sysq_flush(c);
+	int pending = __builtin_popcount(asked), npending = pending, rc = sysq_flush(c);
 	bool broken = rc < 0;
 	while (rc == 0 && pending > 0) {
 		double left = deadline - now_s();
@@ -965,7 +1013,7 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 			broken = true;
 			break; /* timed out (EAGAIN) or the connection is gone */
 		}
-		int si = sock_reply(&r, sid, sums, sdone, serr, sizeof(serr));
+		int si = ASKED(SQ_MC_SOCK) ? sock_reply(&r, sid, sums, sdone, serr, sizeof(serr)) : -1;
 		if (si >= 0) {
 			sysq_reply_free(&r);
 			if (sdone[0] && sdone[1]) {
@@ -977,7 +1025,8 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 		}
 		int k = -1;
 		for (int i = 0; i < SQ_MC_N; i++)
-			if (i != SQ_MC_SOCK && r.type == 1 && r.msgid == id[i] && !rep[i].zone)
+			if (i != SQ_MC_SOCK && ASKED(i) && r.type == 1 && r.msgid == id[i] &&
+			    !rep[i].zone)
 				k = i;
 		if (k < 0) {
 			bool closing = r.type == 2 && strcmp(r.method, "sys.error") == 0;
@@ -995,23 +1044,25 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 			in.res[k] = r.result;
 	}
 	*clean = !broken && pending == 0;
-	if (may_retry && broken && pending == SQ_MC_N) {
+	if (may_retry && broken && pending == npending) {
 		free(sums);
 		return -EAGAIN;
 	}
 	bool sock_answered = sdone[0] && sdone[1];
 	for (int i = 0; i < SQ_MC_N; i++)
-		if (i == SQ_MC_SOCK ? !sock_answered : !rep[i].zone)
+		if (ASKED(i) && (i == SQ_MC_SOCK ? !sock_answered : !rep[i].zone))
 			in.seconds[i] = now_s() - t0;
-	int failed = 0;
-	for (int i = 0; i < SQ_MC_N; i++)
-		failed += in.res[i] == NULL;
 	in.sock = sums;
 	if (!sums)
 		in.res[SQ_MC_SOCK] = NULL;
+	int failed = 0;
+	for (int i = 0; i < SQ_MC_N; i++)
+		failed += ASKED(i) && in.res[i] == NULL;
 	rc = sq_metrics_render(out, &in);
 	free(sums);
 	for (int i = 0; i < SQ_MC_N; i++) {
+		if (!ASKED(i))
+			continue;
 		if (i == SQ_MC_SOCK) {
 			if (serr[0])
 				snprintf(err, errlen, "%s: %s", coll_name[i], serr);
@@ -1032,6 +1083,7 @@ static int scrape_on(struct sysq *c, const struct sq_scrape_opts *o, struct sq_b
 	}
 	return failed;
 }
+#undef ASKED
 
 int sq_metrics_scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
                       size_t errlen)

@@ -22,6 +22,13 @@
  * sockets collector is two net.sockets streams, summed as they arrive. */
 enum sq_mcoll { SQ_MC_STATS, SQ_MC_FS, SQ_MC_NET, SQ_MC_HOST, SQ_MC_PROC, SQ_MC_SOCK,
                  SQ_MC_N };
+#define SQ_MC_ALL ((1u << SQ_MC_N) - 1u)
+
+/* The collectors named in list ("host,net"; the names are those of
+ * sysq_scrape_collector_success: stats fs net host proc sockets), added to
+ * *mask (1u << SQ_MC_*).  0, or -EINVAL with err naming the unknown one. */
+int sq_metrics_collectors_parse(const char *list, size_t len, unsigned *mask, char *err,
+                                size_t errlen);
 
 /* The sockets collector's sums: bounded whatever the number of sockets. */
 #define SQ_MSOCK_STATES 12          /* net.sockets' state names */
@@ -53,6 +60,7 @@ struct sq_metrics_in {
 	bool node_names;           /* node_exporter's names and labels where it has the
 	                            * figure (--names node; docs/metrics.md) */
 	const struct sq_metrics_sockets *sock; /* with res[SQ_MC_SOCK] set: its sums */
+	unsigned collectors;       /* which were asked for (1u << SQ_MC_*); 0: all */
 };
 
 /* Append the whole exposition to out.  0 or -ENOMEM. */
@@ -70,6 +78,7 @@ struct sq_scrape_opts {
 	int timeout_ms;       /* deadline for the whole scrape (connect excluded) */
 	bool per_uid;
 	bool node_names;
+	unsigned collectors;  /* only these calls (1u << SQ_MC_*); 0: all */
 };
 
 /* Query sysqd and append the exposition to out.  Returns the number of

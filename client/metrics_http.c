@@ -48,6 +48,7 @@ static struct {
 	__typeof__(&MHD_queue_response) queue_response;
 	__typeof__(&MHD_destroy_response) destroy_response;
 	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
+	__typeof__(&MHD_get_connection_values) get_connection_values;
 	__typeof__(&MHD_get_connection_info) get_connection_info;
 } mhd;
 
@@ -95,6 +96,7 @@ static int mhd_load(void)
 	    MHD_SYM(lib, create_response_from_buffer) < 0 ||
 	    MHD_SYM(lib, add_response_header) < 0 || MHD_SYM(lib, queue_response) < 0 ||
 	    MHD_SYM(lib, destroy_response) < 0 || MHD_SYM(lib, lookup_connection_value) < 0 ||
+	    MHD_SYM(lib, get_connection_values) < 0 ||
 	    MHD_SYM(lib, get_connection_info) < 0) {
 		dlclose(lib);
 		return -1;
@@ -285,6 +287,29 @@ static int scrape(const struct sq_scrape_opts *o, struct sq_buf *out, char *err,
 	return rc;
 }
 
+/* node_exporter's collect[]=NAME query params: the collectors to run. */
+struct collect_args {
+	unsigned mask;
+	bool bad;
+	char err[160];
+};
+
+static MHD_RESULT collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+	struct collect_args *a = cls;
+	(void)kind;
+	if (strcmp(key, "collect[]") != 0 || a->bad)
+		return MHD_YES;
+	if (!value || sq_metrics_collectors_parse(value, strlen(value), &a->mask, a->err,
+	                                          sizeof(a->err)) < 0) {
+		if (!value)
+			snprintf(a->err, sizeof(a->err), "collect[] without a name");
+		a->bad = true;
+	}
+	return MHD_YES;
+}
+
 static MHD_RESULT on_request(void *cls, struct MHD_Connection *conn, const char *url,
                              const char *method, const char *version,
                              const char *upload_data, size_t *upload_data_size,
@@ -314,6 +339,21 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *conn, const char 
 	/* Prometheus says how long it will wait; answer (stale mounts and all)
 	 * before that rather than be cut off */
 	struct sq_scrape_opts so = *o;
+	struct collect_args ca = { 0 };
+	mhd.get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &ca);
+	if (ca.bad) {
+		char m[220];
+		int n = snprintf(m, sizeof(m), "400 bad request: %s\n", ca.err);
+		return reply(conn, MHD_HTTP_BAD_REQUEST, txt, m,
+		             n < (int)sizeof(m) ? (size_t)n : sizeof(m) - 1, NULL);
+	}
+	if (ca.mask) /* among those --collect allows */
+		so.collectors = (o->collectors ? o->collectors : SQ_MC_ALL) & ca.mask;
+	if (ca.mask && !so.collectors) {
+		static const char m[] = "400 bad request: none of the collect[] collectors is "
+		                        "among those --collect allows\n";
+		return reply(conn, MHD_HTTP_BAD_REQUEST, txt, m, sizeof(m) - 1, NULL);
+	}
 	const char *hdr = mhd.lookup_connection_value(conn, MHD_HEADER_KIND,
 	                                              "X-Prometheus-Scrape-Timeout-Seconds");
 	if (hdr) {

@@ -14,7 +14,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,7 @@ struct sq_engine {
 	uv_cond_t work_cv;           /* a job may be taken, or stop */
 	uv_cond_t exit_cv;           /* a thread ended */
 	uv_async_t async;            /* jobs are done */
+	atomic_uint telling;         /* threads between finish and uv_async_send */
 	uv_timer_t stuck_timer;
 	bool stopping, closed, quit;
 	struct sq_job *batch_head, *batch_tail; /* submitted, not yet queued (loop) */
@@ -138,7 +141,10 @@ static void run_job(struct sq_job *j)
 	j->run(j);
 }
 
-static void finish(struct sq_engine *e, unsigned slot, struct sq_job *j)
+/* j is done: to the done list.  True when the loop is to be told (the
+ * caller sends the async once it has let go of mu, so that the loop, woken,
+ * does not find mu held and sleep again on it). */
+static bool finish(struct sq_engine *e, unsigned slot, struct sq_job *j)
 {
 	struct sq_share *sh = j->share;
 	e->running[slot] = NULL;
@@ -154,9 +160,18 @@ static void finish(struct sq_engine *e, unsigned slot, struct sq_job *j)
 		e->done_tail->next = j;
 	else
 		e->done_head = j;
+	bool tell = !e->closed && !e->done_head->next;
 	e->done_tail = j;
-	if (!e->closed)
-		uv_async_send(&e->async);
+	if (tell)
+		atomic_fetch_add(&e->telling, 1);
+	return tell;
+}
+
+/* After finish said so, mu let go: wake the loop. */
+static void tell_loop(struct sq_engine *e)
+{
+	uv_async_send(&e->async);
+	atomic_fetch_sub(&e->telling, 1);
 }
 
 /* Wait for work; false when this thread should end (stop, or idle too long
@@ -199,7 +214,11 @@ static void *thread_main(void *arg)
 		uv_mutex_unlock(&e->mu);
 		run_job(j);
 		uv_mutex_lock(&e->mu);
-		finish(e, a.slot, j);
+		if (finish(e, a.slot, j)) {
+			uv_mutex_unlock(&e->mu);
+			tell_loop(e);
+			uv_mutex_lock(&e->mu);
+		}
 	}
 	e->slot[a.slot] = SLOT_ENDED; /* to be joined */
 	e->nthreads--;
@@ -262,20 +281,32 @@ static unsigned could_start(const struct sq_engine *e)
 }
 
 /* Jobs may run now: idle threads take them, or new ones, as many as could
- * start and are not already on their way (woken or starting).  Under mu. */
-static void wake(struct sq_engine *e)
+ * start and are not already on their way (woken or starting).  Under mu;
+ * returns how many idle threads the caller is to signal once it has let go
+ * of mu (signal_idle): a thread woken under it would find mu held, and
+ * sleep again until it is let go. */
+static unsigned wake(struct sq_engine *e)
 {
-	unsigned want = could_start(e);
+	unsigned want = could_start(e), signals = 0;
 	while (want > e->waking) {
 		if (e->idle > e->waking) {
 			e->waking++;
-			uv_cond_signal(&e->work_cv);
+			signals++;
 		} else if (e->nthreads < SQ_ENGINE_MAX_THREADS && start_thread(e)) {
 			e->waking++;
 		} else {
 			break;
 		}
 	}
+	return signals;
+}
+
+/* After wake, mu let go (the loop alone calls both: the condition variable
+ * lives as long as the loop). */
+static void signal_idle(struct sq_engine *e, unsigned n)
+{
+	while (n--)
+		uv_cond_signal(&e->work_cv);
 }
 
 /* ---- the loop's side ------------------------------------------------------- */
@@ -325,6 +356,8 @@ static void close_handles(struct sq_engine *e)
 	uv_mutex_lock(&e->mu);
 	e->closed = true; /* threads send nothing more */
 	uv_mutex_unlock(&e->mu);
+	while (atomic_load(&e->telling)) /* one is in uv_async_send: a few instructions */
+		sched_yield();
 	uv_close((uv_handle_t *)&e->async, NULL);
 	uv_close((uv_handle_t *)&e->stuck_timer, NULL);
 }
@@ -464,9 +497,9 @@ int sq_engine_submit(struct sq_engine *e, struct sq_job *j)
 		return -ECANCELED;
 	uv_mutex_lock(&e->mu);
 	int rc = place(e, j);
-	if (rc == 0)
-		wake(e);
+	unsigned signals = rc == 0 ? wake(e) : 0;
 	uv_mutex_unlock(&e->mu);
+	signal_idle(e, signals);
 	if (rc == 0)
 		out_one(e);
 	return rc;
@@ -513,8 +546,9 @@ void sq_engine_flush(struct sq_engine *e)
 		}
 		j = next;
 	}
-	wake(e);
+	unsigned signals = wake(e);
 	uv_mutex_unlock(&e->mu);
+	signal_idle(e, signals);
 	refuse(e, refused, -EAGAIN);
 	settle_if_idle(e);
 }

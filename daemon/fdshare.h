@@ -5,7 +5,9 @@
  *
  * sysqd raises its soft limit to the hard one at start.  A fixed reserve
  * (SQ_FD_RESERVE) is never handed out: it covers what sysqd itself holds
- * (listener, log, loop, watch sources) and what is bounded elsewhere (the
+ * (listener, log, loop, watch sources, the /proc files sys.host keeps open
+ * and /proc/sys: lib/host_linux.c, lib/sysctl_linux.c) and what is bounded
+ * elsewhere (the
  * files engine threads open for a moment, one per transfer), so accept and
  * every uid's next call always find a descriptor.  The rest, the budget, is
  * charged for what a caller makes sysqd hold for as long as it likes: its

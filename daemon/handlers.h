@@ -37,6 +37,9 @@ int m_xattr_get(struct sq_req *r);
 int m_xattr_set(struct sq_req *r);
 int m_xattr_remove(struct sq_req *r);
 /* m_proc.c */
+/* proc.list/proc.get's cpu_interval_ms: at most this long the worker waits
+ * between its two samples (below the engine's stuck threshold) */
+#define SQ_PROC_CPU_INTERVAL_MAX_MS 500
 int m_proc_list(struct sq_req *r);
 int m_proc_get(struct sq_req *r);
 int m_proc_signal(struct sq_req *r);

@@ -6,12 +6,18 @@
  * structs straight into the reply (proc.list: on the scan's own threads).
  * comm, args and exe are arbitrary bytes: str when valid UTF-8, bin
  * otherwise (PROTOCOL.md section 7, "Bytes from other users").
+ * cpu_interval_ms: a first sample of the processes' CPU times, a sleep of
+ * the worker (the caller's job: its share pays for it, the loop runs on),
+ * then the scan, whose cpu_percent is the difference over the time between
+ * each process's two readings.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "handlers.h"
 #include "request.h"
@@ -56,7 +62,9 @@ static void pack_io(msgpack_packer *pk, const struct sq_proc *p)
 			sq_pack_kv_u64(pk, k[i].key, k[i].v);
 }
 
-static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want)
+/* cpu: the figure for cpu_percent, p's own (over its life) or one over an
+ * interval */
+static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want, double cpu)
 {
 	unsigned have = (p->have & want) | SQ_PROC_BIT(SQ_PROC_PID);
 	size_t n = (size_t)__builtin_popcount(have);
@@ -91,7 +99,7 @@ static void pack_proc(msgpack_packer *pk, const struct sq_proc *p, unsigned want
 			else
 				msgpack_pack_nil(pk);
 			break;
-		case SQ_PROC_CPU_PERCENT: msgpack_pack_double(pk, p->cpu_percent); break;
+		case SQ_PROC_CPU_PERCENT: msgpack_pack_double(pk, cpu); break;
 		case SQ_PROC_FDS: msgpack_pack_uint64(pk, p->fds); break;
 		case SQ_PROC_CGROUP: sq_pack_text(pk, p->cgroup, p->cgroup_len); break;
 		case SQ_PROC_IO: pack_io(pk, p); break;
@@ -130,6 +138,103 @@ static int get_fields(struct sq_req *r, unsigned def, unsigned *out)
 	return 0;
 }
 
+/* ---- cpu_interval_ms -------------------------------------------------------- */
+
+#define CPU_FIELDS (SQ_PROC_BIT(SQ_PROC_CPU_USER) | SQ_PROC_BIT(SQ_PROC_CPU_SYSTEM) | \
+                    SQ_PROC_BIT(SQ_PROC_START_TIME))
+
+/* One process's CPU time (ns) when it was read (monotonic s); start_time
+ * tells a process from a later one with its pid. */
+struct cpu_sample {
+	pid_t pid;
+	double start_time, at;
+	uint64_t ns;
+};
+
+/* The first samples, in pid order. */
+struct cpu_first {
+	struct cpu_sample *v;
+	size_t n, cap;
+	unsigned ms;            /* the interval asked for; 0: none */
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int first_one(const struct sq_proc *p, void *arg)
+{
+	struct cpu_first *f = arg;
+	if ((p->have & CPU_FIELDS) != CPU_FIELDS)
+		return 0; /* hidden from the caller: so will its figure be */
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 256;
+		struct cpu_sample *v = realloc(f->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		f->v = v;
+		f->cap = cap;
+	}
+	f->v[f->n++] = (struct cpu_sample){ p->pid, p->start_time, mono_s(),
+	                                    p->cpu_user_ns + p->cpu_system_ns };
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The interval's param (0: not given); with it, the first sample of what q
+ * selects (q->fields is replaced for it), then the wait.  0 or a negative
+ * errno. */
+static int cpu_first_sample(struct sq_req *r, struct sq_proc_query q, struct cpu_first *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (!sq_params_has(&r->params, "cpu_interval_ms"))
+		return 0;
+	f->ms = (unsigned)sq_params_int(&r->params, r->m->params, "cpu_interval_ms");
+	q.fields = CPU_FIELDS;
+	q.max_held = 0;
+	int rc = sq_proc_scan(&q, first_one, f);
+	if (rc < 0)
+		return rc;
+	sleep_ms(f->ms);
+	return 0;
+}
+
+/* p's cpu_percent: over the interval when p was in the first sample, else
+ * (no interval asked, or p born since, or hidden then) its life's figure. */
+static double cpu_of(const struct cpu_first *f, const struct sq_proc *p)
+{
+	if (!f->ms || (p->have & CPU_FIELDS) != CPU_FIELDS)
+		return p->cpu_percent;
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->v[mid].pid < p->pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* start times come in clock ticks (Linux: 10 ms), each reading's with
+	 * its own estimate of the boot time: another process differs by a tick */
+	if (lo == f->n || f->v[lo].pid != p->pid ||
+	    fabs(f->v[lo].start_time - p->start_time) >= 0.005)
+		return p->cpu_percent;
+	const struct cpu_sample *s = &f->v[lo];
+	uint64_t ns = p->cpu_user_ns + p->cpu_system_ns;
+	double dt = mono_s() - s->at;
+	if (ns < s->ns || dt <= 0)
+		return 0.0;
+	return (double)(ns - s->ns) / 1e9 / dt * 100.0;
+}
+
 /* The result would not fit the connection's output limit (request.h). */
 static int too_big(struct sq_req *r)
 {
@@ -154,6 +259,7 @@ struct chunk_out {
 
 struct list_ctx {
 	unsigned want;
+	const struct cpu_first *first;
 	/* the euid and comm params (NULL: not given): a process is listed
 	 * when its euid is one of euid's and its comm one of comm's */
 	const msgpack_object_array *euid, *comm;
@@ -206,7 +312,7 @@ static int list_one(const struct sq_proc *p, size_t chunk, void *arg)
 	msgpack_packer pk;
 	size_t before = c->b.len;
 	sq_packer_init(&pk, &c->b);
-	pack_proc(&pk, p, x->want);
+	pack_proc(&pk, p, x->want, cpu_of(x->first, p));
 	c->count++;
 	size_t added = c->b.len - before;
 	return atomic_fetch_add(&x->bytes, added) + added > x->limit ? LIST_TOO_BIG : 0;
@@ -253,6 +359,7 @@ int m_proc_list(struct sq_req *r)
 	x.comm = ca;
 	unsigned read = want | (ea ? SQ_PROC_BIT(SQ_PROC_EUID) : 0) |
 	                (ca ? SQ_PROC_BIT(SQ_PROC_COMM) : 0);
+	struct cpu_first first;
 
 	msgpack_packer *pk = &r->pk;
 	msgpack_pack_map(pk, 1);
@@ -267,8 +374,16 @@ int m_proc_list(struct sq_req *r)
 		.fields = read, .pids = pids, .npids = npids,
 		.by_uid = uid >= 0, .uid = uid >= 0 ? (uint32_t)uid : 0,
 	};
+	if ((rc = cpu_first_sample(r, q, &first)) < 0) {
+		free(first.v);
+		return sq_req_fail(r, rc, "cannot read the process table: %s", strerror(-rc));
+	}
+	if (first.ms && (want & SQ_PROC_BIT(SQ_PROC_CPU_PERCENT)))
+		q.fields |= CPU_FIELDS;
+	x.first = &first;
 	struct sq_proc_sink sink = { list_begin, list_one, &x, 1 };
 	rc = sq_proc_scan_chunked(&q, &sink);
+	free(first.v);
 	if (rc == 0) {
 		uint32_t n = 0;
 		for (size_t i = 0; i < x.nchunks; i++)
@@ -299,11 +414,19 @@ int m_proc_get(struct sq_req *r)
 	int rc;
 	if ((rc = get_fields(r, SQ_PROC_ALL, &want)) < 0)
 		return rc;
+	struct cpu_first first;
+	struct sq_proc_query q = { .pids = &pid, .npids = 1 };
+	if ((rc = cpu_first_sample(r, q, &first)) < 0) {
+		free(first.v);
+		return sq_req_fail(r, rc, "cannot read process %d: %s", (int)pid, strerror(-rc));
+	}
+	unsigned read = want | (first.ms && (want & SQ_PROC_BIT(SQ_PROC_CPU_PERCENT))
+	                        ? CPU_FIELDS : 0);
 	struct sq_proc p;
 	memset(&p, 0, sizeof(p));
-	rc = sq_proc_get(pid, want, &p);
+	rc = sq_proc_get(pid, read, &p);
 	if (rc == 0) {
-		pack_proc(&r->pk, &p, want);
+		pack_proc(&r->pk, &p, want, cpu_of(&first, &p));
 		rc = check_size(r);
 	} else if (rc == -ESRCH) {
 		rc = sq_req_fail(r, rc, "no process with pid %d", (int)pid);
@@ -311,6 +434,7 @@ int m_proc_get(struct sq_req *r)
 		rc = sq_req_fail(r, rc, "cannot read process %d: %s", (int)pid, strerror(-rc));
 	}
 	sq_proc_release(&p);
+	free(first.v);
 	return rc;
 }
 

@@ -321,19 +321,26 @@ static const char *const e_xremove[] = { XATTR_PATH_ERRORS, "ENOATTR", "ERANGE",
 static const struct sq_field t_uid = {
 	.types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294LL,
 };
+/* two samples in the worker, which it holds meanwhile: bounded, and
+ * counted against the caller's share of the engine like any job */
+#define P_CPU_INTERVAL { \
+	.name = "cpu_interval_ms", .types = SQ_T_INT, .ranged = true, .min = 1, \
+	.max = SQ_PROC_CPU_INTERVAL_MAX_MS, \
+	.note = "longer intervals: two readings of cpu_user_ns + cpu_system_ns", \
+}
 static const struct sq_field p_proc_list[] = {
 	{ .name = "pid", .types = SQ_T_ARRAY, .items = &t_pid },
 	{ .name = "uid", .types = SQ_T_INT, .ranged = true, .min = 0, .max = 4294967294LL },
 	{ .name = "euid", .types = SQ_T_ARRAY, .items = &t_uid },
 	{ .name = "comm", .types = SQ_T_ARRAY, .items = &t_text },
-	P_FIELDS, END,
+	P_FIELDS, P_CPU_INTERVAL, END,
 };
 #define PID_NOTE "kill(2)'s process-group and broadcast forms (pid <= 0) are refused"
 #define P_PROC_PID { \
 	.name = "pid", .types = SQ_T_INT, .required = true, .ranged = true, .min = 1, \
 	.max = PID_MAX, .note = PID_NOTE, \
 }
-static const struct sq_field p_proc_get[] = { P_PROC_PID, P_FIELDS, END };
+static const struct sq_field p_proc_get[] = { P_PROC_PID, P_FIELDS, P_CPU_INTERVAL, END };
 static const struct sq_field p_proc_signal[] = {
 	P_PROC_PID, { .name = "signal", .types = SQ_T_STR | SQ_T_INT, .required = true }, END,
 };

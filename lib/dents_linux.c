@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * dents_linux.c - counting a directory's entries with raw getdents64
- * (dents_linux.h): one open, a few syscalls into the caller's buffer.
+ * (dents_linux.h): one open (or the caller's descriptor), a few syscalls
+ * into the caller's buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,14 +18,19 @@ int sq_dents_count(int dirfd, const char *path, char *buf, size_t size,
 	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	int rc = sq_dents_count_fd(fd, buf, size, keep, out);
+	close(fd);
+	return rc;
+}
+
+int sq_dents_count_fd(int fd, char *buf, size_t size, bool (*keep)(const char *name),
+                      uint64_t *out)
+{
 	uint64_t n = 0;
 	for (;;) {
 		long got = syscall(SYS_getdents64, fd, buf, size);
-		if (got < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
+		if (got < 0)
+			return -errno;
 		if (got == 0)
 			break;
 		for (long off = 0; off < got;) {
@@ -35,7 +41,6 @@ int sq_dents_count(int dirfd, const char *path, char *buf, size_t size,
 			off += reclen;
 		}
 	}
-	close(fd);
 	*out = n;
 	return 0;
 }

@@ -16,5 +16,9 @@
  * set, or a negative errno. */
 int sq_dents_count(int dirfd, const char *path, char *buf, size_t size,
                    bool (*keep)(const char *name), uint64_t *out);
+/* The same through an open directory descriptor, from where it stands
+ * (lseek it to 0 to count again); fd stays open. */
+int sq_dents_count_fd(int fd, char *buf, size_t size, bool (*keep)(const char *name),
+                      uint64_t *out);
 
 #endif

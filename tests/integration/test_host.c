@@ -228,6 +228,40 @@ Test(host, load_counts_and_pressure)
 	sysq_close(c);
 }
 
+/* sysqd keeps the files it reads open (lib/host_linux.c): every call
+ * must still give the figures of its moment, not those of the first. */
+Test(host, each_call_reads_the_figures_anew)
+{
+	struct sysq *c = sqd_connect(&d);
+	for (int round = 0; round < 3; round++) {
+		/* a fork and a wait between the calls move the kernel's counters */
+		pid_t kid = fork();
+		cr_assert(kid >= 0);
+		if (kid == 0)
+			_exit(0);
+		waitpid(kid, NULL, 0);
+		unsigned long long forks0 = proc_num("/proc/stat", "processes ");
+		unsigned long long ctxt0 = proc_num("/proc/stat", "ctxt ");
+		char *u = slurp("/proc/uptime");
+		double up0 = strtod(u, NULL);
+		free(u);
+		struct sysq_reply r;
+		cr_assert_eq(sq_call(c, "sys.host", NULL, &r), 0, "%s %s", r.code, r.message);
+		unsigned long long forks1 = proc_num("/proc/stat", "processes ");
+		unsigned long long ctxt1 = proc_num("/proc/stat", "ctxt ");
+		u = slurp("/proc/uptime");
+		double up1 = strtod(u, NULL);
+		free(u);
+		between(num(sq_map_get(r.result, "forks")), (double)forks0, (double)forks1, 0,
+		        "forks");
+		between(num(sq_map_get(r.result, "context_switches")), (double)ctxt0,
+		        (double)ctxt1, 0, "context_switches");
+		between(num(sq_map_get(r.result, "uptime_s")), up0, up1, 0, "uptime_s");
+		sysq_reply_free(&r);
+	}
+	sysq_close(c);
+}
+
 static int host_as_nobody(void *arg)
 {
 	const struct sqd *dd = arg;

@@ -430,6 +430,34 @@ Test(metrics, listen_paths_methods_and_unreachable_daemon)
 	kids[0] = 0;
 }
 
+/* GET /metrics?collect[]=NAME chooses among the collectors, as
+ * node_exporter's endpoint does; --collect bounds what a request may ask. */
+Test(metrics, listen_collect_params_choose_collectors)
+{
+	sqd_start(&d, NULL);
+	int port = start_listen(d.sock, d.dir, "--collect", "host,net,stats");
+	char *r;
+	cr_assert_eq(http(port, "GET", "/metrics?collect[]=host&collect%5B%5D=net", &r), 200,
+	             "%s", r);
+	cr_assert(strstr(r, "collector=\"host\"} 1") && strstr(r, "collector=\"net\"} 1"), "%s", r);
+	cr_assert_null(strstr(r, "collector=\"stats\""), "%s", r);
+	cr_assert_null(strstr(r, "\nsysq_connections "), "%s", r);
+	free(r);
+	/* without collect[]: what --collect allows, and nothing else */
+	cr_assert_eq(http(port, "GET", "/metrics", &r), 200, "%s", r);
+	cr_assert(strstr(r, "collector=\"stats\"} 1"), "%s", r);
+	cr_assert_null(strstr(r, "collector=\"fs\""), "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "GET", "/metrics?collect[]=fs", &r), 400, "%s", r);
+	free(r);
+	cr_assert_eq(http(port, "GET", "/metrics?collect[]=nope", &r), 400, "%s", r);
+	cr_assert(strstr(r, "unknown collector 'nope'"), "%s", r);
+	free(r);
+	kill(kids[0], SIGTERM);
+	cr_assert_eq(kid_wait(kids[0]), 0);
+	kids[0] = 0;
+}
+
 /* The endpoint keeps one sysqd connection between scrapes, and a sysqd
  * restarted under it costs no failed scrape (the kept connection is found
  * closed before anything was answered, and the scrape runs on a new one). */

@@ -173,3 +173,35 @@ Test(metrics_host, names_node_are_node_exporters)
 	cr_assert_eq(st, 2, "usage: exit 2");
 	free(text);
 }
+
+/* --collect: only those collectors' calls, families and success series */
+Test(metrics_host, collect_chooses_the_collectors)
+{
+	int st;
+	char *all = metrics("", &st);
+	cr_assert_eq(st, 0, "%s", all);
+	cr_assert(strstr(all, "\nsysq_filesystem_avail_bytes{") && strstr(all, "\nsysq_connections "));
+	free(all);
+	char *t = metrics("--collect host,net --names node", &st);
+	cr_assert_eq(st, 0, "%s", t);
+	cr_assert(strstr(t, "\nnode_cpu_seconds_total{"), "host's families: %s", t);
+	cr_assert(strstr(t, "\nnode_network_receive_bytes_total{"), "net's families");
+	cr_assert_null(strstr(t, "_filesystem_"), "fs was not asked for");
+	cr_assert_null(strstr(t, "\nsysq_connections "), "nor stats");
+	cr_assert_null(strstr(t, "sysq_sockets"), "nor sockets");
+	cr_assert_eq(sample(t, "sysq_scrape_collector_success{collector=\"host\"}"), 1);
+	cr_assert_eq(sample(t, "sysq_scrape_collector_success{collector=\"net\"}"), 1);
+	cr_assert_null(strstr(t, "collector=\"fs\""), "no series for fs");
+	cr_assert_null(strstr(t, "collector=\"sockets\""), "nor for sockets");
+	promtool_ok(t, true);
+	free(t);
+	t = metrics("--collect fs", &st);
+	cr_assert_eq(st, 0, "%s", t);
+	cr_assert(strstr(t, "\nsysq_filesystem_avail_bytes{"));
+	cr_assert_null(strstr(t, "sysq_cpu_seconds_total"));
+	free(t);
+	t = metrics("--collect host,cpu", &st);
+	cr_assert_eq(st, 2, "an unknown collector is a usage error: %s", t);
+	cr_assert(strstr(t, "unknown collector 'cpu'"), "%s", t);
+	free(t);
+}

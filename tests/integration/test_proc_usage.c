@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -180,6 +181,135 @@ Test(proc_usage, figures_equal_what_proc_says_of_a_stopped_child)
 	sysq_reply_free(&r);
 	sysq_close(c);
 	kid_reap(pid);
+}
+
+/* --- cpu_interval_ms: CPU use over an interval, two samples in sysqd --- */
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void spin_forever(void *arg)
+{
+	(void)arg;
+	kid_ready();
+	for (volatile unsigned long x = 0;; x++)
+		;
+}
+
+/* Busy for 0.3 s of CPU (its life's figure is high), then asleep for good. */
+static void busy_then_sleep(void *arg)
+{
+	(void)arg;
+	for (volatile unsigned long x = 0; thread_cpu_s() < 0.3; x++)
+		;
+	kid_ready();
+	for (;;)
+		pause();
+}
+
+/* utime + stime of pid, seconds */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *st = slurp(path);
+	char *p = strrchr(st, ')') + 4;
+	unsigned long long f[12];
+	for (int i = 0; i < 12; i++) /* ppid (field 4) .. stime (15) */
+		f[i] = strtoull(p, &p, 10);
+	free(st);
+	return (double)(f[10] + f[11]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* percent, from a reply holding one process map */
+static double pct_of(const msgpack_object *one)
+{
+	return num(sq_map_get(one, "cpu_percent"));
+}
+
+/* The busy child's figure against the kernel's, read around the call: it
+ * cannot have used more CPU inside the interval than around the call (two
+ * ticks of slack), and it did use some. */
+static void check_busy(double pct, double cpu0, double cpu1, double t0, double t1,
+                       double interval_s)
+{
+	double tick = 1.0 / (double)sysconf(_SC_CLK_TCK);
+	double most = (cpu1 - cpu0 + 2 * tick) / interval_s * 100;
+	double around = (cpu1 - cpu0) / (t1 - t0) * 100;
+	cr_assert(pct > 0 && pct <= most, "busy child: %.1f%% not within 0..%.1f%%", pct, most);
+	cr_assert(pct >= around / 2 - 2 * tick / interval_s * 100,
+	          "busy child: %.1f%% over the interval, %.1f%% around the call", pct, around);
+}
+
+Test(proc_usage, cpu_percent_over_an_interval_when_asked)
+{
+	pid_t busy = kid_spawn(spin_forever, NULL), idle = kid_spawn(busy_then_sleep, NULL);
+	struct sysq *c = sqd_connect(&d);
+	struct sysq_reply r;
+	char json[160];
+
+	/* without the param: the life's figure, well above 0 for the sleeper */
+	snprintf(json, sizeof(json), "{\"pid\": %d, \"fields\": [\"cpu_percent\"]}", (int)idle);
+	cr_assert_eq(sq_call(c, "proc.get", json, &r), 0, "%s", r.message);
+	cr_assert_gt(pct_of(r.result), 1.0, "the sleeper burnt 0.3 s first");
+	sysq_reply_free(&r);
+
+	/* proc.list over 200 ms: the busy one busy, the sleeper at exactly 0 */
+	snprintf(json, sizeof(json), "{\"pid\": [%d, %d], \"fields\": [\"cpu_percent\"], "
+	         "\"cpu_interval_ms\": 200}", (int)busy, (int)idle);
+	double cpu0 = proc_cpu_s(busy), t0 = mono_s();
+	cr_assert_eq(sq_call(c, "proc.list", json, &r), 0, "%s %s", r.code, r.message);
+	double cpu1 = proc_cpu_s(busy), t1 = mono_s();
+	const msgpack_object *procs = sq_map_get(r.result, "procs");
+	cr_assert(procs && procs->via.array.size == 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		const msgpack_object *one = &procs->via.array.ptr[i];
+		pid_t pid = (pid_t)num(sq_map_get(one, "pid"));
+		if (pid == idle)
+			cr_assert_eq(pct_of(one), 0.0, "the sleeper: %.2f%%", pct_of(one));
+		else
+			check_busy(pct_of(one), cpu0, cpu1, t0, t1, 0.2);
+	}
+	sysq_reply_free(&r);
+
+	/* proc.get the same */
+	snprintf(json, sizeof(json), "{\"pid\": %d, \"cpu_interval_ms\": 200}", (int)busy);
+	cpu0 = proc_cpu_s(busy);
+	t0 = mono_s();
+	cr_assert_eq(sq_call(c, "proc.get", json, &r), 0, "%s %s", r.code, r.message);
+	cpu1 = proc_cpu_s(busy);
+	t1 = mono_s();
+	check_busy(pct_of(r.result), cpu0, cpu1, t0, t1, 0.2);
+	cr_assert(sq_map_get(r.result, "comm"), "the other fields as without it");
+	sysq_reply_free(&r);
+	snprintf(json, sizeof(json), "{\"pid\": %d, \"cpu_interval_ms\": 200}", (int)idle);
+	cr_assert_eq(sq_call(c, "proc.get", json, &r), 0, "%s %s", r.code, r.message);
+	cr_assert_eq(pct_of(r.result), 0.0);
+	sysq_reply_free(&r);
+
+	/* bounded: 1..500 ms */
+	static const char *const bad[] = { "0", "501", "-1", "\"100\"", "1.5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), "{\"pid\": [%d], \"cpu_interval_ms\": %s}", (int)busy,
+		         bad[i]);
+		cr_assert_eq(sq_call(c, "proc.list", json, &r), SYSQ_REMOTE_ERROR, "%s", bad[i]);
+		cr_assert_str_eq(r.code, "EINVAL");
+		sysq_reply_free(&r);
+	}
+	sysq_close(c);
+	kid_reap(busy);
+	kid_reap(idle);
 }
 
 struct pair { const struct sqd *d; pid_t roots; };

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -534,4 +535,88 @@ Test(sysctl, sysqd_t_validates_key_patterns)
 	cr_assert_neq(check_policy("\nallow sys.sysctl.set net.* group 0 extra\n", &out), 0);
 	cr_assert(strstr(out, ":2:"), "%s", out);
 	free(out);
+}
+
+/* --- a mount below /proc/sys ------------------------------------------------ */
+
+/* sysqd looks a key up beneath /proc/sys without crossing a mount
+ * (lib/sysctl_linux.c); a key on a file system mounted below (binfmt_misc
+ * is one) is still read, the slower way.  Here a tmpfs stands in for it,
+ * in sysqd's own mount namespace. */
+static struct sqd md;
+
+static void mount_ns_up(void)
+{
+	if (!have_root())
+		cr_skip_test("SKIPPED: a mount namespace needs root");
+	snprintf(md.dir, sizeof(md.dir), "/tmp/sysq-sysctl-mnt.XXXXXX");
+	cr_assert(mkdtemp(md.dir));
+	chmod(md.dir, 0755);
+	snprintf(md.sock, sizeof(md.sock), "%s/sysqd.sock", md.dir);
+	snprintf(md.log, sizeof(md.log), "%s/sysqd.log", md.dir);
+	const char *argv[] = { getenv("SQ_SYSQD"), "-s", md.sock, NULL };
+	cr_assert(argv[0], "SQ_SYSQD must name sysqd (tests/run-all.sh sets it)");
+	pid_t self = getpid();
+	md.pid = fork();
+	cr_assert_geq(md.pid, 0);
+	if (md.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(1);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", "/proc/sys/fs/binfmt_misc", "tmpfs", 0, "mode=0755") < 0)
+			_exit(NS_FAILED);
+		int f = open("/proc/sys/fs/binfmt_misc/status", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (f < 0 || write(f, "enabled\n", 8) != 8)
+			_exit(NS_FAILED);
+		close(f);
+		int fd = open(md.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) { /* a bound for failure, 10 s */
+		if (listening(md.sock))
+			return;
+		int st;
+		if (waitpid(md.pid, &st, WNOHANG) == md.pid) {
+			md.pid = 0;
+			cr_assert_fail("sysqd in a mount namespace exited at start (status %d): %s",
+			               st, slurp(md.log));
+		}
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	cr_assert_fail("sysqd did not listen on %s", md.sock);
+}
+
+static void mount_ns_down(void)
+{
+	if (md.pid)
+		sqd_stop_clean(&md);
+	else if (md.dir[0])
+		rmdir(md.dir);
+}
+
+TestSuite(sysctl_mount, .init = mount_ns_up, .fini = mount_ns_down, .timeout = 60);
+
+Test(sysctl_mount, a_key_on_a_mount_below_proc_sys_is_read)
+{
+	struct sysq *c = sqd_connect(&md);
+	struct sysq_reply r;
+	cr_assert(sq_obj_streq(get1(c, "fs.binfmt_misc.status", &r), "enabled"));
+	sysq_reply_free(&r);
+	char *ostype = proc_sys("kernel/ostype");
+	cr_assert(sq_obj_streq(get1(c, "kernel.ostype", &r), ostype), "and beside it, the rest");
+	sysq_reply_free(&r);
+	free(ostype);
+	cr_assert_eq(sq_call(c, "sys.sysctl.get", "{\"prefix\": \"fs.binfmt_misc\"}", &r), 0,
+	             "%s %s", r.code, r.message);
+	const msgpack_object *l = sq_map_get(r.result, "sysctls");
+	cr_assert(l && l->type == MSGPACK_OBJECT_ARRAY && l->via.array.size == 1);
+	cr_assert(sq_obj_streq(sq_map_get(&l->via.array.ptr[0], "name"), "fs.binfmt_misc.status"));
+	cr_assert(sq_obj_streq(sq_map_get(&l->via.array.ptr[0], "value"), "enabled"));
+	sysq_reply_free(&r);
+	sysq_close(c);
 }
