@@ -276,14 +276,56 @@ static const struct {
 	  "file.read transfers that ended in an error." },
 	{ "transfers", "bytes", "sysq_transferred_bytes_total", "counter",
 	  "File bytes sent by file.read." },
+	{ "watch", "subscriptions", "sysq_watch_subscriptions", "gauge",
+	  "watch.subscribe subscriptions now, all connections." },
+	{ "watch", "held_events", "sysq_watch_held_events", "gauge",
+	  "Watch events waiting in slow subscriptions' queues now." },
+	{ "watch", "held_bytes", "sysq_watch_held_bytes", "gauge",
+	  "Bytes of the shared frames and queues that hold them." },
+	{ "watch/proc", "read", "sysq_proc_events_read_total", "counter",
+	  "Process events read from the kernel's source." },
+	{ "watch/proc", "gaps", "sysq_proc_events_gaps_total", "counter",
+	  "Times the kernel's source dropped process events (a gap event to every subscriber)." },
+	{ "watch/proc", "delivered", "sysq_proc_events_delivered_total", "counter",
+	  "Process events written to subscribers, one per subscription that got it." },
+	{ "watch/proc", "discarded", "sysq_proc_events_discarded_total", "counter",
+	  "Held process events let go because their subscription ended." },
 };
+
+/* The labelled families of sys.stats: a map of NAME: number, one series a
+ * key, the key as the label's value. */
+static const struct {
+	const char *sub, *name, *type, *label, *help;
+} stats_labelled[] = {
+	{ "limits", "sysq_limit", "gauge", "limit",
+	  "sysqd's configured limits (sys.stats limits), in the unit the name says." },
+	{ "watch/topics", "sysq_watch_topic_subscriptions", "gauge", "topic",
+	  "watch.subscribe subscriptions now naming each topic." },
+	{ "watch/proc/dropped", "sysq_proc_events_dropped_total", "counter", "reason",
+	  "Process events counted in a subscription's dropped notice, by reason." },
+};
+
+/* st's map at a '/'-separated path of keys, or NULL. */
+static const msgpack_object *stats_sub(const msgpack_object *st, const char *path)
+{
+	const msgpack_object *m = st;
+	char key[32];
+	while (m && *path) {
+		size_t n = strcspn(path, "/");
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		m = sq_map_get(m, key);
+		path += n + (path[n] == '/');
+	}
+	return m && m->type == MSGPACK_OBJECT_MAP ? m : NULL;
+}
 
 static void render_stats(struct sq_buf *b, const msgpack_object *st)
 {
 	for (size_t i = 0; i < sizeof(stats_map) / sizeof(stats_map[0]); i++) {
-		const msgpack_object *m = st;
-		if (stats_map[i].sub)
-			m = sq_map_get(st, stats_map[i].sub);
+		const msgpack_object *m = stats_map[i].sub ? stats_sub(st, stats_map[i].sub) : st;
 		if (!m || m->type != MSGPACK_OBJECT_MAP)
 			continue;
 		double v;
@@ -297,23 +339,30 @@ static void render_stats(struct sq_buf *b, const msgpack_object *st)
 		else
 			sample_d(b, stats_map[i].name, "", 0, v);
 	}
-	const msgpack_object *lim = sq_map_get(st, "limits");
-	if (lim && lim->type == MSGPACK_OBJECT_MAP && lim->via.map.size) {
-		family(b, "sysq_limit", "gauge",
-		       "sysqd's configured limits (sys.stats limits), in the unit the name says.");
-		struct sq_buf l;
-		sq_buf_init(&l);
-		for (uint32_t i = 0; i < lim->via.map.size; i++) {
-			const msgpack_object_kv *kv = &lim->via.map.ptr[i];
+	const msgpack_object *proc = stats_sub(st, "watch/proc"), *up;
+	if (proc && (up = sq_map_get(proc, "source")) && up->type == MSGPACK_OBJECT_BOOLEAN) {
+		family(b, "sysq_proc_events_source_up", "gauge",
+		       "1 when sysqd's source of process events (the kernel's) is open.");
+		sample_u(b, "sysq_proc_events_source_up", "", 0, up->via.boolean ? 1 : 0);
+	}
+	struct sq_buf l;
+	sq_buf_init(&l);
+	for (size_t f = 0; f < sizeof(stats_labelled) / sizeof(stats_labelled[0]); f++) {
+		const msgpack_object *m = stats_sub(st, stats_labelled[f].sub);
+		if (!m || !m->via.map.size)
+			continue;
+		family(b, stats_labelled[f].name, stats_labelled[f].type, stats_labelled[f].help);
+		for (uint32_t i = 0; i < m->via.map.size; i++) {
+			const msgpack_object_kv *kv = &m->via.map.ptr[i];
 			unsigned long long u;
 			if (kv->key.type != MSGPACK_OBJECT_STR || !as_u64(&kv->val, &u))
 				continue;
 			l.len = 0;
-			label(&l, true, "limit", kv->key.via.str.ptr, kv->key.via.str.size);
-			sample_u(b, "sysq_limit", l.data, l.len, u);
+			label(&l, true, stats_labelled[f].label, kv->key.via.str.ptr, kv->key.via.str.size);
+			sample_u(b, stats_labelled[f].name, l.data, l.len, u);
 		}
-		sq_buf_free(&l);
 	}
+	sq_buf_free(&l);
 }
 
 /* ---- fs.list --------------------------------------------------------------- */

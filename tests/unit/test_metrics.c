@@ -127,13 +127,33 @@ static void pack_procs(msgpack_packer *pk)
 
 static void pack_stats(msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 5);
 	sq_pack_kv_u64(pk, "requests", 42);
 	sq_pack_kv_double(pk, "uptime_s", 1.5);
 	sq_pack_kv_u64(pk, "stale_mounts", 1);
 	sq_pack_cstr(pk, "limits");
 	msgpack_pack_map(pk, 1);
 	sq_pack_kv_u64(pk, "max_inflight", 128);
+	sq_pack_cstr(pk, "watch"); /* as daemon/watch_deliver.c reports it */
+	msgpack_pack_map(pk, 5);
+	sq_pack_kv_u64(pk, "subscriptions", 3);
+	sq_pack_kv_u64(pk, "held_events", 10);
+	sq_pack_kv_u64(pk, "held_bytes", 4096);
+	sq_pack_cstr(pk, "topics");
+	msgpack_pack_map(pk, 2);
+	sq_pack_kv_u64(pk, "mounts", 1);
+	sq_pack_kv_u64(pk, "proc.exec", 2);
+	sq_pack_cstr(pk, "proc");
+	msgpack_pack_map(pk, 6);
+	sq_pack_kv_bool(pk, "source", true);
+	sq_pack_kv_u64(pk, "read", 900);
+	sq_pack_kv_u64(pk, "gaps", 2);
+	sq_pack_kv_u64(pk, "delivered", 800);
+	sq_pack_kv_u64(pk, "discarded", 5);
+	sq_pack_cstr(pk, "dropped");
+	msgpack_pack_map(pk, 2);
+	sq_pack_kv_u64(pk, "queue_full", 70);
+	sq_pack_kv_u64(pk, "no_memory", 0);
 }
 
 static char *render(const struct sq_metrics_in *in)
@@ -235,6 +255,19 @@ Test(metrics_render, daemon_stats_counters_and_limits)
 	cr_assert(strstr(t, "\nsysq_limit{limit=\"max_inflight\"} 128\n"));
 	cr_assert(!strstr(t, "sysq_connections"), "absent keys make no family");
 	cr_assert(strstr(t, "# HELP sysq_requests_total "));
+	/* watch subscriptions and the process events (sys.stats watch) */
+	cr_assert(strstr(t, "# TYPE sysq_watch_subscriptions gauge\nsysq_watch_subscriptions 3\n"), "%s", t);
+	cr_assert(strstr(t, "\nsysq_watch_topic_subscriptions{topic=\"mounts\"} 1\n"
+	                    "sysq_watch_topic_subscriptions{topic=\"proc.exec\"} 2\n"), "%s", t);
+	cr_assert(strstr(t, "\nsysq_watch_held_events 10\n"));
+	cr_assert(strstr(t, "\nsysq_watch_held_bytes 4096\n"));
+	cr_assert(strstr(t, "\nsysq_proc_events_source_up 1\n"), "%s", t);
+	cr_assert(strstr(t, "# TYPE sysq_proc_events_read_total counter\nsysq_proc_events_read_total 900\n"));
+	cr_assert(strstr(t, "\nsysq_proc_events_gaps_total 2\n"));
+	cr_assert(strstr(t, "\nsysq_proc_events_delivered_total 800\n"));
+	cr_assert(strstr(t, "\nsysq_proc_events_discarded_total 5\n"));
+	cr_assert(strstr(t, "\nsysq_proc_events_dropped_total{reason=\"queue_full\"} 70\n"
+	                    "sysq_proc_events_dropped_total{reason=\"no_memory\"} 0\n"), "%s", t);
 	free(t);
 	doc_free(&st);
 }
