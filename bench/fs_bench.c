@@ -28,27 +28,9 @@
 
 #include "libsysq.h"
 #include "sq_proto.h"
+#include "bench_stats.h"
 
 #define MAX_MOUNTS 4096
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static char *mounts[MAX_MOUNTS];
 static int nmounts;
@@ -149,7 +131,7 @@ static double daemon_cpu_us(pid_t pid)
 
 static double run_wall_us(char *const argv[])
 {
-	double t0 = now_us();
+	double t0 = bn_now_us();
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
@@ -163,7 +145,7 @@ static double run_wall_us(char *const argv[])
 	int st = 0;
 	struct rusage ru;
 	wait4(pid, &st, 0, &ru);
-	double t = now_us() - t0;
+	double t = bn_now_us() - t0;
 	last_cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
 	              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1)) {
@@ -211,23 +193,23 @@ int main(int argc, char **argv)
 		return 1;
 	volatile long sink = 0;
 	for (int i = 0; i < rounds; i++) {
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		if (ping(c) < 0)
 			return 1;
-		double t1 = now_us();
+		double t1 = bn_now_us();
 		if (fs_list(c, false) < 0)
 			return 1;
-		double t2 = now_us();
+		double t2 = bn_now_us();
 		sink += raw_pass();
-		double t3 = now_us();
+		double t3 = bn_now_us();
 		pg[i] = t1 - t0;
 		rt[i] = t2 - t1;
 		d[i] = rt[i] - pg[i];
 		raw[i] = t3 - t2;
 	}
 	(void)sink;
-	double md = median(d, rounds), mr = median(raw, rounds);
-	double mrt = median(rt, rounds), mpg = median(pg, rounds);
+	double md = bn_median(d, rounds), mr = bn_median(raw, rounds);
+	double mrt = bn_median(rt, rounds), mpg = bn_median(pg, rounds);
 	line("fs.list latency", md, "us", md / mr, 2.0);
 	printf("  (medians of %d calls over %d mounts: daemon-side = fs.list {all: true} round "
 	       "trip minus the sys.ping round trip just before it; raw baseline in-process, "
@@ -258,7 +240,7 @@ int main(int argc, char **argv)
 		wd[i] = run_wall_us(df_argv);
 		cpu_df += last_cpu_us;
 	}
-	double ms = median(ws, runs), mdf = median(wd, runs);
+	double ms = bn_median(ws, runs), mdf = bn_median(wd, runs);
 	line("sysq df wall", ms, "us", ms / mdf, 1.0);
 	printf("  (medians of %d runs each, fork+exec+wait: `sysq df -a` against `df -a` "
 	       "%.0f us)\n", runs, mdf);

@@ -20,25 +20,7 @@
 #include "libsysq.h"
 #include "sq_host.h"
 #include "sq_proto.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "bench_stats.h"
 
 static char buf[65536];
 
@@ -105,24 +87,24 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0, k = 0; i < n; i += block) {
 		for (k = i; k < i + block && k < n; k++) {
-			double t0 = now_us();
+			double t0 = bn_now_us();
 			host_call(c);
-			sq[k] = now_us() - t0;
+			sq[k] = bn_now_us() - t0;
 		}
 		for (k = i; k < i + block && k < n; k++) {
-			double t0 = now_us();
+			double t0 = bn_now_us();
 			raw_reads();
-			raw[k] = now_us() - t0;
+			raw[k] = bn_now_us() - t0;
 		}
 		for (k = i; k < i + block && k < n; k++) {
 			struct sq_host h;
-			double t0 = now_us();
+			double t0 = bn_now_us();
 			if (sq_host_read(&h) == 0)
 				sq_host_free(&h);
-			lib[k] = now_us() - t0;
+			lib[k] = bn_now_us() - t0;
 		}
 	}
-	double ms = median(sq, n), mr = median(raw, n), ml = median(lib, n), ratio = ms / mr;
+	double ms = bn_median(sq, n), mr = bn_median(raw, n), ml = bn_median(lib, n), ratio = ms / mr;
 	printf("    raw reads of the same /proc files (and the /proc listing): median %.1f us\n", mr);
 	printf("    in-process sq_host_read (read and parse, no socket, no worker): median %.1f us,"
 	       " %.2fx raw (diagnosis, not the figure)\n", ml, ml / mr);

@@ -14,25 +14,7 @@
 #include "libsysq.h"
 #include "sq_net.h"
 #include "sq_proto.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "bench_stats.h"
 
 /* One call with params {name: "lo"} or none. */
 static int call(struct sysq *c, const char *method, const char *name)
@@ -58,12 +40,12 @@ static double time_calls(struct sysq *c, const char *method, const char *name, d
                          int n)
 {
 	for (int i = 0; i < n; i++) {
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		if (call(c, method, name) != 0)
 			exit(1);
-		v[i] = now_us() - t0;
+		v[i] = bn_now_us() - t0;
 	}
-	return median(v, n);
+	return bn_median(v, n);
 }
 
 /* The net issue sets no speed target: these are figures, not pass/fail
@@ -96,26 +78,26 @@ int main(int argc, char **argv)
 	size_t nif = 0;
 	for (int i = 0; i < n; i++) {
 		struct sq_net_list l;
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		if (sq_net_list(&l) < 0) {
 			fprintf(stderr, "net_list: sq_net_list failed\n");
 			return 1;
 		}
-		v[i] = now_us() - t0;
+		v[i] = bn_now_us() - t0;
 		nif = l.n;
 		sq_net_list_free(&l);
 	}
-	double raw = median(v, n);
+	double raw = bn_median(v, n);
 	for (int i = 0; i < n; i++) {
 		int mtu;
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		if (sq_net_mtu_get("lo", &mtu) < 0) {
 			fprintf(stderr, "net_list: sq_net_mtu_get lo failed\n");
 			return 1;
 		}
-		v[i] = now_us() - t0;
+		v[i] = bn_now_us() - t0;
 	}
-	double raw_get = median(v, n);
+	double raw_get = bn_median(v, n);
 	double list = time_calls(c, "net.list", NULL, v, n);
 	double ping = time_calls(c, "sys.ping", NULL, v, n);
 	double get = time_calls(c, "net.mtu.get", "lo", v, n);

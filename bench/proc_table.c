@@ -45,6 +45,7 @@ int main(void)
 #include "libsysq.h"
 #include "sq_proc.h"
 #include "sq_proto.h"
+#include "bench_stats.h"
 
 static pid_t *kids;
 static volatile sig_atomic_t nkids;
@@ -314,18 +315,6 @@ static double run_prog(char *const argv[])
 	return t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static const char psutil_src[] =
 	"import psutil\n"
 	"for p in psutil.process_iter(['pid', 'ppid', 'username', 'status', "
@@ -429,14 +418,14 @@ int main(int argc, char **argv)
 	}
 	printf("children=%d\nprocs=%d\nlisted=%d\nrounds=%d\nthreads=%d\n", n, procs, listed,
 	       rounds, threads);
-	printf("raw_ms=%.2f\nraw1_ms=%.2f\nlist_ms=%.2f\n", median(raw, rounds),
-	       median(raw1, rounds), median(lst, rounds));
-	printf("list_ratio=%.2f\nlist_ratio1=%.2f\n", median(q1, rounds), median(q2, rounds));
-	printf("decode_ms=%.2f\n", median(decs, rounds));
-	printf("sysq_ps_ms=%.2f\nps_ms=%.2f\nps_ratio=%.2f\n", median(sps, rounds),
-	       median(pps, rounds), median(q3, rounds));
+	printf("raw_ms=%.2f\nraw1_ms=%.2f\nlist_ms=%.2f\n", bn_median(raw, rounds),
+	       bn_median(raw1, rounds), bn_median(lst, rounds));
+	printf("list_ratio=%.2f\nlist_ratio1=%.2f\n", bn_median(q1, rounds), bn_median(q2, rounds));
+	printf("decode_ms=%.2f\n", bn_median(decs, rounds));
+	printf("sysq_ps_ms=%.2f\nps_ms=%.2f\nps_ratio=%.2f\n", bn_median(sps, rounds),
+	       bn_median(pps, rounds), bn_median(q3, rounds));
 	if (py)
-		printf("psutil_ms=%.2f\npsutil_ratio=%.2f\n", median(put, rounds), median(q4, rounds));
+		printf("psutil_ms=%.2f\npsutil_ratio=%.2f\n", bn_median(put, rounds), bn_median(q4, rounds));
 	fprintf(stderr, "(%zu bytes read)\n", sink);
 	return 0;
 }

@@ -28,6 +28,7 @@
 
 #include "libsysq.h"
 #include "sq_proto.h"
+#include "bench_stats.h"
 
 #define LATENCY_TARGET_US 1000.0
 #define RATE 20000                /* processes a second */
@@ -41,19 +42,6 @@
 #define RSS_TARGET_KB (16 * 1024)
 
 static char sock[128];
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static struct sysq *conn(void)
 {
@@ -375,7 +363,7 @@ static void fork_exec_loop(const char *argv0, pid_t d, int workers, struct loop_
 	pthread_create(&th, NULL, count, &k);
 	struct proc_stats ps0, ps1;
 	proc_stats(&ps0);
-	double cpu0 = cpu_s(d), t0 = now_us();
+	double cpu0 = cpu_s(d), t0 = bn_now_us();
 	load_go(&ld);
 	load_end(&ld);
 	f->made = ld.made;
@@ -384,7 +372,7 @@ static void fork_exec_loop(const char *argv0, pid_t d, int workers, struct loop_
 	for (int i = 0; i < 3000 && atomic_load(&k.events) + atomic_load(&k.dropped) < 3 * f->made &&
 	     !atomic_load(&k.gaps); i++)
 		usleep(10000);
-	f->wall = (now_us() - t0) / 1e6;
+	f->wall = (bn_now_us() - t0) / 1e6;
 	f->cores = (cpu_s(d) - cpu0) / f->wall;
 	proc_stats(&ps1);
 	f->got = atomic_load(&k.events);
@@ -438,7 +426,7 @@ int main(int argc, char **argv)
 	subscribe(c, false, getpid());
 	double *lat = calloc((size_t)n, sizeof(double));
 	for (int i = 0; i < n; i++) {
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		pid_t k = child();
 		for (;;) {
 			struct sysq_reply r;
@@ -448,11 +436,11 @@ int main(int argc, char **argv)
 			if (mine)
 				break;
 		}
-		lat[i] = now_us() - t0;
+		lat[i] = bn_now_us() - t0;
 		waitpid(k, NULL, 0);
 	}
 	sysq_close(c);
-	qsort(lat, (size_t)n, sizeof(double), cmp_d);
+	qsort(lat, (size_t)n, sizeof(double), bn_cmp_double);
 	double med = lat[n / 2];
 	printf("  procev fork -> proc.fork (median of %d): %.0f us  ratio %.2f (target <%.0f us) %s\n",
 	       n, med, med / LATENCY_TARGET_US, LATENCY_TARGET_US,

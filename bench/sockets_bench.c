@@ -32,24 +32,13 @@
 
 #include "libsysq.h"
 #include "sq_proto.h"
+#include "bench_stats.h"
 
 static double now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static double cpu_ss_ms; /* CPU time of the ss runs */
@@ -269,7 +258,7 @@ int main(int argc, char **argv)
 			        runs[k].name, count);
 			break;
 		}
-		double ours = median(a, iter), theirs = median(b, iter); /* sorts a and b */
+		double ours = bn_median(a, iter), theirs = bn_median(b, iter); /* sorts a and b */
 		figure(runs[k].name, n, ours, theirs, runs[k].target);
 		printf("  (net.sockets %s: %ld sockets, %.1f-%.1f ms; ss %s median %.1f ms, "
 		       "%.1f-%.1f ms; %d runs each)\n", runs[k].name, count, a[0], a[iter - 1],

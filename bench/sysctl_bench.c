@@ -19,30 +19,12 @@
 
 #include "libsysq.h"
 #include "sq_proto.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "bench_stats.h"
 
 /* argv run to completion, stdout and stderr to /dev/null: wall time, us */
 static double run(char **argv)
 {
-	double t0 = now_us();
+	double t0 = bn_now_us();
 	pid_t pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
@@ -57,7 +39,7 @@ static double run(char **argv)
 		fprintf(stderr, "sysctl_bench: %s exited %d\n", argv[0], st);
 		exit(1);
 	}
-	return now_us() - t0;
+	return bn_now_us() - t0;
 }
 
 static char buf[65536];
@@ -124,7 +106,7 @@ int main(int argc, char **argv)
 		tsc[i] = run(sc);
 		tsq[i] = run(sq);
 	}
-	double msc = median(tsc, rounds), msq = median(tsq, rounds);
+	double msc = bn_median(tsc, rounds), msq = bn_median(tsq, rounds);
 
 	char err[256];
 	struct sysq *c = sysq_connect(sock, err, sizeof(err));
@@ -139,14 +121,14 @@ int main(int argc, char **argv)
 		raw_reads(keys, nkeys);
 	}
 	for (int i = 0; i < n; i++) {
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		raw_reads(keys, nkeys);
-		traw[i] = now_us() - t0;
-		t0 = now_us();
+		traw[i] = bn_now_us() - t0;
+		t0 = bn_now_us();
 		get_call(c, keys, nkeys);
-		tget[i] = now_us() - t0;
+		tget[i] = bn_now_us() - t0;
 	}
-	double mraw = median(traw, n), mget = median(tget, n);
+	double mraw = bn_median(traw, n), mget = bn_median(tget, n);
 	sysq_close(c);
 	printf("    in-process: raw reads of the %d /proc/sys files median %.1f us, one "
 	       "sys.sysctl.get round trip median %.1f us, %.2fx (diagnosis, not the figure)\n",

@@ -25,28 +25,10 @@
 
 #include "libsysq.h"
 #include "sq_proto.h"
+#include "bench_stats.h"
 
 #define POLLER_MEDIAN_US 500000.0 /* a 1 s poll interval: half of it, on average */
 #define TARGET_US 1000.0
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void die(const char *what)
 {
@@ -117,7 +99,7 @@ static void unsubscribe(struct sysq *c, unsigned long long id)
 
 static void report(const char *name, double *v, int n)
 {
-	double m = median(v, n);
+	double m = bn_median(v, n);
 	printf("  %s: %.0f us  ratio %.0f (target <%.0f us) %s\n", name, m,
 	       POLLER_MEDIAN_US / m, TARGET_US, m < TARGET_US ? "OK" : "MISS");
 }
@@ -177,11 +159,11 @@ int main(int argc, char **argv)
 	int mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	for (int i = 0; i < n; i++) {
 		struct pollfd p = { .fd = mfd, .events = POLLPRI };
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		if (mount("sq-bench", mp, "tmpfs", 0, "size=64k") < 0)
 			die("mount");
 		poll(&p, 1, 5000);
-		raw[i] = now_us() - t0;
+		raw[i] = bn_now_us() - t0;
 		umount(mp);
 		poll(&p, 1, 5000);
 	}
@@ -189,15 +171,15 @@ int main(int argc, char **argv)
 
 	unsigned long long sub = subscribe(c, "mounts", 0);
 	for (int i = 0; i < n; i++) {
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		if (mount("sq-bench", mp, "tmpfs", 0, "size=64k") < 0)
 			die("mount");
 		wait_event(c, "event", "mounted", 0);
-		mnt[i] = now_us() - t0;
-		t0 = now_us();
+		mnt[i] = bn_now_us() - t0;
+		t0 = bn_now_us();
 		umount(mp);
 		wait_event(c, "event", "unmounted", 0);
-		umnt[i] = now_us() - t0;
+		umnt[i] = bn_now_us() - t0;
 	}
 	unsubscribe(c, sub);
 
@@ -209,18 +191,18 @@ int main(int argc, char **argv)
 		}
 		sub = subscribe(c, "proc.exit", k);
 		int st;
-		double t0 = now_us();
+		double t0 = bn_now_us();
 		kill(k, SIGKILL);
 		waitpid(k, &st, 0); /* a parent that reaps at once, as most do */
 		wait_event(c, NULL, NULL, k);
-		ex[i] = now_us() - t0;
+		ex[i] = bn_now_us() - t0;
 		unsubscribe(c, sub);
 	}
 
-	printf("  raw mountinfo POLLPRI wake (floor): %.0f us\n", median(raw, n));
-	report("watch mount -> event (median)", mnt, n);
-	report("watch umount -> event (median)", umnt, n);
-	report("watch kill -> proc.exit (median)", ex, n);
+	printf("  raw mountinfo POLLPRI wake (floor): %.0f us\n", bn_median(raw, n));
+	report("watch mount -> event (bn_median)", mnt, n);
+	report("watch umount -> event (bn_median)", umnt, n);
+	report("watch kill -> proc.exit (bn_median)", ex, n);
 	printf("  (ratio: a 1 s poller's average wait, %.0f us, over ours; %d rounds)\n",
 	       POLLER_MEDIAN_US, n);
 	sysq_close(c);
