@@ -551,6 +551,34 @@ static pid_t vfork_exit0(void)
 	return p;
 }
 
+/* How many forks fill a slow subscriber: more than its socket's buffers
+ * take (a fork event is over 90 bytes), then its queue of queue events,
+ * and then some. */
+static int storm_forks(int queue)
+{
+	long wmem = 212992;
+	char *t = slurp("/proc/sys/net/core/wmem_default");
+	if (atol(t) > wmem)
+		wmem = atol(t);
+	free(t);
+	return (int)(2 * wmem / 90) + queue + 200;
+}
+
+/* forks children that only exit, one after the other; every 100 forks, let
+ * the reading subscriber rd catch up (a slow one never does), so that
+ * sysqd keeps up and the kernel drops nothing */
+static void fork_storm(struct reader *rd, int forks)
+{
+	for (int i = 0; i < forks; i++) {
+		pid_t p = vfork_exit0();
+		cr_assert_geq(p, 0);
+		cr_assert_eq(waitpid(p, NULL, 0), p);
+		while ((i + 1) % 100 == 0 && atomic_load(&rd->got) < i + 1 && !atomic_load(&rd->gone))
+			usleep(1000);
+		cr_assert(!atomic_load(&rd->gone), "the reading subscriber heard nothing for 5 s");
+	}
+}
+
 /* A fork storm: a subscriber that does not read gets the events its queue
  * holds and one "dropped" count for the rest; every fork accounted for. */
 Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
@@ -569,24 +597,8 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
 
-	long wmem = 212992;
-	char *t = slurp("/proc/sys/net/core/wmem_default");
-	if (atol(t) > wmem)
-		wmem = atol(t);
-	free(t);
-	/* the socket's buffers (a fork event is more than 90 bytes), the
-	 * queue, and then some */
-	int forks = (int)(2 * wmem / 90) + 1024 + 200;
-	for (int i = 0; i < forks; i++) {
-		pid_t p = vfork_exit0();
-		cr_assert_geq(p, 0);
-		cr_assert_eq(waitpid(p, NULL, 0), p);
-		/* every 100 forks, let the reader catch up (the slow one never
-		 * does), so that sysqd keeps up and the kernel drops nothing */
-		while ((i + 1) % 100 == 0 && atomic_load(&rd.got) < i + 1 && !atomic_load(&rd.gone))
-			usleep(1000);
-		cr_assert(!atomic_load(&rd.gone), "the reading subscriber heard nothing for 5 s");
-	}
+	int forks = storm_forks(1024);
+	fork_storm(&rd, forks);
 	atomic_store(&rd.want, forks + 1);
 	pid_t s = fork();
 	cr_assert_geq(s, 0);
@@ -618,7 +630,8 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 		sysq_reply_free(&r);
 	}
 	cr_assert_gt(dropped, 0, "a client that did not read lost events");
-	cr_assert_leq(told, 1024 + 2 * wmem / 90 + 64, "held events are bounded");
+	/* the queue and the socket's buffers (storm_forks less its 200 more), and 64 */
+	cr_assert_leq(told, forks - 200 + 64, "held events are bounded");
 	cr_assert_eq(told + dropped, forks + 1, "every fork told or counted: %lld told, "
 	             "%lld dropped, %d made", told, dropped, forks + 1);
 	/* sys.stats counted the same (the reader dropped none) */
@@ -650,22 +663,8 @@ Test(procevents, slow_subscriptions_share_one_frame_per_event)
 	atomic_store(&rd.want, INT_MAX);
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
-	long wmem = 212992;
-	char *t = slurp("/proc/sys/net/core/wmem_default");
-	if (atol(t) > wmem)
-		wmem = atol(t);
-	free(t);
-	/* more than the socket's buffers take (a fork event is over 90
-	 * bytes), then a full queue each, and then some */
-	int forks = (int)(2 * wmem / 90) + QUEUE + 200;
-	for (int i = 0; i < forks; i++) {
-		pid_t p = vfork_exit0();
-		cr_assert_geq(p, 0);
-		cr_assert_eq(waitpid(p, NULL, 0), p);
-		while ((i + 1) % 100 == 0 && atomic_load(&rd.got) < i + 1 && !atomic_load(&rd.gone))
-			usleep(1000);
-		cr_assert(!atomic_load(&rd.gone), "the reading subscriber heard nothing for 5 s");
-	}
+	int forks = storm_forks(QUEUE);
+	fork_storm(&rd, forks);
 	atomic_store(&rd.want, forks);
 	pthread_join(th, NULL);
 	cr_assert_eq(atomic_load(&rd.got), forks, "the reader read every fork");
