@@ -71,17 +71,7 @@ if [ -n "${want:-}" ]; then
 			exit 1
 		}
 	done
-	"$out/sysqd" -s "$dir/s" 2>"$dir/log" &
-	pid=$!
-	i=0
-	until [ -S "$dir/s" ]; do
-		i=$((i + 1))
-		if [ "$i" -gt 500 ] || ! kill -0 "$pid" 2>/dev/null; then
-			echo "  fs ($want mounts): sysqd did not start: $(cat "$dir/log")"
-			exit 1
-		fi
-		sleep 0.01
-	done
+	private_sysqd_listen "fs ($want mounts)" "$out/sysqd"
 	rounds=${SQ_BENCH_FS_ROUNDS:-$([ "$want" -ge 500 ] && echo 200 || echo 500)}
 	echo "fs in a private mount namespace, $(count) mounts ($added tmpfs added):"
 	SQ_BENCH_SYSQD_PID=$pid "$bin" "$dir/s" "$out/sysq" "$rounds" "$want mounts"

@@ -3,10 +3,17 @@
 # starts SYSQD on a socket in a new temp dir ($dir/s), its stderr in
 # $dir/log, and waits (5 s at most) until it listens; on exit or a signal
 # the daemon is stopped and the dir removed.  Sets dir and pid.
+# private_sysqd_listen NAME SYSQD starts it again in the same dir (after a
+# bench stopped it to change what it serves).
 private_sysqd() {
 	dir=$(mktemp -d "/tmp/sysq-bench-$1.XXXXXX") || exit 1
 	pid=
 	trap 'private_sysqd_stop' EXIT INT TERM
+	private_sysqd_listen "$@"
+}
+
+private_sysqd_listen() {
+	rm -f "$dir/s"
 	"$2" -s "$dir/s" 2>"$dir/log" &
 	pid=$!
 	i=0
