@@ -196,6 +196,15 @@ void sqd_start(struct sqd *d, const char *const *args)
 
 void sqd_start_nofile(struct sqd *d, const char *const *args, unsigned nofile)
 {
+	sqd_start_prepared(d, args, nofile, NULL, NULL);
+}
+
+#define PREPARE_FAILED 77 /* the daemon's child's exit status when prepare failed */
+
+void sqd_start_prepared(struct sqd *d, const char *const *args, unsigned nofile,
+                        int (*prepare)(const struct sqd *d, void *arg, char *why, size_t size),
+                        void *arg)
+{
 	const char *bin = getenv("SQ_SYSQD");
 	cr_assert(bin, "SQ_SYSQD must name the sysqd binary (tests/run-all.sh sets it)");
 	snprintf(d->dir, sizeof(d->dir), "/tmp/sysq-test.XXXXXX");
@@ -221,6 +230,18 @@ void sqd_start_nofile(struct sqd *d, const char *const *args, unsigned nofile)
 		struct rlimit rl = { nofile, nofile };
 		if (nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			_exit(126);
+		char why[256] = "";
+		if (prepare && prepare(d, arg, why, sizeof(why)) != 0) {
+			char path[sizeof(d->dir) + 16];
+			snprintf(path, sizeof(path), "%s/prepare-error", d->dir);
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				ssize_t w = write(fd, why, strlen(why));
+				(void)w;
+				close(fd);
+			}
+			_exit(PREPARE_FAILED);
+		}
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 2);
@@ -237,6 +258,16 @@ void sqd_start_nofile(struct sqd *d, const char *const *args, unsigned nofile)
 		}
 		int st;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			if (prepare && WIFEXITED(st) && WEXITSTATUS(st) == PREPARE_FAILED) {
+				char path[sizeof(d->dir) + 16];
+				snprintf(path, sizeof(path), "%s/prepare-error", d->dir);
+				char *why = slurp(path);
+				unlink(path);
+				rmdir(d->dir); /* a suite's .fini does not run after its .init skipped */
+				d->dir[0] = '\0';
+				cr_skip_test("SKIPPED: %s", why);
+			}
 			char *log = slurp(d->log);
 			cr_assert_fail("sysqd exited at start (status %d): %s", st, log);
 		}

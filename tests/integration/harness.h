@@ -27,6 +27,13 @@ struct sqd {
 void sqd_start(struct sqd *d, const char *const *args);
 /* ... with RLIMIT_NOFILE nofile (soft and hard). */
 void sqd_start_nofile(struct sqd *d, const char *const *args, unsigned nofile);
+/* ... with prepare(d, arg, why, size) run in the daemon's child before it
+ * becomes sysqd (a namespace of its own, mounts, interfaces): when it
+ * returns non-zero, having said why, the test is skipped with that reason
+ * (SKIPPED: ...).  nofile 0 leaves RLIMIT_NOFILE alone. */
+void sqd_start_prepared(struct sqd *d, const char *const *args, unsigned nofile,
+                        int (*prepare)(const struct sqd *d, void *arg, char *why, size_t size),
+                        void *arg);
 /* SIGTERM and wait; returns the exit status (or 128+signal). */
 int sqd_stop(struct sqd *d);
 /* Stop, assert a clean exit, remove the temp dir. */

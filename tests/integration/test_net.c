@@ -30,17 +30,10 @@
 #include "harness.h"
 #include "sq_proto.h"
 
-#define NS_FAILED 77 /* the child's exit status when it cannot unshare */
 #define LONG15 "sq-fifteen-char" /* an interface name of IFNAMSIZ-1 bytes */
 
 static struct sqd d;
 static bool have_veth;
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 static void note(const char *dir, const char *file, const char *text)
 {
@@ -74,83 +67,34 @@ static int run_ip(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* In the forked child: a new network namespace (ns_net_enter) with lo up and, when the
- * kernel has veth, v0/v1; then become sysqd. */
-static void child(const char *const *argv, const char *dir, const char *log, pid_t parent)
+/* In sysqd's child: a new network namespace (ns_net_enter) with lo up and,
+ * when the kernel has veth, v0/v1 (the file veth in the daemon's dir says
+ * whether they were made). */
+static int net_ns_with_veths(const struct sqd *sd, void *arg, char *why, size_t size)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test died: so does the namespace */
-	if (getppid() != parent) /* it died before prctl */
-		_exit(1);
-	char why[128];
-	if (ns_net_enter(true, why, sizeof(why)) < 0) {
-		note(dir, "ns-error", why);
-		_exit(NS_FAILED);
+	(void)arg;
+	char err[128];
+	if (ns_net_enter(true, err, sizeof(err)) < 0) {
+		snprintf(why, size, "no private network namespace: %s", err);
+		return -1;
 	}
 	/* v0/v1, and a pair whose first name is IFNAMSIZ-1 bytes long */
 	char *const add1[] = { "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1", NULL };
 	char *const add2[] = { "ip", "link", "add", LONG15, "type", "veth", "peer", "name", "v2", NULL };
-	note(dir, "veth", run_ip(add1) == 0 && run_ip(add2) == 0 ? "ok" : "ip link add ... type veth failed");
-
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0)
-		dup2(fd, 2);
-	execv(argv[0], (char *const *)argv);
-	_exit(127);
-}
-
-static bool listening(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
+	note(sd->dir, "veth", run_ip(add1) == 0 && run_ip(add2) == 0 ? "ok" : "ip link add ... type veth failed");
+	return 0;
 }
 
 static void ns_start(void)
 {
 	if (!have_root())
 		cr_skip_test("SKIPPED: a network namespace needs root");
-	const char *bin = getenv("SQ_SYSQD");
-	cr_assert(bin, "SQ_SYSQD must name the sysqd binary (tests/run-all.sh sets it)");
-	snprintf(d.dir, sizeof(d.dir), "/tmp/sysq-net.XXXXXX");
-	cr_assert(mkdtemp(d.dir), "mkdtemp: %s", strerror(errno));
-	chmod(d.dir, 0755); /* nobody must reach the socket */
-	snprintf(d.sock, sizeof(d.sock), "%s/sysqd.sock", d.dir);
-	snprintf(d.log, sizeof(d.log), "%s/sysqd.log", d.dir);
-	const char *argv[] = { bin, "-s", d.sock, "-vv", NULL };
-
-	pid_t self = getpid();
-	d.pid = fork();
-	cr_assert(d.pid >= 0);
-	if (d.pid == 0)
-		child(argv, d.dir, d.log, self);
-	for (int i = 0; i < 1000; i++) { /* 10 s under sanitizers */
-		if (listening(d.sock)) {
-			char path[160];
-			snprintf(path, sizeof(path), "%s/veth", d.dir);
-			char *v = slurp(path);
-			have_veth = strcmp(v, "ok") == 0;
-			free(v);
-			return;
-		}
-		int st;
-		if (waitpid(d.pid, &st, WNOHANG) == d.pid) {
-			d.pid = 0;
-			char path[160];
-			snprintf(path, sizeof(path), "%s/ns-error", d.dir);
-			char *why = slurp(path);
-			if (WIFEXITED(st) && WEXITSTATUS(st) == NS_FAILED)
-				cr_skip_test("SKIPPED: no private network namespace: %s", why);
-			char *log = slurp(d.log);
-			cr_assert_fail("sysqd exited at start (status %d): %s", st, log);
-		}
-		sleep_ms(10);
-	}
-	cr_assert_fail("sysqd did not listen on %s within 10 s", d.sock);
+	sqd_start_prepared(&d, NULL, 0, net_ns_with_veths, NULL);
+	char path[160];
+	snprintf(path, sizeof(path), "%s/veth", d.dir);
+	char *v = slurp(path);
+	have_veth = strcmp(v, "ok") == 0;
+	free(v);
 }
 
 static void cleanup(void)
@@ -160,8 +104,6 @@ static void cleanup(void)
 		return;
 	sqd_stop_clean(&d); /* SIGTERM, wait, expect exit 0: the namespace goes with it */
 	snprintf(path, sizeof(path), "%s/veth", d.dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ns-error", d.dir);
 	unlink(path);
 	unlink(d.log);
 	rmdir(d.dir);

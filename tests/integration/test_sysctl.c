@@ -33,7 +33,6 @@
 #include "sq_proto.h"
 
 #define GRANTED_GID 4242 /* the policy's group in the set tests */
-#define NS_FAILED 77
 
 static struct sqd d;
 static char policy[64];
@@ -276,15 +275,14 @@ Test(sysctl, sysq_sysctl_prints_as_sysctl_8_does)
 
 /* ---- set, in a private network namespace --------------------------------- */
 
-static bool listening(const char *path)
+/* In sysqd's child: a network namespace of its own. */
+static int net_ns(const struct sqd *sd, void *arg, char *why, size_t size)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	(void)sd, (void)arg;
+	if (unshare(CLONE_NEWNET) == 0)
+		return 0;
+	snprintf(why, size, "no private network namespace: %s", strerror(errno));
+	return -1;
 }
 
 static void ns_up(void)
@@ -298,41 +296,8 @@ static void ns_up(void)
 	        "deny  sys.sysctl.set net.ipv4.tcp_syn_retries everyone\n", GRANTED_GID);
 	fchmod(pfd, 0644);
 	close(pfd);
-	snprintf(d.dir, sizeof(d.dir), "/tmp/sysq-sysctl.XXXXXX");
-	cr_assert(mkdtemp(d.dir));
-	chmod(d.dir, 0755);
-	snprintf(d.sock, sizeof(d.sock), "%s/sysqd.sock", d.dir);
-	snprintf(d.log, sizeof(d.log), "%s/sysqd.log", d.dir);
-	const char *argv[] = { getenv("SQ_SYSQD"), "-s", d.sock, "-v", "--policy", policy, NULL };
-	cr_assert(argv[0], "SQ_SYSQD must name sysqd (tests/run-all.sh sets it)");
-	pid_t self = getpid();
-	d.pid = fork();
-	cr_assert_geq(d.pid, 0);
-	if (d.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != self)
-			_exit(1);
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(NS_FAILED);
-		int fd = open(d.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000; i++) { /* a bound for failure, 10 s */
-		if (listening(d.sock))
-			return;
-		int st;
-		if (waitpid(d.pid, &st, WNOHANG) == d.pid) {
-			d.pid = 0;
-			if (WIFEXITED(st) && WEXITSTATUS(st) == NS_FAILED)
-				cr_skip_test("SKIPPED: no private network namespace: %s", strerror(errno));
-			cr_assert_fail("sysqd exited at start: %s", slurp(d.log));
-		}
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	}
-	cr_assert_fail("sysqd did not listen on %s", d.sock);
+	const char *const args[] = { "--policy", policy, NULL };
+	sqd_start_prepared(&d, args, 0, net_ns, NULL);
 }
 
 static void ns_down(void)
@@ -545,50 +510,32 @@ Test(sysctl, sysqd_t_validates_key_patterns)
  * in sysqd's own mount namespace. */
 static struct sqd md;
 
+/* In sysqd's child: a mount namespace of its own with a tmpfs on
+ * /proc/sys/fs/binfmt_misc holding a "status" file. */
+static int tmpfs_below_proc_sys(const struct sqd *sd, void *arg, char *why, size_t size)
+{
+	(void)sd, (void)arg;
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/proc/sys/fs/binfmt_misc", "tmpfs", 0, "mode=0755") < 0) {
+		snprintf(why, size, "no tmpfs on /proc/sys/fs/binfmt_misc in a private mount "
+		         "namespace: %s", strerror(errno));
+		return -1;
+	}
+	int f = open("/proc/sys/fs/binfmt_misc/status", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (f < 0 || write(f, "enabled\n", 8) != 8) {
+		snprintf(why, size, "cannot write a file on that tmpfs: %s", strerror(errno));
+		return -1;
+	}
+	close(f);
+	return 0;
+}
+
 static void mount_ns_up(void)
 {
 	if (!have_root())
 		cr_skip_test("SKIPPED: a mount namespace needs root");
-	snprintf(md.dir, sizeof(md.dir), "/tmp/sysq-sysctl-mnt.XXXXXX");
-	cr_assert(mkdtemp(md.dir));
-	chmod(md.dir, 0755);
-	snprintf(md.sock, sizeof(md.sock), "%s/sysqd.sock", md.dir);
-	snprintf(md.log, sizeof(md.log), "%s/sysqd.log", md.dir);
-	const char *argv[] = { getenv("SQ_SYSQD"), "-s", md.sock, NULL };
-	cr_assert(argv[0], "SQ_SYSQD must name sysqd (tests/run-all.sh sets it)");
-	pid_t self = getpid();
-	md.pid = fork();
-	cr_assert_geq(md.pid, 0);
-	if (md.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != self)
-			_exit(1);
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("tmpfs", "/proc/sys/fs/binfmt_misc", "tmpfs", 0, "mode=0755") < 0)
-			_exit(NS_FAILED);
-		int f = open("/proc/sys/fs/binfmt_misc/status", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (f < 0 || write(f, "enabled\n", 8) != 8)
-			_exit(NS_FAILED);
-		close(f);
-		int fd = open(md.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000; i++) { /* a bound for failure, 10 s */
-		if (listening(md.sock))
-			return;
-		int st;
-		if (waitpid(md.pid, &st, WNOHANG) == md.pid) {
-			md.pid = 0;
-			cr_assert_fail("sysqd in a mount namespace exited at start (status %d): %s",
-			               st, slurp(md.log));
-		}
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	}
-	cr_assert_fail("sysqd did not listen on %s", md.sock);
+	sqd_start_prepared(&md, NULL, 0, tmpfs_below_proc_sys, NULL);
 }
 
 static void mount_ns_down(void)
