@@ -34,23 +34,26 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* One connector message: the netlink header, cn_msg, then the payload. */
+/* One connector message: the netlink header, cn_msg, then the payload (in
+ * a buffer: a struct holding cn_msg, whose data[] is a flexible array,
+ * followed by the payload is a GNU extension). */
 static int send_op(int fd, enum proc_cn_mcast_op op)
 {
-	struct {
-		struct nlmsghdr nl;
-		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
-	} __attribute__((packed)) m;
+	union {
+		struct nlmsghdr align;
+		char bytes[NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(op))];
+	} m;
 	memset(&m, 0, sizeof(m));
-	m.nl.nlmsg_len = sizeof(m);
-	m.nl.nlmsg_type = NLMSG_DONE;
-	m.nl.nlmsg_pid = 0;
-	m.cn.id.idx = CN_IDX_PROC;
-	m.cn.id.val = CN_VAL_PROC;
-	m.cn.len = sizeof(op);
-	m.op = op;
-	return send(fd, &m, sizeof(m), 0) < 0 ? -errno : 0;
+	struct nlmsghdr *nl = (struct nlmsghdr *)m.bytes;
+	nl->nlmsg_len = sizeof(m.bytes);
+	nl->nlmsg_type = NLMSG_DONE;
+	nl->nlmsg_pid = 0;
+	struct cn_msg *cn = NLMSG_DATA(nl);
+	cn->id.idx = CN_IDX_PROC;
+	cn->id.val = CN_VAL_PROC;
+	cn->len = sizeof(op);
+	memcpy(cn->data, &op, sizeof(op));
+	return send(fd, m.bytes, sizeof(m.bytes), 0) < 0 ? -errno : 0;
 }
 
 int sq_procev_open(struct sq_procev_src **out, int rcvbuf, int *fd, int *how)
