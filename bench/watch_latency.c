@@ -200,9 +200,9 @@ int main(int argc, char **argv)
 	}
 
 	printf("  raw mountinfo POLLPRI wake (floor): %.0f us\n", bn_median(raw, n));
-	report("watch mount -> event (bn_median)", mnt, n);
-	report("watch umount -> event (bn_median)", umnt, n);
-	report("watch kill -> proc.exit (bn_median)", ex, n);
+	report("watch mount -> event (median)", mnt, n);
+	report("watch umount -> event (median)", umnt, n);
+	report("watch kill -> proc.exit (median)", ex, n);
 	printf("  (ratio: a 1 s poller's average wait, %.0f us, over ours; %d rounds)\n",
 	       POLLER_MEDIAN_US, n);
 	sysq_close(c);
