@@ -56,7 +56,7 @@ struct sq_engine {
 	enum { SLOT_FREE, SLOT_LIVE, SLOT_ENDED } slot[SQ_ENGINE_MAX_THREADS];
 	pthread_t tid[SQ_ENGINE_MAX_THREADS];
 	unsigned nthreads, idle, waking, busy, stuck;
-	uint64_t jobs, refused, queued, queued_bytes;
+	uint64_t jobs, refused, cancelled, queued, queued_bytes;
 };
 
 unsigned sq_engine_share(uid_t uid, enum sq_job_kind kind, bool large)
@@ -128,6 +128,10 @@ struct thread_arg {
  * caller's next job (sq_ident_become). */
 static void run_job(struct sq_job *j)
 {
+	if (j->abandoned && atomic_load(j->abandoned)) {
+		j->status = -ECANCELED;
+		return;
+	}
 	if (j->as) {
 		int rc = sq_ident_become(j->as);
 		if (rc < 0) {
@@ -214,6 +218,8 @@ static void *thread_main(void *arg)
 		uv_mutex_unlock(&e->mu);
 		run_job(j);
 		uv_mutex_lock(&e->mu);
+		if (j->status == -ECANCELED)
+			e->cancelled++;
 		if (finish(e, a.slot, j)) {
 			uv_mutex_unlock(&e->mu);
 			tell_loop(e);
@@ -642,6 +648,7 @@ void sq_engine_get_stats(struct sq_engine *e, struct sq_engine_stats *st)
 	st->queued_bytes = e->queued_bytes;
 	st->jobs = e->jobs;
 	st->refused = e->refused;
+	st->cancelled = e->cancelled;
 	uv_mutex_unlock(&e->mu);
 }
 

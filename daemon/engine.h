@@ -25,6 +25,7 @@
 #ifndef SQ_ENGINE_H
 #define SQ_ENGINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,10 @@ struct sq_job {
 	                                             * (never ran: stopping), or the
 	                                             * error of taking `as` */
 	const struct sq_cred *as;   /* run as this caller; NULL: as sysqd */
+	/* set (by the loop) once nobody waits for the result (the caller hung
+	 * up): a job not started by then is not run, and done gets -ECANCELED;
+	 * NULL: always run */
+	const atomic_bool *abandoned;
 	uid_t uid;                  /* charged to */
 	bool large;                 /* root's share (the policy's large-shares) */
 	enum sq_job_kind kind;
@@ -80,6 +85,7 @@ struct sq_engine_stats {
 	uint64_t queued_bytes;
 	uint64_t jobs;           /* run since start */
 	uint64_t refused;        /* EAGAIN: a uid's queue was full */
+	uint64_t cancelled;      /* taken but not run: abandoned (of jobs) */
 };
 
 /* One uid's use, for sys.stats. */

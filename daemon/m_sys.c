@@ -177,7 +177,7 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 	for (size_t i = 0; i < n; i++)
 		if (r->cred->uid == 0 || uids[i].uid == r->cred->uid)
 			uids[visible++] = uids[i];
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 15);
 	sq_pack_kv_u64(pk, "threads", es.threads);
 	sq_pack_kv_u64(pk, "busy", es.busy);
 	sq_pack_kv_u64(pk, "stuck", es.stuck);
@@ -185,6 +185,7 @@ static void pack_engine(msgpack_packer *pk, const struct sq_req *r)
 	sq_pack_kv_u64(pk, "queued_bytes", es.queued_bytes);
 	sq_pack_kv_u64(pk, "jobs", es.jobs);
 	sq_pack_kv_u64(pk, "refused", es.refused);
+	sq_pack_kv_u64(pk, "cancelled", es.cancelled);
 	sq_pack_kv_u64(pk, "max_threads", SQ_ENGINE_MAX_THREADS);
 	sq_pack_kv_u64(pk, "share", SQ_ENGINE_SHARE);
 	sq_pack_kv_u64(pk, "root_share", SQ_ENGINE_ROOT_SHARE);

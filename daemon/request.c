@@ -200,6 +200,7 @@ static int submit(struct sq_req *r, void (*run)(struct sq_job *),
 	r->job.run = run;
 	r->job.done = done;
 	r->job.as = r->m->as == SQ_AS_CALLER && sq_ident_can_switch() ? r->cred : NULL;
+	r->job.abandoned = sq_conn_abandoned(r->conn);
 	r->job.uid = r->cred->uid;
 	r->job.large = sq_conn_large(r->conn);
 	r->job.kind = SQ_JOB_REQUEST;

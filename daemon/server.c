@@ -14,6 +14,7 @@
  * whose queued bytes have not moved for write_timeout.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct sq_conn {
 	bool reading;                /* uv_read_start is in effect */
 	bool eof;                    /* peer closed its side; finish and close */
 	bool closing;                /* uv_close called; replies are dropped */
+	atomic_bool abandoned;       /* closing, or the peer hung up: see sq_conn_abandoned */
 	bool closed;                 /* close callback ran */
 	bool counted_closing;        /* counted in srv->conns_closing */
 	bool flush_queued;
@@ -95,6 +97,11 @@ uint64_t sq_conn_id(const struct sq_conn *c)
 bool sq_conn_closing(const struct sq_conn *c)
 {
 	return c->closing;
+}
+
+const atomic_bool *sq_conn_abandoned(const struct sq_conn *c)
+{
+	return &c->abandoned;
 }
 
 int sq_conn_fd(const struct sq_conn *c)
@@ -171,6 +178,7 @@ static void conn_close(struct sq_conn *c, const char *why)
 	if (c->closing)
 		return;
 	c->closing = true;
+	atomic_store(&c->abandoned, true);
 	c->counted_closing = true;
 	c->srv->conns_closing++;
 	sq_log(SQ_LOG_DEBUG, "connection #%llu closed: %s", (unsigned long long)c->id, why);
@@ -636,6 +644,16 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
 }
 
+
+/* Whether c's peer has hung up both ways (POLLHUP: it closed its end, or
+ * shut down both directions), as against a shutdown(SHUT_WR) of a peer
+ * that still reads the answers. */
+static bool peer_hung_up(const struct sq_conn *c)
+{
+	struct pollfd p = { .fd = sq_conn_fd(c), .events = POLLOUT };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
 	struct sq_conn *c = st->data;
@@ -645,8 +663,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread < 0) {
 		if (nread == UV_EOF) {
-			/* answer what was asked, then close */
+			/* answer what was asked, then close; unless the peer hung
+			 * up both ways (closed, not shutdown(SHUT_WR)): then no
+			 * answer can reach it, and what is not started is not run */
 			c->eof = true;
+			if (peer_hung_up(c))
+				atomic_store(&c->abandoned, true);
 			uv_read_stop(st);
 			c->reading = false;
 			conn_flush(c);

@@ -7,6 +7,7 @@
 #ifndef SQ_SERVER_H
 #define SQ_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +49,9 @@ bool sq_conn_large(const struct sq_conn *c);
 uint64_t sq_conn_id(const struct sq_conn *c);
 /* The connection is closing: replies to it are dropped. */
 bool sq_conn_closing(const struct sq_conn *c);
+/* Set once nobody will read c's replies (it closed, or its peer hung up
+ * both ways): the engine does not start c's queued jobs (sq_job.abandoned). */
+const atomic_bool *sq_conn_abandoned(const struct sq_conn *c);
 /* The socket (for a transfer's own duplicate), or -1. */
 int sq_conn_fd(const struct sq_conn *c);
 /* The output buffer, for the loop fast path that packs a reply in place
