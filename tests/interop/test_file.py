@@ -447,6 +447,27 @@ class GetAgainstAFakeDaemon(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(os.listdir(self.out_dir), [])
 
+    def test_a_chunk_over_the_announced_size_is_refused(self):
+        # the response's "chunk" bounds every file.data: a stream of unknown
+        # size (procfs) to a pipe is held a chunk at a time, so a daemon
+        # claiming more must not make the CLI take it
+        def over(msgid):
+            return (pk([1, msgid, None, {"size": None, "offset": 0, "chunk": 4}]) +
+                    pk([2, "file.data", [{"msgid": msgid, "data": b"abcdefgh"}]]) +
+                    pk([2, "file.end", [{"msgid": msgid, "bytes": 8, "error": None}]]))
+
+        def huge(msgid):  # a bin32 header claiming 3 GiB, and nothing after it
+            head = pk([2, "file.data", [{"msgid": msgid, "data": b""}]])[:-2]  # less c4 00
+            return (pk([1, msgid, None, {"size": None, "offset": 0, "chunk": CHUNK}]) +
+                    head + b"\xc6" + (3 << 30).to_bytes(4, "big"))
+        for script in (over, huge):
+            for extra in ((), ("-o", self.out)):
+                r = self.get(script, *extra)
+                self.assertEqual(r.returncode, 1, (script.__name__, extra, r.stderr))
+                self.assertIn(b"larger than the chunk", r.stderr, (script.__name__, extra))
+                self.assertEqual(r.stdout, b"")
+                self.assertEqual(os.listdir(self.out_dir), [])
+
 
 if __name__ == "__main__":
     unittest.main()
