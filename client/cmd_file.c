@@ -49,6 +49,7 @@ struct get {
 	char outbuf[PATH_MAX];     /* -o DIR: DIR/<basename of path> */
 
 	uint64_t total;            /* announced */
+	uint64_t chunk;            /* announced: the largest file.data payload */
 	bool unknown;              /* "size": nil: read to file.end, no bar */
 	bool announced;            /* the response came */
 	uint64_t received;         /* bin bytes of the chunks begun */
@@ -571,6 +572,10 @@ static int on_response(struct get *g, const struct sq_msg *m)
 	} else {
 		g->total = size->via.u64;
 	}
+	const msgpack_object *chunk = sq_map_get(&m->result, "chunk");
+	if (!chunk || chunk->type != MSGPACK_OBJECT_POSITIVE_INTEGER || chunk->via.u64 == 0)
+		return fail(g, "sysqd announced no chunk size");
+	g->chunk = chunk->via.u64;
 	g->announced = true;
 	g->t0 = g->last_draw = now_s();
 	g->last_draw -= 1;
@@ -612,6 +617,11 @@ static int on_data(struct get *g, struct gstream *s, const char *mem, uint64_t l
 {
 	if (!g->announced || g->received + len > g->total)
 		return fail(g, "sysqd sent data that was not announced");
+	/* before taking it: a stream of unknown size to a pipe is held a chunk
+	 * at a time */
+	if (len > g->chunk)
+		return fail(g, "sysqd sent %" PRIu64 " bytes in one file.data, larger than the chunk "
+		            "it announced (%" PRIu64 ")", len, g->chunk);
 	int rc = take_chunk(g, s, mem, len);
 	if (rc == LOST)
 		return lost(g, rc);
