@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "watch_util.h"
 #include "sq_proto.h"
 
 static struct sqd d;
@@ -42,63 +43,6 @@ static void down(void)
 }
 
 TestSuite(procevents, .fini = down, .timeout = 90);
-
-static struct sysq *connect_deadline(const char *sock)
-{
-	char err[200];
-	struct sysq *c = sysq_connect(sock, err, sizeof(err));
-	cr_assert(c, "connect: %s", err);
-	struct timeval tv = { 5, 0 };
-	setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return c;
-}
-
-static uint64_t subscribe(struct sysq *c, const char *json)
-{
-	struct sysq_reply r;
-	cr_assert_eq(sq_call(c, "watch.subscribe", json, &r), 0, "%s: %s %s", json, r.code,
-	             r.message);
-	const msgpack_object *id = sq_map_get(r.result, "subscription");
-	cr_assert(id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-	uint64_t v = id->via.u64;
-	sysq_reply_free(&r);
-	return v;
-}
-
-/* The next watch.event of subscription sub, or a failed assertion at the
- * deadline (5 s without any message). */
-static const msgpack_object *next_event(struct sysq *c, struct sysq_reply *r, uint64_t sub)
-{
-	for (;;) {
-		int rc = sysq_read(c, r);
-		if (rc) {
-			char *log = slurp(d.log);
-			size_t n = strlen(log);
-			cr_assert_fail("no event within the deadline (%s); sysqd's log ends:\n%s",
-			               strerror(-rc), log + (n > 1500 ? n - 1500 : 0));
-		}
-		if (r->type == 2 && strcmp(r->method, "watch.event") == 0 &&
-		    r->result->type == MSGPACK_OBJECT_ARRAY && r->result->via.array.size == 1) {
-			const msgpack_object *e = &r->result->via.array.ptr[0];
-			const msgpack_object *s = sq_map_get(e, "subscription");
-			if (s && s->via.u64 == sub)
-				return e;
-		}
-		sysq_reply_free(r);
-	}
-}
-
-static bool is(const msgpack_object *e, const char *key, const char *val)
-{
-	return sq_obj_streq(sq_map_get(e, key), val);
-}
-
-static long long num(const msgpack_object *e, const char *key)
-{
-	const msgpack_object *o = sq_map_get(e, key);
-	cr_assert(o, "no '%s'", key);
-	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
-}
 
 static long long num_or(const msgpack_object *e, const char *key, long long dflt)
 {
@@ -167,12 +111,12 @@ static pid_t spawn(char *const argv[], bool as_nobody, int in)
 static void expect(struct sysq *c, uint64_t sub, pid_t pid, const char *topic,
                    struct sysq_reply *r, const msgpack_object **e)
 {
-	*e = next_event(c, r, sub);
-	cr_assert_eq(num(*e, "ppid"), getpid(), "the ppid filter holds");
-	cr_assert(num(*e, "time_ns") > 0);
-	cr_assert_eq(num(*e, "pid"), pid, "%s of %d expected, %s of %lld came", topic, (int)pid,
-	             sq_map_get(*e, "topic")->via.str.ptr, num(*e, "pid"));
-	cr_assert(is(*e, "topic", topic), "%s of %d expected", topic, (int)pid);
+	*e = watch_next_event(&d, c, r, sub, false);
+	cr_assert_eq(ev_num(*e, "ppid"), getpid(), "the ppid filter holds");
+	cr_assert(ev_num(*e, "time_ns") > 0);
+	cr_assert_eq(ev_num(*e, "pid"), pid, "%s of %d expected, %s of %lld came", topic, (int)pid,
+	             sq_map_get(*e, "topic")->via.str.ptr, ev_num(*e, "pid"));
+	cr_assert(ev_is(*e, "topic", topic), "%s of %d expected", topic, (int)pid);
 }
 
 /* Each child is held (on a pipe, or pause()) until its events so far have
@@ -181,14 +125,14 @@ Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 {
 	SKIP_UNLESS_ROOT();
 	sqd_start(&d, NULL);
-	struct sysq *c = connect_deadline(d.sock);
+	struct sysq *c = watch_connect(&d);
 	char json[200];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", \"proc.exit\"], "
 	         "\"ppid\": %d}", (int)getpid());
-	uint64_t sub = subscribe(c, json);
+	uint64_t sub = watch_subscribe(c, json);
 	/* a second subscription on the same source: only execs of "sleep" */
-	struct sysq *c2 = connect_deadline(d.sock);
-	uint64_t only_sleep = subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sleep\"}");
+	struct sysq *c2 = watch_connect(&d);
+	uint64_t only_sleep = watch_subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sleep\"}");
 	struct sysq_reply r;
 	const msgpack_object *e;
 	int st;
@@ -207,19 +151,19 @@ Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 	}
 	close(hold[0]);
 	expect(c, sub, a, "proc.fork", &r, &e);
-	cr_assert(is(e, "event", "fork"));
-	cr_assert_eq(num(e, "uid"), 0);
+	cr_assert(ev_is(e, "event", "fork"));
+	cr_assert_eq(ev_num(e, "uid"), 0);
 	sysq_reply_free(&r);
 	expect(c, sub, a, "proc.exec", &r, &e);
-	cr_assert(is(e, "event", "exec"));
-	cr_assert(is(e, "comm", "sh"));
+	cr_assert(ev_is(e, "event", "exec"));
+	cr_assert(ev_is(e, "comm", "sh"));
 	cr_assert(args_have(e, "read x; exit 3"), "exec carries the args");
 	sysq_reply_free(&r);
 	close(hold[1]);
 	cr_assert_eq(waitpid(a, &st, 0), a);
 	expect(c, sub, a, "proc.exit", &r, &e);
-	cr_assert(is(e, "event", "exited"));
-	cr_assert_eq(num(e, "exit_code"), 3);
+	cr_assert(ev_is(e, "event", "exited"));
+	cr_assert_eq(ev_num(e, "exit_code"), 3);
 	cr_assert(!sq_map_get(e, "signal"));
 	sysq_reply_free(&r);
 
@@ -236,8 +180,8 @@ Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 	kill(b, SIGKILL);
 	cr_assert_eq(waitpid(b, &st, 0), b);
 	expect(c, sub, b, "proc.exit", &r, &e);
-	cr_assert(is(e, "signal", "KILL"));
-	cr_assert_eq(num(e, "signum"), SIGKILL);
+	cr_assert(ev_is(e, "signal", "KILL"));
+	cr_assert_eq(ev_num(e, "signum"), SIGKILL);
 	cr_assert(!sq_map_get(e, "exit_code"));
 	sysq_reply_free(&r);
 
@@ -247,20 +191,20 @@ Test(procevents, children_fork_exec_and_exit_in_order_with_their_status)
 	expect(c, sub, s, "proc.fork", &r, &e);
 	sysq_reply_free(&r);
 	expect(c, sub, s, "proc.exec", &r, &e);
-	cr_assert(is(e, "comm", "sleep"));
+	cr_assert(ev_is(e, "comm", "sleep"));
 	sysq_reply_free(&r);
 	kill(s, SIGTERM);
 	cr_assert_eq(waitpid(s, &st, 0), s);
 	expect(c, sub, s, "proc.exit", &r, &e);
-	cr_assert(is(e, "signal", "TERM"));
+	cr_assert(ev_is(e, "signal", "TERM"));
 	sysq_reply_free(&r);
 
 	/* the comm filter: execs of "sleep" only (others' too), ours among them */
 	for (;;) {
-		e = next_event(c2, &r, only_sleep);
-		cr_assert(is(e, "topic", "proc.exec") && is(e, "comm", "sleep"));
-		cr_assert_neq(num(e, "pid"), a);
-		bool done = num(e, "pid") == s;
+		e = watch_next_event(&d, c2, &r, only_sleep, false);
+		cr_assert(ev_is(e, "topic", "proc.exec") && ev_is(e, "comm", "sleep"));
+		cr_assert_neq(ev_num(e, "pid"), a);
+		bool done = ev_num(e, "pid") == s;
 		if (done)
 			cr_assert(args_have(e, "600") && args_have(e, "7"));
 		sysq_reply_free(&r);
@@ -278,11 +222,11 @@ Test(procevents, short_lived_children_keep_their_ppid)
 {
 	SKIP_UNLESS_ROOT();
 	sqd_start(&d, NULL);
-	struct sysq *c = connect_deadline(d.sock);
+	struct sysq *c = watch_connect(&d);
 	char json[160];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exec\", \"proc.exit\"], \"ppid\": %d}",
 	         (int)getpid());
-	uint64_t sub = subscribe(c, json);
+	uint64_t sub = watch_subscribe(c, json);
 	enum { KIDS = 50 };
 	pid_t kids[KIDS];
 	char *const tru[] = { "/bin/true", NULL };
@@ -293,17 +237,17 @@ Test(procevents, short_lived_children_keep_their_ppid)
 	int execs = 0, exits = 0;
 	while (exits < KIDS) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		cr_assert_eq(num(e, "ppid"), getpid());
-		pid_t pid = (pid_t)num(e, "pid");
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, false);
+		cr_assert_eq(ev_num(e, "ppid"), getpid());
+		pid_t pid = (pid_t)ev_num(e, "pid");
 		bool ours = false;
 		for (int i = 0; i < KIDS; i++)
 			ours = ours || kids[i] == pid;
 		cr_assert(ours, "pid %d is not a child of this test", (int)pid);
-		if (is(e, "topic", "proc.exec")) {
+		if (ev_is(e, "topic", "proc.exec")) {
 			execs++;
 		} else {
-			cr_assert_eq(num(e, "exit_code"), 0);
+			cr_assert_eq(ev_num(e, "exit_code"), 0);
 			exits++;
 		}
 		sysq_reply_free(&r);
@@ -322,22 +266,22 @@ Test(procevents, filters_sharing_a_bucket_let_only_their_own_through)
 	char probe[sizeof(d.dir) + 32];
 	snprintf(probe, sizeof(probe), "%s/sq-idx-probe", d.dir);
 	cr_assert_eq(symlink("/bin/sh", probe), 0, "%s", strerror(errno));
-	struct sysq *c = connect_deadline(d.sock);
+	struct sysq *c = watch_connect(&d);
 	char json[200];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
 	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid());
-	uint64_t mine = subscribe(c, json);
+	uint64_t mine = watch_subscribe(c, json);
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
 	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid() + 256);
-	subscribe(c, json);
+	watch_subscribe(c, json);
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
 	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid() + 1);
-	subscribe(c, json);
-	struct sysq *c2 = connect_deadline(d.sock);
-	uint64_t named = subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], "
+	watch_subscribe(c, json);
+	struct sysq *c2 = watch_connect(&d);
+	uint64_t named = watch_subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], "
 	                           "\"comm\": \"sq-idx-probe\"}");
-	subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], \"comm\": \"sq-idx-probf\"}");
-	subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-idx-probe-not\"}");
+	watch_subscribe(c2, "{\"topics\": [\"proc.exec\", \"proc.exit\"], \"comm\": \"sq-idx-probf\"}");
+	watch_subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-idx-probe-not\"}");
 	/* held on a pipe until its exec was told: sysqd read its name then */
 	int hold[2];
 	cr_assert_eq(pipe2(hold, O_CLOEXEC), 0);
@@ -346,23 +290,23 @@ Test(procevents, filters_sharing_a_bucket_let_only_their_own_through)
 	close(hold[0]);
 	long long got = 0;
 	struct sysq_reply r;
-	const msgpack_object *e = next_event(c2, &r, named);
-	cr_assert(is(e, "topic", "proc.exec") && is(e, "comm", "sq-idx-probe"));
-	cr_assert_eq(num(e, "pid"), k);
+	const msgpack_object *e = watch_next_event(&d, c2, &r, named, false);
+	cr_assert(ev_is(e, "topic", "proc.exec") && ev_is(e, "comm", "sq-idx-probe"));
+	cr_assert_eq(ev_num(e, "pid"), k);
 	got++;
 	sysq_reply_free(&r);
 	close(hold[1]);
 	cr_assert_eq(waitpid(k, NULL, 0), k);
 	unlink(probe); /* the daemon's temp dir goes with it */
-	e = next_event(c2, &r, named);
-	cr_assert(is(e, "topic", "proc.exit") && is(e, "comm", "sq-idx-probe"));
-	cr_assert_eq(num(e, "pid"), k);
+	e = watch_next_event(&d, c2, &r, named, false);
+	cr_assert(ev_is(e, "topic", "proc.exit") && ev_is(e, "comm", "sq-idx-probe"));
+	cr_assert_eq(ev_num(e, "pid"), k);
 	got++;
 	sysq_reply_free(&r);
 	for (bool exited = false; !exited;) {
-		e = next_event(c, &r, mine);
-		cr_assert_eq(num(e, "pid"), k);
-		exited = is(e, "topic", "proc.exit");
+		e = watch_next_event(&d, c, &r, mine, false);
+		cr_assert_eq(ev_num(e, "pid"), k);
+		exited = ev_is(e, "topic", "proc.exit");
 		got++;
 		sysq_reply_free(&r);
 	}
@@ -438,8 +382,8 @@ static int view_as_nobody(struct viewer *v)
 			    sq_map_get(e, "uid") || sq_map_get(e, "ppid"))
 				return 9;
 		}
-		bool done = is(e, "topic", "proc.exec") && args_have(e, "sq-nobody-sentinel");
-		if (done && (num_or(e, "uid", -1) != NOBODY_UID || !is(e, "comm", "sh")))
+		bool done = ev_is(e, "topic", "proc.exec") && args_have(e, "sq-nobody-sentinel");
+		if (done && (num_or(e, "uid", -1) != NOBODY_UID || !ev_is(e, "comm", "sh")))
 			return 10; /* our own process is complete */
 		sysq_reply_free(&r);
 		if (done)
@@ -531,7 +475,7 @@ static void *read_to_sentinel(void *arg)
 		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
 		    r.result->via.array.size == 1) {
 			const msgpack_object *e = &r.result->via.array.ptr[0];
-			if (is(e, "topic", "proc.fork"))
+			if (ev_is(e, "topic", "proc.fork"))
 				atomic_fetch_add(&rd->got, 1);
 		}
 		sysq_reply_free(&r);
@@ -588,11 +532,11 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	sqd_start(&d, args);
 	char json[160];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\"], \"ppid\": %d}", (int)getpid());
-	struct sysq *c = connect_deadline(d.sock);
-	uint64_t sub = subscribe(c, json);
+	struct sysq *c = watch_connect(&d);
+	uint64_t sub = watch_subscribe(c, json);
 	static struct reader rd;
-	rd.c = connect_deadline(d.sock);
-	rd.sub = subscribe(rd.c, json);
+	rd.c = watch_connect(&d);
+	rd.sub = watch_subscribe(rd.c, json);
 	atomic_store(&rd.want, INT_MAX);
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
@@ -618,13 +562,13 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	long long told = 0, dropped = 0;
 	while (told + dropped < forks + 1) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		cr_assert(!is(e, "topic", "gap"), "the kernel dropped nothing");
-		if (is(e, "topic", "dropped")) {
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, false);
+		cr_assert(!ev_is(e, "topic", "gap"), "the kernel dropped nothing");
+		if (ev_is(e, "topic", "dropped")) {
 			cr_assert_eq(dropped, 0, "one notice");
-			dropped = num(e, "count");
+			dropped = ev_num(e, "count");
 			cr_assert_gt(dropped, 0);
-		} else if (is(e, "topic", "proc.fork")) {
+		} else if (ev_is(e, "topic", "proc.fork")) {
 			told++;
 		}
 		sysq_reply_free(&r);
@@ -654,12 +598,12 @@ Test(procevents, slow_subscriptions_share_one_frame_per_event)
 	enum { SUBS = 16, QUEUE = 1024 /* PROTOCOL.md: events held per subscription */ };
 	char json[160];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\"], \"ppid\": %d}", (int)getpid());
-	struct sysq *slow = connect_deadline(d.sock);
+	struct sysq *slow = watch_connect(&d);
 	for (int i = 0; i < SUBS; i++)
-		subscribe(slow, json);
+		watch_subscribe(slow, json);
 	static struct reader rd;
-	rd.c = connect_deadline(d.sock);
-	rd.sub = subscribe(rd.c, json);
+	rd.c = watch_connect(&d);
+	rd.sub = watch_subscribe(rd.c, json);
 	atomic_store(&rd.want, INT_MAX);
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
@@ -697,14 +641,14 @@ Test(procevents, sys_stats_counts_subscriptions_and_process_events)
 	sqd_start(&d, NULL);
 	cr_assert_eq(wstat("watch/subscriptions"), 0);
 	cr_assert_eq(wstat("watch/proc/source"), 0, "no source without a subscriber");
-	struct sysq *c = connect_deadline(d.sock);
+	struct sysq *c = watch_connect(&d);
 	char json[160];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
 	         "\"proc.exit\"], \"ppid\": %d}", (int)getpid());
-	uint64_t sub = subscribe(c, json);
-	struct sysq *c2 = connect_deadline(d.sock);
-	subscribe(c2, "{\"topics\": [\"mounts\"]}");
-	subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-no-such-comm\"}");
+	uint64_t sub = watch_subscribe(c, json);
+	struct sysq *c2 = watch_connect(&d);
+	watch_subscribe(c2, "{\"topics\": [\"mounts\"]}");
+	watch_subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-no-such-comm\"}");
 	cr_assert_eq(wstat("watch/subscriptions"), 3);
 	cr_assert_eq(wstat("watch/topics/mounts"), 1);
 	cr_assert_eq(wstat("watch/topics/interfaces"), 0);
@@ -724,9 +668,9 @@ Test(procevents, sys_stats_counts_subscriptions_and_process_events)
 	long long got = 0, exits = 0;
 	while (exits < KIDS) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, false);
 		got++;
-		exits += is(e, "topic", "proc.exit");
+		exits += ev_is(e, "topic", "proc.exit");
 		sysq_reply_free(&r);
 	}
 	cr_assert_geq(got, 2 * KIDS, "forks and exits at least");
@@ -758,8 +702,8 @@ Test(procevents, a_connector_overflow_is_a_gap_for_every_subscriber)
 	SKIP_UNLESS_ROOT();
 	const char *const args[] = { "--proc-events-buffer", "1", NULL };
 	sqd_start(&d, args);
-	struct sysq *all = connect_deadline(d.sock);
-	uint64_t sub_all = subscribe(all, "{\"topics\": [\"proc.fork\", \"proc.exit\"]}");
+	struct sysq *all = watch_connect(&d);
+	uint64_t sub_all = watch_subscribe(all, "{\"topics\": [\"proc.fork\", \"proc.exit\"]}");
 	pid_t listed = fork();
 	cr_assert_geq(listed, 0);
 	if (listed == 0) {
@@ -767,10 +711,10 @@ Test(procevents, a_connector_overflow_is_a_gap_for_every_subscriber)
 		pause();
 		_exit(0);
 	}
-	struct sysq *one = connect_deadline(d.sock);
+	struct sysq *one = watch_connect(&d);
 	char json[128];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exit\"], \"pids\": [%d]}", (int)listed);
-	uint64_t sub_one = subscribe(one, json);
+	uint64_t sub_one = watch_subscribe(one, json);
 
 	cr_assert_eq(kill(d.pid, SIGSTOP), 0);
 	for (int i = 0; i < 2000; i++) {
@@ -787,10 +731,10 @@ Test(procevents, a_connector_overflow_is_a_gap_for_every_subscriber)
 	bool gap = false;
 	while (!gap) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(all, &r, sub_all);
-		if (is(e, "topic", "gap")) {
+		const msgpack_object *e = watch_next_event(&d, all, &r, sub_all, false);
+		if (ev_is(e, "topic", "gap")) {
 			gap = true;
-			cr_assert(is(e, "source", "proc"));
+			cr_assert(ev_is(e, "source", "proc"));
 		}
 		sysq_reply_free(&r);
 	}
@@ -798,12 +742,12 @@ Test(procevents, a_connector_overflow_is_a_gap_for_every_subscriber)
 	bool gap1 = false, exited = false;
 	while (!gap1 || !exited) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(one, &r, sub_one);
-		if (is(e, "topic", "gap")) {
+		const msgpack_object *e = watch_next_event(&d, one, &r, sub_one, false);
+		if (ev_is(e, "topic", "gap")) {
 			gap1 = true;
 		} else {
-			cr_assert(is(e, "topic", "proc.exit"));
-			cr_assert_eq(num(e, "pid"), listed);
+			cr_assert(ev_is(e, "topic", "proc.exit"));
+			cr_assert_eq(ev_num(e, "pid"), listed);
 			cr_assert(!exited, "once");
 			exited = true;
 		}
@@ -828,20 +772,20 @@ Test(procevents, listed_pids_are_watched_without_a_descriptor_each)
 	for (int i = 0; i < PIDS; i++)
 		n += (size_t)snprintf(json + n, sizeof(json) - n, "%s%d", i ? ", " : "", (int)kids[i]);
 	snprintf(json + n, sizeof(json) - n, "]}");
-	struct sysq *c = connect_deadline(d.sock);
-	subscribe(c, "{\"topics\": [\"proc.fork\"], \"pids\": [1]}"); /* the source is open */
+	struct sysq *c = watch_connect(&d);
+	watch_subscribe(c, "{\"topics\": [\"proc.fork\"], \"pids\": [1]}"); /* the source is open */
 	long long fds = sqd_stat(&d, "open_fds");
-	uint64_t sub = subscribe(c, json);
+	uint64_t sub = watch_subscribe(c, json);
 	long long grown = sqd_stat(&d, "open_fds") - fds;
 	cr_assert_leq(grown, 2, "%d watched pids took %lld descriptors", PIDS, grown);
 	kill(kids[7], SIGTERM);
 	cr_assert_eq(waitpid(kids[7], NULL, 0), kids[7]);
 	kid_forget(kids[7]);
 	struct sysq_reply r;
-	const msgpack_object *e = next_event(c, &r, sub);
-	cr_assert(is(e, "topic", "proc.exit") && is(e, "event", "exited"));
-	cr_assert_eq(num(e, "pid"), kids[7]);
-	cr_assert(is(e, "signal", "TERM"), "the connector tells every status");
+	const msgpack_object *e = watch_next_event(&d, c, &r, sub, false);
+	cr_assert(ev_is(e, "topic", "proc.exit") && ev_is(e, "event", "exited"));
+	cr_assert_eq(ev_num(e, "pid"), kids[7]);
+	cr_assert(ev_is(e, "signal", "TERM"), "the connector tells every status");
 	sysq_reply_free(&r);
 	sysq_close(c);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "watch_util.h"
 #include "sq_proto.h"
 
 static struct sqd d;
@@ -60,27 +61,6 @@ static void ns_up(const char *const *args)
 	sqd_start(&d, args);
 }
 
-/* Reads give up after 5 s: a deadline for events that never come. */
-static struct sysq *connect_deadline(void)
-{
-	struct sysq *c = sqd_connect(&d);
-	struct timeval tv = { 5, 0 };
-	setsockopt(sysq_fd(c), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return c;
-}
-
-static uint64_t subscribe(struct sysq *c, const char *json)
-{
-	struct sysq_reply r;
-	cr_assert_eq(sq_call(c, "watch.subscribe", json, &r), 0, "%s: %s %s", json, r.code,
-	             r.message);
-	const msgpack_object *id = sq_map_get(r.result, "subscription");
-	cr_assert(id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-	uint64_t v = id->via.u64;
-	sysq_reply_free(&r);
-	return v;
-}
-
 static void expect_error(struct sysq *c, const char *method, const char *json,
                          const char *code, const char *needle)
 {
@@ -89,41 +69,6 @@ static void expect_error(struct sysq *c, const char *method, const char *json,
 	cr_assert_str_eq(r.code, code, "%s %s: %s %s", method, json, r.code, r.message);
 	cr_assert(strstr(r.message, needle), "'%s' lacks '%s'", r.message, needle);
 	sysq_reply_free(&r);
-}
-
-/* The next watch.event (its map), or a failed assertion at the deadline. */
-static const msgpack_object *next_event(struct sysq *c, struct sysq_reply *r, uint64_t sub)
-{
-	for (;;) {
-		int rc = sysq_read(c, r);
-		if (rc) {
-			char *log = slurp(d.log);
-			size_t n = strlen(log);
-			cr_assert_fail("no event within the deadline (%s); sysqd's log ends:\n%s",
-			               strerror(-rc), log + (n > 1500 ? n - 1500 : 0));
-		}
-		if (r->type == 2 && strcmp(r->method, "watch.event") == 0) {
-			cr_assert(r->result->type == MSGPACK_OBJECT_ARRAY &&
-			          r->result->via.array.size == 1);
-			const msgpack_object *e = &r->result->via.array.ptr[0];
-			const msgpack_object *s = sq_map_get(e, "subscription");
-			cr_assert(s && s->via.u64 == sub, "the event names its subscription");
-			return e;
-		}
-		sysq_reply_free(r);
-	}
-}
-
-static bool is(const msgpack_object *e, const char *key, const char *val)
-{
-	return sq_obj_streq(sq_map_get(e, key), val);
-}
-
-static long long num(const msgpack_object *e, const char *key)
-{
-	const msgpack_object *o = sq_map_get(e, key);
-	cr_assert(o, "no '%s'", key);
-	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
 }
 
 static bool truth(const msgpack_object *e, const char *key)
@@ -160,8 +105,8 @@ static void set_lo(bool up, int mtu)
 Test(watch, a_tmpfs_mounted_and_unmounted_once_each)
 {
 	ns_up(NULL);
-	struct sysq *c = connect_deadline();
-	uint64_t sub = subscribe(c, "{\"topics\": [\"mounts\"]}");
+	struct sysq *c = watch_connect(&d);
+	uint64_t sub = watch_subscribe(c, "{\"topics\": [\"mounts\"]}");
 	char mp[128], sentinel[128];
 	snprintf(mp, sizeof(mp), "%s/mnt", top);
 	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
@@ -177,23 +122,23 @@ Test(watch, a_tmpfs_mounted_and_unmounted_once_each)
 	for (int step = 0; step < 3; step++) {
 		for (;;) {
 			struct sysq_reply r;
-			const msgpack_object *e = next_event(c, &r, sub);
-			cr_assert(is(e, "topic", "mounts"));
-			bool done = step == 2 && is(e, "mountpoint", sentinel) &&
-			            is(e, "event", "mounted");
-			if (is(e, "mountpoint", mp)) {
-				cr_assert(is(e, "fstype", "tmpfs"));
-				cr_assert(is(e, "source", "sq-watch-tmpfs"));
+			const msgpack_object *e = watch_next_event(&d, c, &r, sub, true);
+			cr_assert(ev_is(e, "topic", "mounts"));
+			bool done = step == 2 && ev_is(e, "mountpoint", sentinel) &&
+			            ev_is(e, "event", "mounted");
+			if (ev_is(e, "mountpoint", mp)) {
+				cr_assert(ev_is(e, "fstype", "tmpfs"));
+				cr_assert(ev_is(e, "source", "sq-watch-tmpfs"));
 				cr_assert(!truth(e, "readonly"));
 				cr_assert(has_word(sq_map_get(e, "options"), "size=1024k"));
 				if (id < 0)
-					id = num(e, "mount_id");
-				cr_assert_eq(num(e, "mount_id"), id, "one mount, one id");
-				if (is(e, "event", "mounted")) {
+					id = ev_num(e, "mount_id");
+				cr_assert_eq(ev_num(e, "mount_id"), id, "one mount, one id");
+				if (ev_is(e, "event", "mounted")) {
 					cr_assert_eq(step, 0, "mounted once, first");
 					mounted++;
 					done = true;
-				} else if (is(e, "event", "unmounted")) {
+				} else if (ev_is(e, "event", "unmounted")) {
 					cr_assert_eq(step, 1, "unmounted once, after");
 					unmounted++;
 					done = true;
@@ -223,9 +168,9 @@ struct lo_count {
 
 static void count_lo(const msgpack_object *e, struct lo_count *n)
 {
-	if (!is(e, "name", "lo") || !is(e, "event", "changed"))
+	if (!ev_is(e, "name", "lo") || !ev_is(e, "event", "changed"))
 		return;
-	cr_assert_eq(num(e, "index"), 1);
+	cr_assert_eq(ev_num(e, "index"), 1);
 	const msgpack_object *ch = sq_map_get(e, "changes");
 	if (has_word(ch, "up")) {
 		if (truth(e, "up"))
@@ -234,8 +179,8 @@ static void count_lo(const msgpack_object *e, struct lo_count *n)
 			n->down++;
 	}
 	if (has_word(ch, "mtu")) {
-		cr_assert_neq(num(e, "old_mtu"), num(e, "mtu"));
-		if (num(e, "mtu") == 9000)
+		cr_assert_neq(ev_num(e, "old_mtu"), ev_num(e, "mtu"));
+		if (ev_num(e, "mtu") == 9000)
 			n->mtu9000++;
 	}
 }
@@ -243,8 +188,8 @@ static void count_lo(const msgpack_object *e, struct lo_count *n)
 Test(watch, lo_up_mtu_down_once_each)
 {
 	ns_up(NULL);
-	struct sysq *c = connect_deadline();
-	uint64_t sub = subscribe(c, "{\"topics\": [\"interfaces\"]}");
+	struct sysq *c = watch_connect(&d);
+	uint64_t sub = watch_subscribe(c, "{\"topics\": [\"interfaces\"]}");
 	set_lo(true, 0);
 	set_lo(true, 9000);
 	set_lo(false, 0);
@@ -254,19 +199,19 @@ Test(watch, lo_up_mtu_down_once_each)
 	bool addr_seen = false;
 	for (;;) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		cr_assert(is(e, "topic", "interfaces"));
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, true);
+		cr_assert(ev_is(e, "topic", "interfaces"));
 		count_lo(e, &n);
-		if (is(e, "event", "addr_added") && is(e, "name", "lo")) {
+		if (ev_is(e, "event", "addr_added") && ev_is(e, "name", "lo")) {
 			const msgpack_object *a = sq_map_get(e, "addr");
-			if (is(a, "addr", "::1")) {
-				cr_assert(is(a, "family", "inet6"));
-				cr_assert_eq(num(a, "prefixlen"), 128);
+			if (ev_is(a, "addr", "::1")) {
+				cr_assert(ev_is(a, "family", "inet6"));
+				cr_assert_eq(ev_num(a, "prefixlen"), 128);
 				addr_seen = true;
 			}
 		}
-		bool done = is(e, "name", "lo") && has_word(sq_map_get(e, "changes"), "mtu") &&
-		            num(e, "mtu") == 1280;
+		bool done = ev_is(e, "name", "lo") && has_word(sq_map_get(e, "changes"), "mtu") &&
+		            ev_num(e, "mtu") == 1280;
 		sysq_reply_free(&r);
 		if (done)
 			break;
@@ -286,8 +231,8 @@ Test(watch, lo_up_mtu_down_once_each)
 Test(watch, interface_notices_go_on_after_the_kernel_dropped_some)
 {
 	ns_up(NULL);
-	struct sysq *c = connect_deadline();
-	uint64_t sub = subscribe(c, "{\"topics\": [\"interfaces\"]}");
+	struct sysq *c = watch_connect(&d);
+	uint64_t sub = watch_subscribe(c, "{\"topics\": [\"interfaces\"]}");
 	cr_assert_eq(kill(d.pid, SIGSTOP), 0);
 	for (int i = 0; i < 4000; i++) /* each a notice of about 1 KiB */
 		set_lo(true, 1300 + i % 2);
@@ -297,9 +242,9 @@ Test(watch, interface_notices_go_on_after_the_kernel_dropped_some)
 	set_lo(true, 1280); /* the sentinel */
 	for (;;) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		bool done = is(e, "name", "lo") && has_word(sq_map_get(e, "changes"), "mtu") &&
-		            num(e, "mtu") == 1280;
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, true);
+		bool done = ev_is(e, "name", "lo") && has_word(sq_map_get(e, "changes"), "mtu") &&
+		            ev_num(e, "mtu") == 1280;
 		sysq_reply_free(&r);
 		if (done)
 			break;
@@ -326,12 +271,12 @@ Test(watch, a_killed_child_exits_once)
 {
 	SKIP_UNLESS_ROOT(); /* served by the process-events source: no pidfd */
 	sqd_start(&d, NULL);
-	struct sysq *c = connect_deadline();
+	struct sysq *c = watch_connect(&d);
 	pid_t a = sleeper(), b = sleeper();
 	char json[160];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exit\"], \"pids\": [%d, %d, %d]}",
 	         (int)a, (int)a, (int)b);
-	uint64_t sub = subscribe(c, json);
+	uint64_t sub = watch_subscribe(c, json);
 	int st;
 	kill(a, SIGKILL);
 	cr_assert_eq(waitpid(a, &st, 0), a);
@@ -341,14 +286,14 @@ Test(watch, a_killed_child_exits_once)
 	int seen_a = 0;
 	for (;;) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		cr_assert(is(e, "topic", "proc.exit"));
-		cr_assert(is(e, "event", "exited"));
-		pid_t pid = (pid_t)num(e, "pid");
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, true);
+		cr_assert(ev_is(e, "topic", "proc.exit"));
+		cr_assert(ev_is(e, "event", "exited"));
+		pid_t pid = (pid_t)ev_num(e, "pid");
 		cr_assert(pid == a || pid == b, "pid %d", (int)pid);
 		/* the process-events source tells every status */
-		cr_assert(is(e, "signal", pid == a ? "KILL" : "TERM"));
-		cr_assert_eq(num(e, "signum"), pid == a ? SIGKILL : SIGTERM);
+		cr_assert(ev_is(e, "signal", pid == a ? "KILL" : "TERM"));
+		cr_assert_eq(ev_num(e, "signum"), pid == a ? SIGKILL : SIGTERM);
 		cr_assert(!sq_map_get(e, "exit_code"));
 		seen_a += pid == a;
 		sysq_reply_free(&r);
@@ -387,12 +332,12 @@ Test(watch, a_pid_watched_by_many_subscriptions_costs_one_descriptor)
 	for (int i = 0; i < PIDS; i++)
 		n += (size_t)snprintf(json + n, sizeof(json) - n, "%s%d", i ? ", " : "", (int)kids[i]);
 	snprintf(json + n, sizeof(json) - n, "]}");
-	struct sysq *c[2] = { connect_deadline(), connect_deadline() };
+	struct sysq *c[2] = { watch_connect(&d), watch_connect(&d) };
 	long long fds = sqd_stat(&d, "open_fds");
 	uint64_t sub[2][SUBS];
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < SUBS; i++)
-			sub[k][i] = subscribe(c[k], json);
+			sub[k][i] = watch_subscribe(c[k], json);
 	long long grown = sqd_stat(&d, "open_fds") - fds;
 	cr_assert_leq(grown, PIDS + 8, "%d subscriptions of the same %d pids took %lld descriptors",
 	              2 * SUBS, PIDS, grown);
@@ -411,8 +356,8 @@ Test(watch, a_pid_watched_by_many_subscriptions_costs_one_descriptor)
 			cr_assert_eq(sysq_read(c[k], &r), 0);
 			cr_assert(r.type == SQ_MSG_NOTIFY, "an event");
 			e = &r.result->via.array.ptr[0];
-			cr_assert_eq(num(e, "pid"), kids[0]);
-			uint64_t id = (uint64_t)num(e, "subscription");
+			cr_assert_eq(ev_num(e, "pid"), kids[0]);
+			uint64_t id = (uint64_t)ev_num(e, "subscription");
 			for (int i = 0; i < SUBS; i++)
 				seen[i] += sub[k][i] == id;
 			sysq_reply_free(&r);
@@ -435,7 +380,7 @@ Test(watch, bad_params_and_gone_pids)
 {
 	SKIP_UNLESS_ROOT();
 	sqd_start(&d, NULL);
-	struct sysq *c = connect_deadline();
+	struct sysq *c = watch_connect(&d);
 	expect_error(c, "watch.subscribe", NULL, "EINVAL", "topics");
 	expect_error(c, "watch.subscribe", "{\"topics\": []}", "EINVAL", "empty");
 	expect_error(c, "watch.subscribe", "{\"topics\": [\"disks\"]}", "EINVAL", "'topics'[0]");
@@ -463,7 +408,7 @@ Test(watch, bad_params_and_gone_pids)
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.exit\"], \"pids\": [%d]}", (int)gone);
 	expect_error(c, "watch.subscribe", json, "ESRCH", "no such process");
 	/* the connection still works, and a good subscription still does */
-	subscribe(c, "{\"topics\": [\"mounts\", \"interfaces\"]}");
+	watch_subscribe(c, "{\"topics\": [\"mounts\", \"interfaces\"]}");
 	sysq_close(c);
 }
 
@@ -516,9 +461,9 @@ static void *read_to_sentinel(void *arg)
 		if (r.type == 2 && r.result && r.result->type == MSGPACK_OBJECT_ARRAY &&
 		    r.result->via.array.size == 1) {
 			const msgpack_object *e = &r.result->via.array.ptr[0];
-			bool mounted = is(e, "event", "mounted");
-			rd->seen = mounted && is(e, "mountpoint", rd->sentinel);
-			if (mounted && is(e, "mountpoint", rd->mp))
+			bool mounted = ev_is(e, "event", "mounted");
+			rd->seen = mounted && ev_is(e, "mountpoint", rd->sentinel);
+			if (mounted && ev_is(e, "mountpoint", rd->mp))
 				atomic_fetch_add(&rd->got, 1);
 		}
 		sysq_reply_free(&r);
@@ -534,18 +479,18 @@ Test(watch, a_slow_subscriber_gets_a_dropped_count)
 	SKIP_UNDER_VALGRIND("its deadlines assume native speed");
 	const char *const args[] = { "--max-output", "4096", NULL };
 	ns_up(args);
-	struct sysq *c = connect_deadline();
-	uint64_t sub = subscribe(c, "{\"topics\": [\"mounts\"]}");
+	struct sysq *c = watch_connect(&d);
+	uint64_t sub = watch_subscribe(c, "{\"topics\": [\"mounts\"]}");
 	char sentinel[128];
 	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", top);
 	/* a long mount point makes each event big, so that the socket buffers
 	 * fill with fewer of them */
 	static char mp[1600];
 	static struct reader rd;
-	rd.c = connect_deadline();
+	rd.c = watch_connect(&d);
 	rd.sentinel = sentinel;
 	rd.mp = mp;
-	subscribe(rd.c, "{\"topics\": [\"mounts\"]}");
+	watch_subscribe(rd.c, "{\"topics\": [\"mounts\"]}");
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, read_to_sentinel, &rd), 0);
 
@@ -585,14 +530,14 @@ Test(watch, a_slow_subscriber_gets_a_dropped_count)
 	int sentinel_seen = 0;
 	while (told + dropped + sentinel_seen < mounts + 1) {
 		struct sysq_reply r;
-		const msgpack_object *e = next_event(c, &r, sub);
-		if (is(e, "topic", "dropped")) {
+		const msgpack_object *e = watch_next_event(&d, c, &r, sub, true);
+		if (ev_is(e, "topic", "dropped")) {
 			cr_assert_eq(dropped, 0, "one notice");
-			dropped = num(e, "count");
+			dropped = ev_num(e, "count");
 			cr_assert_gt(dropped, 0);
-		} else if (is(e, "mountpoint", mp) && is(e, "event", "mounted")) {
+		} else if (ev_is(e, "mountpoint", mp) && ev_is(e, "event", "mounted")) {
 			told++;
-		} else if (is(e, "mountpoint", sentinel) && is(e, "event", "mounted")) {
+		} else if (ev_is(e, "mountpoint", sentinel) && ev_is(e, "event", "mounted")) {
 			sentinel_seen++;
 		}
 		sysq_reply_free(&r);
