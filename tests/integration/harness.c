@@ -112,11 +112,11 @@ int ns_net_enter(bool lo_up, char *why, size_t size)
 	return 0;
 }
 
-void ns_private_net(void)
+void ns_private_net(bool lo_up)
 {
 	SKIP_UNLESS_ROOT();
 	char why[128];
-	if (ns_net_enter(false, why, sizeof(why)) < 0)
+	if (ns_net_enter(lo_up, why, sizeof(why)) < 0)
 		cr_skip_test("SKIPPED: %s", why);
 }
 #endif

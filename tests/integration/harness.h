@@ -80,9 +80,10 @@ void ns_private_tmpfs(char *top, size_t size, const char *prefix);
  * lo_up); -1 with the reason in why when it cannot be had.  Asserts
  * nothing: a forked child may call it.  (Linux.) */
 int ns_net_enter(bool lo_up, char *why, size_t size);
-/* A private network namespace for this test process, only lo in it, down:
- * skips the test (saying why) without root or the namespace.  (Linux.) */
-void ns_private_net(void);
+/* A private network namespace for this test process, only lo in it (down
+ * unless lo_up): skips the test (saying why) without root or the namespace,
+ * or when lo cannot be brought up.  (Linux.) */
+void ns_private_net(bool lo_up);
 /* FUSE: skip the test (saying why) unless /dev/fuse, the kernel's fuse and
  * python3-fusepy are there. */
 void fuse_need(void);

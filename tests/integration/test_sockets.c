@@ -48,23 +48,6 @@ static void stop_daemon(void)
 	started = false;
 }
 
-/* A private network namespace with lo up, for this test process and the
- * sysqd it starts; skips without root or a namespace. */
-static void netns(void)
-{
-	SKIP_UNLESS_ROOT();
-	if (unshare(CLONE_NEWNET) < 0)
-		cr_skip_test("SKIPPED: unshare(CLONE_NEWNET): %s", strerror(errno));
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	cr_assert(fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0, "SIOCGIFFLAGS lo");
-	ifr.ifr_flags |= IFF_UP;
-	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
-	close(fd);
-}
-
 /* ---- the stream: the response, net.sockets.batch, net.sockets.end ------- */
 
 struct row {
@@ -331,6 +314,16 @@ static void make_sockets(struct fixture *f, const char *dir)
 	                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 19)), 0);
 }
 
+/* The test in a network namespace of its own, lo up, sysqd started in it,
+ * and the fixture's sockets made (f). */
+static void start_with_sockets(struct fixture *f)
+{
+	ns_private_net(true);
+	sqd_start(&d, NULL);
+	started = true;
+	make_sockets(f, d.dir);
+}
+
 /* ---- ss(8) ------------------------------------------------------------------ */
 
 struct ssrow {
@@ -531,11 +524,8 @@ static bool tables_agree(const struct table *t, const struct ssrow *ss, size_t n
 
 Test(sockets, table_agrees_with_ss)
 {
-	netns();
-	sqd_start(&d, NULL);
-	started = true;
 	struct fixture f;
-	make_sockets(&f, d.dir);
+	start_with_sockets(&f);
 	struct sysq *c = sqd_connect(&d);
 	long long own = inode_of(sysq_fd(c)), own_peer = -2;
 	struct table t = { .keep = true };
@@ -600,11 +590,8 @@ Test(sockets, table_agrees_with_ss)
 /* The TCP figures are those ss -ti shows, for both ends of a connection. */
 Test(sockets, tcp_info_agrees_with_ss_ti)
 {
-	netns();
-	sqd_start(&d, NULL);
-	started = true;
 	struct fixture f;
-	make_sockets(&f, d.dir);
+	start_with_sockets(&f);
 	struct sysq *c = sqd_connect(&d);
 	struct table t = { .keep = true };
 	bool same = false;
@@ -712,11 +699,8 @@ static void reap(pid_t pid)
 
 Test(sockets, filters)
 {
-	netns();
-	sqd_start(&d, NULL);
-	started = true;
 	struct fixture f;
-	make_sockets(&f, d.dir);
+	start_with_sockets(&f);
 	pid_t nob = nobody_listener();
 	struct sysq *c = sqd_connect(&d);
 	struct table t = { .keep = true };
@@ -818,7 +802,7 @@ static int owners_as_nobody(void *p)
 
 Test(sockets, owners_as_the_caller_may_see_them)
 {
-	netns();
+	ns_private_net(true);
 	sqd_start(&d, NULL);
 	started = true;
 	pid_t nob = nobody_listener(); /* first: it holds none of the fixture's */
@@ -907,7 +891,7 @@ static pid_t hold_pairs(void)
 /* 20,000 sockets answered in batches, the daemon's RSS growing < 4 MiB. */
 Test(sockets, twenty_thousand_sockets_in_bounded_memory)
 {
-	netns();
+	ns_private_net(true);
 	/* Under ASan, freed blocks wait in its quarantine (256 MiB by default)
 	 * instead of being reused, so RSS would count every byte the stream
 	 * ever passed through a buffer, not what sysqd holds: keep the
@@ -987,11 +971,8 @@ static void free_lines(char **v, size_t n)
 /* `sysq ss` prints what ss prints, column for column (-p: without fd=). */
 Test(sockets, sysq_ss_prints_what_ss_prints)
 {
-	netns();
-	sqd_start(&d, NULL);
-	started = true;
 	struct fixture f;
-	make_sockets(&f, d.dir);
+	start_with_sockets(&f);
 	const char *sysq = getenv("SQ_SYSQ");
 	cr_assert(sysq, "SQ_SYSQ names the sysq binary (tests/run-all.sh sets it)");
 	static const char *const args[] = { "-tuanH", "-tlnH", "-unH", "-t4anH", "-t6anH",

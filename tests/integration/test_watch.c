@@ -55,7 +55,7 @@ TestSuite(watch, .fini = down, .timeout = 60);
 static void ns_up(const char *const *args)
 {
 	SKIP_UNLESS_ROOT();
-	ns_private_net();
+	ns_private_net(false);
 	ns_private_tmpfs(top, sizeof(top), "sysq-watch-test");
 	top_mounted = true;
 	sqd_start(&d, args);
