@@ -22,9 +22,10 @@ def as_proc_loadavg(load):
     """A load from getloadavg(3) (sysinfo's exact fixed point) as
     /proc/loadavg prints it: the kernel adds FIXED_1/200 (10 of 2048, not
     10.24) and cuts to two decimals, so 8.9150390625 reads 8.91, not
-    Python's round() 8.92."""
+    Python's round() 8.92; and 1.84 is the double strtod makes of "1.84"."""
     fixed = round(load * 2048) + 2048 // 200
-    return (fixed >> 11) + (((fixed & 2047) * 100) >> 11) / 100
+    # the text, read as sysqd reads it (strtod), not 1 + 84 / 100
+    return float(f"{fixed >> 11}.{((fixed & 2047) * 100) >> 11:02d}")
 
 
 class Host(unittest.TestCase):
