@@ -374,10 +374,19 @@ long long sqd_stat(const struct sqd *d, const char *field)
 	struct sysq *c = sqd_connect(d);
 	struct sysq_reply r;
 	cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "sys.stats: %s", r.message);
-	const msgpack_object *o = sq_map_get(r.result, field);
+	const msgpack_object *o = r.result;
+	char key[64];
+	for (const char *p = field; o && *p;) {
+		size_t n = strcspn(p, "/");
+		cr_assert_lt(n, sizeof(key));
+		memcpy(key, p, n);
+		key[n] = '\0';
+		o = sq_map_get(o, key);
+		p += n + (p[n] == '/');
+	}
 	cr_assert(o, "sys.stats has no field %s", field);
-	long long v = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64
-	                                                          : (long long)o->via.u64;
+	long long v = o->type == MSGPACK_OBJECT_BOOLEAN ? o->via.boolean
+	            : o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
 	sysq_reply_free(&r);
 	sysq_close(c);
 	return v;

@@ -53,7 +53,8 @@ void become_or_exit(uid_t uid, gid_t gid);
 /* Send METHOD {"path": path} on c and do not wait for the answer: 0, or
  * libsysq's error. */
 int send_path_call(struct sysq *c, const char *method, const char *path);
-/* The daemon's value for a sys.stats field. */
+/* The daemon's value for a sys.stats field: a key, or a path of keys
+ * through its maps ("watch/proc/read"); a bool is 0 or 1. */
 long long sqd_stat(const struct sqd *d, const char *field);
 /* The text of a file, NUL-terminated, malloc'd (empty string on error). */
 char *slurp(const char *path);

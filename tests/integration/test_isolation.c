@@ -312,31 +312,20 @@ static int one_more_is_eagain(void *arg)
 	return bad;
 }
 
-static long long transfers(const char *key)
-{
-	struct sysq *c = sqd_connect(&d);
-	struct sysq_reply r;
-	cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "%s", r.message);
-	long long v = (long long)sq_map_get(sq_map_get(r.result, "transfers"), key)->via.u64;
-	sysq_reply_free(&r);
-	sysq_close(c);
-	return v;
-}
-
 Test(isolation, transfers_that_hang_hold_only_their_uids_slots_until_the_stall)
 {
 	int n = 4; /* SQ_XFER_PER_UID */
 	kid_spawn(hung_transfers, &n);
-	cr_assert_eq(transfers("active"), n);
+	cr_assert_eq(sqd_stat(&d, "transfers/active"), n);
 	cr_assert_eq(run_as(NOBODY_UID, NOBODY_GID, one_more_is_eagain, NULL), 0,
 	             "uid 65534's transfer past its share is EAGAIN (see the log)");
 	int bad = run_as(VICTIM, VICTIM, victim, NULL);
 	cr_assert_eq(bad, 0, "uid 1000 was not served (bits %#x)", bad);
 	/* the reads still hang; at the stall deadline the slots come back */
-	for (int i = 0; i < 2000 && (transfers("stalled") < n || transfers("active") > 0); i++)
+	for (int i = 0; i < 2000 && (sqd_stat(&d, "transfers/stalled") < n || sqd_stat(&d, "transfers/active") > 0); i++)
 		usleep(10000);
-	cr_assert_geq(transfers("stalled"), n, "the hung transfers were dropped");
-	cr_assert_eq(transfers("active"), 0, "their slots are free");
+	cr_assert_geq(sqd_stat(&d, "transfers/stalled"), n, "the hung transfers were dropped");
+	cr_assert_eq(sqd_stat(&d, "transfers/active"), 0, "their slots are free");
 	char *log = slurp(d.log);
 	cr_assert(strstr(log, "no progress for"), "the drop is logged:\n%s", log);
 	free(log);

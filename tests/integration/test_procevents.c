@@ -52,30 +52,6 @@ static long long num_or(const msgpack_object *e, const char *key, long long dflt
 	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
 }
 
-/* sys.stats's value at path ("watch/proc/read": maps walked by key). */
-static long long wstat(const char *path)
-{
-	struct sysq *c = sqd_connect(&d);
-	struct sysq_reply r;
-	cr_assert_eq(sq_call(c, "sys.stats", NULL, &r), 0, "sys.stats: %s", r.message);
-	const msgpack_object *o = r.result;
-	char key[64];
-	for (const char *p = path; o && *p;) {
-		size_t n = strcspn(p, "/");
-		cr_assert_lt(n, sizeof(key));
-		memcpy(key, p, n);
-		key[n] = '\0';
-		o = sq_map_get(o, key);
-		p += n + (p[n] == '/');
-	}
-	cr_assert(o, "sys.stats has no %s", path);
-	long long v = o->type == MSGPACK_OBJECT_BOOLEAN ? o->via.boolean
-	            : o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (long long)o->via.u64;
-	sysq_reply_free(&r);
-	sysq_close(c);
-	return v;
-}
-
 /* Whether args (an array of str) holds word. */
 static bool args_have(const msgpack_object *e, const char *word)
 {
@@ -311,7 +287,7 @@ Test(procevents, filters_sharing_a_bucket_let_only_their_own_through)
 		sysq_reply_free(&r);
 	}
 	cr_assert_geq(got, 4, "a fork or exec and the exit, for each of the two");
-	cr_assert_eq(wstat("watch/proc/delivered"), got, "only the matching subscriptions "
+	cr_assert_eq(sqd_stat(&d, "watch/proc/delivered"), got, "only the matching subscriptions "
 	             "were told");
 	sysq_close(c2);
 	sysq_close(c);
@@ -579,9 +555,9 @@ Test(procevents, a_fork_storm_gives_a_slow_subscriber_a_dropped_count)
 	cr_assert_eq(told + dropped, forks + 1, "every fork told or counted: %lld told, "
 	             "%lld dropped, %d made", told, dropped, forks + 1);
 	/* sys.stats counted the same (the reader dropped none) */
-	cr_assert_eq(wstat("watch/proc/dropped/queue_full"), dropped);
-	cr_assert_eq(wstat("watch/proc/dropped/no_memory"), 0);
-	cr_assert_eq(wstat("watch/proc/gaps"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/dropped/queue_full"), dropped);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/dropped/no_memory"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/gaps"), 0);
 	sysq_close(c);
 }
 
@@ -613,8 +589,8 @@ Test(procevents, slow_subscriptions_share_one_frame_per_event)
 	pthread_join(th, NULL);
 	cr_assert_eq(atomic_load(&rd.got), forks, "the reader read every fork");
 	/* the reader's last fork was dispatched to the slow ones too */
-	long long held = wstat("watch/held_events"), frames = wstat("watch/held_frames");
-	long long bytes = wstat("watch/held_bytes");
+	long long held = sqd_stat(&d, "watch/held_events"), frames = sqd_stat(&d, "watch/held_frames");
+	long long bytes = sqd_stat(&d, "watch/held_bytes");
 	cr_assert_eq(held, SUBS * QUEUE, "every slow subscription's queue is full: %lld held", held);
 	/* the queues hold mostly the same events (how far apart their
 	 * windows are depends on how the socket filled: not more than two
@@ -624,12 +600,12 @@ Test(procevents, slow_subscriptions_share_one_frame_per_event)
 	              "of its own each would be over 100)", bytes, held, bytes / held);
 	/* when the subscriptions go, so does what they held */
 	sysq_close(slow);
-	for (int i = 0; i < 2000 && wstat("watch/held_events"); i++)
+	for (int i = 0; i < 2000 && sqd_stat(&d, "watch/held_events"); i++)
 		usleep(10000);
-	cr_assert_eq(wstat("watch/held_events"), 0);
-	cr_assert_eq(wstat("watch/held_frames"), 0);
-	cr_assert_eq(wstat("watch/held_bytes"), 0);
-	cr_assert_eq(wstat("watch/proc/discarded"), SUBS * QUEUE);
+	cr_assert_eq(sqd_stat(&d, "watch/held_events"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/held_frames"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/held_bytes"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/discarded"), SUBS * QUEUE);
 	sysq_close(rd.c);
 }
 
@@ -639,8 +615,8 @@ Test(procevents, sys_stats_counts_subscriptions_and_process_events)
 {
 	SKIP_UNLESS_ROOT();
 	sqd_start(&d, NULL);
-	cr_assert_eq(wstat("watch/subscriptions"), 0);
-	cr_assert_eq(wstat("watch/proc/source"), 0, "no source without a subscriber");
+	cr_assert_eq(sqd_stat(&d, "watch/subscriptions"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/source"), 0, "no source without a subscriber");
 	struct sysq *c = watch_connect(&d);
 	char json[160];
 	snprintf(json, sizeof(json), "{\"topics\": [\"proc.fork\", \"proc.exec\", "
@@ -649,14 +625,14 @@ Test(procevents, sys_stats_counts_subscriptions_and_process_events)
 	struct sysq *c2 = watch_connect(&d);
 	watch_subscribe(c2, "{\"topics\": [\"mounts\"]}");
 	watch_subscribe(c2, "{\"topics\": [\"proc.exec\"], \"comm\": \"sq-no-such-comm\"}");
-	cr_assert_eq(wstat("watch/subscriptions"), 3);
-	cr_assert_eq(wstat("watch/topics/mounts"), 1);
-	cr_assert_eq(wstat("watch/topics/interfaces"), 0);
-	cr_assert_eq(wstat("watch/topics/proc.fork"), 1);
-	cr_assert_eq(wstat("watch/topics/proc.exec"), 2);
-	cr_assert_eq(wstat("watch/topics/proc.exit"), 1);
-	cr_assert_eq(wstat("watch/proc/source"), 1);
-	long long read0 = wstat("watch/proc/read");
+	cr_assert_eq(sqd_stat(&d, "watch/subscriptions"), 3);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/mounts"), 1);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/interfaces"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/proc.fork"), 1);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/proc.exec"), 2);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/proc.exit"), 1);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/source"), 1);
+	long long read0 = sqd_stat(&d, "watch/proc/read");
 
 	enum { KIDS = 20 };
 	char *const tru[] = { "/bin/true", NULL };
@@ -674,19 +650,19 @@ Test(procevents, sys_stats_counts_subscriptions_and_process_events)
 		sysq_reply_free(&r);
 	}
 	cr_assert_geq(got, 2 * KIDS, "forks and exits at least");
-	cr_assert_eq(wstat("watch/proc/delivered"), got, "delivered: what the one matching "
+	cr_assert_eq(sqd_stat(&d, "watch/proc/delivered"), got, "delivered: what the one matching "
 	             "subscription read");
-	cr_assert_geq(wstat("watch/proc/read") - read0, 3 * KIDS, "read from the kernel: ours "
+	cr_assert_geq(sqd_stat(&d, "watch/proc/read") - read0, 3 * KIDS, "read from the kernel: ours "
 	              "and any other process's");
-	cr_assert_eq(wstat("watch/proc/dropped/queue_full"), 0);
-	cr_assert_eq(wstat("watch/proc/gaps"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/dropped/queue_full"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/proc/gaps"), 0);
 	struct sysq_reply r;
 	snprintf(json, sizeof(json), "{\"subscription\": %llu}", (unsigned long long)sub);
 	cr_assert_eq(sq_call(c, "watch.unsubscribe", json, &r), 0);
 	sysq_reply_free(&r);
-	cr_assert_eq(wstat("watch/subscriptions"), 2);
-	cr_assert_eq(wstat("watch/topics/proc.fork"), 0);
-	cr_assert_eq(wstat("watch/topics/proc.exec"), 1);
+	cr_assert_eq(sqd_stat(&d, "watch/subscriptions"), 2);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/proc.fork"), 0);
+	cr_assert_eq(sqd_stat(&d, "watch/topics/proc.exec"), 1);
 	sysq_close(c2);
 	sysq_close(c);
 }
@@ -738,7 +714,7 @@ Test(procevents, a_connector_overflow_is_a_gap_for_every_subscriber)
 		}
 		sysq_reply_free(&r);
 	}
-	cr_assert_geq(wstat("watch/proc/gaps"), 1, "sys.stats counts the gap");
+	cr_assert_geq(sqd_stat(&d, "watch/proc/gaps"), 1, "sys.stats counts the gap");
 	bool gap1 = false, exited = false;
 	while (!gap1 || !exited) {
 		struct sysq_reply r;
