@@ -106,29 +106,6 @@ static long raw_pass(void)
 /* CPU microseconds (user + system) of the last run_wall_us child. */
 static double last_cpu_us;
 
-/* sysqd's CPU so far in microseconds (/proc/PID/stat utime + stime), or -1. */
-static double daemon_cpu_us(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
-	 * majflt cmajflt utime stime */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	                 &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
-
 static double run_wall_us(char *const argv[])
 {
 	double t0 = bn_now_us();
@@ -232,11 +209,11 @@ int main(int argc, char **argv)
 	pid_t dpid = getenv("SQ_BENCH_SYSQD_PID") ? (pid_t)atoi(getenv("SQ_BENCH_SYSQD_PID")) : 0;
 	double cpu_sysq = 0, cpu_df = 0, cpu_daemon = 0;
 	for (int i = 0; i < runs; i++) {
-		double d0 = daemon_cpu_us(dpid);
+		double d0 = bn_cpu_s(dpid);
 		ws[i] = run_wall_us(sysq_argv);
-		double d1 = daemon_cpu_us(dpid);
+		double d1 = bn_cpu_s(dpid);
 		cpu_sysq += last_cpu_us;
-		cpu_daemon += d0 >= 0 && d1 >= 0 ? d1 - d0 : 0;
+		cpu_daemon += d0 >= 0 && d1 >= 0 ? (d1 - d0) * 1e6 : 0;
 		wd[i] = run_wall_us(df_argv);
 		cpu_df += last_cpu_us;
 	}

@@ -99,27 +99,6 @@ static long long field(const msgpack_object *e, const char *k)
 	return o ? (long long)o->via.u64 : -1;
 }
 
-/* utime + stime of pid, in seconds. */
-static double cpu_s(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
-		return 0;
-	}
-	fclose(f);
-	const char *p = strrchr(buf, ')');
-	unsigned long ut = 0, st = 0;
-	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
-	 * majflt cmajflt utime stime */
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static long rss_kb(pid_t pid)
 {
 	char path[64], line[256];
@@ -363,7 +342,7 @@ static void fork_exec_loop(const char *argv0, pid_t d, int workers, struct loop_
 	pthread_create(&th, NULL, count, &k);
 	struct proc_stats ps0, ps1;
 	proc_stats(&ps0);
-	double cpu0 = cpu_s(d), t0 = bn_now_us();
+	double cpu0 = bn_cpu_s(d), t0 = bn_now_us();
 	load_go(&ld);
 	load_end(&ld);
 	f->made = ld.made;
@@ -373,7 +352,7 @@ static void fork_exec_loop(const char *argv0, pid_t d, int workers, struct loop_
 	     !atomic_load(&k.gaps); i++)
 		usleep(10000);
 	f->wall = (bn_now_us() - t0) / 1e6;
-	f->cores = (cpu_s(d) - cpu0) / f->wall;
+	f->cores = (bn_cpu_s(d) - cpu0) / f->wall;
 	proc_stats(&ps1);
 	f->got = atomic_load(&k.events);
 	f->dropped = atomic_load(&k.dropped);

@@ -56,26 +56,6 @@ static double self_cpu_ms(void)
 	return tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
 }
 
-/* A process's CPU time (utime+stime of /proc/PID/stat, all its threads),
- * ms, or -1. */
-static double pid_cpu_ms(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* after comm, fields from 3 on */
-	unsigned long long ut, st;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	                 &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) * 1e3 / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* ss ARGS > /dev/null: its wall time in ms, or -1. */
 static double run_ss(const char *args)
 {
@@ -235,7 +215,7 @@ int main(int argc, char **argv)
 	double *a = calloc((size_t)iter, sizeof(double)), *b = calloc((size_t)iter, sizeof(double));
 	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]) && rc == 0; k++) {
 		long count = 0;
-		double cli_ms = 0, d0 = sysqd > 0 ? pid_cpu_ms(sysqd) : -1;
+		double cli_ms = 0, d0 = sysqd > 0 ? bn_cpu_s(sysqd) * 1e3 : -1;
 		cpu_ss_ms = 0;
 		for (int i = 0; i < iter && rc == 0; i++) { /* interleaved: same load for both */
 			double c0;
@@ -263,7 +243,7 @@ int main(int argc, char **argv)
 		printf("  (net.sockets %s: %ld sockets, %.1f-%.1f ms; ss %s median %.1f ms, "
 		       "%.1f-%.1f ms; %d runs each)\n", runs[k].name, count, a[0], a[iter - 1],
 		       runs[k].ss, theirs, b[0], b[iter - 1], iter);
-		double d1 = d0 >= 0 ? pid_cpu_ms(sysqd) : -1;
+		double d1 = d0 >= 0 ? bn_cpu_s(sysqd) * 1e3 : -1;
 		if (d1 >= 0)
 			printf("  (CPU over the runs: net.sockets %.0f ms = sysqd %.0f + client %.0f; "
 			       "ss %s %.0f ms; ratio %.2f)\n", d1 - d0 + cli_ms, d1 - d0, cli_ms,
